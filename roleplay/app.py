@@ -1,0 +1,190 @@
+"""The browser app (Gradio): pick a prospect, talk, see each reply graded, read the report."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from html import escape
+from typing import Any
+
+import gradio as gr
+
+from roleplay.calls import Call, CallEnded, Gym, InputError
+from roleplay.config import Settings
+from roleplay.views import CSS, brief_markdown, report_markdown, scores_html
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+
+def _history(call: Call) -> list[Message]:
+    return [
+        {"role": "user" if line.speaker == "rep" else "assistant", "content": escape(line.text, quote=False)}
+        for line in call.lines
+    ]
+
+
+def _cards(call: Call) -> list[tuple[str, Any]]:
+    grades = call.grades()
+    return [(text, grades.get(turn_id)) for turn_id, text in call.rep_turns]
+
+
+def _status(call: Call) -> str:
+    name = escape(call.persona.name)
+    if call.ended_by == "prospect":
+        return f'<p class="rp-hangup">📵 {name} hung up.</p><p>End the call to read your report, or start over.</p>'
+    if call.ended_by == "rep":
+        return "<p>Call ended.</p>"
+    return f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
+
+
+def build_app(gym: Gym) -> gr.Blocks:
+    """Build the Gradio app over ``gym`` (tests pass a gym with fake models)."""
+    personas = gym.personas
+    choices = [(f"{p.name} — {p.id.replace('_', ' ')} ({p.difficulty.value})", p.id) for p in personas.values()]
+    first = next(iter(personas))
+
+    def pick(persona_id: str) -> str:
+        return brief_markdown(personas[persona_id])
+
+    def start(persona_id: str, exam: bool):
+        call = gym.start(persona_id)
+        return (
+            call.id, _history(call), _status(call), scores_html([], exam),
+            gr.update(value="", visible=False), gr.update(interactive=True, value=""),
+            gr.update(interactive=True), gr.update(interactive=True), gr.Timer(active=False),
+            gr.update(choices=past_choices()),
+        )
+
+    def send(session_id: str | None, text: str, exam: bool) -> Iterator[tuple]:
+        if not session_id:
+            raise gr.Error("Start a call first: pick a prospect and press Start call.")
+        call = gym.call(session_id)
+        history = _history(call)
+        try:
+            cleaned = call.check_message(text)
+        except InputError as exc:
+            gr.Warning(str(exc))
+            yield history, text, _status(call), scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
+            return
+        history = [*history, {"role": "user", "content": escape(cleaned, quote=False)}]
+        cards = scores_html(_cards(call), exam)
+        try:
+            for partial in call.send(cleaned):
+                reply = {"role": "assistant", "content": escape(partial, quote=False)}
+                yield [*history, reply], "", _status(call), cards, gr.update(), gr.Timer(active=False)
+        except CallEnded as exc:
+            gr.Warning(str(exc))
+        turn = getattr(call, "last_turn", None)
+        if turn and turn.fallback_reason and turn.fallback_reason.startswith("the prospect's model failed"):
+            gr.Warning(f"{turn.fallback_reason}. The prospect's line was scripted; your call goes on.")
+        over = call.over
+        yield (
+            _history(call), "", _status(call), scores_html(_cards(call), exam),
+            gr.update(interactive=not over), gr.Timer(active=True),
+        )
+
+    def refresh(session_id: str | None, exam: bool):
+        if not session_id:
+            return gr.update(), gr.Timer(active=False)
+        call = gym.call(session_id)
+        cards = _cards(call)
+        pending = any(g is None for _, g in cards)
+        return scores_html(cards, exam), gr.Timer(active=pending)
+
+    def end(session_id: str | None):
+        if not session_id:
+            raise gr.Error("There is no call to end.")
+        call = gym.call(session_id)
+        report = call.end(grade_timeout=120)
+        return (
+            _status(call), scores_html(_cards(call), False),
+            gr.update(value=report_markdown(report, call.persona.name), visible=True),
+            gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=False),
+            gr.Timer(active=False),
+        )
+
+    def start_over():
+        return (
+            None, [], "<p>Pick a prospect and press <strong>Start call</strong>.</p>", scores_html([], False),
+            gr.update(value="", visible=False), gr.update(interactive=False, value=""),
+            gr.update(interactive=False), gr.update(interactive=False), gr.Timer(active=False),
+        )
+
+    def past_choices() -> list[tuple[str, str]]:
+        rows = gym.store.list_sessions(limit=50)
+        return [
+            (f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
+             + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
+             r["id"])
+            for r in rows
+        ]
+
+    def review(session_id: str | None):
+        if not session_id:
+            raise gr.Error("Pick a past session first.")
+        call = gym.call(session_id)
+        report = call.report
+        return (
+            session_id, _history(call), _status(call), scores_html(_cards(call), False),
+            gr.update(value=report_markdown(report, call.persona.name) if report else "", visible=bool(report)),
+            gr.update(interactive=not call.over), gr.update(interactive=not call.over),
+            gr.update(interactive=not call.over or report is None), gr.Timer(active=False),
+        )
+
+    with gr.Blocks(title="Pushback Gym") as demo:
+        session = gr.State(None)
+        gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
+                    "You are graded on **curiosity**, **composure** and **restraint**.")
+        with gr.Row():
+            with gr.Column(scale=1, min_width=260):
+                persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona")
+                brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
+                exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
+                start_btn = gr.Button("Start call", variant="primary", elem_id="start")
+                with gr.Accordion("Past sessions", open=False):
+                    past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past")
+                    open_btn = gr.Button("Open", elem_id="open")
+            with gr.Column(scale=2, min_width=380):
+                status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
+                chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
+                                 elem_id="msg", max_length=gym.settings.max_message_chars * 2)
+                with gr.Row():
+                    send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
+                    end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
+                    over_btn = gr.Button("Start over", elem_id="restart")
+            with gr.Column(scale=1, min_width=280):
+                gr.Markdown("### Your scores")
+                scores = gr.HTML(scores_html([], False), elem_id="scores")
+        report = gr.Markdown(visible=False, elem_id="report")
+        timer = gr.Timer(1.0, active=False)
+
+        persona.change(pick, persona, brief, api_name=False)
+        start_btn.click(start, [persona, exam],
+                        [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],
+                        api_name="start")
+        send_args: dict[str, Any] = {
+            "fn": send, "inputs": [session, msg, exam], "outputs": [chat, msg, status, scores, msg, timer],
+        }
+        msg.submit(**send_args, api_name=False)
+        send_btn.click(**send_args, api_name="send")
+        timer.tick(refresh, [session, exam], [scores, timer], api_name=False, show_progress="hidden")
+        exam.change(refresh, [session, exam], [scores, timer], api_name=False)
+        end_btn.click(end, session, [status, scores, report, msg, send_btn, end_btn, timer], api_name="end")
+        over_btn.click(start_over, None, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
+                       api_name=False)
+        open_btn.click(review, past, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
+                       api_name="review")
+    return demo
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Start the app and block until interrupted."""
+    gym = Gym(settings)
+    demo = build_app(gym)
+    log.info("serving on http://%s:%d", host, port)
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[],
+    )

@@ -1,0 +1,276 @@
+"""A practice call: the rep speaks, the prospect answers, the grader scores in the background.
+
+``Gym`` is the app-level service (personas, models, storage, a small worker pool); ``Call``
+is one conversation. Every turn is written to the database before anything else happens with
+it, so a crash or a model failure never loses what was said.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from langchain_core.language_models.chat_models import BaseChatModel
+
+from roleplay import prompts
+from roleplay.coach import Coach, Report, RepTurn
+from roleplay.config import Role, Settings
+from roleplay.grading import Grade, Grader
+from roleplay.models import create_chat_model, model_label
+from roleplay.personas import Persona, load_personas, persona_version
+from roleplay.prospect import Decision, Move, Prospect, ProspectState, advance, initial_state, note_prospect_line
+from roleplay.signals import analyse_reply
+from roleplay.storage import Store, create_store
+from roleplay.transcript import Line
+
+log = logging.getLogger(__name__)
+
+
+class InputError(ValueError):
+    """The rep's message cannot be accepted; the message says why."""
+
+
+class CallEnded(RuntimeError):
+    """The call is over; start a new one."""
+
+
+@dataclass
+class TurnResult:
+    """What the prospect said, and how."""
+
+    rep_turn_id: int
+    prospect_turn_id: int
+    text: str
+    move: Move
+    fallback_reason: str | None
+    ended: bool
+
+
+@dataclass
+class Call:
+    """One conversation between a rep and a prospect."""
+
+    gym: Gym
+    id: str
+    persona: Persona
+    state: ProspectState
+    lines: list[Line]
+    rep_turns: list[tuple[int, str]] = field(default_factory=list)
+    pending: dict[int, Future[Grade]] = field(default_factory=dict)
+    ended_by: str | None = None
+    report: Report | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def over(self) -> bool:
+        return self.ended_by is not None
+
+    def check_message(self, text: str) -> str:
+        """Normalise and validate a rep message; raise ``InputError`` if it can't be sent."""
+        cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+        if not cleaned:
+            raise InputError("Say something first: the message is empty.")
+        limit = self.gym.settings.max_message_chars
+        if len(cleaned) > limit:
+            raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
+                             "On a call, say it in a few sentences.")
+        return cleaned
+
+    def send(self, text: str) -> Iterator[str]:
+        """Send the rep's message; yield the prospect's reply as it grows.
+
+        The last value yielded is the final text (it can differ from the streamed one when the
+        model's words were unusable and the persona's line was used instead). The result of
+        the turn is in ``last_turn`` afterwards. Grading starts once the reply is complete.
+        """
+        if self.over:
+            raise CallEnded("This call has ended. Start a new one.")
+        text = self.check_message(text)
+        with self.lock:
+            store = self.gym.store
+            context = list(self.lines)
+            rep_turn_id = store.add_turn(self.id, "rep", text)
+            sig = analyse_reply(context, text)
+            decision = advance(self.state, self.persona, sig)
+            history = [*context, Line(speaker="rep", text=text)]
+            raw, error = "", None
+            try:
+                with self.gym.gate.speaking():
+                    for piece in self.gym.prospect(self.persona).stream(history, decision, self.state):
+                        raw += piece
+                        yield raw
+            except Exception as exc:  # noqa: BLE001 - the call must go on whatever the model does
+                error = f"the prospect's model failed ({exc.__class__.__name__}: {str(exc)[:160]})"
+                log.warning("call %s: %s", self.id, error)
+            voiced = self.gym.prospect(self.persona).finish("" if error else raw, decision)
+            reason = error or voiced.fallback_reason
+            note_prospect_line(self.state, voiced.text)
+            ended = decision.move == Move.HANG_UP
+            prospect_turn_id = store.add_turn(
+                self.id, "prospect", voiced.text, move=decision.move.value, state=self.state.snapshot(),
+                meta={"fallback_reason": reason, "raw": raw} if reason else None,
+            )
+            self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
+            self.rep_turns.append((rep_turn_id, text))
+            self.pending[rep_turn_id] = self.gym.pool.submit(self._grade, context, text, rep_turn_id)
+            self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended)
+            if ended:
+                self._end("prospect")
+            yield voiced.text
+
+    def say(self, text: str) -> TurnResult:
+        """Send a message and wait for the whole reply (for scripts and the API)."""
+        for _ in self.send(text):
+            pass
+        return self.last_turn
+
+    def _grade(self, context: list[Line], reply: str, rep_turn_id: int) -> Grade:
+        self.gym.gate.wait_quiet()
+        grade = self.gym.grader.grade(context, reply)
+        self.gym.store.add_grade(self.id, rep_turn_id, grade)
+        return grade
+
+    def grades(self, wait: float | None = 0) -> dict[int, Grade | None]:
+        """Grades by rep turn id; ``None`` while a grade is still being produced."""
+        out: dict[int, Grade | None] = {}
+        for turn_id, _ in self.rep_turns:
+            future = self.pending.get(turn_id)
+            if future is None:
+                out[turn_id] = self.gym.store.grades_for(self.id).get(turn_id)
+                continue
+            try:
+                out[turn_id] = future.result(timeout=wait) if wait != 0 else (
+                    future.result() if future.done() else None)
+            except TimeoutError:
+                out[turn_id] = None
+            except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
+                out[turn_id] = Grade.unscored(f"grading crashed ({exc.__class__.__name__}: {exc})")
+        return out
+
+    def _end(self, ended_by: str) -> None:
+        self.ended_by = ended_by
+        self.gym.store.end_session(self.id, ended_by, self.state.snapshot())
+
+    def end(self, grade_timeout: float | None = None) -> Report:
+        """End the call (if the prospect has not) and write the coach's report."""
+        with self.lock:
+            if not self.over:
+                self._end("rep")
+            if self.report is not None:
+                return self.report
+            grades = self.grades(wait=grade_timeout)
+            rep_turns: list[RepTurn] = [
+                (i + 1, text, grades.get(turn_id)) for i, (turn_id, text) in enumerate(self.rep_turns)
+            ]
+            door = self.state.door.value
+            self.report = self.gym.coach.report(
+                self.persona, self.lines, rep_turns, door,
+                self.persona.not_now.when if door == "not_now" else None, self.ended_by or "rep",
+            )
+            self.gym.store.save_report(self.id, self.report.model_dump(mode="json"))
+            return self.report
+
+
+class PriorityGate:
+    """Lets background work (grading) wait while any prospect is speaking.
+
+    On two cores a grade computed at the same time as a prospect's reply halves the speed of
+    both; the rep is waiting for the prospect, so the prospect goes first.
+    """
+
+    def __init__(self) -> None:
+        self._speaking = 0
+        self._cond = threading.Condition()
+
+    def speaking(self) -> _Speaking:
+        return _Speaking(self)
+
+    def wait_quiet(self, timeout: float = 60.0) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._speaking == 0, timeout=timeout)
+
+
+class _Speaking:
+    def __init__(self, gate: PriorityGate):
+        self.gate = gate
+
+    def __enter__(self) -> None:
+        with self.gate._cond:
+            self.gate._speaking += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.gate._cond:
+            self.gate._speaking -= 1
+            self.gate._cond.notify_all()
+
+
+class Gym:
+    """Personas, models, storage and the workers shared by every call in a process."""
+
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 models: dict[Role, BaseChatModel] | None = None):
+        self.settings = settings
+        self.store = store or create_store(settings.db_url)
+        self.personas = load_personas(settings.personas_dir)
+        models = models or {}
+        self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
+        self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir)
+        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir)
+        # Two workers: grading one call never waits for another call's report.
+        self.gate = PriorityGate()
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")
+        self._prospects: dict[str, Prospect] = {}
+        self._calls: dict[str, Call] = {}
+        self._lock = threading.Lock()
+
+    def prospect(self, persona: Persona) -> Prospect:
+        key = persona_version(persona)
+        with self._lock:
+            if key not in self._prospects:
+                self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir)
+            return self._prospects[key]
+
+    def start(self, persona_id: str, owner: str | None = None) -> Call:
+        """Start a call with ``persona_id``; the prospect's opening line is already spoken."""
+        persona = self.personas.get(persona_id)
+        if persona is None:
+            raise KeyError(f"unknown persona '{persona_id}'; known: {', '.join(sorted(self.personas))}")
+        session_id = self.store.create_session(
+            persona.id, persona_version(persona), persona.model_dump(mode="json"),
+            prompts.prompt_versions(self.settings.prompts_dir),
+            {role.value: model_label(m) for role, m in self.models.items()}, owner,
+        )
+        state = initial_state(persona)
+        self.store.add_turn(session_id, "prospect", persona.opening_line, move="open", state=state.snapshot())
+        call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)])
+        with self._lock:
+            self._calls[session_id] = call
+        return call
+
+    def call(self, session_id: str) -> Call:
+        """The live call ``session_id``, resumed from the database if this process lost it."""
+        with self._lock:
+            if session_id in self._calls:
+                return self._calls[session_id]
+        record = self.store.get_session(session_id)
+        if record is None:
+            raise KeyError(f"no session {session_id}")
+        persona = Persona.model_validate(record.persona)
+        state = ProspectState.model_validate(
+            {k: v for k, v in (record.state or {}).items() if k in ProspectState.model_fields}
+        ) if record.state else initial_state(persona)
+        call = Call(self, record.id, persona, state,
+                    [Line(speaker=t.speaker, text=t.text) for t in record.turns],
+                    rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
+                    ended_by=record.ended_by)
+        if record.report:
+            call.report = Report.model_validate(record.report)
+        with self._lock:
+            self._calls[session_id] = call
+        return call
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)

@@ -1,0 +1,179 @@
+"""Command line: ``roleplay serve | personas validate | eval grading | simulate | model``.
+
+The commands and their JSON outputs are a contract with outside scripts
+(``shared/spec/cli.md``): add options freely, never break these.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+from roleplay import PROJECT_ROOT
+from roleplay.config import Backend, load_settings
+
+
+def _backend_settings(args: argparse.Namespace, **extra: object):
+    overrides: dict[str, object] = dict(extra)
+    if getattr(args, "backend", None):
+        overrides["backend"] = Backend(args.backend)
+        for role in ("prospect", "grader", "coach"):
+            overrides[role] = {"backend": Backend(args.backend)}
+    return load_settings(**overrides)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from roleplay.app import serve
+
+    settings = _backend_settings(args)
+    serve(settings, host=args.host, port=args.port)
+    return 0
+
+
+def cmd_personas_validate(args: argparse.Namespace) -> int:
+    from roleplay.personas import validate_paths
+
+    paths = [Path(p) for p in args.paths] or [load_settings().personas_dir]
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"{p}: (file): does not exist. Fix: check the path", file=sys.stderr)
+    errors = validate_paths([p for p in paths if p.exists()])
+    for err in errors:
+        print(str(err), file=sys.stderr)
+    if errors or missing:
+        count = sum(len(e.problems) for e in errors) + len(missing)
+        print(f"{count} problem(s) found", file=sys.stderr)
+        return 1
+    print("all personas valid")
+    return 0
+
+
+def cmd_eval_grading(args: argparse.Namespace) -> int:
+    from roleplay.config import Role
+    from roleplay.evaluation import GoldenError, compare, load_golden, run_grading_eval, save_run, summary_table
+    from roleplay.grading import Grader
+    from roleplay.models import create_chat_model
+
+    settings = _backend_settings(args)
+    gold = Path(args.gold)
+    try:
+        cases = load_golden(gold)
+    except (GoldenError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.limit:
+        cases = cases[: args.limit]
+    grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
+
+    def progress(i: int, n: int) -> None:
+        print(f"\rgraded {i}/{n}", end="", file=sys.stderr, flush=True)
+
+    report = run_grading_eval(grader, cases, settings.grader.backend.value, progress)
+    print(file=sys.stderr)
+    if not args.no_save:
+        path = save_run(report, Path(args.results_dir), gold)
+        print(f"run written to {path}", file=sys.stderr)
+    baseline_path = Path(args.results_dir) / "baseline.json"
+    if baseline_path.exists():
+        baseline = json.loads(baseline_path.read_text())
+        for line in compare(report, baseline.get(gold.stem, baseline)):
+            print(line, file=sys.stderr)
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("\n".join(summary_table(report)))
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from roleplay.simulation import RepScriptError, load_rep_script, simulate
+
+    settings = _backend_settings(args, database_url=args.database_url or "sqlite://")
+    try:
+        script = load_rep_script(Path(args.rep_script))
+    except RepScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = simulate(settings, args.persona, script)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for turn in result["turns"]:
+            scores = turn["scores"] or {"unscored": turn.get("unscored_reason")}
+            print(f"REP: {turn['rep']}\n  PROSPECT [{turn['prospect_state']['last_move']}]: {turn['prospect']}\n  {scores}")
+        print(f"outcome: {result['outcome']}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from roleplay.embedded import EmbeddedModelError, ensure_embedded_model
+
+    try:
+        path = ensure_embedded_model(load_settings().model_cache_dir)
+    except EmbeddedModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"embedded model ready: {path} (sha256 verified)")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="roleplay", description="A practice gym for sales pushback.")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    sub = parser.add_subparsers(dest="command")
+    backends = [b.value for b in Backend]
+
+    serve = sub.add_parser("serve", help="start the browser app on 127.0.0.1")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=7860)
+    serve.add_argument("--backend", choices=backends, help="backend for every role (default: settings)")
+    serve.set_defaults(func=cmd_serve)
+
+    personas = sub.add_parser("personas", help="persona files").add_subparsers(dest="personas_command", required=True)
+    validate = personas.add_parser("validate", help="validate persona files; exit 1 on any problem")
+    validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
+    validate.set_defaults(func=cmd_personas_validate)
+
+    evals = sub.add_parser("eval", help="evaluations").add_subparsers(dest="eval_command", required=True)
+    grading = evals.add_parser("grading", help="grade a golden file and report agreement with the labels")
+    grading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
+    grading.add_argument("--backend", choices=backends)
+    grading.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    grading.add_argument("--limit", type=int, help="grade only the first N cases")
+    grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"))
+    grading.add_argument("--no-save", action="store_true", help="do not write the run under evals/results/")
+    grading.set_defaults(func=cmd_eval_grading)
+
+    simulate = sub.add_parser("simulate", help="play a scripted rep against a persona, grading each reply")
+    simulate.add_argument("--persona", required=True)
+    simulate.add_argument("--rep-script", required=True, help='JSON file: {"rep": ["line", ...]}')
+    simulate.add_argument("--backend", choices=backends)
+    simulate.add_argument("--json", action="store_true")
+    simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
+    simulate.set_defaults(func=cmd_simulate)
+
+    model = sub.add_parser("model", help="assemble and verify the embedded model")
+    model.set_defaults(func=cmd_model)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    if args.command is None:
+        args = build_parser().parse_args(["serve", *(argv or [])])
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

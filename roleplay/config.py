@@ -1,0 +1,116 @@
+"""Settings: one place for backends and models per role, database and paths.
+
+Values come from (highest first) environment variables, a TOML file, and defaults.
+Environment: ``ROLEPLAY_BACKEND=openai`` sets every role at once; a single role is set with
+``ROLEPLAY_GRADER__BACKEND``/``ROLEPLAY_GRADER__MODEL`` and so on. The TOML file is
+``roleplay.toml`` in the working directory, or the path in ``ROLEPLAY_CONFIG``.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from roleplay import PROJECT_ROOT
+
+
+class Backend(StrEnum):
+    LOCAL = "local"
+    OPENAI = "openai"
+    FAKE = "fake"
+
+
+class Role(StrEnum):
+    PROSPECT = "prospect"
+    GRADER = "grader"
+    COACH = "coach"
+
+
+class RoleSettings(BaseModel):
+    """Which model plays one role."""
+
+    backend: Backend | None = None
+    #: local: path to a GGUF file (default: the embedded model); openai: the model name.
+    model: str | None = None
+    temperature: float | None = None
+    max_tokens: int | None = None
+    #: Seconds before a model call is abandoned (the turn then shows a clear error).
+    timeout_s: float = 120.0
+
+
+#: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens).
+ROLE_DEFAULTS: dict[Role, tuple[float, int]] = {
+    Role.PROSPECT: (0.5, 80),
+    Role.GRADER: (0.0, 220),
+    Role.COACH: (0.3, 360),
+}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="ROLEPLAY_", env_nested_delimiter="__", extra="forbid"
+    )
+
+    #: Sets the backend of every role that does not set its own.
+    backend: Backend = Backend.LOCAL
+    prospect: RoleSettings = Field(default_factory=RoleSettings)
+    grader: RoleSettings = Field(default_factory=RoleSettings)
+    coach: RoleSettings = Field(default_factory=RoleSettings)
+
+    data_dir: Path = Path("data")
+    database_url: str | None = None
+    personas_dir: Path = PROJECT_ROOT / "personas"
+    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    #: Where the embedded model is assembled (kept across checkouts).
+    model_cache_dir: Path = Path.home() / ".cache" / "roleplay"
+    #: llama.cpp context size and threads for the embedded model.
+    n_ctx: int = 4096
+    n_threads: int | None = None
+    #: Longest rep message accepted, in characters.
+    max_message_chars: int = 2000
+
+    @model_validator(mode="after")
+    def _fill_role_backends(self) -> Settings:
+        for role in Role:
+            rs: RoleSettings = getattr(self, role.value)
+            temperature, max_tokens = ROLE_DEFAULTS[role]
+            rs.backend = rs.backend or self.backend
+            rs.temperature = temperature if rs.temperature is None else rs.temperature
+            rs.max_tokens = rs.max_tokens or max_tokens
+        return self
+
+    def role(self, role: Role | str) -> RoleSettings:
+        return getattr(self, Role(role).value)
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'roleplay.db').resolve()}"
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get("ROLEPLAY_CONFIG", "roleplay.toml"))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read settings from the environment and ``roleplay.toml``; keyword overrides win."""
+    return Settings(**overrides)

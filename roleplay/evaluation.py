@@ -1,0 +1,181 @@
+"""Meta-evaluation of the grader: agreement with human labels on a golden set.
+
+Golden files follow ``shared/spec/golden-format.md`` (one JSON object per line). Agreement
+is reported per dimension as quadratic weighted kappa, exact agreement, agreement within
+one point, and the count of unscored cases. An unscored case counts as a miss: for the
+kappa it is taken as the score farthest from the label.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from roleplay.grading import DIMENSIONS, Grade, Grader
+from roleplay.transcript import Line
+
+
+class GoldenCase(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: str
+    context: list[Line] = Field(min_length=1)
+    reply: str = Field(min_length=1)
+    labels: dict[str, int]
+    why: str = ""
+
+    @field_validator("context")
+    @classmethod
+    def _ends_with_prospect(cls, v: list[Line]) -> list[Line]:
+        if v[-1].speaker != "prospect":
+            raise ValueError("the context must end with a prospect turn")
+        return v
+
+    @field_validator("labels")
+    @classmethod
+    def _three_scores(cls, v: dict[str, int]) -> dict[str, int]:
+        missing = {d.value for d in DIMENSIONS} - set(v)
+        if missing:
+            raise ValueError(f"labels miss {', '.join(sorted(missing))}")
+        if any(not 1 <= v[d.value] <= 5 for d in DIMENSIONS):
+            raise ValueError("labels must be integers 1-5")
+        return v
+
+
+class GoldenError(ValueError):
+    """A golden file is broken; the message names the file and line."""
+
+
+def load_golden(path: Path) -> list[GoldenCase]:
+    cases = []
+    for n, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        try:
+            cases.append(GoldenCase.model_validate_json(raw))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"])
+            raise GoldenError(f"{path}:{n}: {field}: {first['msg']}") from None
+    if not cases:
+        raise GoldenError(f"{path}: no cases")
+    return cases
+
+
+def quadratic_weighted_kappa(labels: list[int], scores: list[int], k: int = 5) -> float:
+    """Cohen's kappa with quadratic weights for ratings 1..k."""
+    n = len(labels)
+    if n == 0:
+        return 0.0
+    observed = [[0.0] * k for _ in range(k)]
+    for a, b in zip(labels, scores, strict=True):
+        observed[a - 1][b - 1] += 1
+    hist_a = [sum(row) for row in observed]
+    hist_b = [sum(observed[i][j] for i in range(k)) for j in range(k)]
+    num = den = 0.0
+    for i in range(k):
+        for j in range(k):
+            w = (i - j) ** 2 / (k - 1) ** 2
+            num += w * observed[i][j]
+            den += w * hist_a[i] * hist_b[j] / n
+    return 1.0 if den == 0 else 1.0 - num / den
+
+
+def _worst(label: int) -> int:
+    return 5 if label <= 3 else 1
+
+
+def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[str, float | int]]:
+    """Per-dimension QWK, exact, within-one and unscored counts."""
+    out = {}
+    for dim in DIMENSIONS:
+        labels, scores, exact, within1, unscored = [], [], 0, 0, 0
+        for case, grade in zip(cases, grades, strict=True):
+            label = case.labels[dim.value]
+            if not grade.scored:
+                unscored += 1
+                labels.append(label)
+                scores.append(_worst(label))
+                continue
+            score = grade.scores[dim.value]
+            labels.append(label)
+            scores.append(score)
+            exact += score == label
+            within1 += abs(score - label) <= 1
+        n = len(cases)
+        out[dim.value] = {
+            "qwk": round(quadratic_weighted_kappa(labels, scores), 3),
+            "exact": round(exact / n, 3),
+            "within1": round(within1 / n, 3),
+            "unscored": unscored,
+        }
+    return out
+
+
+def run_grading_eval(
+    grader: Grader, cases: list[GoldenCase], backend: str,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Grade every case and return the report described in ``shared/spec/cli.md``."""
+    started = time.monotonic()
+    grades = []
+    for i, case in enumerate(cases, start=1):
+        grades.append(grader.grade(case.context[:], case.reply))
+        if progress:
+            progress(i, len(cases))
+    return {
+        "n": len(cases),
+        "backend": backend,
+        "model": grades[0].model if grades else "",
+        "prompt_hash": grader.prompt_hash,
+        "seconds": round(time.monotonic() - started, 1),
+        "dimensions": agreement(cases, grades),
+        "cases": [
+            {
+                "id": case.id,
+                "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
+                "scores": grade.scores if grade.scored else None,
+                "unscored_reason": grade.unscored_reason,
+                "model_scores": {d.value: g.model_score for d, g in grade.dimensions.items()} or None,
+                "evidence": {d.value: g.evidence for d, g in grade.dimensions.items()} or None,
+                "raw_output": grade.raw_output,
+            }
+            for case, grade in zip(cases, grades, strict=True)
+        ],
+    }
+
+
+def save_run(report: dict[str, Any], results_dir: Path, gold: Path) -> Path:
+    """Write a run under ``results_dir`` (model, prompt hash, per-case scores, raw outputs)."""
+    results_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    digest = hashlib.sha256(gold.read_bytes()).hexdigest()[:8]
+    path = results_dir / f"grading-{gold.stem}-{report['backend']}-{stamp}.json"
+    path.write_text(json.dumps({**report, "gold": str(gold), "gold_sha": digest}, indent=1))
+    return path
+
+
+def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
+    """Lines describing how each dimension moved against the baseline summary."""
+    lines = []
+    for dim, now in report["dimensions"].items():
+        before = baseline.get("dimensions", {}).get(dim)
+        if not before:
+            continue
+        delta = now["qwk"] - before["qwk"]
+        lines.append(f"{dim}: qwk {now['qwk']:.3f} (baseline {before['qwk']:.3f}, {delta:+.3f})")
+    return lines
+
+
+def summary_table(report: dict[str, Any]) -> Iterable[str]:
+    yield f"{report['n']} cases, backend {report['backend']}, model {report['model']}, {report['seconds']} s"
+    yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'unscored':>8}"
+    for dim, m in report["dimensions"].items():
+        yield f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"

@@ -1,0 +1,78 @@
+"""Deterministic stand-ins for each role (the ``fake`` backend). For tests only.
+
+They read the same prompts the real models get, so a change to a prompt's structure that
+would break the app also breaks the tests. Their scores are computed from the code signals,
+and the label "fake" travels with every grade they produce.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+from langchain_core.messages import BaseMessage
+
+from roleplay.config import Role
+from roleplay.models import FakeChatModel
+from roleplay.transcript import Line
+
+_QUOTED = re.compile(r'(?:Something like|in your own words): "(.*?)"\s*$', re.MULTILINE | re.DOTALL)
+_FACT = re.compile(r"Mention this, in your own words: (.*)")
+
+
+def fake_prospect(messages: list[BaseMessage]) -> str:
+    direction = messages[-1].text
+    fact = _FACT.search(direction)
+    if fact:
+        return f"Fair question. {fact.group(1).strip()}"
+    quoted = _QUOTED.search(direction)
+    if quoted and quoted.group(1).strip():
+        return quoted.group(1).strip()
+    return "We have our reasons."
+
+
+def _parse_case(text: str) -> tuple[list[Line], str]:
+    call = text.split("CALL SO FAR:", 1)[1].split("REPLY (", 1)[0]
+    reply = text.split("to grade):", 1)[1].split("FACTS COMPUTED BY CODE:", 1)[0].strip()
+    lines = []
+    for raw in call.strip().splitlines():
+        speaker, _, said = raw.partition(": ")
+        if speaker in ("Rep", "Prospect"):
+            lines.append(Line(speaker=speaker.lower(), text=said))
+    return lines, reply
+
+
+def fake_grader(messages: list[BaseMessage]) -> str:
+    from roleplay.grading import DIMENSIONS, signal_bounds
+    from roleplay.signals import analyse_reply
+
+    context, reply = _parse_case(messages[-1].text)
+    bounds = signal_bounds(analyse_reply(context, reply))
+    quote = " ".join(reply.split()[:6])
+    out: dict[str, object] = {}
+    for dim in DIMENSIONS:
+        lo, hi = bounds[dim]
+        out[dim.value] = max(lo, min(hi, 4))
+    for dim in DIMENSIONS:
+        out[f"{dim.value}_quote"] = quote
+    for dim in DIMENSIONS:
+        out[f"{dim.value}_note"] = f"(fake grader) {dim.value} scored from code signals only."
+    return json.dumps(out)
+
+
+def fake_coach(messages: list[BaseMessage]) -> str:
+    first_rep = re.search(r"^Rep: (.*)$", messages[-1].text, re.MULTILINE)
+    said = first_rep.group(1)[:60] if first_rep else "nothing"
+    return json.dumps({
+        "summary": f"(fake coach) You opened with \"{said}\".",
+        "drill": "(fake coach) Ask one open question after each objection.",
+        "follow_up": "(fake coach) Follow up at the time the prospect gave.",
+    })
+
+
+_RESPONDERS = {Role.PROSPECT: fake_prospect, Role.GRADER: fake_grader, Role.COACH: fake_coach}
+
+
+def fake_model_for(role: Role, latency_s: float = 0.0) -> FakeChatModel:
+    """The deterministic fake model for ``role``."""
+    return FakeChatModel(responder=_RESPONDERS[role], latency_s=latency_s, calls=[], label=f"fake-{role.value}")

@@ -1,0 +1,213 @@
+"""The grader: scores one rep reply on curiosity, composure and restraint.
+
+Code computes signals (question kinds, refusals, push count, arguing and hostile markers)
+that bound what each score can be; the model judges within those bounds with the rubric's
+anchors in view and quotes the rep's words as evidence. A grade that cannot be produced is
+returned as unscored with its reason; it is never guessed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from enum import StrEnum
+from pathlib import Path
+from typing import Literal
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import HumanMessage, SystemMessage
+from pydantic import BaseModel, Field, ValidationError
+
+from roleplay import prompts
+from roleplay.models import json_constrained, model_label
+from roleplay.signals import QuestionKind, ReplySignals, analyse_reply
+from roleplay.transcript import Line, render
+
+log = logging.getLogger(__name__)
+
+
+class Dimension(StrEnum):
+    CURIOSITY = "curiosity"
+    COMPOSURE = "composure"
+    RESTRAINT = "restraint"
+
+
+DIMENSIONS = list(Dimension)
+Score = Literal[1, 2, 3, 4, 5]
+
+
+class GraderOutput(BaseModel):
+    """What the model must answer; scores come first so they can be read early."""
+
+    curiosity: Score
+    composure: Score
+    restraint: Score
+    curiosity_quote: str = Field(max_length=90)
+    composure_quote: str = Field(max_length=90)
+    restraint_quote: str = Field(max_length=90)
+    curiosity_note: str = Field(max_length=140)
+    composure_note: str = Field(max_length=140)
+    restraint_note: str = Field(max_length=140)
+
+
+class DimensionGrade(BaseModel):
+    score: int = Field(ge=1, le=5)
+    model_score: int = Field(ge=1, le=5)
+    evidence: str | None
+    note: str
+
+
+class Grade(BaseModel):
+    """One graded (or unscored) rep reply, with everything needed to audit it."""
+
+    scored: bool
+    dimensions: dict[Dimension, DimensionGrade] = Field(default_factory=dict)
+    unscored_reason: str | None = None
+    prompt: str = ""
+    raw_output: str = ""
+    model: str = ""
+    prompt_hash: str = ""
+    signals: dict[str, object] = Field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def scores(self) -> dict[str, int]:
+        return {d.value: g.score for d, g in self.dimensions.items()}
+
+    @classmethod
+    def unscored(cls, reason: str, **audit: object) -> Grade:
+        return cls(scored=False, unscored_reason=reason, **audit)
+
+
+Bounds = dict[Dimension, tuple[int, int]]
+
+
+def signal_bounds(sig: ReplySignals) -> Bounds:
+    """The score range each dimension may take, given what code can tell for certain.
+
+    These encode the rubric's hard rules (a meeting ask is never curiosity; a third push is
+    a 1; insults are hostile) so a small model cannot wander past them.
+    """
+    cur_lo, cur_hi = 1, 5
+    best = sig.best_question
+    if best == QuestionKind.NONE:
+        cur_hi = 2
+    elif best in (QuestionKind.COMMITMENT,):
+        cur_hi = 1 if not sig.acknowledges else 2
+    elif best == QuestionKind.LOGISTICS:
+        cur_hi = 2
+    elif best in (QuestionKind.CLOSED, QuestionKind.DISGUISED_PITCH):
+        cur_hi = 3
+    elif best == QuestionKind.OPEN:
+        cur_lo = 3 if not (sig.pitch and sig.commitment_ask) else 1
+
+    com_lo, com_hi = 1, 5
+    if sig.hostile or sig.condescends:
+        com_hi = 2
+    elif sig.argues:
+        com_hi = 3
+    if sig.apologies >= 3:
+        com_hi = min(com_hi, 3)
+
+    res_lo, res_hi = 1, 5
+    if sig.commitment_ask and sig.refusals_before:
+        if sig.pushes_after_refusal >= 2 or sig.stop_requested:
+            res_hi = 1
+        else:
+            res_hi = 3
+    elif sig.refusals_before and (sig.accepts_no or sig.follow_up_permission) and not sig.argues:
+        res_lo = 4
+    elif not sig.commitment_ask and not sig.argues and not sig.refusals_before:
+        res_lo = 3
+    if sig.argues and not sig.commitment_ask:
+        res_hi = min(res_hi, 4)
+    return {
+        Dimension.CURIOSITY: (cur_lo, cur_hi),
+        Dimension.COMPOSURE: (com_lo, com_hi),
+        Dimension.RESTRAINT: (res_lo, res_hi),
+    }
+
+
+def find_quote(quote: str, reply: str) -> str | None:
+    """Return ``quote`` as it appears in ``reply`` (case/space-insensitive), else None."""
+    q = re.sub(r"\s+", " ", quote.strip().strip('"“”').strip()).rstrip(".")
+    if len(q) < 2:
+        return None
+    flat = re.sub(r"\s+", " ", reply)
+    i = flat.lower().find(q.lower())
+    return flat[i : i + len(q)] if i >= 0 else None
+
+
+def parse_output(raw: str) -> GraderOutput:
+    """Parse the model's JSON answer (tolerating text around the object)."""
+    start, end = raw.find("{"), raw.rfind("}")
+    if start < 0 or end <= start:
+        raise ValueError("no JSON object in the grader's answer")
+    return GraderOutput.model_validate(json.loads(raw[start : end + 1]))
+
+
+class Grader:
+    """Grades rep replies with the grader-role model. Thread-safe; holds no call state."""
+
+    def __init__(self, model: BaseChatModel, prompts_dir: Path, retries: int = 1):
+        self.model = model
+        self.prompts_dir = prompts_dir
+        self.retries = retries
+        rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
+        self.system_prompt = prompts.render(prompts_dir, "grader.md", rubric=rubric)
+        self.prompt_hash = prompts.template_hash(prompts_dir, "grader.md")
+        self._runnable = json_constrained(model, GraderOutput.model_json_schema(), "grade")
+
+    def grade(self, context: list[Line], reply: str) -> Grade:
+        """Grade ``reply`` given the call ``context`` before it.
+
+        Args:
+            context: the turns before the reply, oldest first.
+            reply: the rep's reply.
+
+        Returns:
+            A scored grade, or an unscored one with the reason. Never raises for model faults.
+        """
+        started = time.monotonic()
+        sig = analyse_reply(context, reply)
+        case = prompts.render(
+            self.prompts_dir, "grader_case.md",
+            transcript=render(context) or "(the call has just started)", reply=reply, signals=sig.summary(),
+        )
+        audit = {
+            "prompt": case, "model": model_label(self.model), "prompt_hash": self.prompt_hash,
+            "signals": sig.model_dump(mode="json"),
+        }
+        raw, error = "", ""
+        for attempt in range(self.retries + 1):
+            try:
+                answer = self._runnable.invoke([SystemMessage(self.system_prompt), HumanMessage(case)])
+                raw = answer.text if hasattr(answer, "text") else str(answer)
+                output = parse_output(raw)
+                break
+            except (ValueError, ValidationError) as exc:
+                error = f"malformed grader output ({exc.__class__.__name__}: {str(exc)[:160]})"
+            except Exception as exc:  # noqa: BLE001 - any model fault becomes an unscored grade
+                error = f"grader model failed ({exc.__class__.__name__}: {str(exc)[:160]})"
+            log.warning("grading attempt %d failed: %s", attempt + 1, error)
+        else:
+            return Grade.unscored(error, raw_output=raw, seconds=time.monotonic() - started, **audit)
+        return self._combine(output, sig, reply, raw, audit, time.monotonic() - started)
+
+    def _combine(
+        self, output: GraderOutput, sig: ReplySignals, reply: str, raw: str, audit: dict, seconds: float
+    ) -> Grade:
+        bounds = signal_bounds(sig)
+        dims = {}
+        for dim in DIMENSIONS:
+            lo, hi = bounds[dim]
+            model_score = getattr(output, dim.value)
+            dims[dim] = DimensionGrade(
+                score=min(max(model_score, lo), hi),
+                model_score=model_score,
+                evidence=find_quote(getattr(output, f"{dim.value}_quote"), reply),
+                note=getattr(output, f"{dim.value}_note").strip(),
+            )
+        return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, **audit)

@@ -1,0 +1,154 @@
+"""The one place that touches model providers. Everything else receives a chat model.
+
+Backends: ``local`` (embedded llama.cpp), ``openai`` (any OpenAI-compatible endpoint through
+langchain-openai: ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and ``fake`` (deterministic, tests).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from langchain_core.callbacks import CallbackManagerForLLMRun
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+from langchain_core.runnables import Runnable
+
+from roleplay.config import Backend, Role, Settings
+from roleplay.embedded import EMBEDDED_LABEL, ensure_embedded_model
+
+Responder = Callable[[list[BaseMessage]], str]
+
+
+class ModelConfigError(RuntimeError):
+    """A role's model settings cannot work; the message says how to fix them."""
+
+
+class FakeChatModel(BaseChatModel):
+    """A deterministic chat model for tests: ``responder`` maps the messages to the reply.
+
+    ``latency_s`` is spent before the first token; ``fail_with`` is raised instead of
+    answering (for fault-injection tests); ``calls`` records every prompt it received.
+    """
+
+    responder: Responder
+    latency_s: float = 0.0
+    fail_with: BaseException | None = None
+    calls: list[list[BaseMessage]] = []
+    label: str = "fake"
+
+    @property
+    def _llm_type(self) -> str:
+        return "fake"
+
+    def _answer(self, messages: list[BaseMessage]) -> str:
+        self.calls.append(list(messages))
+        if self.latency_s:
+            time.sleep(self.latency_s)
+        if self.fail_with is not None:
+            raise self.fail_with
+        return self.responder(messages)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(self._answer(messages)))])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        text = self._answer(messages)
+        for i, word in enumerate(text.split(" ")):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word if i == 0 else " " + word))
+
+
+def model_label(model: BaseChatModel) -> str:
+    """A short human-readable name of the model behind a chat model."""
+    for attr in ("label", "model_name", "model"):
+        value = getattr(model, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    return type(model).__name__
+
+
+def json_constrained(model: BaseChatModel, schema: dict[str, Any], name: str) -> Runnable:
+    """Bind ``model`` so it can only answer with JSON matching ``schema``, where it allows.
+
+    llama.cpp turns the schema into a grammar; OpenAI-compatible servers get a strict
+    ``json_schema`` response format. Fakes answer as they are told.
+    """
+    from roleplay.llamacpp import LlamaCppChatModel
+
+    if isinstance(model, LlamaCppChatModel):
+        return model.bind(response_format={"type": "json_object", "schema": schema})
+    if isinstance(model, FakeChatModel):
+        return model
+    return model.bind(
+        response_format={
+            "type": "json_schema",
+            "json_schema": {"name": name, "schema": schema, "strict": False},
+        }
+    )
+
+
+def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
+    """Build the chat model configured for ``role``.
+
+    Args:
+        role: prospect, grader or coach.
+        settings: the loaded settings.
+
+    Returns:
+        A LangChain chat model.
+
+    Raises:
+        ModelConfigError: the settings cannot produce a working model.
+    """
+    role = Role(role)
+    rs = settings.role(role)
+    if rs.backend == Backend.FAKE:
+        from roleplay.fakes import fake_model_for
+
+        return fake_model_for(role)
+    if rs.backend == Backend.OPENAI:
+        if not rs.model:
+            raise ModelConfigError(
+                f"the openai backend needs a model name for the {role} role; "
+                f"fix: set ROLEPLAY_{role.upper()}__MODEL (e.g. gpt-4o-mini)"
+            )
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=rs.model,
+            temperature=rs.temperature,
+            max_completion_tokens=rs.max_tokens,
+            timeout=rs.timeout_s,
+            max_retries=1,
+        )
+    from roleplay.llamacpp import LlamaCppChatModel
+
+    if rs.model:
+        path, label = rs.model, rs.model
+    else:
+        path, label = str(ensure_embedded_model(settings.model_cache_dir)), EMBEDDED_LABEL
+    # The grader and the coach share a slot; the prospect keeps its own warm prefix.
+    slot = "prospect" if role == Role.PROSPECT else "judge"
+    return LlamaCppChatModel(
+        model_path=path,
+        slot=slot,
+        label=label,
+        n_ctx=settings.n_ctx,
+        n_threads=settings.n_threads,
+        temperature=rs.temperature,
+        max_tokens=rs.max_tokens,
+    )

@@ -1,0 +1,242 @@
+"""Personas: YAML files that enablement teams write, validated strictly.
+
+A persona describes one prospect in one pushback situation: who they are, what they object
+to, what they only tell a rep who is genuinely curious, what drains and restores their
+patience, when they hang up, and what "not now" sounds like for them. The state machine in
+``prospect.py`` reads these numbers; the prompt in ``prompts/prospect.md`` reads the words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+SCHEMA_VERSION = 1
+
+Level = Annotated[int, Field(ge=0, le=10)]
+Amount = Annotated[int, Field(ge=0, le=10)]
+Text = Annotated[str, Field(min_length=1)]
+
+
+class Difficulty(StrEnum):
+    EASY = "easy"
+    NORMAL = "normal"
+    HARD = "hard"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HiddenFact(_Strict):
+    fact: Text = Field(description="something true the prospect only tells a curious rep")
+    after_questions: int = Field(
+        default=1, ge=1, le=5,
+        description="how many genuine open questions the rep must ask before it comes out (1-5)",
+    )
+
+
+class Drains(_Strict):
+    """How much patience (0-10 scale) each rep behaviour costs."""
+
+    push: Amount = Field(3, description="asking again for a commitment after a refusal")
+    first_ask: Amount = Field(0, description="the rep's first ask, before any refusal")
+    argue: Amount = Field(2, description="contradicting, correcting or lecturing the prospect")
+    pitch: Amount = Field(1, description="pitching without asking anything")
+    monologue: Amount = Field(2, description="a long reply (over about 60 words)")
+    hostile: Amount = Field(6, description="sarcasm, insults, blame")
+    off_topic: Amount = Field(1, description="chatter or requests that have nothing to do with the call")
+
+
+class Restores(_Strict):
+    """How much patience each rep behaviour gives back."""
+
+    open_question: Amount = Field(1, description="a genuine open question about their view")
+    acknowledge: Amount = Field(1, description="acknowledging the objection calmly")
+    accept_no: Amount = Field(2, description="accepting the no or asking permission to follow up")
+
+
+class Patience(_Strict):
+    start: Level = Field(description="patience at the start of the call, 0-10")
+    drains: Drains = Field(default_factory=Drains, description="patience lost per behaviour")
+    restores: Restores = Field(default_factory=Restores, description="patience regained")
+
+
+class Interest(_Strict):
+    start: Level = Field(2, description="interest in the rep's offer at the start, 0-10")
+    open_door_at: Level = Field(
+        6, description="interest at which the prospect leaves the door open (agrees to a later talk)"
+    )
+
+
+class HangUp(_Strict):
+    patience_at: Level = Field(0, description="hangs up when patience falls to this level or below")
+    after_pushes: int = Field(
+        3, ge=1, le=6,
+        description="hangs up on this many pushes after the first refusal, whatever the patience",
+    )
+    line: Text = Field(description="how they end the call when they hang up (an example line)")
+
+
+class NotNow(_Strict):
+    when: Text = Field(description="the time they give for trying again, e.g. 'after the March renewal'")
+    line: Text = Field(description="what 'not now' sounds like from them (an example line)")
+
+
+class Persona(_Strict):
+    schema_version: int = Field(description=f"always {SCHEMA_VERSION}")
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$", description="lower_snake_case identifier")
+    name: Text = Field(description="the prospect's name")
+    title: Text = Field(description="their job title")
+    company: Text = Field(description="their company, with a few words on what it does")
+    difficulty: Difficulty = Field(description="easy, normal or hard")
+    brief: Text = Field(description="the situation, as the rep reads it before the call")
+    rep_offer: Text = Field(description="what the rep sells and wants from this call")
+    personality: Text = Field(description="how they talk and what they care about")
+    opening_line: Text = Field(description="the prospect's first words when they pick up")
+    objections: list[Text] = Field(min_length=1, description="their objections, in the order they raise them")
+    hidden_facts: list[HiddenFact] = Field(
+        min_length=1, description="facts revealed only to genuine curiosity"
+    )
+    patience: Patience = Field(description="patience and what moves it")
+    interest: Interest = Field(default_factory=Interest, description="interest and the open-door level")
+    hang_up: HangUp = Field(description="when and how they hang up")
+    not_now: NotNow = Field(description="the door left open, with a time")
+    refusal_lines: list[Text] = Field(
+        min_length=2, description="how they say no: first refusal, then firmer ones"
+    )
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_version(cls, v: int) -> int:
+        if v != SCHEMA_VERSION:
+            raise ValueError(f"unknown schema_version {v}")
+        return v
+
+
+class PersonaError(ValueError):
+    """A persona file is broken. ``problems`` lists (field, message, fix) triples."""
+
+    def __init__(self, path: Path | str, problems: list[tuple[str, str, str]]):
+        self.path = str(path)
+        self.problems = problems
+        lines = [f"{self.path}: {field}: {msg}. Fix: {fix}" for field, msg, fix in problems]
+        super().__init__("\n".join(lines))
+
+
+def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
+    """Walk the field path and return the description of the deepest known field."""
+    description = ""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (isinstance(current, type) and issubclass(current, BaseModel)):
+            continue
+        field = current.model_fields.get(part)
+        if field is None:
+            break
+        description = field.description or description
+        annotation = field.annotation
+        args = getattr(annotation, "__args__", ())
+        current = next((a for a in (annotation, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None)
+    return description
+
+
+def _fix_for(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_fields(loc[:-1])
+        return f"remove it or check the spelling; allowed here: {', '.join(allowed)}"
+    description = _describe(Persona, loc)
+    if kind == "missing":
+        return f"add it: {description}" if description else "add it"
+    return f"expected {description}" if description else "see personas/README.md"
+
+
+def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
+    current: Any = Persona
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(part) if isinstance(current, type) else None
+        if field is None:
+            return []
+        args = (field.annotation, *getattr(field.annotation, "__args__", ()))
+        current = next((a for a in args if isinstance(a, type) and issubclass(a, BaseModel)), None)
+        if current is None:
+            return []
+    return sorted(current.model_fields)
+
+
+def parse_persona(text: str, source: Path | str) -> Persona:
+    """Parse and validate persona YAML ``text``; errors name ``source``, the field and the fix."""
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise PersonaError(source, [(where, f"not valid YAML ({problem})",
+                                     "check indentation and quote text that contains ': '")]) from None
+    if not isinstance(data, dict):
+        raise PersonaError(source, [("(top level)", "expected a mapping of fields",
+                                     "start the file with 'schema_version: 1' and 'id: ...'")])
+    try:
+        return Persona.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            (".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"], _fix_for(err))
+            for err in exc.errors()
+        ]
+        raise PersonaError(source, problems) from None
+
+
+def load_persona(path: Path) -> Persona:
+    """Load one persona file; the file name (without .yaml) must equal its ``id``."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PersonaError(path, [("(file)", f"cannot be read ({exc})", "save it as UTF-8 text")]) from None
+    persona = parse_persona(text, path)
+    if persona.id != path.stem:
+        raise PersonaError(path, [("id", f"'{persona.id}' differs from the file name '{path.stem}'",
+                                   f"rename the file to {persona.id}.yaml or set id: {path.stem}")])
+    return persona
+
+
+def persona_version(persona: Persona) -> str:
+    """A short content hash that identifies this exact version of a persona."""
+    dump = persona.model_dump_json().encode("utf-8")
+    return hashlib.sha256(dump).hexdigest()[:12]
+
+
+def persona_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.yaml") if not p.name.startswith("_"))
+
+
+def load_personas(directory: Path) -> dict[str, Persona]:
+    """Load every persona in ``directory``; raises the first ``PersonaError``."""
+    return {p.id: p for p in (load_persona(path) for path in persona_files(directory))}
+
+
+def validate_paths(paths: list[Path]) -> list[PersonaError]:
+    """Validate persona files (directories are expanded); return every error found."""
+    errors: list[PersonaError] = []
+    seen: dict[str, Path] = {}
+    for path in paths:
+        for file in persona_files(path) if path.is_dir() else [path]:
+            try:
+                persona = load_persona(file)
+            except PersonaError as exc:
+                errors.append(exc)
+                continue
+            if persona.id in seen:
+                errors.append(PersonaError(file, [("id", f"'{persona.id}' is also used by {seen[persona.id]}",
+                                                   "give each persona a unique id")]))
+            seen[persona.id] = file
+    return errors

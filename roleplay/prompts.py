@@ -1,0 +1,67 @@
+"""Prompt templates live in ``prompts/`` as Jinja text, never as long strings in Python."""
+
+from __future__ import annotations
+
+import hashlib
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import yaml
+
+#: Every template the app renders, and the variables each one receives.
+TEMPLATES: dict[str, set[str]] = {
+    "prospect_system.md": {"persona"},
+    "prospect_turn.md": {"persona", "mood", "move", "line", "fact", "refusals"},
+    "grader.md": {"rubric"},
+    "grader_case.md": {"transcript", "reply", "signals"},
+    "coach.md": {"persona", "transcript", "grades", "door", "door_when", "ended_by"},
+}
+
+
+class PromptError(RuntimeError):
+    """A prompt template is missing or broken; the message names the file."""
+
+
+@cache
+def _environment(directory: str) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(directory),
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=False,
+        autoescape=False,
+    )
+
+
+def render(directory: Path, name: str, **variables: Any) -> str:
+    """Render template ``name`` from ``directory``; unknown variables raise ``PromptError``."""
+    try:
+        return _environment(str(directory)).get_template(name).render(**variables).strip()
+    except jinja2.TemplateNotFound as exc:
+        raise PromptError(f"{directory / name}: template not found") from exc
+    except jinja2.TemplateError as exc:
+        raise PromptError(f"{directory / name}: {exc}") from exc
+
+
+def template_hash(directory: Path, name: str) -> str:
+    """Short content hash of one template, recorded with every session and grade."""
+    return hashlib.sha256((directory / name).read_bytes()).hexdigest()[:12]
+
+
+def prompt_versions(directory: Path) -> dict[str, str]:
+    return {name: template_hash(directory, name) for name in TEMPLATES if (directory / name).exists()}
+
+
+def load_data(directory: Path, name: str) -> dict[str, Any]:
+    """Load a YAML data file that sits beside the prompts (e.g. fallback lines, drills)."""
+    return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+
+
+def declared_variables(directory: Path, name: str) -> set[str]:
+    """The undeclared (i.e. input) variables a template uses, for the consistency test."""
+    env = _environment(str(directory))
+    source = env.loader.get_source(env, name)[0]  # type: ignore[union-attr]
+    from jinja2 import meta
+
+    return meta.find_undeclared_variables(env.parse(source))

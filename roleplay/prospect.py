@@ -1,0 +1,300 @@
+"""The prospect: code owns the state and picks the move; the model only voices it.
+
+Each rep reply updates patience, interest and the push count (``advance``), which decides
+the move: object, answer, refuse, say "not now", leave the door open, close, deflect or
+hang up. ``Prospect.voice`` asks the model to say that move in character and checks what
+comes back; words that break character or agree when the move says no are replaced by the
+persona's own line for the move, and the replacement is recorded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage
+from pydantic import BaseModel, Field
+
+from roleplay import prompts
+from roleplay.personas import Persona
+from roleplay.signals import ReplySignals, prospect_declines
+from roleplay.transcript import Line
+
+log = logging.getLogger(__name__)
+
+
+class Move(StrEnum):
+    OBJECT = "object"
+    ANSWER = "answer"
+    REFUSE = "refuse"
+    NOT_NOW = "not_now"
+    OPEN_DOOR = "open_door"
+    CLOSE = "close"
+    DEFLECT = "deflect"
+    HANG_UP = "hang_up"
+
+
+class Door(StrEnum):
+    CLOSED = "closed"
+    NOT_NOW = "not_now"
+    OPEN = "open"
+
+
+#: Moves after which the prospect is gone.
+ENDING_MOVES = {Move.HANG_UP}
+LONG_REPLY_WORDS = 60
+
+
+class ProspectState(BaseModel):
+    """Everything the prospect remembers about the call, in numbers."""
+
+    patience: int
+    interest: int
+    asks: int = 0
+    refusals: int = 0
+    pushes: int = 0
+    open_questions: int = 0
+    objections_raised: int = 0
+    revealed: list[str] = Field(default_factory=list)
+    not_now_given: bool = False
+    door_opened: bool = False
+    agreed: bool = False
+    hung_up: bool = False
+    last_move: Move | None = None
+
+    @property
+    def door(self) -> Door:
+        """Where the door stands: a hang-up or a second push closes it for this call."""
+        if self.hung_up or self.pushes >= 2:
+            return Door.CLOSED
+        if self.door_opened:
+            return Door.OPEN
+        if self.not_now_given:
+            return Door.NOT_NOW
+        return Door.CLOSED if self.refusals else Door.OPEN
+
+    @property
+    def mood(self) -> str:
+        if self.patience >= 7:
+            return "calm"
+        if self.patience >= 4:
+            return "guarded"
+        if self.patience >= 2:
+            return "irritated"
+        return "about to hang up"
+
+    def snapshot(self) -> dict[str, object]:
+        """The state as stored with each turn and shown in simulations."""
+        return {**self.model_dump(mode="json"), "door": self.door.value, "mood": self.mood}
+
+
+def initial_state(persona: Persona) -> ProspectState:
+    return ProspectState(patience=persona.patience.start, interest=persona.interest.start)
+
+
+def _clamp(value: int) -> int:
+    return max(0, min(10, value))
+
+
+class Decision(BaseModel):
+    move: Move
+    line: str
+    fact: str | None = None
+
+
+def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decision:
+    """Update ``state`` in place from the rep's reply signals and decide the next move.
+
+    Args:
+        state: the prospect's state, updated in place.
+        persona: the persona being played.
+        sig: signals of the rep's reply in context.
+
+    Returns:
+        The move, the persona's example line for it, and a hidden fact when one is earned.
+    """
+    drains, restores = persona.patience.drains, persona.patience.restores
+    pushing = sig.commitment_ask and state.refusals > 0
+    if sig.commitment_ask:
+        state.asks += 1
+        state.pushes += 1 if pushing else 0
+    delta = 0
+    delta -= drains.push if pushing else (drains.first_ask if sig.commitment_ask else 0)
+    delta -= drains.argue if sig.argues else 0
+    delta -= drains.hostile if sig.hostile else 0
+    delta -= drains.pitch if sig.pitch and not sig.open_questions else 0
+    delta -= drains.monologue if sig.words > LONG_REPLY_WORDS else 0
+    delta -= drains.off_topic if sig.attack else 0
+    genuine_questions = 0 if sig.hostile or sig.attack else min(sig.open_questions, 2)
+    delta += restores.open_question if genuine_questions else 0
+    delta += restores.acknowledge if sig.acknowledges and not sig.argues else 0
+    yielding = (sig.accepts_no or sig.follow_up_permission) and not sig.commitment_ask
+    delta += restores.accept_no if yielding and state.refusals else 0
+    state.patience = _clamp(state.patience + delta)
+    state.open_questions += genuine_questions
+    state.interest = _clamp(
+        state.interest + genuine_questions - (1 if pushing or (sig.pitch and not genuine_questions) else 0)
+    )
+
+    def decide() -> Decision:
+        if state.patience <= persona.hang_up.patience_at or state.pushes >= persona.hang_up.after_pushes:
+            return Decision(move=Move.HANG_UP, line=persona.hang_up.line)
+        if sig.attack:
+            return Decision(move=Move.DEFLECT, line="")
+        if sig.commitment_ask:
+            if state.interest >= persona.interest.open_door_at and state.pushes <= 1:
+                return Decision(move=Move.OPEN_DOOR, line=persona.not_now.line)
+            return Decision(move=Move.REFUSE, line=_refusal_line(persona, state.refusals))
+        if yielding and not genuine_questions:
+            if state.pushes >= 2:
+                return Decision(move=Move.CLOSE, line="")
+            if state.interest >= persona.interest.open_door_at:
+                return Decision(move=Move.OPEN_DOOR, line=persona.not_now.line)
+            return Decision(move=Move.NOT_NOW, line=persona.not_now.line)
+        if genuine_questions:
+            return Decision(move=Move.ANSWER, line="", fact=_earned_fact(state, persona))
+        if sig.questions:
+            return Decision(move=Move.ANSWER, line="")
+        index = min(state.objections_raised, len(persona.objections) - 1)
+        state.objections_raised += 1
+        return Decision(move=Move.OBJECT, line=persona.objections[index])
+
+    decision = decide()
+    state.last_move = decision.move
+    if decision.move in (Move.REFUSE, Move.NOT_NOW, Move.HANG_UP, Move.CLOSE):
+        state.refusals += 1
+    if decision.move == Move.NOT_NOW:
+        state.not_now_given = True
+    if decision.move == Move.OPEN_DOOR:
+        state.door_opened = True
+        state.agreed = state.agreed or sig.commitment_ask
+    if decision.move == Move.HANG_UP:
+        state.hung_up = True
+    if decision.fact:
+        state.revealed.append(decision.fact)
+    return decision
+
+
+def _refusal_line(persona: Persona, refusals: int) -> str:
+    return persona.refusal_lines[min(refusals, len(persona.refusal_lines) - 1)]
+
+
+def _earned_fact(state: ProspectState, persona: Persona) -> str | None:
+    for hidden in persona.hidden_facts:
+        if hidden.fact in state.revealed:
+            continue
+        return hidden.fact if state.open_questions >= hidden.after_questions else None
+    return None
+
+
+def note_prospect_line(state: ProspectState, text: str) -> None:
+    """Count a decline the model voiced on a move that was not itself a refusal."""
+    if state.last_move in (Move.OBJECT, Move.ANSWER, Move.DEFLECT) and prospect_declines(text):
+        state.refusals += 1
+
+
+# --- Voicing -----------------------------------------------------------------------------
+
+_OUT_OF_CHARACTER = re.compile(
+    r"\b(?:as an ai|an ai\b|language model|assistant|chatbot|i'?m a bot|role[- ]?play|my (?:system )?prompt|"
+    r"my instructions|the direction|(?:private )?direction|i can(?:'|no)t (?:assist|help) with (?:that|this)|i'?m sorry, but i can'?t|how (?:can|may) i (?:help|assist) you|"
+    r"qwen|alibaba|openai|as a model)",
+    re.IGNORECASE,
+)
+_COACHING = re.compile(
+    r"\b(?:you should (?:ask|try|have|listen)|(?:a |one )?(?:tip|advice|feedback) for you|your (?:pitch|sales technique|approach) (?:was|is|could)|"
+    r"try asking|next time,? (?:try|you)|good (?:question|job|pitch)!)",
+    re.IGNORECASE,
+)
+_AGREEMENT = re.compile(
+    r"\b(?:let'?s do (?:it|that|tuesday|monday|wednesday|thursday|friday)|(?:sure|okay|ok|fine|alright),? (?:send|book|put|let'?s|i'?ll (?:take|do|join))|"
+    r"send (?:me )?(?:the|an|over the) invite|book (?:it|the meeting|a time)|i'?ll (?:take|join) the (?:meeting|demo|call)|"
+    r"(?:you'?ve|you have) convinced me|count me in|we'?ll (?:sign|buy|go with you)|i agree to (?:the|a) (?:meeting|demo|call)|"
+    r"let'?s (?:set up|schedule|book|arrange|plan|have|get) (?:a|the|that|it)|(?:monday|tuesday|wednesday|thursday|friday|that|it) works(?: for me)?\b|"
+    r"sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo))",
+    re.IGNORECASE,
+)
+_LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
+_STAGE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
+MAX_SENTENCES = 3
+
+
+def breaks_character(text: str) -> bool:
+    """Does this prospect line mention being an AI, a prompt, a role-play, or coach the rep?"""
+    return bool(_OUT_OF_CHARACTER.search(text) or _COACHING.search(text))
+
+
+def agrees(text: str) -> bool:
+    """Does this prospect line commit to what the rep asked for?"""
+    return bool(_AGREEMENT.search(text))
+
+
+def tidy(text: str, name: str) -> str:
+    """Strip labels, stage directions and quotes, and keep at most three sentences."""
+    text = _STAGE.sub("", text).strip()
+    if text.lower().startswith(name.lower().split()[0].lower()) and ":" in text[:40]:
+        text = text.split(":", 1)[1]
+    text = _LABEL.sub("", text) if re.match(r"^\s*(?:prospect|[A-Z][a-z]+ [A-Z][a-z]+):", text) else text
+    text = text.strip().strip('"').strip("“”").strip()
+    parts = re.findall(r"[^.!?]+[.!?]*", text)
+    return " ".join(p.strip() for p in parts[:MAX_SENTENCES]).strip()
+
+
+class Voiced(BaseModel):
+    text: str
+    fallback_reason: str | None = None
+
+
+class Prospect:
+    """Voices the moves the state machine picks, with the model for the prospect role."""
+
+    def __init__(self, model: BaseChatModel, persona: Persona, prompts_dir: Path):
+        self.model = model
+        self.persona = persona
+        self.prompts_dir = prompts_dir
+        self.system_prompt = prompts.render(prompts_dir, "prospect_system.md", persona=persona)
+        self._fallbacks = prompts.load_data(prompts_dir, "fallback_lines.yaml")
+
+    def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
+        """System prompt (stable, cached), the call so far, then this turn's direction."""
+        out: list[BaseMessage] = [SystemMessage(self.system_prompt), HumanMessage("(The phone rings.)")]
+        for line in history:
+            out.append(AIMessage(line.text) if line.speaker == "prospect" else HumanMessage(line.text))
+        direction = prompts.render(
+            self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=state.mood,
+            move=decision.move.value, line=self.example_line(decision), fact=decision.fact,
+            refusals=max(0, state.refusals - 1),
+        )
+        out.append(SystemMessage(direction))
+        return out
+
+    def example_line(self, decision: Decision) -> str:
+        return decision.line or self._fallbacks.get(decision.move.value, "")
+
+    def stream(self, history: list[Line], decision: Decision, state: ProspectState) -> Iterator[str]:
+        """Stream the model's raw words for this move (checked afterwards by ``finish``)."""
+        for chunk in self.model.stream(self.messages(history, decision, state)):
+            if chunk.text:
+                yield chunk.text
+
+    def finish(self, raw: str, decision: Decision) -> Voiced:
+        """Check the model's words for this move; fall back to the persona's line if unusable."""
+        text = tidy(raw, self.persona.name)
+        reason = None
+        if not text:
+            reason = "empty reply"
+        elif breaks_character(text):
+            reason = "broke character"
+        elif agrees(text) and decision.move != Move.OPEN_DOOR:
+            reason = "agreed against the direction"
+        if reason is None:
+            return Voiced(text=text)
+        log.info("prospect line replaced (%s): %r", reason, raw)
+        fallback = self.example_line(decision)
+        if decision.fact and decision.fact not in fallback:
+            fallback = f"{fallback} {decision.fact}".strip()
+        return Voiced(text=fallback, fallback_reason=reason)

@@ -1,0 +1,307 @@
+"""Deterministic signals about a conversation, computed in plain Python.
+
+These feed both the prospect's state machine (what did the rep just do?) and the grader
+(is this a third push? is that a real question?). They are cheap, explainable and tested
+against the golden set; the model only judges what code cannot.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from enum import StrEnum
+
+from pydantic import BaseModel
+
+from roleplay.transcript import Line
+
+
+class QuestionKind(StrEnum):
+    NONE = "none"
+    OPEN = "open"
+    CLOSED = "closed"
+    LOGISTICS = "logistics"
+    COMMITMENT = "commitment"
+    DISGUISED_PITCH = "disguised_pitch"
+
+
+def _rx(*patterns: str) -> re.Pattern[str]:
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+_SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+_OPEN_START = _rx(
+    r"^\s*(?:and |so |but |just |okay,? |ok,? |out of curiosity,? |if you don't mind me asking,? )*"
+    r"(?:what|how|why|which|who|where)\b",
+    r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious (?:what|how|why|about)\b",
+    r"\bwhat(?:'s| is| was| were| would| made| makes| led| does| did)\b",
+)
+_PERMISSION_TO_ASK = _rx(r"\b(?:can|could|may|mind if) i ask (?:why|what|how)\b")
+_CLOSED_START = _rx(
+    r"^\s*(?:and |so |but |just |okay,? |ok,? )*"
+    r"(?:is|are|was|were|do|does|did|would|could|can|will|have|has|had|should|shall|may|might|isn't|aren't|don't|doesn't|wouldn't|won't)\b",
+)
+_DISGUISED = _rx(
+    r"wouldn't you (?:agree|want|like|say)", r"don't you (?:want|think|agree)", r"what if i (?:told|showed)",
+    r"imagine (?:if|what)", r"isn't it (?:worth|time)", r"who wouldn't want", r"wouldn't it be (?:great|nice|worth)",
+    r"how would you like to (?:save|cut|get|have)", r"what would (?:it|that) mean (?:to you|for you) (?:if|to)",
+)
+_ASK_OBJECT = (
+    r"(?:meeting|demo|call|chat|conversation|catch[- ]up|coffee|lunch|slot|appointment|trial|pilot|"
+    r"walkthrough|walk-through|presentation|intro|introduction|session|time on (?:your|the) calendar|"
+    r"\d+\s*(?:min(?:ute)?s?|-minute)|few minutes|minutes)"
+)
+_COMMITMENT = _rx(
+    rf"\b(?:can|could|would|will|shall|should|may)\b[^.?!]*\b(?:we|you|i)\b[^.?!]*\b(?:book|schedule|set up|"
+    rf"grab|get|find|put|lock in|do|have|hop on|jump on|squeeze in|make)\b[^.?!]*{_ASK_OBJECT}",
+    rf"\b(?:would|are) you (?:be )?(?:open|up|available|free|willing)\b[^.?!]*(?:{_ASK_OBJECT}|to (?:meet|talk|chat|try|see|look))",
+    rf"\bhow (?:about|does)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|{_ASK_OBJECT})",
+    r"\b(?:let's|let us)\b[^.?!]*(?:meet|book|schedule|set up|grab|get|find|do|put|pencil|lock|hop|jump|talk)",
+    r"\b(?:can|could|shall) we (?:do|try|make it|say|meet)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|morning|afternoon|\d)",
+    r"\bi(?:'ll| will| am going to|'m going to|'m gonna) (?:just )?(?:send|put|pop|drop) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold|meeting)",
+    r"\b(?:send|put) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold)\b",
+    rf"\bjust (?:give me|need|want|ask(?:ing)? for)\b[^.?!]*{_ASK_OBJECT}",
+    rf"\b(?:give me|spare|need)\b[^.?!]*(?:\d+|few|five|ten|fifteen|twenty|thirty|two) (?:min(?:ute)?s?)",
+    r"\b(?:sign|buy|purchase|order|commit|start) (?:up|today|now|the (?:contract|deal|order|trial))\b",
+    r"\b(?:free|quick|short) (?:trial|pilot|demo)\b[^.?!]*\?",
+    rf"\b(?:what|which) (?:day|time|slot|date)s?\b[^.?!]*(?:works?|suits?|good|better|best|free)\b[^.?!]*(?:{_ASK_OBJECT}|this week|next week)",
+    r"\b(?:monday|tuesday|wednesday|thursday|friday)\b[^.?!]*\b(?:at )?\d{1,2}(?::\d\d)?\s*(?:am|pm)?\b[^.?!]*\?",
+    r"\b(?:introduce me|intro to|connect me with|put me in touch)\b",
+    r"\b(?:\d+|five|ten|fifteen|twenty|thirty|few|couple of) (?:more )?min(?:ute)?s?\b[^.!]*\?",
+    r"^\s*(?:what about |how about |maybe |or )?(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday)\b[^.!]*\?",
+    r"\b(?:what|how) about (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later today)\b",
+    r"\b(?:got|have|spare|give me) (?:a |two |a few |five |one )?(?:minutes?|moment|sec(?:ond)?s?)\b[^.!]*\?",
+)
+_FOLLOW_UP_PERMISSION = _rx(
+    r"\b(?:would it be (?:ok|okay|alright|all right)|is it (?:ok|okay|alright)|mind if|may i|can i|could i|"
+    r"would you mind if i|okay if i|alright if i)\b[^.?!]*\b(?:check(?:ed|ing)? (?:back|in)|follow(?:ed|ing)? up|"
+    r"reach(?:ed|ing)? (?:back )?out|call(?:ed|ing)? (?:you )?(?:back|again)|circle(?:d)? back|touch(?:ed)? base|"
+    r"tr(?:y|ied) (?:you )?again|sen[dt]|email(?:ed)?|drop(?:ped)? you|rang|ring)",
+    r"\b(?:when|what) (?:would be|is|'s) (?:a )?(?:better|good|the best|best) (?:time|day|moment|month)\b",
+    r"\bwhen (?:should|could|can|would) i (?:call|try|reach|check|follow)",
+)
+_ACCEPT_NO = _rx(
+    r"\b(?:understood|fair enough|no problem|no worries|totally fair|that's fair|makes sense|i hear you|"
+    r"i'll let you go|i won't (?:keep|take up)|i respect that|got it|i get it|point taken|of course|"
+    r"i'll leave it there|i won't push|thanks for your time|thank you for your time|appreciate (?:your|the) (?:time|honesty))\b",
+)
+_ACKNOWLEDGE = _rx(
+    r"\b(?:i understand|i hear you|that makes sense|makes sense|fair (?:enough|point)|that's fair|totally get|"
+    r"i get (?:it|that)|good point|sounds like|i appreciate|that's (?:a )?(?:real|big|reasonable|fair))\b",
+)
+_CONDESCEND = _rx(
+    r"\bwith (?:all due )?respect\b", r"\bno offen[cs]e\b", r"\byou(?:'re| are) (?:wrong|mistaken)\b",
+    r"\bthat's (?:not|simply not) (?:true|right|correct|how)\b", r"\byou (?:just |simply |clearly )?(?:don't|do not) (?:understand|get|see)\b",
+    r"\bwith (?:the )?greatest respect\b", r"\bif you (?:actually|really|just) (?:looked|listened|knew)\b", r"\blet me (?:explain|educate)\b",
+    r"\bwhat you(?:'re| are) missing\b", r"\byou(?:'re| are) missing (?:the|out)\b", r"\bthat's a mistake\b", r"\bhonestly,? you\b",
+)
+_ARGUE = _rx(
+    r"\bactually\b", r"\bare you sure\b", r"\bbut (?:you|that's|we)\b", r"\bi disagree\b", r"\bhonestly,? (?:you|that)\b",
+    r"\bthe (?:truth|reality|fact) is\b", r"\bif you (?:actually|really|just) (?:looked|listened|knew)\b",
+    r"\bi think you(?:'ll| will)? (?:find|see)\b", r"\bnot quite\b", r"\bbetter than (?:them|yours|what you)\b",
+    r"\bwe do all that\b", r"\bthat's (?:exactly )?why you need\b", r"\bthe problem is\b",
+)
+_HOSTILE = _rx(
+    r"\b(?:ridiculous|stupid|idiot\w*|moron\w*|dumb|pathetic|clueless|incompetent|ignorant)\b", r"\byour loss\b",
+    r"\bwaste of (?:my|our) time\b", r"\bwhatever\b", r"\bget a grip\b", r"\bshut up\b", r"\bgood luck with that\b",
+    r"\bseriously\?", r"\boh,? (?:great|sure|please)\b", r"\bwow,? okay\b", r"\bthanks for nothing\b",
+    r"\bno wonder\b", r"\bdinosaur\b", r"\bfine,? be that way\b", r"\byou people\b", r"\bdamn|hell|crap\b",
+)
+_APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|my bad|forgive me)\b")
+_INJECTION = _rx(
+    r"\bgrader\b", r"\b\d\s*/\s*5\b", r"\bscore (?:this|me|all)\b", r"\bignore (?:the|all|your|previous)\b",
+    r"\bsystem\s*:", r"\brubric\b", r"\bassistant\s*:", r"\bas an ai\b",
+)
+_PITCH = _rx(
+    r"\b(?:we|our (?:platform|product|software|tool|solution|team|service)|it) (?:can|will|helps?|saves?|cuts?|"
+    r"reduces?|offers?|provides?|delivers?|integrates?|automates?|gives?)\b",
+    r"\b(?:save|saving|cut|reduce) (?:you )?(?:\d+|up to|thousands|hours|money|costs?)\b", r"\broi\b",
+    r"\bbest[- ]in[- ]class\b", r"\bindustry[- ]leading\b", r"\bour customers\b", r"\bcompanies like yours\b",
+)
+_FILLER = _rx(
+    r"\bjust to be transparent\b", r"\bas i was saying\b", r"\bto be honest\b", r"\byou know\b", r"\bkind of\b",
+    r"\bsort of\b", r"\bbasically\b", r"\bby the way\b", r"\bthe weather\b", r"\bat the end of the day\b",
+    r"\bi mean\b", r"\bif that makes sense\b", r"\bhope you(?:'re| are) (?:well|having)\b",
+)
+
+_ATTACK = _rx(
+    r"\bignore (?:your|all|the|previous|prior) (?:instructions|rules|prompt)", r"\bare you (?:an? )?(?:ai|bot|robot|language model|llm|chatbot|real person|human)\b",
+    r"\b(?:print|show|reveal|repeat|tell me) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions|rules)\b", r"\bsystem prompt\b",
+    r"\byou are now\b", r"\bpretend (?:you|to be)\b", r"\brole[- ]?play\b", r"\b(?:switch|swap|reverse) roles\b",
+    r"\byou(?:'re| are) the (?:sales ?(?:person|rep)|seller)\b", r"\bas an ai\b", r"\bchatgpt|openai|qwen|llama\b",
+    r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bagree to the meeting\b",
+)
+
+# Prospect-side markers.
+_REFUSAL = _rx(
+    r"^\s*no\b", r"\bno[,.!]? (?:thanks|thank you)\b", r"\bnot interested\b", r"\bi said no\b", r"\bthe answer is no\b",
+    r"\bno budget\b", r"\bwe(?:'re| are) (?:happy|set|fine|good|covered|all set)\b", r"\bnot (?:looking|in the market)\b",
+    r"\bi(?:'m| am) not (?:going to|gonna|taking|doing|booking|interested)\b", r"\bwe(?:'re| are) not (?:going|interested|looking|switching|changing)\b",
+    r"\bno,? (?:we|i)\b", r"\bpass\b", r"\bdon't need\b", r"\bnot for us\b", r"\bcan't (?:afford|justify|do)\b",
+    r"\bno(?:t a)? chance\b", r"\bforget it\b", r"\bno meeting\b", r"\bwon't (?:be|happen)\b", r"\bnothing to discuss\b",
+)
+_NOT_NOW = _rx(
+    r"\bnot (?:right )?now\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
+    r"\btry (?:me )?(?:again )?(?:in|next|after|later)\b", r"\b(?:maybe|perhaps) (?:later|next)\b",
+    r"\bwalking into a meeting\b", r"\bi(?:'m| am) (?:busy|slammed|late|running)\b", r"\bnot this (?:year|quarter)\b",
+    r"\b(?:next|new) (?:year|quarter|budget)\b", r"\bdon't have time\b", r"\bno time\b",
+)
+_STOP_CONTACT = _rx(
+    r"\bsend (?:me )?(?:an )?e-?mail\b", r"\bemail me\b", r"\bdon't call\b", r"\bstop calling\b", r"\btake me off\b",
+    r"\bremove me\b", r"\bi(?:'m| am) (?:hanging up|going to go|gonna go)\b", r"\bgoodbye\b", r"\bbye\b",
+    r"\bi don't take cold calls\b", r"\bleave me alone\b", r"\bwe're done\b", r"\bthis call is over\b",
+    r"\bi have to go\b", r"\bi(?:'ve| have) got to go\b", r"\bgotta go\b", r"\bhung up\b", r"\bhang(?:ing)? up\b",
+)
+
+
+def sentences(text: str) -> list[str]:
+    """Split text into sentences (keeps the end punctuation)."""
+    return [s.strip() for s in _SENTENCE.findall(text) if s.strip()]
+
+
+def is_commitment_ask(text: str) -> bool:
+    """Does the rep ask for a meeting, demo, call, trial, intro or purchase?"""
+    return bool(_COMMITMENT.search(text))
+
+
+def asks_follow_up_permission(text: str) -> bool:
+    """Does the rep ask permission to follow up later, or when to try again?"""
+    return bool(_FOLLOW_UP_PERMISSION.search(text))
+
+
+def question_kinds(text: str) -> list[QuestionKind]:
+    """Classify every question-like sentence in ``text``."""
+    kinds = []
+    for s in sentences(text):
+        is_q = s.endswith("?") or bool(_PERMISSION_TO_ASK.search(s)) or bool(re.search(r"\btell me\b|\bwalk me through\b|\bhelp me understand\b", s, re.I))
+        if not is_q:
+            if is_commitment_ask(s):
+                kinds.append(QuestionKind.COMMITMENT)
+            continue
+        if is_commitment_ask(s):
+            kinds.append(QuestionKind.COMMITMENT)
+        elif _DISGUISED.search(s):
+            kinds.append(QuestionKind.DISGUISED_PITCH)
+        elif asks_follow_up_permission(s):
+            kinds.append(QuestionKind.LOGISTICS)
+        elif _OPEN_START.search(s) or _PERMISSION_TO_ASK.search(s):
+            kinds.append(QuestionKind.OPEN)
+        elif _CLOSED_START.search(s) or " or " in s.lower():
+            kinds.append(QuestionKind.CLOSED)
+        else:
+            kinds.append(QuestionKind.CLOSED)
+    return kinds
+
+
+def prospect_declines(text: str) -> bool:
+    """Does this prospect turn decline, say not now, or ask to end contact?"""
+    return bool(_REFUSAL.search(text) or _NOT_NOW.search(text) or _STOP_CONTACT.search(text))
+
+
+def prospect_ends_contact(text: str) -> bool:
+    return bool(_STOP_CONTACT.search(text))
+
+
+class ReplySignals(BaseModel):
+    """What code can tell about one rep reply, in the context of the call so far."""
+
+    words: int
+    questions: list[QuestionKind]
+    open_questions: int
+    commitment_ask: bool
+    follow_up_permission: bool
+    accepts_no: bool
+    acknowledges: bool
+    argues: list[str]
+    condescends: list[str]
+    hostile: list[str]
+    apologies: int
+    pitch: bool
+    filler: int
+    injection: bool
+    attack: bool
+    refusals_before: int
+    stop_requested: bool
+    bad_time: bool
+    asks_before: int
+    attempt: int  # ordinal of this reply's commitment ask (1 = first ask); 0 when none
+    pushes_after_refusal: int  # asks after the first refusal, including this one
+
+    @property
+    def best_question(self) -> QuestionKind:
+        order = [QuestionKind.OPEN, QuestionKind.CLOSED, QuestionKind.DISGUISED_PITCH,
+                 QuestionKind.LOGISTICS, QuestionKind.COMMITMENT]
+        return next((k for k in order if k in self.questions), QuestionKind.NONE)
+
+    def summary(self) -> str:
+        """One line per signal, for the grader's prompt and for people auditing a grade."""
+        return "\n".join([
+            f"- questions in the reply: {', '.join(q.value for q in self.questions) or 'none'}",
+            f"- asks for a commitment (meeting/demo/call/trial/purchase): {'yes' if self.commitment_ask else 'no'}",
+            f"- prospect refusals/not-now/end-contact so far: {self.refusals_before}"
+            + (" (prospect asked to end contact)" if self.stop_requested else ""),
+            f"- this ask is attempt number {self.attempt} overall, push {self.pushes_after_refusal} after a refusal"
+            if self.attempt else "- no ask in this reply",
+            f"- asks permission to follow up later: {'yes' if self.follow_up_permission else 'no'}",
+            f"- arguing/correcting markers: {', '.join(self.argues) or 'none'}"
+            + (f" (condescending: {', '.join(self.condescends)})" if self.condescends else ""),
+            f"- hostile markers: {', '.join(self.hostile) or 'none'}",
+            f"- words: {self.words}",
+        ])
+
+
+def _matches(rx: re.Pattern[str], text: str) -> list[str]:
+    return sorted({m.group(0).lower().strip() for m in rx.finditer(text)})
+
+
+def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
+    """Compute the signals of ``reply`` given the conversation ``context`` before it.
+
+    Args:
+        context: the turns before the reply, oldest first.
+        reply: the rep's reply.
+
+    Returns:
+        The signals, including push counting across the whole conversation.
+    """
+    asks_before = 0
+    refusals = 0
+    pushes_before = 0
+    stop_requested = False
+    bad_time = False
+    for line in context:
+        if line.speaker == "rep":
+            if is_commitment_ask(line.text):
+                asks_before += 1
+                if refusals:
+                    pushes_before += 1
+        elif prospect_declines(line.text):
+            refusals += 1
+            stop_requested = stop_requested or prospect_ends_contact(line.text)
+            bad_time = bad_time or bool(_NOT_NOW.search(line.text))
+    kinds = question_kinds(reply)
+    ask = QuestionKind.COMMITMENT in kinds or is_commitment_ask(reply)
+    follow_up = asks_follow_up_permission(reply)
+    return ReplySignals(
+        words=len(reply.split()),
+        questions=kinds,
+        open_questions=kinds.count(QuestionKind.OPEN),
+        commitment_ask=ask,
+        follow_up_permission=follow_up,
+        accepts_no=bool(_ACCEPT_NO.search(reply)),
+        acknowledges=bool(_ACKNOWLEDGE.search(reply)),
+        argues=_matches(_ARGUE, reply) + _matches(_CONDESCEND, reply),
+        condescends=_matches(_CONDESCEND, reply),
+        hostile=_matches(_HOSTILE, reply),
+        apologies=len(_APOLOGY.findall(reply)),
+        pitch=bool(_PITCH.search(reply)),
+        filler=len(_FILLER.findall(reply)),
+        injection=bool(_INJECTION.search(reply)),
+        attack=bool(_ATTACK.search(reply)),
+        refusals_before=refusals,
+        stop_requested=stop_requested,
+        bad_time=bad_time,
+        asks_before=asks_before,
+        attempt=asks_before + 1 if ask else 0,
+        pushes_after_refusal=pushes_before + (1 if ask and refusals else 0),
+    )

@@ -1,0 +1,246 @@
+"""Storage of sessions, turns, grades and reports, through SQLAlchemy.
+
+Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``).
+Every turn and grade is committed as soon as it exists, so a crash loses nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.pool import StaticPool
+
+from roleplay.grading import Grade
+
+metadata = MetaData()
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("persona_id", String(64), nullable=False),
+    Column("persona_version", String(32), nullable=False),
+    Column("persona", JSON, nullable=False),
+    Column("prompt_versions", JSON, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("owner", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", String(16)),
+    Column("state", JSON),
+)
+turns = Table(
+    "turns", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("idx", Integer, nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("move", String(16)),
+    Column("state", JSON),
+    Column("meta", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+grades = Table(
+    "grades", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
+    Column("scored", Boolean, nullable=False),
+    Column("curiosity", Integer),
+    Column("composure", Integer),
+    Column("restraint", Integer),
+    Column("dimensions", JSON),
+    Column("unscored_reason", Text),
+    Column("prompt", Text),
+    Column("raw_output", Text),
+    Column("model", String(200)),
+    Column("prompt_hash", String(32)),
+    Column("signals", JSON),
+    Column("seconds", Float),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+reports = Table(
+    "reports", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class TurnRecord(BaseModel):
+    id: int
+    idx: int
+    speaker: str
+    text: str
+    move: str | None = None
+    state: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class SessionRecord(BaseModel):
+    id: str
+    persona_id: str
+    persona_version: str
+    persona: dict[str, Any]
+    prompt_versions: dict[str, str]
+    models: dict[str, str]
+    owner: str | None
+    created_at: datetime
+    ended_at: datetime | None
+    ended_by: str | None
+    state: dict[str, Any] | None
+    turns: list[TurnRecord] = []
+    grades: dict[int, Grade] = {}
+    report: dict[str, Any] | None = None
+
+
+class Store:
+    """The database behind the app. Safe to share between threads."""
+
+    def __init__(self, url: str):
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                # One shared connection, or each thread would see its own empty database.
+                kwargs["poolclass"] = StaticPool
+        self.url = url
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def create_session(
+        self, persona_id: str, persona_version: str, persona: dict[str, Any],
+        prompt_versions: dict[str, str], models: dict[str, str], owner: str | None = None,
+    ) -> str:
+        session_id = str(uuid.uuid4())
+        with self.engine.begin() as conn:
+            conn.execute(insert(sessions).values(
+                id=session_id, persona_id=persona_id, persona_version=persona_version, persona=persona,
+                prompt_versions=prompt_versions, models=models, owner=owner, created_at=_now(),
+            ))
+        return session_id
+
+    def add_turn(
+        self, session_id: str, speaker: str, text: str, move: str | None = None,
+        state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
+    ) -> int:
+        with self.engine.begin() as conn:
+            idx = conn.execute(
+                select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
+            ).scalar_one()
+            result = conn.execute(insert(turns).values(
+                session_id=session_id, idx=idx, speaker=speaker, text=text, move=move, state=state,
+                meta=meta, created_at=_now(),
+            ))
+            if state is not None:
+                conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
+            return int(result.inserted_primary_key[0])
+
+    def add_grade(self, session_id: str, turn_id: int, grade: Grade) -> None:
+        scores = grade.scores
+        with self.engine.begin() as conn:
+            conn.execute(insert(grades).values(
+                session_id=session_id, turn_id=turn_id, scored=grade.scored,
+                curiosity=scores.get("curiosity"), composure=scores.get("composure"),
+                restraint=scores.get("restraint"),
+                dimensions={k.value: v.model_dump() for k, v in grade.dimensions.items()},
+                unscored_reason=grade.unscored_reason, prompt=grade.prompt, raw_output=grade.raw_output,
+                model=grade.model, prompt_hash=grade.prompt_hash, signals=grade.signals,
+                seconds=grade.seconds, created_at=_now(),
+            ))
+
+    def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(update(sessions).where(sessions.c.id == session_id).values(
+                ended_at=_now(), ended_by=ended_by, state=state,
+            ))
+
+    def save_report(self, session_id: str, body: dict[str, Any]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(reports.delete().where(reports.c.session_id == session_id))
+            conn.execute(insert(reports).values(session_id=session_id, body=body, created_at=_now()))
+
+    def grades_for(self, session_id: str) -> dict[int, Grade]:
+        """Grades of a session keyed by the rep turn's id."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(grades).where(grades.c.session_id == session_id)).mappings().all()
+        return {row["turn_id"]: _grade_from_row(row) for row in rows}
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(sessions).where(sessions.c.id == session_id)).mappings().first()
+            if row is None:
+                return None
+            turn_rows = conn.execute(
+                select(turns).where(turns.c.session_id == session_id).order_by(turns.c.idx)
+            ).mappings().all()
+            report = conn.execute(
+                select(reports.c.body).where(reports.c.session_id == session_id)
+            ).scalar_one_or_none()
+        return SessionRecord(
+            **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
+            grades=self.grades_for(session_id), report=report,
+        )
+
+    def list_sessions(self, owner: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
+        """Most recent sessions first, with their persona and end state."""
+        query = select(
+            sessions.c.id, sessions.c.persona_id, sessions.c.created_at, sessions.c.ended_by, sessions.c.ended_at
+        ).order_by(sessions.c.created_at.desc()).limit(limit)
+        if owner is not None:
+            query = query.where(sessions.c.owner == owner)
+        with self.engine.connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+
+def _grade_from_row(row: Any) -> Grade:
+    return Grade(
+        scored=row["scored"], dimensions=row["dimensions"] or {}, unscored_reason=row["unscored_reason"],
+        prompt=row["prompt"] or "", raw_output=row["raw_output"] or "", model=row["model"] or "",
+        prompt_hash=row["prompt_hash"] or "", signals=row["signals"] or {}, seconds=row["seconds"] or 0.0,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_store(url: str) -> Store:
+    """Open (and create if needed) the database at ``url``."""
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return Store(url)

@@ -1,0 +1,90 @@
+"""HTML and Markdown views of briefs, grades and reports. Every user text is escaped."""
+
+from __future__ import annotations
+
+from html import escape
+
+from roleplay.coach import Report
+from roleplay.grading import DIMENSIONS, Grade
+from roleplay.personas import Persona
+
+CSS = """
+.rp-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 10px; margin-bottom:8px; font-size:0.92em}
+.rp-card .rp-said {color:#57606a; margin-bottom:6px}
+.rp-pill {display:inline-block; border-radius:10px; padding:1px 8px; margin:0 4px 4px 0; font-weight:600; color:#fff}
+.rp-s1 {background:#b42318} .rp-s2 {background:#d9480f} .rp-s3 {background:#a17c00}
+.rp-s4 {background:#3b8b3b} .rp-s5 {background:#1a7f37}
+.rp-unscored {background:#f6f8fa; color:#57606a}
+.rp-note {margin:2px 0 4px 0}
+.rp-ev {font-style:italic}
+.rp-hangup {color:#b42318; font-weight:700}
+"""
+
+
+def brief_markdown(persona: Persona) -> str:
+    return (
+        f"**{escape(persona.name)}**, {escape(persona.title)} at {escape(persona.company)}  \n"
+        f"Difficulty: **{persona.difficulty.value}**\n\n{escape(persona.brief.strip())}\n\n"
+        f"*Your goal:* {escape(persona.rep_offer)}"
+    )
+
+
+def _short(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def grade_card(number: int, said: str, grade: Grade | None) -> str:
+    head = f'<div class="rp-said">#{number} “{escape(_short(said))}”</div>'
+    if grade is None:
+        return f'<div class="rp-card rp-pending">{head}<em>Grading…</em></div>'
+    if not grade.scored:
+        reason = escape(grade.unscored_reason or "unknown reason")
+        return f'<div class="rp-card rp-unscored">{head}<strong>Unscored</strong>: {reason}</div>'
+    pills, notes = [], []
+    for dim in DIMENSIONS:
+        g = grade.dimensions[dim]
+        pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
+        evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
+        notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}</div>')
+    return f'<div class="rp-card rp-scored">{head}{"".join(pills)}{"".join(notes)}</div>'
+
+
+def scores_html(cards: list[tuple[str, Grade | None]], hidden: bool) -> str:
+    if hidden:
+        return "<p><em>Exam mode: scores are hidden until the call ends.</em></p>"
+    if not cards:
+        return "<p><em>Each of your replies will be scored here on curiosity, composure and restraint.</em></p>"
+    return "".join(grade_card(i, said, g) for i, (said, g) in enumerate(cards, start=1))
+
+
+def _avg(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def report_markdown(report: Report, persona_name: str) -> str:
+    door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
+    if report.door_when:
+        door += f" — try again {escape(report.door_when)}"
+    ended = f"{escape(persona_name)} hung up" if report.ended_by == "prospect" else "you ended the call"
+    lines = [
+        "## Coaching report",
+        f"**How it ended:** {ended}. **Door:** {door}.",
+        f"**Averages** (over {report.graded} graded of {report.replies} replies"
+        + (f", {report.unscored} unscored" if report.unscored else "") + "): "
+        + ", ".join(f"{k} {_avg(v)}" for k, v in report.averages.items()),
+    ]
+    if report.strongest:
+        s = report.strongest
+        lines.append(f"**Strongest moment** (reply {s.turn}): “{escape(s.rep)}” — {escape(s.note or '')}")
+    if report.weakest and report.weakest != report.strongest:
+        w = report.weakest
+        lines.append(f"**Weakest moment** (reply {w.turn}): “{escape(w.rep)}” — {escape(w.note or '')}")
+    if report.summary:
+        lines.append(f"**Summary:** {escape(report.summary)}")
+    label = "Drill for next time" if report.drill_source == "coach" else "Drill for next time (standard drill)"
+    lines.append(f"**{label}:** {escape(report.drill)}")
+    if report.follow_up:
+        lines.append(f"**Follow-up plan:** {escape(report.follow_up)}")
+    if report.coach_error:
+        lines.append(f"*The coach could not write its part of this report: {escape(report.coach_error)}.*")
+    return "\n\n".join(lines)

@@ -1,0 +1,42 @@
+"""Shared fixtures: settings on the fake backend, a temporary database, a gym."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from roleplay import PROJECT_ROOT
+from roleplay.calls import Gym
+from roleplay.config import Role, Settings, load_settings
+from roleplay.fakes import fake_model_for
+from roleplay.models import FakeChatModel
+from roleplay.personas import Persona, load_persona
+
+SHARED = PROJECT_ROOT.parent / "shared"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
+    monkeypatch.delenv("ROLEPLAY_CONFIG", raising=False)
+    monkeypatch.chdir(tmp_path)
+    return load_settings(backend="fake", database_url=f"sqlite:///{tmp_path / 'test.db'}", data_dir=tmp_path)
+
+
+@pytest.fixture
+def persona() -> Persona:
+    return load_persona(PROJECT_ROOT / "personas" / "happy_incumbent.yaml")
+
+
+def make_gym(settings: Settings, **models: FakeChatModel) -> Gym:
+    """A gym whose roles are the fakes, with any role replaced by ``models[role]``."""
+    chosen = {role: models.get(role.value) or fake_model_for(role) for role in Role}
+    return Gym(settings, models=chosen)
+
+
+@pytest.fixture
+def gym(settings: Settings) -> Iterator[Gym]:
+    g = make_gym(settings)
+    yield g
+    g.close()
