@@ -73,6 +73,7 @@ def fake_coach(messages: list[BaseMessage]) -> str:
 _RESPONDERS = {Role.PROSPECT: fake_prospect, Role.GRADER: fake_grader, Role.COACH: fake_coach}
 
 
-def fake_model_for(role: Role, latency_s: float = 0.0) -> FakeChatModel:
+def fake_model_for(role: Role | str, latency_s: float = 0.0) -> FakeChatModel:
     """The deterministic fake model for ``role``."""
+    role = Role(role)
     return FakeChatModel(responder=_RESPONDERS[role], latency_s=latency_s, calls=[], label=f"fake-{role.value}")

@@ -57,6 +57,7 @@ _COMMITMENT = _rx(
     rf"\b(?:would|are) you (?:be )?(?:open|up|available|free|willing)\b[^.?!]*(?:{_ASK_OBJECT}|to (?:meet|talk|chat|try|see|look))",
     rf"\bhow (?:about|does)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|{_ASK_OBJECT})",
     r"\b(?:let's|let us)\b[^.?!]*(?:meet|book|schedule|set up|grab|get|find|do|put|pencil|lock|hop|jump|talk)",
+    r"\b(?:can|could|shall|should|may) (?:we|i) (?:book|schedule|pencil|lock|set up|get (?:something|a time))\b",
     r"\b(?:can|could|shall) we (?:do|try|make it|say|meet)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|morning|afternoon|\d)",
     r"\bi(?:'ll| will| am going to|'m going to|'m gonna) (?:just )?(?:send|put|pop|drop) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold|meeting)",
     r"\b(?:send|put) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold)\b",

@@ -1,0 +1,93 @@
+import pytest
+
+from roleplay.calls import CallEnded, InputError
+from roleplay.models import FakeChatModel
+
+from .conftest import make_gym
+
+
+def test_a_call_is_written_turn_by_turn(gym):
+    call = gym.start("happy_incumbent")
+    call.say("Hi Dana, could we book 20 minutes next week?")
+    record = gym.store.get_session(call.id)
+    assert [t.speaker for t in record.turns] == ["prospect", "rep", "prospect"]
+    assert record.turns[2].move == "refuse"
+    assert record.turns[2].state["refusals"] == 1
+    assert record.persona_version and "prospect_system.md" in record.prompt_versions
+    grades = call.grades(wait=5)
+    assert all(g is not None and g.scored for g in grades.values())
+    assert gym.store.grades_for(call.id)[record.turns[1].id].scored
+
+
+def test_the_report_covers_moments_door_and_drill(gym):
+    call = gym.start("happy_incumbent")
+    call.say("Could we book 20 minutes next Tuesday?")
+    call.say("Totally fair. What made Fleetly the right choice?")
+    call.say("Understood. Would it be okay if I checked back in February?")
+    report = call.end(grade_timeout=5)
+    assert report.door == "not_now" and report.door_when
+    assert report.strongest.turn == 2 and report.weakest.turn == 1
+    assert report.drill and report.summary and report.follow_up
+    assert gym.store.get_session(call.id).report["door"] == "not_now"
+
+
+def test_a_prospect_model_failure_never_loses_the_turn(settings):
+    gym = make_gym(settings, prospect=FakeChatModel(responder=str, fail_with=ConnectionError("refused"), calls=[]))
+    call = gym.start("happy_incumbent")
+    result = call.say("Could we book 20 minutes next Tuesday?")
+    assert "refused" in result.fallback_reason
+    assert result.text == call.persona.refusal_lines[0]
+    call.say("What made Fleetly the right fit?")
+    assert len(gym.store.get_session(call.id).turns) == 5
+
+
+def test_a_coach_failure_keeps_the_computed_report(settings):
+    gym = make_gym(settings, coach=FakeChatModel(responder=str, fail_with=TimeoutError("slow"), calls=[]))
+    call = gym.start("happy_incumbent")
+    call.say("What made Fleetly the right fit?")
+    report = call.end(grade_timeout=5)
+    assert "TimeoutError" in report.coach_error
+    assert report.drill_source == "standard" and report.drill
+    assert report.summary is None
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01"])
+def test_empty_messages_are_refused_and_not_stored(gym, text):
+    call = gym.start("happy_incumbent")
+    with pytest.raises(InputError, match="empty"):
+        call.say(text)
+    assert len(gym.store.get_session(call.id).turns) == 1
+
+
+def test_an_overlong_message_is_refused_with_the_limit(gym):
+    call = gym.start("happy_incumbent")
+    with pytest.raises(InputError, match="limit is 2,000"):
+        call.say("x" * 50_000)
+
+
+def test_after_a_hang_up_the_call_is_over(gym):
+    call = gym.start("happy_incumbent")
+    for line in ["Could we book 20 minutes?", "Fifteen minutes Thursday?", "How about Friday at 2pm?",
+                 "What about Monday at 10?"]:
+        if call.over:
+            break
+        call.say(line)
+    assert call.ended_by == "prospect"
+    with pytest.raises(CallEnded):
+        call.say("Hello?")
+    assert gym.store.get_session(call.id).ended_by == "prospect"
+
+
+def test_a_call_resumes_after_a_restart(settings):
+    first = make_gym(settings)
+    call = first.start("happy_incumbent")
+    call.say("Could we book 20 minutes next Tuesday?")
+    call.grades(wait=5)
+    first.close()
+    second = make_gym(settings)
+    resumed = second.call(call.id)
+    assert [ln.text for ln in resumed.lines] == [ln.text for ln in call.lines]
+    assert resumed.state.refusals == call.state.refusals
+    result = resumed.say("Just fifteen minutes, Thursday?")
+    assert result.move.value == "refuse"
+    assert resumed.state.pushes == 1

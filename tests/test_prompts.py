@@ -1,0 +1,44 @@
+import pytest
+
+from roleplay import PROJECT_ROOT, prompts
+from roleplay.personas import load_personas
+from roleplay.prospect import Move
+
+from .conftest import SHARED
+
+PROMPTS = PROJECT_ROOT / "prompts"
+PERSONAS = load_personas(PROJECT_ROOT / "personas")
+
+
+@pytest.mark.parametrize("name", sorted(prompts.TEMPLATES))
+def test_template_variables_match_what_the_code_passes(name):
+    assert prompts.declared_variables(PROMPTS, name) == prompts.TEMPLATES[name]
+
+
+@pytest.mark.parametrize("persona_id", sorted(PERSONAS))
+@pytest.mark.parametrize("move", list(Move))
+def test_prospect_prompts_render_for_every_persona_and_move(persona_id, move):
+    persona = PERSONAS[persona_id]
+    system = prompts.render(PROMPTS, "prospect_system.md", persona=persona)
+    assert persona.name in system and "{{" not in system
+    turn = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move=move.value,
+                          line="An example.", fact=None, refusals=1)
+    assert "{{" not in turn and "{%" not in turn
+    assert len(turn.splitlines()) >= 2, f"move {move} has no direction"
+
+
+def test_missing_variable_is_an_error():
+    with pytest.raises(prompts.PromptError, match="grader_case.md"):
+        prompts.render(PROMPTS, "grader_case.md", transcript="x")
+
+
+def test_grader_prompt_carries_the_rubric():
+    rubric = (PROMPTS / "rubric.md").read_text()
+    system = prompts.render(PROMPTS, "grader.md", rubric=rubric)
+    for anchor in ("A genuine open question", "Hostile: insults", "A third or later attempt"):
+        assert anchor in system
+
+
+@pytest.mark.skipif(not (SHARED / "spec" / "rubric.md").exists(), reason="shared/spec not beside the checkout")
+def test_rubric_copy_matches_the_product_spec():
+    assert (PROMPTS / "rubric.md").read_text() == (SHARED / "spec" / "rubric.md").read_text()
