@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
@@ -46,6 +46,10 @@ class RoleSettings(BaseModel):
     max_tokens: int | None = None
     #: Seconds before a model call is abandoned (the turn then shows a clear error).
     timeout_s: float = 120.0
+    #: openai backend: how JSON output is constrained. ``json_schema`` (OpenAI, vLLM, Ollama,
+    #: LM Studio), ``json_object`` (llama.cpp's server: a schema inside ``json_object``), or
+    #: ``none`` (prompt only; the answer is still validated).
+    json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
 
 
 #: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens).

@@ -93,6 +93,11 @@ def json_constrained(model: BaseChatModel, schema: dict[str, Any], name: str) ->
         return model.bind(response_format={"type": "json_object", "schema": schema})
     if isinstance(model, FakeChatModel):
         return model
+    mode = (model.metadata or {}).get("json_mode", "json_schema")
+    if mode == "json_object":
+        return model.bind(response_format={"type": "json_object", "schema": schema})
+    if mode == "none":
+        return model
     return model.bind(
         response_format={
             "type": "json_schema",
@@ -134,6 +139,7 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
             max_completion_tokens=rs.max_tokens,
             timeout=rs.timeout_s,
             max_retries=1,
+            metadata={"json_mode": rs.json_mode},
         )
     from roleplay.llamacpp import LlamaCppChatModel
 

@@ -6,7 +6,10 @@ Every turn and grade is committed as soon as it exists, so a crash loses nothing
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,7 +33,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import StaticPool
 
 from roleplay.grading import Grade
@@ -125,24 +128,37 @@ class Store:
     """The database behind the app. Safe to share between threads."""
 
     def __init__(self, url: str):
+        self._lock: Any = contextlib.nullcontext()
         kwargs: dict[str, Any] = {"future": True}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
             if url in ("sqlite://", "sqlite:///:memory:"):
-                # One shared connection, or each thread would see its own empty database.
+                # One shared connection, or each thread would see its own empty database;
+                # the lock keeps threads from using that connection at the same time.
                 kwargs["poolclass"] = StaticPool
+                self._lock = threading.RLock()
         self.url = url
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
 
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self._lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with self._lock, self.engine.connect() as conn:
+            yield conn
+
     def create_session(
         self, persona_id: str, persona_version: str, persona: dict[str, Any],
         prompt_versions: dict[str, str], models: dict[str, str], owner: str | None = None,
     ) -> str:
         session_id = str(uuid.uuid4())
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(sessions).values(
                 id=session_id, persona_id=persona_id, persona_version=persona_version, persona=persona,
                 prompt_versions=prompt_versions, models=models, owner=owner, created_at=_now(),
@@ -153,7 +169,7 @@ class Store:
         self, session_id: str, speaker: str, text: str, move: str | None = None,
         state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
     ) -> int:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             idx = conn.execute(
                 select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
             ).scalar_one()
@@ -167,7 +183,7 @@ class Store:
 
     def add_grade(self, session_id: str, turn_id: int, grade: Grade) -> None:
         scores = grade.scores
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(insert(grades).values(
                 session_id=session_id, turn_id=turn_id, scored=grade.scored,
                 curiosity=scores.get("curiosity"), composure=scores.get("composure"),
@@ -179,24 +195,24 @@ class Store:
             ))
 
     def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id == session_id).values(
                 ended_at=_now(), ended_by=ended_by, state=state,
             ))
 
     def save_report(self, session_id: str, body: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
+        with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
             conn.execute(insert(reports).values(session_id=session_id, body=body, created_at=_now()))
 
     def grades_for(self, session_id: str) -> dict[int, Grade]:
         """Grades of a session keyed by the rep turn's id."""
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             rows = conn.execute(select(grades).where(grades.c.session_id == session_id)).mappings().all()
         return {row["turn_id"]: _grade_from_row(row) for row in rows}
 
     def get_session(self, session_id: str) -> SessionRecord | None:
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             row = conn.execute(select(sessions).where(sessions.c.id == session_id)).mappings().first()
             if row is None:
                 return None
@@ -218,7 +234,7 @@ class Store:
         ).order_by(sessions.c.created_at.desc()).limit(limit)
         if owner is not None:
             query = query.where(sessions.c.owner == owner)
-        with self.engine.connect() as conn:
+        with self._connect() as conn:
             return [dict(r) for r in conn.execute(query).mappings().all()]
 
 

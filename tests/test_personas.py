@@ -31,7 +31,7 @@ def _broken(old: str, new: str) -> str:
         (_broken("name: Dana Whitfield\n", ""), "name", "add it"),
         (_broken("id: happy_incumbent", "id: Happy Incumbent"), "id", "lower_snake_case"),
         (_broken("  after_pushes: 3", "  after_pushes: 0"), "hang_up.after_pushes", "pushes"),
-        (_broken("drains: {push: 3,", "drains: {pushes: 3,"), "patience.drains.pushes", "allowed here"),
+        (_broken("drains: {push: 2,", "drains: {pushes: 2,"), "patience.drains.pushes", "allowed here"),
     ],
 )
 def test_errors_name_field_and_fix(text, field, fix_hint):

@@ -1,0 +1,109 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from roleplay.cli import main
+from roleplay.evaluation import GoldenError, agreement, load_golden, quadratic_weighted_kappa
+from roleplay.grading import Grade
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "expected"),
+    [
+        ([1, 2, 3, 4, 5], [1, 2, 3, 4, 5], 1.0),
+        ([1, 2, 3, 4, 5], [5, 4, 3, 2, 1], -1.0),
+        ([1, 1, 5, 5], [1, 1, 5, 5], 1.0),
+        ([1, 2, 3], [2, 3, 4], 0.4),  # worked by hand: 1 - (3/16) / (60/144)... checked below
+    ],
+)
+def test_qwk_known_values(a, b, expected):
+    if expected == 0.4:
+        # Observed disagreement sum w = 3 * 1/16; expected = sum_ij w_ij * (1/3 * 1/3) * 3.
+        w = lambda i, j: (i - j) ** 2 / 16  # noqa: E731
+        exp = sum(w(i, j) for i in a for j in b) / 3
+        expected = 1 - (3 / 16) / exp
+    assert quadratic_weighted_kappa(a, b) == pytest.approx(expected)
+
+
+CASE = {"id": "c1", "context": [{"speaker": "rep", "text": "Could we meet Tuesday?"},
+                                {"speaker": "prospect", "text": "No thanks."}],
+        "reply": "Fair enough. What made you say no so quickly?",
+        "labels": {"curiosity": 5, "composure": 5, "restraint": 5}, "why": "open question"}
+
+
+def write_gold(path: Path, cases: list[dict]) -> Path:
+    path.write_text("\n".join(json.dumps(c) for c in cases) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda c: c["context"].append({"speaker": "rep", "text": "x"}), "prospect turn"),
+        (lambda c: c["labels"].pop("restraint"), "restraint"),
+        (lambda c: c["labels"].update(curiosity=7), "1-5"),
+        (lambda c: c["context"][0].update(speaker="coach"), "speaker"),
+    ],
+)
+def test_broken_golden_files_name_the_line(tmp_path, mutate, message):
+    case = json.loads(json.dumps(CASE))
+    mutate(case)
+    path = write_gold(tmp_path / "g.jsonl", [CASE, case])
+    with pytest.raises(GoldenError, match=rf"g.jsonl:2: .*{message}"):
+        load_golden(path)
+
+
+def test_unscored_counts_as_a_miss(tmp_path):
+    cases = load_golden(write_gold(tmp_path / "g.jsonl", [CASE, {**CASE, "id": "c2"}]))
+    good = Grade(scored=True, dimensions={d: {"score": 5, "model_score": 5, "evidence": None, "note": ""}
+                                          for d in ("curiosity", "composure", "restraint")})
+    out = agreement(cases, [good, Grade.unscored("model down")])
+    assert out["curiosity"]["exact"] == 0.5 and out["curiosity"]["unscored"] == 1
+
+
+def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    gold = write_gold(tmp_path / "g.jsonl", [CASE, {**CASE, "id": "c2", "reply": "Could we book Thursday then?",
+                                                   "labels": {"curiosity": 1, "composure": 4, "restraint": 3}}])
+    results = tmp_path / "results"
+    code = main(["eval", "grading", "--gold", str(gold), "--backend", "fake", "--json", "--results-dir", str(results)])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 2 and report["backend"] == "fake"
+    assert set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
+    assert set(report["dimensions"]["curiosity"]) == {"qwk", "exact", "within1", "unscored"}
+    assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
+    assert report["cases"][1]["scores"]["curiosity"] == 1
+    saved = list(results.glob("grading-g-fake-*.json"))
+    assert len(saved) == 1 and json.loads(saved[0].read_text())["prompt_hash"]
+
+
+def test_simulate_cli_json_contract(tmp_path, capsys):
+    script = tmp_path / "pushy.json"
+    script.write_text(json.dumps({"rep": ["Could we book 20 minutes?", "Fifteen minutes Thursday?",
+                                          "How about Friday at 2pm?", "What about Monday at 10?", "Tuesday?"]}))
+    code = main(["simulate", "--persona", "happy_incumbent", "--rep-script", str(script), "--backend", "fake", "--json"])
+    assert code == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["persona"] == "happy_incumbent" and result["backend"] == "fake"
+    assert result["outcome"] == {"ended_by": "prospect", "agreed": False, "door": "closed", "broke_character": False}
+    assert len(result["turns"]) == 4
+    assert set(result["turns"][0]["scores"]) == {"curiosity", "composure", "restraint"}
+    assert "patience" in result["turns"][0]["prospect_state"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["simulate", "--persona", "nobody", "--rep-script", "{script}", "--backend", "fake"], "unknown persona"),
+        (["simulate", "--persona", "happy_incumbent", "--rep-script", "{missing}", "--backend", "fake"], "error"),
+        (["eval", "grading", "--gold", "{missing}", "--backend", "fake"], "error"),
+    ],
+)
+def test_cli_errors_are_clear(tmp_path, capsys, args, message):
+    script = tmp_path / "s.json"
+    script.write_text(json.dumps({"rep": ["Hi"]}))
+    args = [a.format(script=script, missing=tmp_path / "missing.json") for a in args]
+    assert main(args) == 2
+    assert message in capsys.readouterr().err
