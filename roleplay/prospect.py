@@ -214,7 +214,7 @@ _AGREEMENT = re.compile(
     r"\b(?:let'?s do (?:it|that|tuesday|monday|wednesday|thursday|friday)|(?:sure|okay|ok|fine|alright),? (?:send|book|put|let'?s|i'?ll (?:take|do|join))|"
     r"send (?:me )?(?:the|an|over the) invite|book (?:it|the meeting|a time)|i'?ll (?:take|join) the (?:meeting|demo|call)|"
     r"(?:you'?ve|you have) convinced me|count me in|we'?ll (?:sign|buy|go with you)|i agree to (?:the|a) (?:meeting|demo|call)|"
-    r"let'?s (?:set up|schedule|book|arrange|plan|have|get) (?:a|the|that|it)|(?:monday|tuesday|wednesday|thursday|friday|that|it) works(?: for me)?\b|"
+    r"let'?s (?:set up|schedule|book|arrange|plan|have|get) (?:a|the|that|it)|(?:monday|tuesday|wednesday|thursday|friday) works\b|(?:that|this|it) works for me\b|"
     r"sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo))",
     re.IGNORECASE,
 )

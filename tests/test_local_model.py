@@ -1,0 +1,118 @@
+"""End to end on the embedded model, and the openai backend against a real server on loopback.
+
+These are slow (tens of seconds each on two cores) but they are the only proof that the real
+parts work together: llama.cpp, the assembled GGUF, the grammar-constrained grader, and an
+OpenAI-compatible HTTP server driven through langchain-openai.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from roleplay.calls import Gym
+from roleplay.config import Backend, load_settings
+from roleplay.embedded import EmbeddedModelError, ensure_embedded_model
+from roleplay.prospect import Move, breaks_character
+
+pytestmark = pytest.mark.local_model
+
+
+@pytest.fixture(scope="module")
+def gguf() -> Path:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.fail("llama-cpp-python is not installed: run ./scripts/test (it installs the [local] extra)")
+    try:
+        return ensure_embedded_model(load_settings().model_cache_dir)
+    except EmbeddedModelError as exc:
+        pytest.fail(str(exc))
+
+
+def test_a_short_call_on_the_embedded_model_is_voiced_graded_and_reported(gguf, tmp_path):
+    settings = load_settings(backend=Backend.LOCAL, database_url=f"sqlite:///{tmp_path / 'e2e.db'}")
+    gym = Gym(settings)
+    call = gym.start("happy_incumbent")
+    first = call.say("Hi Dana, it's Sam from RouteWise. Could we book 20 minutes next week?")
+    second = call.say("Totally fair. What made Fleetly the right choice for you originally?")
+    assert first.move == Move.REFUSE and second.move == Move.ANSWER
+    for turn in (first, second):
+        assert turn.text and not breaks_character(turn.text)
+        assert len(turn.text.split(". ")) <= 3
+    grades = call.grades(wait=600)
+    assert all(g is not None and g.scored for g in grades.values()), [g.unscored_reason for g in grades.values()]
+    g1, g2 = (grades[tid] for tid, _ in call.rep_turns)
+    assert g1.scores["curiosity"] == 1, "a meeting ask is never curiosity"
+    assert g2.scores["curiosity"] >= 3, "an open why-question is curiosity"
+    assert g1.raw_output and g1.model.startswith("Qwen2.5")
+    report = call.end(grade_timeout=600)
+    assert report.coach_error is None, report.coach_error
+    assert report.summary and report.drill and report.follow_up
+    gym.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def openai_server(gguf):
+    """llama-cpp-python's own OpenAI-compatible server with the embedded model, on loopback."""
+    port = _free_port()
+    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--model_alias", "embedded"],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"llama_cpp.server exited with {proc.returncode}; see {log.name}")
+        try:
+            urllib.request.urlopen(f"{base}/models", timeout=2)
+            break
+        except OSError:
+            time.sleep(1)
+    else:
+        proc.kill()
+        pytest.fail("llama_cpp.server did not start within 180 s")
+    yield base
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monkeypatch):
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    role = {"backend": "openai", "model": "embedded", "json_mode": "json_object"}
+    settings = load_settings(
+        backend=Backend.OPENAI, prospect=role, grader=role, coach=role,
+        database_url=f"sqlite:///{tmp_path / 'openai.db'}",
+    )
+    gym = Gym(settings)
+    call = gym.start("no_cold_calls")
+    turn = call.say("Hi, this is Alex from Brightpath. Do you have two minutes?")
+    assert turn.text
+    # The server answered (a line replaced for being out of character still came from it).
+    assert not (turn.fallback_reason or "").startswith("the prospect's model failed"), turn.fallback_reason
+    grades = call.grades(wait=600)
+    grade = next(iter(grades.values()))
+    assert grade.scored, grade.unscored_reason
+    assert grade.model == "embedded"
+    gym.close()
