@@ -128,8 +128,9 @@ def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decisi
     delta -= drains.hostile if sig.hostile else 0
     delta -= drains.pitch if sig.pitch and not sig.open_questions else 0
     delta -= drains.monologue if sig.words > LONG_REPLY_WORDS else 0
-    delta -= drains.off_topic if sig.attack else 0
-    genuine_questions = 0 if sig.hostile or sig.attack else min(sig.open_questions, 2)
+    strange = sig.attack or sig.off_topic
+    delta -= drains.off_topic if strange else 0
+    genuine_questions = 0 if sig.hostile or strange else min(sig.open_questions, 2)
     delta += restores.open_question if genuine_questions else 0
     delta += restores.acknowledge if sig.acknowledges and not sig.argues else 0
     yielding = (sig.accepts_no or sig.follow_up_permission) and not sig.commitment_ask
@@ -143,7 +144,7 @@ def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decisi
     def decide() -> Decision:
         if state.patience <= persona.hang_up.patience_at or state.pushes >= persona.hang_up.after_pushes:
             return Decision(move=Move.HANG_UP, line=persona.hang_up.line)
-        if sig.attack:
+        if strange:
             return Decision(move=Move.DEFLECT, line="")
         if sig.commitment_ask:
             if state.interest >= persona.interest.open_door_at and state.pushes <= 1:

@@ -130,7 +130,14 @@ _ATTACK = _rx(
     r"\b(?:print|show|reveal|repeat|tell me) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions|rules)\b", r"\bsystem prompt\b",
     r"\byou are now\b", r"\bpretend (?:you|to be)\b", r"\brole[- ]?play\b", r"\b(?:switch|swap|reverse) roles\b",
     r"\byou(?:'re| are) the (?:sales ?(?:person|rep)|seller)\b", r"\bas an ai\b", r"\bchatgpt|openai|qwen|llama\b",
-    r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bagree to the meeting\b",
+    r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bagree to the meeting\b", r"\blanguage model\b", r"\bllm\b",
+    r"\binstructions (?:were you|you were|you've been|have you been) given\b", r"\byour (?:instructions|prompt|programming)\b",
+    r"\bwhat model\b", r"\bmodel are you\b", r"\bsales coach\b", r"\bcoach me\b", r"\bpitch me\b",
+)
+_OFF_TOPIC = _rx(
+    r"\b(?:the game|football|soccer|baseball|basketball|the match|weather|pizza|topping|favou?rite (?:food|movie|film|song|colou?r|team))\b",
+    r"\b(?:tell me a joke|a joke|write me|python|function|javascript|code|poem|recipe|song|movie|netflix|horoscope)\b",
+    r"\b(?:weekend plans|your weekend|holiday plans|vacation)\b",
 )
 
 # Prospect-side markers.
@@ -221,6 +228,7 @@ class ReplySignals(BaseModel):
     filler: int
     injection: bool
     attack: bool
+    off_topic: bool
     refusals_before: int
     stop_requested: bool
     bad_time: bool
@@ -299,6 +307,7 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         filler=len(_FILLER.findall(reply)),
         injection=bool(_INJECTION.search(reply)),
         attack=bool(_ATTACK.search(reply)),
+        off_topic=bool(_OFF_TOPIC.search(reply)) and not is_commitment_ask(reply),
         refusals_before=refusals,
         stop_requested=stop_requested,
         bad_time=bad_time,
