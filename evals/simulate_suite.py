@@ -54,7 +54,7 @@ def main() -> int:
             script = load_rep_script(SCRIPTS / f"{name}.json")
             outcomes = []
             for _ in range(args.runs):
-                result = simulate(settings, persona, script, gym=gym)
+                result = simulate(settings, persona, script, gym=gym, report=False)
                 runs.append({"script": name, **result})
                 outcomes.append(result)
             rows.append(_row(persona, name, outcomes))

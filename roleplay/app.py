@@ -124,7 +124,10 @@ def build_app(gym: Gym) -> gr.Blocks:
     def review(session_id: str | None):
         if not session_id:
             raise gr.Error("Pick a past session first.")
-        call = gym.call(session_id)
+        try:
+            call = gym.call(session_id)
+        except KeyError:
+            raise gr.Error("There is no such session.") from None
         report = call.report
         return (
             session_id, _history(call), _status(call), scores_html(_cards(call), False),
@@ -144,7 +147,9 @@ def build_app(gym: Gym) -> gr.Blocks:
                 exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
                 start_btn = gr.Button("Start call", variant="primary", elem_id="start")
                 with gr.Accordion("Past sessions", open=False):
-                    past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past")
+                    # Choices go stale per tab; any id is accepted and checked in review().
+                    past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past",
+                                       allow_custom_value=True)
                     open_btn = gr.Button("Open", elem_id="open")
             with gr.Column(scale=2, min_width=380):
                 status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
@@ -161,6 +166,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         report = gr.Markdown(visible=False, elem_id="report")
         timer = gr.Timer(1.0, active=False)
 
+        demo.load(lambda: gr.update(choices=past_choices()), None, past, api_name=False)
         persona.change(pick, persona, brief, api_name=False)
         start_btn.click(start, [persona, exam],
                         [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],

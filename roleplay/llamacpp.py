@@ -1,84 +1,182 @@
 """A LangChain chat model over an in-process llama.cpp model, shared by every session.
 
 One ``llama_cpp.Llama`` is loaded per (file, slot) and per process; calls to it are
-serialised by a lock. llama.cpp keeps the tokens it last evaluated and re-processes only
-the part of a new prompt that differs, so a role that keeps its prompt prefix stable
-(system prompt first, history appended) pays only for the new tokens of each turn.
-Roles get separate slots so the grader's prompts do not evict the prospect's cached prefix.
+serialised by a lock. Roles get separate slots, so the grader's prompts never evict the
+prospect's processed tokens.
+
+Latency on two cores is dominated by prompt processing (about 20 tokens/s), so this model
+re-processes as little as it can:
+
+* llama.cpp keeps the tokens it last evaluated and only evaluates the part of a new prompt
+  that differs. A role that keeps its prompt stable (system prompt first, history appended)
+  pays only for the new tokens of each turn.
+* The processed state of each system prompt (a persona, the grader's rubric) is kept in
+  memory and on disk. When the live context does not already start with it (another
+  persona or role used the slot, or the process restarted) the state is loaded instead of
+  re-processing the prompt, so even the first turn of a call starts fast.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
+import pickle
 import threading
+import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from langchain_core.callbacks import CallbackManagerForLLMRun
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import (
-    AIMessage,
-    AIMessageChunk,
-    BaseMessage,
-    HumanMessage,
-    SystemMessage,
-)
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage, SystemMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
-from pydantic import ConfigDict, PrivateAttr
 
 log = logging.getLogger(__name__)
+
+_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+#: Keep at most this many prefix states in memory per slot (about 12 MB each).
+_MAX_STATES_IN_RAM = 16
+
+
+def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
+    """Convert LangChain messages to OpenAI-style role/content dicts."""
+    return [
+        {"role": next((r for cls, r in _ROLES.items() if isinstance(m, cls)), "user"), "content": m.text}
+        for m in messages
+    ]
+
+
+@dataclass
+class CallStats:
+    """What one model call cost: tokens in the prompt, tokens actually processed, timings."""
+
+    prompt_tokens: int = 0
+    processed_tokens: int = 0
+    completion_tokens: int = 0
+    prefix_state: str = "none"  # live | ram | disk | computed | none
+    first_token_s: float | None = None
+    total_s: float = 0.0
 
 
 @dataclass
 class SharedLlama:
-    """One loaded model and the lock that serialises its use."""
+    """One loaded model, its lock, its chat formatter and its processed prefix states."""
 
     llama: Any
     lock: threading.Lock
+    formatter: Any
+    stop: list[str]
+    state_dir: Path | None
+    states: dict[str, Any] = field(default_factory=dict)
+    last: CallStats = field(default_factory=CallStats)
+
+    def tokenize(self, text: str) -> list[int]:
+        return self.llama.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+
+    def render(self, messages: list[dict[str, str]], generation_prompt: bool) -> str:
+        self.formatter.add_generation_prompt = generation_prompt
+        return self.formatter(messages=messages).prompt
 
 
 _registry: dict[tuple[str, str, int], SharedLlama] = {}
 _registry_lock = threading.Lock()
 
 
-def shared_llama(model_path: str, slot: str, n_ctx: int, n_threads: int | None) -> SharedLlama:
+def shared_llama(
+    model_path: str, slot: str, n_ctx: int, n_threads: int | None, state_dir: Path | None = None
+) -> SharedLlama:
     """Load the model for ``slot`` once per process and return it."""
     key = (model_path, slot, n_ctx)
     with _registry_lock:
         if key not in _registry:
             from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
 
             log.info("loading %s for slot %s (n_ctx=%d)", model_path, slot, n_ctx)
             llama = Llama(
-                model_path=model_path,
-                n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count() or 2,
-                n_batch=512,
-                seed=0,
-                verbose=False,
+                model_path=model_path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 2,
+                n_batch=512, seed=0, verbose=False,
             )
-            _registry[key] = SharedLlama(llama=llama, lock=threading.Lock())
+            model = llama._model
+            eos = model.token_get_text(llama.token_eos())
+            bos = model.token_get_text(llama.token_bos()) if llama.token_bos() != -1 else ""
+            template = llama.metadata.get("tokenizer.chat_template")
+            if not template:
+                raise RuntimeError(f"{model_path} has no chat template in its metadata")
+            formatter = Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+            stat = Path(model_path).stat()
+            model_key = hashlib.sha256(f"{model_path}|{stat.st_size}|{n_ctx}".encode()).hexdigest()[:16]
+            _registry[key] = SharedLlama(
+                llama=llama, lock=threading.Lock(), formatter=formatter,
+                stop=sorted({eos, "<|im_end|>", "<|endoftext|>"} - {""}),
+                state_dir=(state_dir / model_key) if state_dir else None,
+            )
         return _registry[key]
 
 
-_ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
+def _common_prefix(a: Any, b: list[int]) -> int:
+    n = min(len(a), len(b))
+    i = 0
+    while i < n and a[i] == b[i]:
+        i += 1
+    return i
 
 
-def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
-    """Convert LangChain messages to llama.cpp's OpenAI-style dicts."""
-    out = []
-    for m in messages:
-        role = next((r for cls, r in _ROLES.items() if isinstance(m, cls)), "user")
-        out.append({"role": role, "content": m.text})
-    return out
+class _PrefixStates:
+    """Processed states of system prompts, in memory and on disk."""
+
+    @staticmethod
+    def ensure(shared: SharedLlama, prefix: list[int]) -> str:
+        """Make the live context start with ``prefix``; return where its state came from."""
+        import numpy as np
+        from llama_cpp.llama import LlamaState
+
+        llama = shared.llama
+        live = llama.input_ids[: llama.n_tokens].tolist()
+        if _common_prefix(live, prefix) >= len(prefix):
+            return "live"
+        key = hashlib.sha256(np.asarray(prefix, dtype=np.int32).tobytes()).hexdigest()[:24]
+        raw = shared.states.get(key)
+        source = "ram"
+        path = shared.state_dir / f"{key}.state" if shared.state_dir else None
+        if raw is None and path and path.is_file():
+            try:
+                raw = pickle.loads(path.read_bytes())
+                source = "disk"
+            except (OSError, pickle.UnpicklingError, EOFError) as exc:
+                log.warning("ignoring unreadable prefix state %s: %s", path, exc)
+        if raw is None:
+            llama.reset()
+            llama.eval(prefix)
+            full = llama.save_state()
+            raw = {"input_ids": full.input_ids[: full.n_tokens].copy(), "n_tokens": full.n_tokens,
+                   "llama_state": full.llama_state, "size": full.llama_state_size, "seed": full.seed}
+            source = "computed"
+            if path:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = path.with_suffix(f".tmp{os.getpid()}")
+                tmp.write_bytes(pickle.dumps(raw))
+                os.replace(tmp, path)
+        else:
+            input_ids = np.zeros(llama.n_ctx(), dtype=np.intc)
+            input_ids[: raw["n_tokens"]] = raw["input_ids"]
+            # Logits are recomputed for the last token before sampling; don't store ~0.6 MB per token.
+            scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
+            llama.load_state(LlamaState(input_ids=input_ids, scores=scores, n_tokens=raw["n_tokens"],
+                                        llama_state=raw["llama_state"], llama_state_size=raw["size"],
+                                        seed=raw["seed"]))
+        if len(shared.states) >= _MAX_STATES_IN_RAM:
+            shared.states.pop(next(iter(shared.states)))
+        shared.states[key] = raw
+        return source
 
 
 class LlamaCppChatModel(BaseChatModel):
     """Chat model backed by a shared in-process llama.cpp model."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     model_path: str
     slot: str = "default"
@@ -87,7 +185,10 @@ class LlamaCppChatModel(BaseChatModel):
     n_threads: int | None = None
     temperature: float = 0.7
     max_tokens: int = 256
-    _last_usage: dict[str, int] = PrivateAttr(default_factory=dict)
+    #: Where processed system-prompt states are kept between runs (None: memory only).
+    state_dir: Path | None = None
+    #: False re-processes the whole prompt on every call (the naive baseline of the bench).
+    reuse_prefix: bool = True
 
     @property
     def _llm_type(self) -> str:
@@ -97,66 +198,83 @@ class LlamaCppChatModel(BaseChatModel):
     def _identifying_params(self) -> dict[str, Any]:
         return {"model_path": self.model_path, "slot": self.slot}
 
-    def _shared(self) -> SharedLlama:
-        return shared_llama(self.model_path, self.slot, self.n_ctx, self.n_threads)
+    def shared(self) -> SharedLlama:
+        return shared_llama(self.model_path, self.slot, self.n_ctx, self.n_threads, self.state_dir)
 
-    def _params(self, stop: list[str] | None, kwargs: dict[str, Any]) -> dict[str, Any]:
-        params: dict[str, Any] = {
-            "temperature": kwargs.pop("temperature", self.temperature),
-            "max_tokens": kwargs.pop("max_tokens", self.max_tokens),
-            "stop": stop,
-            "seed": 0,
-        }
-        if "response_format" in kwargs:
-            params["response_format"] = kwargs.pop("response_format")
-        return params
-
-    def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> ChatResult:
-        shared = self._shared()
-        with shared.lock:
-            result = shared.llama.create_chat_completion(
-                messages=to_chat_messages(messages), **self._params(stop, kwargs)
-            )
-        text = result["choices"][0]["message"]["content"] or ""
-        usage = result.get("usage") or {}
-        message = AIMessage(
-            content=text,
-            usage_metadata={
-                "input_tokens": usage.get("prompt_tokens", 0),
-                "output_tokens": usage.get("completion_tokens", 0),
-                "total_tokens": usage.get("total_tokens", 0),
-            },
-        )
-        return ChatResult(generations=[ChatGeneration(message=message)])
-
-    def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
-    ) -> Iterator[ChatGenerationChunk]:
-        shared = self._shared()
-        with shared.lock:
-            stream = shared.llama.create_chat_completion(
-                messages=to_chat_messages(messages), stream=True, **self._params(stop, kwargs)
-            )
-            for part in stream:
-                delta = part["choices"][0].get("delta", {}).get("content")
-                if not delta:
-                    continue
-                chunk = ChatGenerationChunk(message=AIMessageChunk(content=delta))
-                if run_manager:
-                    run_manager.on_llm_new_token(delta, chunk=chunk)
-                yield chunk
+    def last_stats(self) -> CallStats:
+        """Statistics of the last call on this model's slot (for the benchmark)."""
+        return self.shared().last
 
     def count_tokens(self, text: str) -> int:
         """Count tokens exactly with the model's own tokenizer."""
-        llama = self._shared().llama
-        return len(llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+        return len(self.shared().tokenize(text))
+
+    def _run(self, messages: list[BaseMessage], stop: list[str] | None, kwargs: dict[str, Any]) -> Iterator[str]:
+        """Generate under the slot's lock, yielding text pieces as they come."""
+        from llama_cpp import llama_cpp as C
+
+        shared = self.shared()
+        chat = to_chat_messages(messages)
+        grammar = None
+        response_format = kwargs.get("response_format")
+        if response_format and response_format.get("schema"):
+            grammar = _grammar(json.dumps(response_format["schema"], sort_keys=True))
+        with shared.lock:
+            started = time.monotonic()
+            tokens = shared.tokenize(shared.render(chat, generation_prompt=True))
+            if len(tokens) + self.max_tokens > self.n_ctx:
+                raise ValueError(f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context")
+            stats = CallStats(prompt_tokens=len(tokens))
+            llama = shared.llama
+            if not self.reuse_prefix:
+                llama.reset()
+            elif chat and chat[0]["role"] == "system":
+                prefix = shared.tokenize(shared.render(chat[:1], generation_prompt=False))
+                if tokens[: len(prefix)] == prefix:
+                    stats.prefix_state = _PrefixStates.ensure(shared, prefix)
+            C.llama_perf_context_reset(llama._ctx.ctx)
+            stream = llama.create_completion(
+                prompt=tokens, max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=kwargs.get("temperature", self.temperature), stop=[*shared.stop, *(stop or [])],
+                seed=0, stream=True, grammar=grammar,
+            )
+            for part in stream:
+                text = part["choices"][0]["text"]
+                if text:
+                    if stats.first_token_s is None:
+                        stats.first_token_s = time.monotonic() - started
+                    stats.completion_tokens += 1
+                    yield text
+            perf = C.llama_perf_context(llama._ctx.ctx)
+            stats.processed_tokens = int(perf.n_p_eval)
+            stats.total_s = time.monotonic() - started
+            shared.last = stats
+
+    def _generate(
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> ChatResult:
+        text = "".join(self._run(messages, stop, kwargs))
+        return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
+
+    def _stream(
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for piece in self._run(messages, stop, kwargs):
+            chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))
+            if run_manager:
+                run_manager.on_llm_new_token(piece, chunk=chunk)
+            yield chunk
+
+
+_grammars: dict[str, Any] = {}
+
+
+def _grammar(schema_json: str) -> Any:
+    """Compile (once) the grammar that constrains output to a JSON schema."""
+    from llama_cpp.llama_grammar import LlamaGrammar
+
+    if schema_json not in _grammars:
+        _grammars[schema_json] = LlamaGrammar.from_json_schema(schema_json, verbose=False)
+    return _grammars[schema_json]

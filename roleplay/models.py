@@ -147,11 +147,11 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
         path, label = rs.model, rs.model
     else:
         path, label = str(ensure_embedded_model(settings.model_cache_dir)), EMBEDDED_LABEL
-    # The grader and the coach share a slot; the prospect keeps its own warm prefix.
-    slot = "prospect" if role == Role.PROSPECT else "judge"
+    # Each role has its own slot, so no role's prompts evict another's processed tokens.
     return LlamaCppChatModel(
         model_path=path,
-        slot=slot,
+        slot=role.value,
+        state_dir=settings.model_cache_dir / "states",
         label=label,
         n_ctx=settings.n_ctx,
         n_threads=settings.n_threads,

@@ -33,8 +33,13 @@ def load_rep_script(path: Path) -> RepScript:
         raise RepScriptError(f"{path}: {exc}") from None
 
 
-def simulate(settings: Settings, persona_id: str, script: RepScript, gym: Gym | None = None) -> dict[str, Any]:
-    """Play ``script`` against ``persona_id``; return the JSON described in ``shared/spec/cli.md``."""
+def simulate(
+    settings: Settings, persona_id: str, script: RepScript, gym: Gym | None = None, report: bool = True
+) -> dict[str, Any]:
+    """Play ``script`` against ``persona_id``; return the JSON described in ``shared/spec/cli.md``.
+
+    ``report=False`` skips the coach's report (the outcome checks do not need it).
+    """
     gym = gym or Gym(settings, store=create_store(settings.db_url))
     call = gym.start(persona_id)
     played = []
@@ -57,7 +62,8 @@ def simulate(settings: Settings, persona_id: str, script: RepScript, gym: Gym | 
             "prospect_state": state,
             "fallback_reason": result.fallback_reason,
         })
-    call.end()
+    if report:
+        call.end()
     return {
         "persona": persona_id,
         "backend": settings.prospect.backend.value,

@@ -40,3 +40,34 @@ def gym(settings: Settings) -> Iterator[Gym]:
     g = make_gym(settings)
     yield g
     g.close()
+
+
+# --- Serving the Gradio app (tests/test_app.py, tests/test_browser.py) ------------------------
+
+import contextlib  # noqa: E402
+import os  # noqa: E402
+import socket  # noqa: E402
+
+# No usage analytics or version checks from gradio: the tests never touch the network.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def serve_app(gym: Gym) -> Iterator[str]:
+    """Launch the app over ``gym`` on a free loopback port; yield its URL; close it afterwards."""
+    from roleplay.app import build_app
+    from roleplay.views import CSS
+
+    demo = build_app(gym)
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+                        css=CSS, quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close()

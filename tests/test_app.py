@@ -1,0 +1,281 @@
+"""The Gradio app on fake models, driven through its API with gradio_client (no network).
+
+A ``Client`` keeps the app's ``gr.State`` for its own session, so the calls of one client
+share one practice call. The API drops State and Button outputs, so each endpoint returns
+the remaining outputs of its ``outputs`` list in ``build_app``, in order (see ``OUTPUTS``).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+
+from roleplay.calls import Gym
+from roleplay.config import Settings
+from roleplay.models import FakeChatModel
+
+from .conftest import make_gym, serve_app
+
+pytestmark = pytest.mark.timeout(180)
+
+PERSONA = "happy_incumbent"
+ASK = "Hi Dana, could we book 20 minutes next week?"
+DIMENSIONS = ["curiosity", "composure", "restraint"]
+
+# What each endpoint returns through the API, by name ("msg_update" is the second msg output).
+OUTPUTS = {
+    "/start": ("chat", "status", "scores", "report", "msg", "timer", "past"),
+    "/send": ("chat", "msg", "status", "scores", "msg_update", "timer"),
+    "/end": ("status", "scores", "report", "msg", "timer"),
+    "/review": ("chat", "status", "scores", "report", "msg", "timer"),
+}
+
+
+@dataclass
+class App:
+    """The app served over ``gym``; ``call`` runs an endpoint and names its outputs."""
+
+    gym: Gym
+    url: str
+
+    def client(self) -> Client:
+        return Client(self.url, verbose=False)
+
+    def session_id(self) -> str:
+        (row,) = self.gym.store.list_sessions()
+        return row["id"]
+
+    def turns(self, session_id: str) -> list[Any]:
+        return self.gym.store.get_session(session_id).turns
+
+
+def call(client: Client, api_name: str, *args: Any) -> dict[str, Any]:
+    result = client.predict(*args, api_name=api_name)
+    names = OUTPUTS[api_name]
+    assert len(result) == len(names), f"{api_name} returned {len(result)} outputs, expected {names}"
+    return dict(zip(names, result, strict=True))
+
+
+def start(client: Client, exam: bool = False) -> dict[str, Any]:
+    return call(client, "/start", PERSONA, exam)
+
+
+def send(client: Client, text: str, exam: bool = False) -> dict[str, Any]:
+    return call(client, "/send", text, exam)
+
+
+def lines(chat: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """(role, text) of each chat message."""
+    return [(m["role"], "".join(part.get("text", "") for part in m["content"])) for m in chat]
+
+
+def pills(scores: str) -> list[str]:
+    return re.findall(r'<span class="rp-pill rp-s[1-5]" title="(\w+)">', scores)
+
+
+def poll(fetch: Callable[[], str], done: Callable[[str], bool], timeout: float = 30.0) -> str:
+    """Call ``fetch`` until ``done`` holds for its value; fail with the last value after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, f"gave up waiting after {timeout:.0f}s; last value:\n{value}"
+        time.sleep(0.1)
+
+
+def current_scores(client: Client, exam: bool = False) -> str:
+    """The score panel now: an empty message changes nothing and returns the panel as it is."""
+    return send(client, "", exam)["scores"]
+
+
+@pytest.fixture
+def launch(settings: Settings) -> Iterator[Callable[..., App]]:
+    """``launch(**models)`` serves the app over a fresh gym (fakes, any role replaced)."""
+    with ExitStack() as stack:
+        def _launch(**models: FakeChatModel) -> App:
+            gym = make_gym(settings, **models)
+            stack.callback(gym.close)  # after the server is closed
+            return App(gym, stack.enter_context(serve_app(gym)))
+
+        yield _launch
+
+
+def failing(exc: BaseException) -> FakeChatModel:
+    return FakeChatModel(responder=lambda messages: "", fail_with=exc, calls=[])
+
+
+def test_main_flow_start_send_scores_report(launch: Callable[..., App]) -> None:
+    app = launch()
+    client = app.client()
+    persona = app.gym.personas[PERSONA]
+
+    out = start(client)
+    assert lines(out["chat"]) == [("assistant", persona.opening_line)]
+    assert "On a call with Dana Whitfield" in out["status"]
+    assert out["report"]["visible"] is False
+    assert out["msg"]["interactive"] is True
+    assert app.session_id() in [value for _, value in out["past"]["choices"]]
+
+    out = send(client, ASK)
+    chat = lines(out["chat"])
+    assert chat[:2] == [("assistant", persona.opening_line), ("user", ASK)]
+    assert len(chat) == 3 and chat[2][0] == "assistant" and chat[2][1].strip()
+    assert out["msg"] == ""
+    assert out["msg_update"]["interactive"] is True
+
+    scores = poll(lambda: current_scores(client), lambda html: len(pills(html)) == 3)
+    assert pills(scores) == DIMENSIONS
+    assert "Grading…" not in scores
+
+    out = call(client, "/end")
+    assert out["report"]["visible"] is True
+    for heading in ("Coaching report", "Door", "Drill"):
+        assert heading in out["report"]["value"]
+    assert "Call ended" in out["status"]
+    assert pills(out["scores"]) == DIMENSIONS
+    assert out["msg"]["interactive"] is False
+
+
+def test_exam_mode_hides_scores_until_the_end(launch: Callable[..., App]) -> None:
+    app = launch()
+    client = app.client()
+
+    assert "scores are hidden" in start(client, exam=True)["scores"]
+    assert "scores are hidden" in send(client, ASK, exam=True)["scores"]
+    session_id = app.session_id()
+    poll(lambda: str(len(app.gym.store.grades_for(session_id))), lambda n: n == "1")
+    hidden = current_scores(client, exam=True)
+    assert "scores are hidden" in hidden and not pills(hidden)
+
+    out = call(client, "/end")
+    assert pills(out["scores"]) == DIMENSIONS
+    assert "scores are hidden" not in out["scores"]
+
+
+def test_markup_in_a_message_is_escaped_everywhere(launch: Callable[..., App]) -> None:
+    app = launch()
+    client = app.client()
+    evil = "What happens <script>alert(1)</script> when <img src=x onerror=alert(1)> shows up?"
+
+    start(client)
+    outputs: list[Any] = [send(client, evil)]
+    scores = poll(lambda: current_scores(client), lambda html: "Grading…" not in html)
+    outputs += [scores, call(client, "/end")]
+
+    for output in outputs:
+        text = str(output).lower()
+        assert "<script" not in text and "<img" not in text, output
+    assert ("user", evil.replace("<", "&lt;").replace(">", "&gt;")) in lines(outputs[0]["chat"])
+    assert "&lt;script&gt;" in scores
+    assert "&lt;script&gt;" in outputs[-1]["report"]["value"]
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t  \n"], ids=["empty", "spaces", "newlines-tabs"])
+def test_empty_message_is_refused_and_the_call_goes_on(launch: Callable[..., App], text: str) -> None:
+    app = launch()
+    client = app.client()
+    started = start(client)
+    session_id = app.session_id()
+    before = len(app.turns(session_id))
+
+    out = send(client, text)
+    assert len(app.turns(session_id)) == before
+    assert out["chat"] == started["chat"]
+    assert "On a call with" in out["status"]
+    assert out["msg"] == text  # given back to the rep as typed
+
+    out = send(client, ASK)
+    assert len(app.turns(session_id)) == before + 2
+    assert lines(out["chat"])[-2] == ("user", ASK)
+
+
+def test_grader_failure_shows_unscored_and_stores_it(launch: Callable[..., App]) -> None:
+    app = launch(grader=failing(RuntimeError("boom")))
+    client = app.client()
+    start(client)
+    send(client, ASK)
+
+    scores = poll(lambda: current_scores(client), lambda html: "Unscored" in html)
+    assert "boom" in scores.split("Unscored", 1)[1]
+    assert not pills(scores)
+
+    (grade,) = app.gym.store.grades_for(app.session_id()).values()
+    assert not grade.scored
+    assert "boom" in grade.unscored_reason
+
+
+def test_prospect_model_failure_falls_back_to_the_persona_line(launch: Callable[..., App]) -> None:
+    app = launch(prospect=failing(ConnectionError("refused")))
+    client = app.client()
+    persona = app.gym.personas[PERSONA]
+    start(client)
+    session_id = app.session_id()
+
+    out = send(client, ASK)  # a first ask is refused with the persona's first refusal line
+    assert lines(out["chat"])[-2:] == [("user", ASK), ("assistant", persona.refusal_lines[0])]
+    turns = app.turns(session_id)
+    assert [(t.speaker, t.text) for t in turns[-2:]] == [("rep", ASK), ("prospect", persona.refusal_lines[0])]
+    assert "ConnectionError" in turns[-1].meta["fallback_reason"]
+    assert out["msg_update"]["interactive"] is True
+
+    question = "What does dispatch do when a customer moves a pickup?"
+    out = send(client, question)
+    (role, said), (reply_role, reply) = lines(out["chat"])[-2:]
+    assert (role, said, reply_role) == ("user", question, "assistant") and reply.strip()
+    turns = app.turns(session_id)
+    assert len(turns) == 5 and (turns[-1].speaker, turns[-1].text) == ("prospect", reply)
+
+
+def test_prospect_hangs_up_after_three_pushes(launch: Callable[..., App]) -> None:
+    app = launch()
+    client = app.client()
+    persona = app.gym.personas[PERSONA]
+    start(client)
+
+    script = [  # (the rep's message, has the prospect hung up after it?)
+        ("Could we book 20 minutes next Tuesday?", False),
+        ("Just fifteen minutes, Thursday?", False),
+        ("How about Friday at 2pm?", False),
+        ("What about Monday at 10?", True),
+    ]
+    for text, hung_up in script:
+        out = send(client, text)
+        assert ("hung up" in out["status"]) is hung_up, (text, out["status"])
+        assert out["msg_update"]["interactive"] is not hung_up, text
+
+    assert lines(out["chat"])[-1] == ("assistant", persona.hang_up.line)
+    report = call(client, "/end")["report"]
+    assert report["visible"] is True and "hung up" in report["value"]
+
+
+def test_review_a_past_session_from_a_new_client(launch: Callable[..., App]) -> None:
+    app = launch()
+    first = app.client()
+    start(first)
+    send(first, ASK)
+    ended = call(first, "/end")
+    session_id = app.session_id()
+
+    out = call(app.client(), "/review", session_id)
+    chat = lines(out["chat"])
+    assert ("user", ASK) in chat and chat[0] == ("assistant", app.gym.personas[PERSONA].opening_line)
+    assert out["report"]["visible"] is True
+    assert out["report"]["value"] == ended["report"]["value"]
+    assert "Coaching report" in out["report"]["value"]
+    assert "Call ended" in out["status"]
+    assert out["msg"]["interactive"] is False
+
+
+def test_review_of_an_unknown_session_is_a_clear_error(launch: Callable[..., App]) -> None:
+    app = launch()
+    with pytest.raises(AppError, match="no such session"):
+        call(app.client(), "/review", "not-a-session")
