@@ -60,6 +60,8 @@ class Call:
     lines: list[Line]
     rep_turns: list[tuple[int, str]] = field(default_factory=list)
     pending: dict[int, Future[Grade]] = field(default_factory=dict)
+    #: Scores known before the notes are written, by rep turn id.
+    partial: dict[int, Grade] = field(default_factory=dict)
     ended_by: str | None = None
     report: Report | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -129,12 +131,18 @@ class Call:
 
     def _grade(self, context: list[Line], reply: str, rep_turn_id: int) -> Grade:
         self.gym.gate.wait_quiet()
-        grade = self.gym.grader.grade(context, reply)
+
+        def early(partial: Grade) -> None:
+            self.partial[rep_turn_id] = partial
+
+        grade = self.gym.grader.grade(context, reply, on_scores=early)
         self.gym.store.add_grade(self.id, rep_turn_id, grade)
         return grade
 
     def grades(self, wait: float | None = 0) -> dict[int, Grade | None]:
-        """Grades by rep turn id; ``None`` while a grade is still being produced."""
+        """Grades by rep turn id: final, partial (scores only) while the notes are being
+        written, or ``None`` while nothing is known yet. ``wait`` seconds for each pending one
+        (``None``: until done)."""
         out: dict[int, Grade | None] = {}
         for turn_id, _ in self.rep_turns:
             future = self.pending.get(turn_id)
@@ -143,9 +151,9 @@ class Call:
                 continue
             try:
                 out[turn_id] = future.result(timeout=wait) if wait != 0 else (
-                    future.result() if future.done() else None)
+                    future.result() if future.done() else self.partial.get(turn_id))
             except TimeoutError:
-                out[turn_id] = None
+                out[turn_id] = self.partial.get(turn_id)
             except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
                 out[turn_id] = Grade.unscored(f"grading crashed ({exc.__class__.__name__}: {exc})")
         return out

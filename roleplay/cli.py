@@ -112,6 +112,26 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from roleplay.bench import run_bench
+
+    settings = load_settings(backend=Backend.LOCAL)
+    result = run_bench(settings, fake_only=args.fake)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for section in ("app", "baseline"):
+        if section in result:
+            summary = {k: v for k, v in result[section].items() if k != "per_turn"}
+            print(f"{section}: {json.dumps(summary)}")
+            for turn in result[section]["per_turn"]:
+                print(f"  {json.dumps(turn)}")
+    if "ratios" in result:
+        print(f"app/baseline: {json.dumps(result['ratios'])}")
+    print(f"fake: {json.dumps(result['fake'])}")
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from roleplay.embedded import EmbeddedModelError, ensure_embedded_model
 
@@ -158,6 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--json", action="store_true")
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=cmd_simulate)
+
+    bench = sub.add_parser("bench", help="latency on the embedded model vs a naive baseline; app overhead")
+    bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
+    bench.add_argument("--json", action="store_true")
+    bench.set_defaults(func=cmd_bench)
 
     model = sub.add_parser("model", help="assemble and verify the embedded model")
     model.set_defaults(func=cmd_model)

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import time
+from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
 from typing import Literal
@@ -44,12 +45,12 @@ class GraderOutput(BaseModel):
     curiosity: Score
     composure: Score
     restraint: Score
-    curiosity_quote: str = Field(max_length=90)
-    composure_quote: str = Field(max_length=90)
-    restraint_quote: str = Field(max_length=90)
-    curiosity_note: str = Field(max_length=140)
-    composure_note: str = Field(max_length=140)
-    restraint_note: str = Field(max_length=140)
+    curiosity_quote: str = Field(max_length=70)
+    composure_quote: str = Field(max_length=70)
+    restraint_quote: str = Field(max_length=70)
+    curiosity_note: str = Field(max_length=120)
+    composure_note: str = Field(max_length=120)
+    restraint_note: str = Field(max_length=120)
 
 
 class DimensionGrade(BaseModel):
@@ -71,6 +72,8 @@ class Grade(BaseModel):
     prompt_hash: str = ""
     signals: dict[str, object] = Field(default_factory=dict)
     seconds: float = 0.0
+    #: True while only the scores are known and the evidence and notes are still coming.
+    partial: bool = False
 
     @property
     def scores(self) -> dict[str, int]:
@@ -140,6 +143,15 @@ def find_quote(quote: str, reply: str) -> str | None:
     return flat[i : i + len(q)] if i >= 0 else None
 
 
+_EARLY = {dim: re.compile(rf'"{dim.value}"\s*:\s*([1-5])\b') for dim in DIMENSIONS}
+
+
+def early_scores(partial_raw: str) -> dict[str, int] | None:
+    """The three scores, once all of them have appeared in a partial answer."""
+    found = {dim.value: m.group(1) for dim, rx in _EARLY.items() if (m := rx.search(partial_raw))}
+    return {k: int(v) for k, v in found.items()} if len(found) == len(DIMENSIONS) else None
+
+
 def parse_output(raw: str) -> GraderOutput:
     """Parse the model's JSON answer (tolerating text around the object)."""
     start, end = raw.find("{"), raw.rfind("}")
@@ -160,12 +172,16 @@ class Grader:
         self.prompt_hash = prompts.template_hash(prompts_dir, "grader.md")
         self._runnable = json_constrained(model, GraderOutput.model_json_schema(), "grade")
 
-    def grade(self, context: list[Line], reply: str) -> Grade:
+    def grade(
+        self, context: list[Line], reply: str, on_scores: Callable[[Grade], None] | None = None
+    ) -> Grade:
         """Grade ``reply`` given the call ``context`` before it.
 
         Args:
             context: the turns before the reply, oldest first.
             reply: the rep's reply.
+            on_scores: called with a partial grade as soon as the three scores are known,
+                before the evidence and notes are written.
 
         Returns:
             A scored grade, or an unscored one with the reason. Never raises for model faults.
@@ -183,8 +199,13 @@ class Grader:
         raw, error = "", ""
         for attempt in range(self.retries + 1):
             try:
-                answer = self._runnable.invoke([SystemMessage(self.system_prompt), HumanMessage(case)])
-                raw = answer.text if hasattr(answer, "text") else str(answer)
+                raw = ""
+                announced = False
+                for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
+                    raw += chunk.text
+                    if on_scores and not announced and (early := early_scores(raw)):
+                        announced = True
+                        on_scores(self._partial(early, sig, audit, time.monotonic() - started))
                 output = parse_output(raw)
                 break
             except (ValueError, ValidationError) as exc:
@@ -195,6 +216,16 @@ class Grader:
         else:
             return Grade.unscored(error, raw_output=raw, seconds=time.monotonic() - started, **audit)
         return self._combine(output, sig, reply, raw, audit, time.monotonic() - started)
+
+    @staticmethod
+    def _partial(scores: dict[str, int], sig: ReplySignals, audit: dict, seconds: float) -> Grade:
+        bounds = signal_bounds(sig)
+        dims = {}
+        for dim in DIMENSIONS:
+            lo, hi = bounds[dim]
+            dims[dim] = DimensionGrade(score=min(max(scores[dim.value], lo), hi), model_score=scores[dim.value],
+                                       evidence=None, note="")
+        return Grade(scored=True, dimensions=dims, seconds=seconds, partial=True, **audit)
 
     def _combine(
         self, output: GraderOutput, sig: ReplySignals, reply: str, raw: str, audit: dict, seconds: float
