@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator
 from html import escape
 from typing import Any
@@ -189,6 +190,7 @@ def build_app(gym: Gym) -> gr.Blocks:
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Start the app and block until interrupted."""
     gym = Gym(settings)
+    threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d", host, port)
     demo.queue(default_concurrency_limit=8).launch(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -240,6 +241,24 @@ class Gym:
             if key not in self._prospects:
                 self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir)
             return self._prospects[key]
+
+    def warm_up(self) -> None:
+        """Load the models and have every system prompt's processed state ready.
+
+        States computed before come from disk in a fraction of a second; the first start on a
+        machine computes them (about 20 s per persona on two cores). Runs in the background.
+        """
+        from roleplay.llamacpp import LlamaCppChatModel
+
+        started = time.monotonic()
+        grader_model = self.models[Role.GRADER]
+        if isinstance(grader_model, LlamaCppChatModel):
+            grader_model.prime(self.grader.system_prompt)
+        prospect_model = self.models[Role.PROSPECT]
+        if isinstance(prospect_model, LlamaCppChatModel):
+            for persona in self.personas.values():
+                prospect_model.prime(self.prospect(persona).system_prompt)
+        log.info("warm-up done in %.1f s", time.monotonic() - started)
 
     def start(self, persona_id: str, owner: str | None = None) -> Call:
         """Start a call with ``persona_id``; the prospect's opening line is already spoken."""

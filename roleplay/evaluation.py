@@ -119,6 +119,42 @@ def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[st
     return out
 
 
+def strategy_scores(grade: Grade) -> dict[str, dict[str, int]] | None:
+    """The scores each way of combining model and code signals would give for one grade."""
+    from roleplay.grading import signal_bounds, signal_scores
+    from roleplay.signals import ReplySignals
+
+    if not grade.scored or grade.partial:
+        return None
+    sig = ReplySignals.model_validate(grade.signals)
+    bounds, code = signal_bounds(sig), signal_scores(sig)
+    out: dict[str, dict[str, int]] = {"model": {}, "bounded": {}, "signals": {}, "blend": {}}
+    for dim in DIMENSIONS:
+        model = grade.dimensions[dim].model_score
+        lo, hi = bounds[dim]
+        out["model"][dim.value] = model
+        out["bounded"][dim.value] = min(max(model, lo), hi)
+        out["signals"][dim.value] = code[dim]
+        out["blend"][dim.value] = min(max(round((model + 2 * code[dim]) / 3), lo), hi)
+    return out
+
+
+def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[str, float]]:
+    """QWK per dimension for each combination strategy, from one run of the model."""
+    per_case = [strategy_scores(g) for g in grades]
+    out: dict[str, dict[str, float]] = {}
+    for name in ("model", "bounded", "signals", "blend"):
+        out[name] = {}
+        for dim in DIMENSIONS:
+            labels, scores = [], []
+            for case, scored in zip(cases, per_case, strict=True):
+                label = case.labels[dim.value]
+                labels.append(label)
+                scores.append(scored[name][dim.value] if scored else _worst(label))
+            out[name][dim.value] = round(quadratic_weighted_kappa(labels, scores), 3)
+    return out
+
+
 def run_grading_eval(
     grader: Grader, cases: list[GoldenCase], backend: str,
     progress: Callable[[int, int], None] | None = None,
@@ -132,6 +168,7 @@ def run_grading_eval(
             progress(i, len(cases))
     return {
         "n": len(cases),
+        "strategies": compare_strategies(cases, grades),
         "backend": backend,
         "model": grades[0].model if grades else "",
         "prompt_hash": grader.prompt_hash,
@@ -179,3 +216,6 @@ def summary_table(report: dict[str, Any]) -> Iterable[str]:
     yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'unscored':>8}"
     for dim, m in report["dimensions"].items():
         yield f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"
+    yield "QWK by way of combining model and code signals:"
+    for name, dims in report.get("strategies", {}).items():
+        yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())

@@ -133,6 +133,50 @@ def signal_bounds(sig: ReplySignals) -> Bounds:
     }
 
 
+def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
+    """Scores from the code signals alone, following the rubric's anchors.
+
+    Used to combine with the model (see ``Grader``) and measured on its own in the eval.
+    """
+    best = sig.best_question
+    if best == QuestionKind.OPEN:
+        curiosity = 4 if (sig.pitch or sig.commitment_ask or sig.words > 60) else 5
+    elif best in (QuestionKind.CLOSED, QuestionKind.DISGUISED_PITCH):
+        curiosity = 3
+    elif best == QuestionKind.LOGISTICS or (best == QuestionKind.NONE and sig.acknowledges):
+        curiosity = 2
+    else:
+        curiosity = 1
+
+    if sig.hostile:
+        composure = 1
+    elif sig.condescends:
+        composure = 2
+    elif sig.argues or sig.apologies >= 3:
+        composure = 3
+    elif sig.one_up or sig.apologies >= 1 or sig.pressure:
+        composure = 4
+    else:
+        composure = 5
+
+    if sig.commitment_ask and sig.refusals_before:
+        if sig.pushes_after_refusal >= 2 or sig.stop_requested:
+            restraint = 1
+        else:
+            restraint = 2 if sig.pressure else 3
+    elif sig.stop_requested and (sig.pitch or sig.argues or sig.words > 40):
+        restraint = 2
+    elif sig.commitment_ask:
+        restraint = 4 if sig.pressure else 5
+    elif sig.bad_time and sig.words > 60:
+        restraint = 3
+    elif sig.argues or (sig.refusals_before and sig.pitch and not sig.follow_up_permission):
+        restraint = 4
+    else:
+        restraint = 5
+    return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}
+
+
 def find_quote(quote: str, reply: str) -> str | None:
     """Return ``quote`` as it appears in ``reply`` (case/space-insensitive), else None."""
     q = re.sub(r"\s+", " ", quote.strip().strip('"“”').strip()).rstrip(".")

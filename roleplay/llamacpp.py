@@ -205,6 +205,13 @@ class LlamaCppChatModel(BaseChatModel):
         """Statistics of the last call on this model's slot (for the benchmark)."""
         return self.shared().last
 
+    def prime(self, system_prompt: str) -> str:
+        """Have the processed state of ``system_prompt`` ready (from disk, or computed once)."""
+        shared = self.shared()
+        with shared.lock:
+            prefix = shared.tokenize(shared.render([{"role": "system", "content": system_prompt}], False))
+            return _PrefixStates.ensure(shared, prefix)
+
     def count_tokens(self, text: str) -> int:
         """Count tokens exactly with the model's own tokenizer."""
         return len(self.shared().tokenize(text))

@@ -140,6 +140,13 @@ _OFF_TOPIC = _rx(
     r"\b(?:weekend plans|your weekend|holiday plans|vacation)\b",
 )
 
+_PRESSURE = _rx(
+    r"\banyway\b", r"\bonly (?:takes|need) (?:\d+|a few|five|ten|fifteen)\b", r"\blast chance\b", r"\bends? (?:today|this week|friday)\b",
+    r"\bbefore (?:the price|prices) go(?:es)? up\b", r"\bspots? left\b", r"\byou(?:'ll| will) regret\b", r"\bcome on\b",
+    r"\byou(?:'re| are) missing out\b", r"\bno(?:-| )brainer\b", r"\bi insist\b", r"\bjust hear me out\b",
+)
+_ONE_UP = _rx(r"\bwe do all that\b", r"\band more\b", r"\bbetter than\b", r"\bfar (?:better|superior)\b", r"\bunlike (?:them|fleetly)\b")
+
 # Prospect-side markers.
 _REFUSAL = _rx(
     r"^\s*no\b", r"\bno[,.!]? (?:thanks|thank you)\b", r"\bnot interested\b", r"\bi said no\b", r"\bthe answer is no\b",
@@ -226,6 +233,8 @@ class ReplySignals(BaseModel):
     apologies: int
     pitch: bool
     filler: int
+    pressure: list[str]
+    one_up: bool
     injection: bool
     attack: bool
     off_topic: bool
@@ -305,6 +314,8 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         apologies=len(_APOLOGY.findall(reply)),
         pitch=bool(_PITCH.search(reply)),
         filler=len(_FILLER.findall(reply)),
+        pressure=_matches(_PRESSURE, reply),
+        one_up=bool(_ONE_UP.search(reply)),
         injection=bool(_INJECTION.search(reply)),
         attack=bool(_ATTACK.search(reply)),
         off_topic=bool(_OFF_TOPIC.search(reply)) and not is_commitment_ask(reply),
