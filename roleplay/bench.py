@@ -23,6 +23,7 @@ from roleplay.fakes import fake_model_for
 from roleplay.grading import Grader
 from roleplay.llamacpp import LlamaCppChatModel
 from roleplay.models import create_chat_model, model_label
+from roleplay.personas import load_personas
 from roleplay.prospect import Prospect, advance, initial_state
 from roleplay.signals import analyse_reply
 from roleplay.storage import create_store
@@ -123,11 +124,7 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
                         (coach_model, "baseline-coach")):
         assert isinstance(model, LlamaCppChatModel)
         model.slot, model.reuse_prefix = slot, False
-    gym_personas = Gym.__new__(Gym)  # only for its persona loading
-    from roleplay.personas import load_personas
-
     persona = load_personas(settings.personas_dir)[PERSONA]
-    del gym_personas
     prospect = Prospect(prospect_model, persona, settings.prompts_dir)
     grader = Grader(grader_model, settings.prompts_dir)
     state = initial_state(persona)

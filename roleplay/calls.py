@@ -15,6 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import SystemMessage
 
 from roleplay import prompts
 from roleplay.coach import Coach, Report, RepTurn
@@ -138,7 +139,22 @@ class Call:
 
         grade = self.gym.grader.grade(context, reply, on_scores=early)
         self.gym.store.add_grade(self.id, rep_turn_id, grade)
+        if not self.over and self.rep_turns[-1][0] == rep_turn_id:
+            self._prepare_next_turn()
         return grade
+
+    def _prepare_next_turn(self) -> None:
+        """While the rep reads and thinks, process what the next turn's prompts start with.
+
+        Gives way as soon as any prospect starts speaking; only an optimisation, so a failure
+        is logged and forgotten.
+        """
+        lines = self.lines
+        try:
+            self.gym.prospect(self.persona).prepare(lines, should_stop=lambda: self.gym.gate.busy)
+            self.gym.grader.prepare(lines, should_stop=lambda: self.gym.gate.busy)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("call %s: preparing the next turn failed: %s", self.id, exc)
 
     def grades(self, wait: float | None = 0) -> dict[int, Grade | None]:
         """Grades by rep turn id: final, partial (scores only) while the notes are being
@@ -197,6 +213,11 @@ class PriorityGate:
     def speaking(self) -> _Speaking:
         return _Speaking(self)
 
+    @property
+    def busy(self) -> bool:
+        """Is a prospect speaking right now?"""
+        return self._speaking > 0
+
     def wait_quiet(self, timeout: float = 60.0) -> None:
         with self._cond:
             self._cond.wait_for(lambda: self._speaking == 0, timeout=timeout)
@@ -253,11 +274,11 @@ class Gym:
         started = time.monotonic()
         grader_model = self.models[Role.GRADER]
         if isinstance(grader_model, LlamaCppChatModel):
-            grader_model.prime(self.grader.system_prompt)
+            grader_model.prime([SystemMessage(self.grader.system_prompt)])
         prospect_model = self.models[Role.PROSPECT]
         if isinstance(prospect_model, LlamaCppChatModel):
             for persona in self.personas.values():
-                prospect_model.prime(self.prospect(persona).system_prompt)
+                prospect_model.prime(self.prospect(persona).opening())
         log.info("warm-up done in %.1f s", time.monotonic() - started)
 
     def start(self, persona_id: str, owner: str | None = None) -> Call:

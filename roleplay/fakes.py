@@ -32,8 +32,8 @@ def fake_prospect(messages: list[BaseMessage]) -> str:
 
 
 def _parse_case(text: str) -> tuple[list[Line], str]:
-    call = text.split("CALL SO FAR:", 1)[1].split("REPLY (", 1)[0]
-    reply = text.split("to grade):", 1)[1].split("FACTS COMPUTED BY CODE:", 1)[0].strip()
+    call, rest = text.split("CALL SO FAR:", 1)[1].split("REPLY TO GRADE:", 1)
+    reply = rest.split("FACTS FROM CODE:", 1)[0].strip()
     lines = []
     for raw in call.strip().splitlines():
         speaker, _, said = raw.partition(": ")

@@ -204,11 +204,16 @@ def parse_output(raw: str) -> GraderOutput:
     return GraderOutput.model_validate(json.loads(raw[start : end + 1]))
 
 
+#: Marks where the rep's reply goes in a prompt prepared before the reply exists.
+_CUT = "\u0000REPLY\u0000"
+
+
 class Grader:
     """Grades rep replies with the grader-role model. Thread-safe; holds no call state."""
 
-    def __init__(self, model: BaseChatModel, prompts_dir: Path, retries: int = 1):
+    def __init__(self, model: BaseChatModel, prompts_dir: Path, retries: int = 1, context_lines: int = 6):
         self.model = model
+        self.context_lines = context_lines
         self.prompts_dir = prompts_dir
         self.retries = retries
         rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
@@ -232,10 +237,7 @@ class Grader:
         """
         started = time.monotonic()
         sig = analyse_reply(context, reply)
-        case = prompts.render(
-            self.prompts_dir, "grader_case.md",
-            transcript=render(context) or "(the call has just started)", reply=reply, signals=sig.summary(),
-        )
+        case = self._case(context, reply, sig.summary())
         audit = {
             "prompt": case, "model": model_label(self.model), "prompt_hash": self.prompt_hash,
             "signals": sig.model_dump(mode="json"),
@@ -260,6 +262,31 @@ class Grader:
         else:
             return Grade.unscored(error, raw_output=raw, seconds=time.monotonic() - started, **audit)
         return self._combine(output, sig, reply, raw, audit, time.monotonic() - started)
+
+    def _case(self, context: list[Line], reply: str, signals: str) -> str:
+        """The user message for one reply: the recent call, the reply, then the code's facts.
+
+        The reply and the facts come last, so everything before them can be processed while
+        the rep is still thinking (see ``prepare``). Older turns are left out; the facts carry
+        the counts that need the whole call.
+        """
+        recent = context[-self.context_lines :]
+        transcript = render(recent) or "(the call has just started)"
+        if len(context) > len(recent):
+            transcript = f"(… {len(context) - len(recent)} earlier turns)\n{transcript}"
+        return prompts.render(self.prompts_dir, "grader_case.md", transcript=transcript, reply=reply, signals=signals)
+
+    def prepare(self, context: list[Line], should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Process the part of the next grade's prompt that is known before the rep replies.
+
+        Only models that keep processed state (the embedded one) benefit; for others this
+        does nothing. Returns the number of tokens processed.
+        """
+        prefill = getattr(self.model, "prefill", None)
+        if prefill is None:
+            return 0
+        messages = [SystemMessage(self.system_prompt), HumanMessage(self._case(context, _CUT, ""))]
+        return prefill(messages, _CUT, should_stop)
 
     @staticmethod
     def _partial(scores: dict[str, int], sig: ReplySignals, audit: dict, seconds: float) -> Grade:

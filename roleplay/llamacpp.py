@@ -25,7 +25,7 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 _ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
 #: Keep at most this many prefix states in memory per slot (about 12 MB each).
 _MAX_STATES_IN_RAM = 16
+#: Tokens processed between two checks of whether a prefill should give way.
+_PREFILL_BATCH = 32
 
 
 def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -189,6 +191,9 @@ class LlamaCppChatModel(BaseChatModel):
     state_dir: Path | None = None
     #: False re-processes the whole prompt on every call (the naive baseline of the bench).
     reuse_prefix: bool = True
+    #: How many leading messages every prompt of this role shares (the system prompt, and for
+    #: a prospect the opening of the call); their processed state is kept in memory and on disk.
+    stable_messages: int = 1
 
     @property
     def _llm_type(self) -> str:
@@ -205,12 +210,47 @@ class LlamaCppChatModel(BaseChatModel):
         """Statistics of the last call on this model's slot (for the benchmark)."""
         return self.shared().last
 
-    def prime(self, system_prompt: str) -> str:
-        """Have the processed state of ``system_prompt`` ready (from disk, or computed once)."""
+    def prime(self, messages: list[BaseMessage]) -> str:
+        """Have the processed state of the stable leading ``messages`` ready (from disk, or
+        computed once); returns where it came from."""
         shared = self.shared()
         with shared.lock:
-            prefix = shared.tokenize(shared.render([{"role": "system", "content": system_prompt}], False))
-            return _PrefixStates.ensure(shared, prefix)
+            chat = to_chat_messages(messages[: self.stable_messages])
+            return _PrefixStates.ensure(shared, shared.tokenize(shared.render(chat, generation_prompt=False)))
+
+    def prefill(self, messages: list[BaseMessage], cut: str, should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Process, ahead of time, the prompt ``messages`` make up to the first ``cut`` in it.
+
+        A later call whose prompt starts the same way only processes what follows. Work is
+        done in small batches and abandoned as soon as ``should_stop()`` says so (the slot is
+        wanted for something more urgent). Returns the number of tokens processed.
+        """
+        shared = self.shared()
+        chat = to_chat_messages(messages)
+        text = shared.render(chat, generation_prompt=True)
+        if cut not in text:
+            raise ValueError("the cut marker is not in the rendered prompt")
+        tokens = shared.tokenize(text[: text.index(cut)])
+        with shared.lock:
+            self._ensure_prefix(shared, chat, tokens)
+            llama = shared.llama
+            start = _common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
+            if start == len(tokens):
+                return 0
+            llama.n_tokens = start
+            done = start
+            while done < len(tokens) and not should_stop():
+                batch = tokens[done : done + _PREFILL_BATCH]
+                llama.eval(batch)
+                done += len(batch)
+            return done - start
+
+    def _ensure_prefix(self, shared: SharedLlama, chat: list[dict[str, str]], tokens: list[int]) -> str:
+        """Load the processed stable messages if the live context does not start with them."""
+        if len(chat) <= self.stable_messages or chat[0]["role"] != "system":
+            return "none"
+        prefix = shared.tokenize(shared.render(chat[: self.stable_messages], generation_prompt=False))
+        return _PrefixStates.ensure(shared, prefix) if tokens[: len(prefix)] == prefix else "none"
 
     def count_tokens(self, text: str) -> int:
         """Count tokens exactly with the model's own tokenizer."""
@@ -225,7 +265,7 @@ class LlamaCppChatModel(BaseChatModel):
         grammar = None
         response_format = kwargs.get("response_format")
         if response_format and response_format.get("schema"):
-            grammar = _grammar(json.dumps(response_format["schema"], sort_keys=True))
+            grammar = _grammar(json.dumps(response_format["schema"]))  # keeps the order of the keys
         with shared.lock:
             started = time.monotonic()
             tokens = shared.tokenize(shared.render(chat, generation_prompt=True))
@@ -235,10 +275,8 @@ class LlamaCppChatModel(BaseChatModel):
             llama = shared.llama
             if not self.reuse_prefix:
                 llama.reset()
-            elif chat and chat[0]["role"] == "system":
-                prefix = shared.tokenize(shared.render(chat[:1], generation_prompt=False))
-                if tokens[: len(prefix)] == prefix:
-                    stats.prefix_state = _PrefixStates.ensure(shared, prefix)
+            else:
+                stats.prefix_state = self._ensure_prefix(shared, chat, tokens)
             C.llama_perf_context_reset(llama._ctx.ctx)
             stream = llama.create_completion(
                 prompt=tokens, max_tokens=kwargs.get("max_tokens", self.max_tokens),

@@ -157,4 +157,6 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
         n_threads=settings.n_threads,
         temperature=rs.temperature,
         max_tokens=rs.max_tokens,
+        # A prospect's calls all open the same way: system prompt, the ring, the opening line.
+        stable_messages=3 if role == Role.PROSPECT else 1,
     )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from enum import StrEnum
 from pathlib import Path
 
@@ -222,6 +222,8 @@ _AGREEMENT = re.compile(
 _LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
 _STAGE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 MAX_SENTENCES = 3
+#: Marks where the rep's next line goes in a prompt prepared before the line exists.
+_CUT = "\u0000NEXT\u0000"
 
 
 def breaks_character(text: str) -> bool:
@@ -260,11 +262,35 @@ class Prospect:
         self.system_prompt = prompts.render(prompts_dir, "prospect_system.md", persona=persona)
         self._fallbacks = prompts.load_data(prompts_dir, "fallback_lines.yaml")
 
-    def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
-        """System prompt (stable, cached), the call so far, then this turn's direction."""
+    def conversation(self, history: list[Line]) -> list[BaseMessage]:
+        """System prompt, the ring, then the call so far (its first line is the opening).
+
+        The system prompt, the ring and the opening line are the same in every call with this
+        persona, so their processed state is kept (see ``LlamaCppChatModel.stable_messages``).
+        """
         out: list[BaseMessage] = [SystemMessage(self.system_prompt), HumanMessage("(The phone rings.)")]
         for line in history:
             out.append(AIMessage(line.text) if line.speaker == "prospect" else HumanMessage(line.text))
+        return out
+
+    def opening(self) -> list[BaseMessage]:
+        return self.conversation([Line(speaker="prospect", text=self.persona.opening_line)])
+
+    def prepare(self, history: list[Line], should_stop: Callable[[], bool] = lambda: False) -> int:
+        """Process the call so far ahead of the rep's next line (embedded model only).
+
+        The prompt of the turn just spoken ended with a private direction; the next one does
+        not have it, so without this the prospect's last line is processed again on the rep's
+        time. Returns the number of tokens processed.
+        """
+        prefill = getattr(self.model, "prefill", None)
+        if prefill is None:
+            return 0
+        return prefill([*self.conversation(history), HumanMessage(_CUT)], _CUT, should_stop)
+
+    def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
+        """The conversation, then this turn's private direction."""
+        out = self.conversation(history)
         direction = prompts.render(
             self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=state.mood,
             move=decision.move.value, line=self.example_line(decision), fact=decision.fact,

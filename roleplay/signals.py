@@ -252,20 +252,25 @@ class ReplySignals(BaseModel):
         return next((k for k in order if k in self.questions), QuestionKind.NONE)
 
     def summary(self) -> str:
-        """One line per signal, for the grader's prompt and for people auditing a grade."""
-        return "\n".join([
-            f"- questions in the reply: {', '.join(q.value for q in self.questions) or 'none'}",
-            f"- asks for a commitment (meeting/demo/call/trial/purchase): {'yes' if self.commitment_ask else 'no'}",
-            f"- prospect refusals/not-now/end-contact so far: {self.refusals_before}"
-            + (" (prospect asked to end contact)" if self.stop_requested else ""),
-            f"- this ask is attempt number {self.attempt} overall, push {self.pushes_after_refusal} after a refusal"
-            if self.attempt else "- no ask in this reply",
-            f"- asks permission to follow up later: {'yes' if self.follow_up_permission else 'no'}",
-            f"- arguing/correcting markers: {', '.join(self.argues) or 'none'}"
-            + (f" (condescending: {', '.join(self.condescends)})" if self.condescends else ""),
-            f"- hostile markers: {', '.join(self.hostile) or 'none'}",
-            f"- words: {self.words}",
-        ])
+        """The facts the grader is given, in few tokens (it reads them on every reply)."""
+        if self.attempt:
+            ask = f"yes, ask number {self.attempt}" + (
+                f", push {self.pushes_after_refusal} after a refusal" if self.pushes_after_refusal else "")
+        else:
+            ask = "no"
+        refusals = str(self.refusals_before) + (" (asked to end contact)" if self.stop_requested else "")
+        parts = [
+            f"questions: {', '.join(q.value for q in self.questions) or 'none'}",
+            f"commitment ask: {ask}",
+            f"prospect refusals before: {refusals}",
+        ]
+        if self.follow_up_permission:
+            parts.append("asks permission to follow up")
+        if self.argues:
+            parts.append(f"arguing: {', '.join(self.argues)}")
+        if self.hostile:
+            parts.append(f"hostile: {', '.join(self.hostile)}")
+        return "\n".join(parts)
 
 
 def _matches(rx: re.Pattern[str], text: str) -> list[str]:
