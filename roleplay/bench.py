@@ -10,6 +10,7 @@ replying. Both play the same scripted six-turn call.
 from __future__ import annotations
 
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from roleplay.calls import Gym
+from roleplay.coach import Coach, RepTurn
 from roleplay.config import Role, Settings
 from roleplay.fakes import fake_model_for
 from roleplay.grading import Grader
@@ -64,6 +66,11 @@ def _summary(turns: list[dict[str, Any]], first: float | None, coach_s: float | 
     }
 
 
+def _progress(kind: str, turn: dict[str, Any]) -> None:
+    shown = ", ".join(f"{k} {v:.2f}" if isinstance(v, float) else f"{k} {v}" for k, v in turn.items())
+    print(f"[{kind}] {shown}", file=sys.stderr, flush=True)
+
+
 def _rate(stats: Any) -> float | None:
     gen = stats.total_s - (stats.first_token_s or 0)
     return stats.completion_tokens / gen if stats.completion_tokens > 1 and gen > 0 else None
@@ -81,20 +88,25 @@ def bench_app(settings: Settings) -> dict[str, Any]:
         for _ in call.send(line):
             first = first if first is not None else time.monotonic() - started
         done = time.monotonic()
+        stats = prospect_model.last_stats()
         turn_id = call.last_turn.rep_turn_id
+        # The scripted rep reads the reply and its scores before answering: the next line is
+        # sent once the background work of this turn (grade, then preparing the next turn's
+        # prompts) is finished. ``ready_s`` says how long that took.
         score_at = None
-        while call.pending[turn_id].running() or not call.pending[turn_id].done():
+        while not call.pending[turn_id].done():
             if score_at is None and turn_id in call.partial:
                 score_at = time.monotonic()
             time.sleep(0.02)
-        score_at = score_at or time.monotonic()
-        stats = prospect_model.last_stats()
+        ready = time.monotonic()
+        grade = call.pending[turn_id].result()
         turns.append({
-            "turn": len(turns) + 1, "ttft": first, "reply_s": done - started, "score": score_at - done,
-            "grade_s": call.pending[turn_id].result().seconds, "processed_tokens": stats.processed_tokens,
-            "prompt_tokens": stats.prompt_tokens, "prefix_state": stats.prefix_state, "tokens_per_s": _rate(stats),
-            "scored": call.pending[turn_id].result().scored,
+            "turn": len(turns) + 1, "ttft": first, "reply_s": done - started,
+            "score": (score_at or ready) - done, "grade_s": grade.seconds, "ready_s": ready - done,
+            "processed_tokens": stats.processed_tokens, "prompt_tokens": stats.prompt_tokens,
+            "prefix_state": stats.prefix_state, "tokens_per_s": _rate(stats), "scored": grade.scored,
         })
+        _progress("app", turns[-1])
     started = time.monotonic()
     call.end(grade_timeout=None)
     coach_s = time.monotonic() - started
@@ -130,6 +142,7 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
     state = initial_state(persona)
     lines = [Line(speaker="prospect", text=persona.opening_line)]
     turns = []
+    grades: list[RepTurn] = []
     for line in SCRIPT:
         started = time.monotonic()
         grade = grader.grade(lines, line)
@@ -146,10 +159,11 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
         turns.append({"turn": len(turns) + 1, "ttft": first, "score": scored_at, "grade_s": grade.seconds,
                       "processed_tokens": stats.processed_tokens, "prompt_tokens": stats.prompt_tokens,
                       "tokens_per_s": _rate(stats), "scored": grade.scored})
-    from roleplay.coach import Coach
+        grades.append((len(turns), line, grade))
+        _progress("baseline", turns[-1])
 
     started = time.monotonic()
-    Coach(coach_model, settings.prompts_dir).report(persona, lines, [], "closed", None, "rep")
+    Coach(coach_model, settings.prompts_dir).report(persona, lines, grades, state.door.value, None, "rep")
     coach_s = time.monotonic() - started
     return {**_summary(turns, turns[0]["ttft"], coach_s), "per_turn": turns}
 

@@ -247,8 +247,9 @@ class Gym:
         self.personas = load_personas(settings.personas_dir)
         models = models or {}
         self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
-        self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir)
-        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir)
+        self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
+                             history_tokens=settings.grader.history_tokens)
+        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, history_tokens=settings.coach.history_tokens)
         # Two workers: grading one call never waits for another call's report.
         self.gate = PriorityGate()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")
@@ -260,7 +261,8 @@ class Gym:
         key = persona_version(persona)
         with self._lock:
             if key not in self._prospects:
-                self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir)
+                self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir,
+                                                history_tokens=self.settings.prospect.history_tokens)
             return self._prospects[key]
 
     def warm_up(self) -> None:

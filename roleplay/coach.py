@@ -18,10 +18,12 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field, ValidationError
 
 from roleplay import prompts
+from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.models import json_constrained, model_label
 from roleplay.personas import Persona
-from roleplay.transcript import Line, render
+from roleplay.tokens import fit, token_counter
+from roleplay.transcript import Line
 
 log = logging.getLogger(__name__)
 
@@ -94,11 +96,26 @@ def summarise(rep_turns: list[RepTurn]) -> dict:
 class Coach:
     """Writes the end-of-call report with the coach-role model."""
 
-    def __init__(self, model: BaseChatModel, prompts_dir: Path):
+    def __init__(self, model: BaseChatModel, prompts_dir: Path, history_tokens: int = ROLE_DEFAULTS[Role.COACH][2]):
         self.model = model
         self.prompts_dir = prompts_dir
+        self.history_tokens = history_tokens
+        self._count = token_counter(model)
         self._drills = prompts.load_data(prompts_dir, "drills.yaml")
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
+
+    def transcript(self, lines: list[Line], rep_turns: list[RepTurn]) -> str:
+        """The call within the token budget, each rep reply numbered and followed by its scores."""
+        marks = iter(
+            f"reply {n}: " + ("/".join(str(g.scores[d.value]) for d in DIMENSIONS) if g and g.scored else "unscored")
+            for n, _, g in rep_turns
+        )
+        out = [f"{ln.speaker.capitalize()}: {ln.text}" + (f"  [{next(marks, '')}]" if ln.speaker == "rep" else "")
+               for ln in lines]
+        kept = fit(lines, self._count, self.history_tokens)
+        if len(kept) < len(lines):
+            out = [f"(… {len(lines) - len(kept)} earlier turns)", *out[len(lines) - len(kept) :]]
+        return "\n".join(out) or "(the rep said nothing)"
 
     def report(
         self, persona: Persona, lines: list[Line], rep_turns: list[RepTurn], door: str,
@@ -107,13 +124,8 @@ class Coach:
         """Build the report; never raises for model faults (they are recorded in it)."""
         started = time.monotonic()
         facts = summarise(rep_turns)
-        grade_lines = "\n".join(
-            f"- turn {t}: \"{text}\" -> "
-            + (" / ".join(str(g.scores[d.value]) for d in DIMENSIONS) if g and g.scored else "unscored")
-            for t, text, g in rep_turns
-        ) or "- (the rep said nothing)"
         prompt = prompts.render(
-            self.prompts_dir, "coach.md", persona=persona, transcript=render(lines), grades=grade_lines,
+            self.prompts_dir, "coach.md", persona=persona, transcript=self.transcript(lines, rep_turns),
             door=door.replace("_", " "), door_when=door_when, ended_by=ended_by,
         )
         report = Report(

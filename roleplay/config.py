@@ -44,6 +44,8 @@ class RoleSettings(BaseModel):
     model: str | None = None
     temperature: float | None = None
     max_tokens: int | None = None
+    #: Most tokens of conversation history in one prompt; older turns are left out.
+    history_tokens: int | None = None
     #: Seconds before a model call is abandoned (the turn then shows a clear error).
     timeout_s: float = 120.0
     #: openai backend: how JSON output is constrained. ``json_schema`` (OpenAI, vLLM, Ollama,
@@ -52,11 +54,13 @@ class RoleSettings(BaseModel):
     json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
 
 
-#: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens).
-ROLE_DEFAULTS: dict[Role, tuple[float, int]] = {
-    Role.PROSPECT: (0.5, 80),
-    Role.GRADER: (0.0, 220),
-    Role.COACH: (0.3, 360),
+#: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens,
+#: history_tokens). With the 4096-token context, each role's system prompt, history, longest
+#: message and answer fit.
+ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
+    Role.PROSPECT: (0.5, 80, 1600),
+    Role.GRADER: (0.0, 220, 900),
+    Role.COACH: (0.3, 360, 1600),
 }
 
 
@@ -87,10 +91,11 @@ class Settings(BaseSettings):
     def _fill_role_backends(self) -> Settings:
         for role in Role:
             rs: RoleSettings = getattr(self, role.value)
-            temperature, max_tokens = ROLE_DEFAULTS[role]
+            temperature, max_tokens, history_tokens = ROLE_DEFAULTS[role]
             rs.backend = rs.backend or self.backend
             rs.temperature = temperature if rs.temperature is None else rs.temperature
             rs.max_tokens = rs.max_tokens or max_tokens
+            rs.history_tokens = rs.history_tokens or history_tokens
         return self
 
     def role(self, role: Role | str) -> RoleSettings:

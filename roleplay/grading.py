@@ -23,7 +23,9 @@ from pydantic import BaseModel, Field, ValidationError
 
 from roleplay import prompts
 from roleplay.models import json_constrained, model_label
+from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.signals import QuestionKind, ReplySignals, analyse_reply
+from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
 
 log = logging.getLogger(__name__)
@@ -211,9 +213,13 @@ _CUT = "\u0000REPLY\u0000"
 class Grader:
     """Grades rep replies with the grader-role model. Thread-safe; holds no call state."""
 
-    def __init__(self, model: BaseChatModel, prompts_dir: Path, retries: int = 1, context_lines: int = 6):
+    def __init__(
+        self, model: BaseChatModel, prompts_dir: Path, retries: int = 1,
+        history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2],
+    ):
         self.model = model
-        self.context_lines = context_lines
+        self.history_tokens = history_tokens
+        self._count = token_counter(model)
         self.prompts_dir = prompts_dir
         self.retries = retries
         rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
@@ -267,10 +273,10 @@ class Grader:
         """The user message for one reply: the recent call, the reply, then the code's facts.
 
         The reply and the facts come last, so everything before them can be processed while
-        the rep is still thinking (see ``prepare``). Older turns are left out; the facts carry
-        the counts that need the whole call.
+        the rep is still thinking (see ``prepare``). Turns beyond the token budget are left
+        out; the facts carry the counts that need the whole call.
         """
-        recent = context[-self.context_lines :]
+        recent = fit(context, self._count, self.history_tokens)
         transcript = render(recent) or "(the call has just started)"
         if len(context) > len(recent):
             transcript = f"(… {len(context) - len(recent)} earlier turns)\n{transcript}"

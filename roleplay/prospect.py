@@ -20,8 +20,10 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 from pydantic import BaseModel, Field
 
 from roleplay import prompts
+from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.personas import Persona
 from roleplay.signals import ReplySignals, prospect_declines
+from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line
 
 log = logging.getLogger(__name__)
@@ -255,8 +257,13 @@ class Voiced(BaseModel):
 class Prospect:
     """Voices the moves the state machine picks, with the model for the prospect role."""
 
-    def __init__(self, model: BaseChatModel, persona: Persona, prompts_dir: Path):
+    def __init__(
+        self, model: BaseChatModel, persona: Persona, prompts_dir: Path,
+        history_tokens: int = ROLE_DEFAULTS[Role.PROSPECT][2],
+    ):
         self.model = model
+        self.history_tokens = history_tokens
+        self._count = token_counter(model)
         self.persona = persona
         self.prompts_dir = prompts_dir
         self.system_prompt = prompts.render(prompts_dir, "prospect_system.md", persona=persona)
@@ -269,7 +276,7 @@ class Prospect:
         persona, so their processed state is kept (see ``LlamaCppChatModel.stable_messages``).
         """
         out: list[BaseMessage] = [SystemMessage(self.system_prompt), HumanMessage("(The phone rings.)")]
-        for line in history:
+        for line in fit(history, self._count, self.history_tokens, keep_first=1):
             out.append(AIMessage(line.text) if line.speaker == "prospect" else HumanMessage(line.text))
         return out
 
