@@ -67,11 +67,7 @@ def cmd_eval_grading(args: argparse.Namespace) -> int:
     if args.limit:
         cases = cases[: args.limit]
     grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
-
-    def progress(i: int, n: int) -> None:
-        print(f"\rgraded {i}/{n}", end="", file=sys.stderr, flush=True)
-
-    report = run_grading_eval(grader, cases, settings.grader.backend.value, progress)
+    report = run_grading_eval(grader, cases, settings.grader.backend.value, _progress)
     print(file=sys.stderr)
     if not args.no_save:
         path = save_run(report, Path(args.results_dir), gold)
@@ -86,6 +82,30 @@ def cmd_eval_grading(args: argparse.Namespace) -> int:
     else:
         print("\n".join(summary_table(report)))
     return 0
+
+
+def cmd_eval_robustness(args: argparse.Namespace) -> int:
+    from roleplay.config import Role
+    from roleplay.evaluation import GoldenError, load_golden, robustness_table, run_robustness
+    from roleplay.grading import Grader
+    from roleplay.models import create_chat_model
+
+    settings = _backend_settings(args)
+    try:
+        cases = load_golden(Path(args.gold))
+    except (GoldenError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    cases = cases[: args.limit] if args.limit else cases
+    grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
+    report = run_robustness(grader, cases, _progress)
+    print(file=sys.stderr)
+    print(json.dumps(report) if args.json else "\n".join(robustness_table(report)))
+    return 0
+
+
+def _progress(i: int, n: int) -> None:
+    print(f"\rgraded {i}/{n}", end="", file=sys.stderr, flush=True)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
@@ -170,6 +190,13 @@ def build_parser() -> argparse.ArgumentParser:
     grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"))
     grading.add_argument("--no-save", action="store_true", help="do not write the run under evals/results/")
     grading.set_defaults(func=cmd_eval_grading)
+
+    robust = evals.add_parser("robustness", help="same case twice, injected instruction, filler padding")
+    robust.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
+    robust.add_argument("--backend", choices=backends)
+    robust.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    robust.add_argument("--limit", type=int, help="use only the first N cases")
+    robust.set_defaults(func=cmd_eval_robustness)
 
     simulate = sub.add_parser("simulate", help="play a scripted rep against a persona, grading each reply")
     simulate.add_argument("--persona", required=True)

@@ -24,7 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from roleplay import prompts
 from roleplay.models import json_constrained, model_label
 from roleplay.config import ROLE_DEFAULTS, Role
-from roleplay.signals import QuestionKind, ReplySignals, analyse_reply
+from roleplay.signals import QuestionKind, ReplySignals, analyse_reply, without_grader_talk
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
 
@@ -243,7 +243,7 @@ class Grader:
         """
         started = time.monotonic()
         sig = analyse_reply(context, reply)
-        case = self._case(context, reply, sig.summary())
+        case = self._case(context, without_grader_talk(reply), sig.summary())
         audit = {
             "prompt": case, "model": model_label(self.model), "prompt_hash": self.prompt_hash,
             "signals": sig.model_dump(mode="json"),

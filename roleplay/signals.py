@@ -273,6 +273,17 @@ class ReplySignals(BaseModel):
         return "\n".join(parts)
 
 
+GRADER_TALK_REMOVED = "[words addressed to the grader removed]"
+
+
+def without_grader_talk(reply: str) -> str:
+    """The reply with every sentence that addresses the grader (asks for a score, gives it
+    instructions) replaced by a marker, so it cannot sway the model that grades it."""
+    sentences = re.findall(r"[^.!?\n]+[.!?]*\s*|\n+", reply)
+    kept = [GRADER_TALK_REMOVED + " " if _INJECTION.search(s) else s for s in sentences]
+    return "".join(kept).strip() if kept else reply
+
+
 def _matches(rx: re.Pattern[str], text: str) -> list[str]:
     return sorted({m.group(0).lower().strip() for m in rx.finditer(text)})
 
