@@ -16,8 +16,8 @@ from roleplay.config import Role
 from roleplay.models import FakeChatModel
 from roleplay.transcript import Line
 
-_QUOTED = re.compile(r'(?:[Ll]ike|concern): "(.*?)"\)\s*$', re.DOTALL)
-_FACT = re.compile(r"Mention: (.*?)\)\s*$", re.DOTALL)
+_QUOTED = re.compile(r'(?:Something like|in your own words): "(.*?)"\s*$', re.MULTILINE | re.DOTALL)
+_FACT = re.compile(r"Mention this, in your own words: (.*?)\n")
 
 
 def fake_prospect(messages: list[BaseMessage]) -> str:

@@ -204,7 +204,7 @@ def note_prospect_line(state: ProspectState, text: str) -> None:
 
 _OUT_OF_CHARACTER = re.compile(
     r"\b(?:as an ai|an ai\b|language model|assistant|chatbot|i'?m a bot|role[- ]?play|my (?:system )?prompt|"
-    r"my instructions|the direction|(?:private )?direction|i can(?:'|no)t (?:assist|help) with (?:that|this)|i'?m sorry, but i can'?t|how (?:can|may) i (?:help|assist) you|"
+    r"my instructions|the direction|(?:private )?direction|i'?m here to help|i can(?:'|no)t (?:assist|help) with (?:that|this)|how (?:can|may) i (?:help|assist) you|"
     r"qwen|alibaba|openai|as a model)",
     re.IGNORECASE,
 )
@@ -218,7 +218,7 @@ _AGREEMENT = re.compile(
     r"send (?:me )?(?:the|an|over the) invite|book (?:it|the meeting|a time)|i'?ll (?:take|join) the (?:meeting|demo|call)|"
     r"(?:you'?ve|you have) convinced me|count me in|we'?ll (?:sign|buy|go with you)|i agree to (?:the|a) (?:meeting|demo|call)|"
     r"let'?s (?:set up|schedule|book|arrange|plan|have|get) (?:a|the|that|it)|(?:monday|tuesday|wednesday|thursday|friday) works\b|(?:that|this|it) works for me\b|"
-    r"sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo))",
+    r"let'?s meet\b|sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo))",
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
@@ -296,15 +296,18 @@ class Prospect:
         return prefill([*self.conversation(history), HumanMessage(_CUT)], _CUT, should_stop)
 
     def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
-        """The conversation, then this turn's private direction."""
-        out = self.conversation(history)
+        """The conversation, with this turn's private direction in brackets after the rep's line.
+
+        (Inside the rep's message the small embedded model follows a direction far better than
+        as a separate system message; only the newest message carries one.)
+        """
+        *out, rep_line = self.conversation(history)
         direction = prompts.render(
             self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=state.mood,
             move=decision.move.value, line=self.example_line(decision), fact=decision.fact,
             refusals=max(0, state.refusals - 1),
         )
-        out.append(SystemMessage(direction))
-        return out
+        return [*out, HumanMessage(f"{rep_line.text}\n\n[{direction.strip()}]")]
 
     def example_line(self, decision: Decision) -> str:
         return decision.line or self._fallbacks.get(decision.move.value, "")
@@ -325,10 +328,32 @@ class Prospect:
             reason = "broke character"
         elif agrees(text) and decision.move != Move.OPEN_DOOR:
             reason = "agreed against the direction"
+        elif decision.fact and _overlap(decision.fact, text) < 0.4:
+            reason = "left out the fact it was to reveal"
+        elif decision.move in (Move.NOT_NOW, Move.OPEN_DOOR) and not _overlap(self.persona.not_now.when, text):
+            reason = "left out when to try again"
         if reason is None:
             return Voiced(text=text)
         log.info("prospect line replaced (%s): %r", reason, raw)
+        if decision.move == Move.ANSWER and decision.fact:
+            return Voiced(text=decision.fact, fallback_reason=reason)
         fallback = self.example_line(decision)
         if decision.fact and decision.fact not in fallback:
             fallback = f"{fallback} {decision.fact}".strip()
         return Voiced(text=fallback, fallback_reason=reason)
+
+
+_STOPWORDS = frozenset(
+    "about after again before being from have into just like more once only over rather than that their them then "
+    "there these they this those when where which while will with would your".split()
+)
+
+
+def _content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if len(w) >= 4 and w not in _STOPWORDS}
+
+
+def _overlap(wanted: str, said: str) -> float:
+    """Share of the content words of ``wanted`` that ``said`` contains (1.0 if it has none)."""
+    words = _content_words(wanted)
+    return len(words & _content_words(said)) / len(words) if words else 1.0

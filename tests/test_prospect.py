@@ -6,6 +6,8 @@ from roleplay.prospect import Door, Move, Prospect, advance, agrees, breaks_char
 from roleplay.signals import analyse_reply
 from roleplay.transcript import Line
 
+from roleplay.fakes import fake_model_for
+
 from .conftest import make_gym
 
 PERSONAS = load_personas(PROJECT_ROOT / "personas")
@@ -124,3 +126,34 @@ def test_the_prospect_prompt_keeps_a_stable_prefix(persona, settings):
     history2 = [*history, Line(speaker="prospect", text="Yes?"), Line(speaker="rep", text="What do you use?")]
     m2 = prospect.messages(history2, d1, state)
     assert [m.text for m in m1[:-1]] == [m.text for m in m2[: len(m1) - 1]]
+
+
+@pytest.mark.parametrize(
+    ("said", "reason"),
+    [
+        ("Fair question. We've been fine, honestly.", "left out the fact it was to reveal"),
+        ("Fair question. Our Fleetly contract comes up for renewal in March.", None),
+    ],
+)
+def test_an_earned_fact_must_actually_be_said(persona, settings, said, reason):
+    from roleplay.prospect import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    fact = persona.hidden_facts[0].fact
+    voiced = prospect.finish(said, Decision(move=Move.ANSWER, line="", fact=fact))
+    assert voiced.fallback_reason == reason
+    assert voiced.text == (fact if reason else said)
+
+
+@pytest.mark.parametrize(
+    ("said", "reason"),
+    [("Sure, let me know when you're ready.", "left out when to try again"),
+     ("Not now. Try me in February, before the renewal.", None)],
+)
+def test_not_now_must_say_when(persona, settings, said, reason):
+    from roleplay.prospect import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    voiced = prospect.finish(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
+    assert voiced.fallback_reason == reason
+    assert voiced.text == (persona.not_now.line if reason else said)
