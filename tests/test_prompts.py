@@ -24,8 +24,9 @@ def test_prospect_prompts_render_for_every_persona_and_move(persona_id, move):
     turn = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move=move.value,
                           line="An example.", fact=None, refusals=1)
     assert "{{" not in turn and "{%" not in turn
-    what_to_do = turn.removeprefix("(Private direction. Mood: guarded.").strip(" )")
-    assert len(what_to_do) > 10, f"move {move} has no direction"
+    no_move = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move="(none)",
+                             line="An example.", fact=None, refusals=1)
+    assert len(turn) > len(no_move) + 10, f"move {move} has no direction"
 
 
 def test_missing_variable_is_an_error():
