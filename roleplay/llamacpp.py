@@ -194,6 +194,9 @@ class LlamaCppChatModel(BaseChatModel):
     #: How many leading messages every prompt of this role shares (the system prompt, and for
     #: a prospect the opening of the call); their processed state is kept in memory and on disk.
     stable_messages: int = 1
+    #: Sampling seed of every call; None draws a new one per call from the previous (a
+    #: prospect that says things a little differently each call, still reproducible per process).
+    seed: int | None = 0
 
     @property
     def _llm_type(self) -> str:
@@ -281,7 +284,7 @@ class LlamaCppChatModel(BaseChatModel):
             stream = llama.create_completion(
                 prompt=tokens, max_tokens=kwargs.get("max_tokens", self.max_tokens),
                 temperature=kwargs.get("temperature", self.temperature), stop=[*shared.stop, *(stop or [])],
-                seed=0, stream=True, grammar=grammar,
+                seed=self.seed, stream=True, grammar=grammar,
             )
             for part in stream:
                 text = part["choices"][0]["text"]
