@@ -72,6 +72,18 @@ _COMMITMENT = _rx(
     r"^\s*(?:what about |how about |maybe |or )?(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday)\b[^.!]*\?",
     r"\b(?:what|how) about (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later today)\b",
     r"\b(?:got|have|spare|give me) (?:a |two |a few |five |one )?(?:minutes?|moment|sec(?:ond)?s?)\b[^.!]*\?",
+    r"\b(?:can|could|shall) (?:we|i) (?:talk|speak|chat|meet)\b",
+    r"\b(?:put|pop|get|pencil|lock|add|book)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
+    r"\bplaceholder\b", r"\b(?:pencil|lock) (?:in|something|a (?:date|time|call|slot))\b",
+    r"\b(?:does|would|will) (?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b[^.?!]*\bwork\b",
+    r"\b(?:\d+|one|two|five|ten|fifteen|twenty|thirty|a few|a couple of) (?:more )?(?:sec(?:ond)?s?|min(?:ute)?s?)\b[^.!]*\?",
+    r"\bgive me (?:one|a|two|\d+|five|ten) (?:more )?(?:sec(?:ond)?|min(?:ute)?)",
+    rf"\bwhat if (?:we|i)\b[^.?!]*{_ASK_OBJECT}",
+    rf"\bwould (?:a|an|the)\b[^.?!]*{_ASK_OBJECT}[^.?!]*\bwork\b",
+    rf"\b(?:any chance|would you)\b[^.?!]*\b(?:take|do|have|join)\b[^.?!]*{_ASK_OBJECT}",
+    r"\bcan we do (?:it|this) (?:now|today|quickly)\b",
+    r"\b(?:sign|commit)\b[^.?!]*\b(?:this week|today|now|by friday)\b",
+    rf"\bconfirm\b[^.?!]*{_ASK_OBJECT}", r"\b(?:see|watch) a (?:quick |short )?(?:demo|walkthrough)\b",
 )
 _FOLLOW_UP_PERMISSION = _rx(
     r"\b(?:would it be (?:ok|okay|alright|all right)|is it (?:ok|okay|alright)|mind if|may i|can i|could i|"
@@ -154,6 +166,7 @@ _REFUSAL = _rx(
     r"\bi(?:'m| am) not (?:going to|gonna|taking|doing|booking|interested)\b", r"\bwe(?:'re| are) not (?:going|interested|looking|switching|changing)\b",
     r"\bno,? (?:we|i)\b", r"\bpass\b", r"\bdon't need\b", r"\bnot for us\b", r"\bcan't (?:afford|justify|do)\b",
     r"\bno(?:t a)? chance\b", r"\bforget it\b", r"\bno meeting\b", r"\bwon't (?:be|happen)\b", r"\bnothing to discuss\b",
+    r"\bnot happening\b", r"\bno new (?:tools?|vendors?|software|suppliers?|spend|projects?)\b", r"\bit's not going\b",
 )
 _NOT_NOW = _rx(
     r"\bnot (?:right )?now\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
@@ -166,6 +179,7 @@ _STOP_CONTACT = _rx(
     r"\bremove me\b", r"\bi(?:'m| am) (?:hanging up|going to go|gonna go)\b", r"\bgoodbye\b", r"\bbye\b",
     r"\bi don't take cold calls\b", r"\bleave me alone\b", r"\bwe're done\b", r"\bthis call is over\b",
     r"\bi have to go\b", r"\bi(?:'ve| have) got to go\b", r"\bgotta go\b", r"\bhung up\b", r"\bhang(?:ing)? up\b",
+    r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b",
 )
 
 

@@ -116,3 +116,24 @@ def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monke
     assert grade.scored, grade.unscored_reason
     assert grade.model == "embedded"
     gym.close()
+
+
+def test_the_live_golden_subset_is_graded_close_to_the_labels(gguf):
+    """About ten golden cases graded by the embedded model on every CI run (the full set is
+    ``roleplay eval grading``): every case scored, every quote the rep's own words, and most
+    scores within one point of the label."""
+    from roleplay import PROJECT_ROOT
+    from roleplay.evaluation import load_golden, run_grading_eval
+    from roleplay.grading import Grader
+    from roleplay.models import create_chat_model
+
+    settings = load_settings(backend=Backend.LOCAL)
+    cases = load_golden(PROJECT_ROOT / "evals" / "golden" / "smoke.jsonl")
+    grader = Grader(create_chat_model("grader", settings), settings.prompts_dir)
+    report = run_grading_eval(grader, cases, "local")
+    for case in report["cases"]:
+        assert case["unscored_reason"] is None, case
+        reply = next(c.reply for c in cases if c.id == case["id"])
+        assert all(quote is None or quote in " ".join(reply.split()) for quote in case["evidence"].values())
+    for dim, figures in report["dimensions"].items():
+        assert figures["within1"] >= 0.7, (dim, figures)

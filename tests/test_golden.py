@@ -1,0 +1,73 @@
+"""The golden set itself, and the grader's deterministic signals measured against it.
+
+These run on every CI run: they need no model. The model's own agreement is measured by
+``roleplay eval grading`` (a live subset runs in ``test_local_model.py``).
+"""
+
+from collections import Counter
+
+import pytest
+
+from roleplay import PROJECT_ROOT
+from roleplay.evaluation import GoldenCase, load_golden
+from roleplay.grading import DIMENSIONS, signal_bounds
+from roleplay.signals import analyse_reply
+
+GOLDEN = PROJECT_ROOT / "evals" / "golden"
+SPLITS = {name: load_golden(GOLDEN / f"{name}.jsonl") for name in ("dev", "test")}
+ALL = [case for cases in SPLITS.values() for case in cases]
+
+
+def meta(case: GoldenCase) -> dict:
+    return case.model_extra.get("meta", {})
+
+
+def test_the_set_is_large_unique_and_split():
+    assert len(ALL) >= 300
+    assert len({c.id for c in ALL}) == len(ALL)
+    assert all(meta(c).get("split") == name for name, cases in SPLITS.items() for c in cases)
+    smoke = load_golden(GOLDEN / "smoke.jsonl")
+    dev_ids = {c.id for c in SPLITS["dev"]}
+    assert 8 <= len(smoke) <= 12 and all(c.id in dev_ids for c in smoke)
+
+
+@pytest.mark.parametrize("dim", [d.value for d in DIMENSIONS])
+def test_every_level_of_every_dimension_is_represented(dim):
+    levels = Counter(c.labels[dim] for c in ALL)
+    n = len(ALL)
+    assert (levels[1] + levels[2]) / n >= 0.15, levels
+    assert levels[3] / n >= 0.15, levels
+    assert (levels[4] + levels[5]) / n >= 0.15, levels
+
+
+def test_the_hard_cases_are_there():
+    tags = Counter(t for c in ALL for t in meta(c).get("tags", []))
+    for tag in ("caves", "disguised_pitch", "filler", "long", "injection", "third_push_nice"):
+        assert tags[tag] >= 3, f"only {tags[tag]} cases tagged {tag}"
+
+
+def predicted_push(case: GoldenCase) -> int:
+    sig = analyse_reply(case.context, case.reply)
+    return sig.pushes_after_refusal if sig.commitment_ask and sig.refusals_before else 0
+
+
+def test_push_counting_agrees_with_the_labels():
+    """Is this reply the first, second, third push after a refusal? Code must know (≥ 90%)."""
+    applicable = [c for c in ALL if meta(c).get("refusals_before") or meta(c).get("pushes_after_refusal")]
+    assert len(applicable) >= 60
+    misses = [(c.id, meta(c)["pushes_after_refusal"], predicted_push(c)) for c in applicable
+              if predicted_push(c) != meta(c)["pushes_after_refusal"]]
+    agreement = 1 - len(misses) / len(applicable)
+    assert agreement >= 0.90, f"{agreement:.1%} agreement; misses (id, label, code): {misses[:15]}"
+
+
+def within_bounds(case: GoldenCase, dim) -> bool:
+    lo, hi = signal_bounds(analyse_reply(case.context, case.reply))[dim]
+    return lo <= case.labels[dim.value] <= hi
+
+
+@pytest.mark.parametrize("dim", DIMENSIONS, ids=lambda d: d.value)
+def test_signal_bounds_contain_the_human_label(dim):
+    """The bounds code puts around the model's score must almost never exclude the right one."""
+    outside = [c.id for c in ALL if not within_bounds(c, dim)]
+    assert len(outside) / len(ALL) <= 0.10, f"{len(outside)} labels outside the bounds: {outside[:20]}"
