@@ -12,7 +12,9 @@ import gradio as gr
 
 from roleplay.calls import Call, CallEnded, Gym, InputError
 from roleplay.config import Settings
-from roleplay.views import CSS, brief_markdown, report_markdown, scores_html
+from roleplay.personas import Persona
+from roleplay.studio import build_studio
+from roleplay.views import CSS, brief_markdown, chat_messages, plain, report_markdown, scores_html
 
 log = logging.getLogger(__name__)
 
@@ -20,10 +22,7 @@ Message = dict[str, str]
 
 
 def _history(call: Call) -> list[Message]:
-    return [
-        {"role": "user" if line.speaker == "rep" else "assistant", "content": escape(line.text, quote=False)}
-        for line in call.lines
-    ]
+    return chat_messages(call.lines)
 
 
 def _cards(call: Call) -> list[tuple[str, Any]]:
@@ -37,19 +36,30 @@ def _status(call: Call) -> str:
         return f'<p class="rp-hangup">📵 {name} hung up.</p><p>End the call to read your report, or start over.</p>'
     if call.ended_by == "rep":
         return "<p>Call ended.</p>"
-    return f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
+    status = f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
+    if call.last_turn and call.last_turn.fault:
+        fault = escape(call.last_turn.fault[:1].upper() + call.last_turn.fault[1:], quote=False)
+        status += f'<p class="rp-fault">⚠️ {fault}. {name}\'s line was scripted; your call goes on.</p>'
+    return status
+
+
+def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
+    """The prospect picker's choices: (label, persona id)."""
+    return [(f"{p.name} — {p.id.replace('_', ' ')} ({p.difficulty.value})", p.id) for p in personas.values()]
 
 
 def build_app(gym: Gym) -> gr.Blocks:
     """Build the Gradio app over ``gym`` (tests pass a gym with fake models)."""
-    personas = gym.personas
-    choices = [(f"{p.name} — {p.id.replace('_', ' ')} ({p.difficulty.value})", p.id) for p in personas.values()]
+    personas = gym.personas  # updated in place when the studio publishes
+    choices = persona_choices(personas)
     first = next(iter(personas))
 
     def pick(persona_id: str) -> str:
-        return brief_markdown(personas[persona_id])
+        return brief_markdown(personas[persona_id]) if persona_id in personas else ""
 
     def start(persona_id: str, exam: bool):
+        if persona_id not in personas:
+            raise gr.Error("There is no such prospect. Reload the page to see the current ones.")
         call = gym.start(persona_id)
         return (
             call.id, _history(call), _status(call), scores_html([], exam),
@@ -67,19 +77,20 @@ def build_app(gym: Gym) -> gr.Blocks:
             cleaned = call.check_message(text)
         except InputError as exc:
             gr.Warning(str(exc))
-            yield history, text, _status(call), scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
+            status = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
+            yield history, text, status, scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
             return
-        history = [*history, {"role": "user", "content": escape(cleaned, quote=False)}]
+        history = [*history, {"role": "user", "content": plain(cleaned)}]
         cards = scores_html(_cards(call), exam)
         try:
             for partial in call.send(cleaned):
-                reply = {"role": "assistant", "content": escape(partial, quote=False)}
+                reply = {"role": "assistant", "content": plain(partial)}
                 yield [*history, reply], "", _status(call), cards, gr.update(), gr.Timer(active=False)
         except CallEnded as exc:
             gr.Warning(str(exc))
-        turn = getattr(call, "last_turn", None)
-        if turn and turn.fallback_reason and turn.fallback_reason.startswith("the prospect's model failed"):
-            gr.Warning(f"{turn.fallback_reason}. The prospect's line was scripted; your call goes on.")
+        turn = call.last_turn
+        if turn and turn.fault:
+            gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         over = call.over
         yield (
             _history(call), "", _status(call), scores_html(_cards(call), exam),
@@ -141,31 +152,36 @@ def build_app(gym: Gym) -> gr.Blocks:
         session = gr.State(None)
         gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
                     "You are graded on **curiosity**, **composure** and **restraint**.")
-        with gr.Row():
-            with gr.Column(scale=1, min_width=260):
-                persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona")
-                brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
-                exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
-                start_btn = gr.Button("Start call", variant="primary", elem_id="start")
-                with gr.Accordion("Past sessions", open=False):
-                    # Choices go stale per tab; any id is accepted and checked in review().
-                    past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past",
-                                       allow_custom_value=True)
-                    open_btn = gr.Button("Open", elem_id="open")
-            with gr.Column(scale=2, min_width=380):
-                status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
-                chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
-                msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
-                                 elem_id="msg", max_length=gym.settings.max_message_chars * 2)
-                with gr.Row():
-                    send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
-                    end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
-                    over_btn = gr.Button("Start over", elem_id="restart")
-            with gr.Column(scale=1, min_width=280):
-                gr.Markdown("### Your scores")
-                scores = gr.HTML(scores_html([], False), elem_id="scores")
-        report = gr.Markdown(visible=False, elem_id="report")
-        timer = gr.Timer(1.0, active=False)
+        with gr.Tab("Practice"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=260):
+                    # Choices go stale in open tabs when the studio publishes; start() checks the id.
+                    persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona",
+                                          allow_custom_value=True)
+                    brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
+                    exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
+                    start_btn = gr.Button("Start call", variant="primary", elem_id="start")
+                    with gr.Accordion("Past sessions", open=False):
+                        # Choices go stale per tab; any id is accepted and checked in review().
+                        past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past",
+                                           allow_custom_value=True)
+                        open_btn = gr.Button("Open", elem_id="open")
+                with gr.Column(scale=2, min_width=380):
+                    status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
+                    chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                    msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
+                                     elem_id="msg", max_length=gym.settings.max_message_chars * 2)
+                    with gr.Row():
+                        send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
+                        end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
+                        over_btn = gr.Button("Start over", elem_id="restart")
+                with gr.Column(scale=1, min_width=280):
+                    gr.Markdown("### Your scores")
+                    scores = gr.HTML(scores_html([], False), elem_id="scores")
+            report = gr.Markdown(visible=False, elem_id="report")
+            timer = gr.Timer(1.0, active=False)
+        with gr.Tab("Persona studio"):
+            build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))])
 
         demo.load(lambda: gr.update(choices=past_choices()), None, past, api_name=False)
         persona.change(pick, persona, brief, api_name=False)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+import unicodedata
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,10 +21,11 @@ from langchain_core.messages import SystemMessage
 from roleplay import prompts
 from roleplay.coach import Coach, Report, RepTurn
 from roleplay.config import Role, Settings
+from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.grading import Grade, Grader
 from roleplay.models import create_chat_model, model_label
 from roleplay.personas import Persona, load_personas, persona_version
-from roleplay.prospect import Decision, Move, Prospect, ProspectState, advance, initial_state, note_prospect_line
+from roleplay.prospect import Move, Prospect, ProspectState, advance, initial_state, note_prospect_line
 from roleplay.signals import analyse_reply
 from roleplay.storage import Store, create_store
 from roleplay.transcript import Line
@@ -39,6 +41,40 @@ class CallEnded(RuntimeError):
     """The call is over; start a new one."""
 
 
+#: The unscored reason of every reply in a call started with ``grade=False``.
+GRADING_SKIPPED = "grading skipped for this call"
+
+
+#: Characters that reorder how the text around them is displayed ("Trojan source" tricks).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_message(text: str | None, limit: int) -> str:
+    """Normalise and validate a rep message; raise ``InputError`` if it can't be sent.
+
+    Control characters (other than newlines and tabs), lone surrogates, byte-order marks and
+    bidirectional overrides are removed; everything else (emoji with their joiners, any
+    script, non-breaking and ideographic spaces) is kept exactly as typed. The message must
+    have something visible in it and be at most ``limit`` characters long.
+    """
+    kept = []
+    for ch in (text or "").replace("\r\n", "\n").replace("\r", "\n"):
+        category = unicodedata.category(ch)
+        if ch in "\n\t":
+            kept.append(ch)
+        elif category in ("Zl", "Zp"):
+            kept.append("\n")
+        elif category not in ("Cc", "Cs") and ch not in _BIDI_CONTROLS and ch != "\ufeff":
+            kept.append(ch)
+    cleaned = "".join(kept).strip()
+    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
+        raise InputError("Say something first: the message is empty.")
+    if len(cleaned) > limit:
+        raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
+                         "On a call, say it in a few sentences.")
+    return cleaned
+
+
 @dataclass
 class TurnResult:
     """What the prospect said, and how."""
@@ -49,6 +85,8 @@ class TurnResult:
     move: Move
     fallback_reason: str | None
     ended: bool
+    #: Set when the prospect's model failed (after its one retry), for the rep to read.
+    fault: str | None = None
 
 
 @dataclass
@@ -66,61 +104,71 @@ class Call:
     partial: dict[int, Grade] = field(default_factory=dict)
     ended_by: str | None = None
     report: Report | None = None
+    #: The result of the last turn sent in this process (``None`` after a restart).
+    last_turn: TurnResult | None = None
+    #: ``False``: replies are not graded (scripted trials); each gets an unscored grade saying so.
+    grading: bool = True
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def over(self) -> bool:
         return self.ended_by is not None
 
-    def check_message(self, text: str) -> str:
-        """Normalise and validate a rep message; raise ``InputError`` if it can't be sent."""
-        cleaned = "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
-        if not cleaned:
-            raise InputError("Say something first: the message is empty.")
-        limit = self.gym.settings.max_message_chars
-        if len(cleaned) > limit:
-            raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
-                             "On a call, say it in a few sentences.")
-        return cleaned
+    def check_message(self, text: str | None) -> str:
+        """Normalise and validate a rep message (see ``clean_message``)."""
+        return clean_message(text, self.gym.settings.max_message_chars)
 
     def send(self, text: str) -> Iterator[str]:
         """Send the rep's message; yield the prospect's reply as it grows.
 
         The last value yielded is the final text (it can differ from the streamed one when the
-        model's words were unusable and the persona's line was used instead). The result of
-        the turn is in ``last_turn`` afterwards. Grading starts once the reply is complete.
+        model's words were unusable and the persona's line was used instead). A model that
+        times out, cannot be reached or is rate-limited gets one retry (the streamed text
+        starts again); if that fails too, the persona's line is used and ``last_turn.fault``
+        says what happened. The result of the turn is in ``last_turn`` afterwards. Grading
+        starts once the reply is complete.
         """
         if self.over:
             raise CallEnded("This call has ended. Start a new one.")
         text = self.check_message(text)
         with self.lock:
+            self.last_turn = None
             store = self.gym.store
             context = list(self.lines)
             rep_turn_id = store.add_turn(self.id, "rep", text)
             sig = analyse_reply(context, text)
             decision = advance(self.state, self.persona, sig)
             history = [*context, Line(speaker="rep", text=text)]
-            raw, error = "", None
+            prospect = self.gym.prospect(self.persona)
+            raw, error, retried = "", None, []
             try:
                 with self.gym.gate.speaking():
-                    for piece in self.gym.prospect(self.persona).stream(history, decision, self.state):
-                        raw += piece
+                    for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, self.state),
+                                                     what=f"call {self.id}: prospect", on_retry=retried.append):
                         yield raw
+            except ModelFault as fault:
+                error = fault.describe("the prospect's model")
             except Exception as exc:  # noqa: BLE001 - the call must go on whatever the model does
-                error = f"the prospect's model failed ({exc.__class__.__name__}: {str(exc)[:160]})"
+                error = ModelFault(exc, 1).describe("the prospect's model")
+            if error:
                 log.warning("call %s: %s", self.id, error)
-            voiced = self.gym.prospect(self.persona).finish("" if error else raw, decision)
+            voiced = prospect.finish("" if error else raw, decision)
             reason = error or voiced.fallback_reason
             note_prospect_line(self.state, voiced.text)
             ended = decision.move == Move.HANG_UP
+            meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}
+            if retried:
+                meta["retried_after"] = [f"{type(exc).__name__}: {str(exc)[:160]}" for exc in retried]
             prospect_turn_id = store.add_turn(
                 self.id, "prospect", voiced.text, move=decision.move.value, state=self.state.snapshot(),
-                meta={"fallback_reason": reason, "raw": raw} if reason else None,
+                meta=meta or None,
             )
             self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
             self.rep_turns.append((rep_turn_id, text))
-            self.pending[rep_turn_id] = self.gym.pool.submit(self._grade, context, text, rep_turn_id)
-            self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended)
+            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id)
+                                         if self.grading else self._skip_grade(rep_turn_id))
+            self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
+                                        fault=error)
             if ended:
                 self._end("prospect")
             yield voiced.text
@@ -143,6 +191,14 @@ class Call:
             self._prepare_next_turn()
         return grade
 
+    def _skip_grade(self, rep_turn_id: int) -> Future[Grade]:
+        """Store and return (as a finished future) the unscored grade of a reply not graded."""
+        grade = Grade.unscored(GRADING_SKIPPED)
+        self.gym.store.add_grade(self.id, rep_turn_id, grade)
+        done: Future[Grade] = Future()
+        done.set_result(grade)
+        return done
+
     def _prepare_next_turn(self) -> None:
         """While the rep reads and thinks, process what the next turn's prompts start with.
 
@@ -161,10 +217,12 @@ class Call:
         written, or ``None`` while nothing is known yet. ``wait`` seconds for each pending one
         (``None``: until done)."""
         out: dict[int, Grade | None] = {}
+        stored: dict[int, Grade] | None = None
         for turn_id, _ in self.rep_turns:
             future = self.pending.get(turn_id)
             if future is None:
-                out[turn_id] = self.gym.store.grades_for(self.id).get(turn_id)
+                stored = self.gym.store.grades_for(self.id) if stored is None else stored
+                out[turn_id] = stored.get(turn_id)
                 continue
             try:
                 out[turn_id] = future.result(timeout=wait) if wait != 0 else (
@@ -247,9 +305,12 @@ class Gym:
         self.personas = load_personas(settings.personas_dir)
         models = models or {}
         self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
+        #: One retry after a timeout, a refused connection or a rate limit, for every role.
+        self.retry = RetryPolicy(retries=1, delay_s=settings.retry_delay_s, max_delay_s=settings.retry_max_delay_s)
         self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
-                             history_tokens=settings.grader.history_tokens)
-        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, history_tokens=settings.coach.history_tokens)
+                             history_tokens=settings.grader.history_tokens, retry=self.retry)
+        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, history_tokens=settings.coach.history_tokens,
+                           retry=self.retry)
         # Two workers: grading one call never waits for another call's report.
         self.gate = PriorityGate()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")
@@ -283,11 +344,26 @@ class Gym:
                 prospect_model.prime(self.prospect(persona).opening())
         log.info("warm-up done in %.1f s", time.monotonic() - started)
 
-    def start(self, persona_id: str, owner: str | None = None) -> Call:
-        """Start a call with ``persona_id``; the prospect's opening line is already spoken."""
-        persona = self.personas.get(persona_id)
-        if persona is None:
-            raise KeyError(f"unknown persona '{persona_id}'; known: {', '.join(sorted(self.personas))}")
+    def add_persona(self, persona: Persona) -> None:
+        """Make ``persona`` startable: a new one, or a new version replacing the one with its id.
+
+        ``personas`` is updated in place, so views holding it see the change. Calls already
+        under way keep the version they started with (each session records its version).
+        """
+        with self._lock:
+            self.personas[persona.id] = persona
+
+    def start(self, persona: str | Persona, owner: str | None = None, *, grade: bool = True) -> Call:
+        """Start a call; the prospect's opening line is already spoken.
+
+        ``persona`` is the id of a loaded persona, or a ``Persona`` itself (e.g. a draft that is
+        not published). ``grade=False`` skips grading: each reply gets an unscored grade saying so.
+        """
+        if isinstance(persona, str):
+            persona_id = persona
+            persona = self.personas.get(persona_id)
+            if persona is None:
+                raise KeyError(f"unknown persona '{persona_id}'; known: {', '.join(sorted(self.personas))}")
         session_id = self.store.create_session(
             persona.id, persona_version(persona), persona.model_dump(mode="json"),
             prompts.prompt_versions(self.settings.prompts_dir),
@@ -295,13 +371,19 @@ class Gym:
         )
         state = initial_state(persona)
         self.store.add_turn(session_id, "prospect", persona.opening_line, move="open", state=state.snapshot())
-        call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)])
+        call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)],
+                    grading=grade)
         with self._lock:
             self._calls[session_id] = call
         return call
 
     def call(self, session_id: str) -> Call:
-        """The live call ``session_id``, resumed from the database if this process lost it."""
+        """The live call ``session_id``, resumed from the database if this process lost it.
+
+        Everything said is in the database, so a restart loses nothing: the transcript, the
+        prospect's state and the grades come back, and replies whose grading the restart cut
+        short are graded again in the background.
+        """
         with self._lock:
             if session_id in self._calls:
                 return self._calls[session_id]
@@ -319,7 +401,13 @@ class Gym:
         if record.report:
             call.report = Report.model_validate(record.report)
         with self._lock:
+            if session_id in self._calls:  # another request resumed it meanwhile
+                return self._calls[session_id]
             self._calls[session_id] = call
+        if record.report is None:
+            for i, turn in enumerate(record.turns):
+                if turn.speaker == "rep" and turn.id not in record.grades:
+                    call.pending[turn.id] = self.pool.submit(call._grade, call.lines[:i], turn.text, turn.id)
         return call
 
     def close(self) -> None:

@@ -15,10 +15,11 @@ from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from roleplay import prompts
 from roleplay.config import ROLE_DEFAULTS, Role
+from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.models import json_constrained, model_label
 from roleplay.personas import Persona
@@ -96,8 +97,13 @@ def summarise(rep_turns: list[RepTurn]) -> dict:
 class Coach:
     """Writes the end-of-call report with the coach-role model."""
 
-    def __init__(self, model: BaseChatModel, prompts_dir: Path, history_tokens: int = ROLE_DEFAULTS[Role.COACH][2]):
+    def __init__(
+        self, model: BaseChatModel, prompts_dir: Path, history_tokens: int = ROLE_DEFAULTS[Role.COACH][2],
+        retry: RetryPolicy | None = None,
+    ):
         self.model = model
+        #: Faults and malformed answers get one retry (see ``roleplay.faults``).
+        self.retry = retry or RetryPolicy()
         self.prompts_dir = prompts_dir
         self.history_tokens = history_tokens
         self._count = token_counter(model)
@@ -133,19 +139,19 @@ class Coach:
             drill=self._drills.get(facts["weakest_dimension"] or "curiosity", "").strip(),
             drill_source="standard", coach_model=model_label(self.model),
         )
+
+        def attempt() -> CoachOutput:
+            report.coach_raw = raw = self._runnable.invoke([HumanMessage(prompt)]).text
+            return CoachOutput.model_validate(json.loads(raw[raw.find("{") : raw.rfind("}") + 1]))
+
         try:
-            answer = self._runnable.invoke([HumanMessage(prompt)])
-            report.coach_raw = answer.text
-            raw = answer.text
-            out = CoachOutput.model_validate(json.loads(raw[raw.find("{") : raw.rfind("}") + 1]))
+            out = self.retry.call(attempt, malformed=True, what="coach report")
+        except ModelFault as fault:  # the report survives any model fault, with its reason
+            report.coach_error = fault.describe("the coach's model")
+            log.warning("coach: %s", report.coach_error)
+        else:
             report.summary, report.follow_up = out.summary.strip(), out.follow_up.strip()
             if out.drill.strip():
                 report.drill, report.drill_source = out.drill.strip(), "coach"
-        except (ValueError, ValidationError) as exc:
-            report.coach_error = f"the coach's answer could not be read ({exc.__class__.__name__})"
-        except Exception as exc:  # noqa: BLE001 - the report must survive any model fault
-            report.coach_error = f"the coach model failed ({exc.__class__.__name__}: {str(exc)[:160]})"
-        if report.coach_error:
-            log.warning("coach: %s", report.coach_error)
         report.seconds = round(time.monotonic() - started, 3)
         return report

@@ -84,8 +84,12 @@ class Settings(BaseSettings):
     #: llama.cpp context size and threads for the embedded model.
     n_ctx: int = 4096
     n_threads: int | None = None
-    #: Longest rep message accepted, in characters.
+    #: Longest rep message accepted, in characters (after control characters are removed).
     max_message_chars: int = 2000
+    #: Pause before the one retry of a model call that timed out, could not connect or was
+    #: rate-limited; a server's Retry-After is followed up to ``retry_max_delay_s``.
+    retry_delay_s: float = 0.5
+    retry_max_delay_s: float = 5.0
 
     @model_validator(mode="after")
     def _fill_role_backends(self) -> Settings:

@@ -19,11 +19,12 @@ from typing import Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from roleplay import prompts
-from roleplay.models import json_constrained, model_label
 from roleplay.config import ROLE_DEFAULTS, Role
+from roleplay.faults import ModelFault, RetryPolicy
+from roleplay.models import json_constrained, model_label
 from roleplay.signals import QuestionKind, ReplySignals, analyse_reply, without_grader_talk
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
@@ -215,13 +216,14 @@ class Grader:
 
     def __init__(
         self, model: BaseChatModel, prompts_dir: Path, retries: int = 1,
-        history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2],
+        history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2], retry: RetryPolicy | None = None,
     ):
         self.model = model
         self.history_tokens = history_tokens
         self._count = token_counter(model)
         self.prompts_dir = prompts_dir
-        self.retries = retries
+        #: Faults and malformed answers get ``retries`` more attempts (see ``roleplay.faults``).
+        self.retry = retry or RetryPolicy(retries=retries)
         rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
         self.system_prompt = prompts.render(prompts_dir, "grader.md", rubric=rubric)
         self.prompt_hash = prompts.template_hash(prompts_dir, "grader.md")
@@ -248,24 +250,24 @@ class Grader:
             "prompt": case, "model": model_label(self.model), "prompt_hash": self.prompt_hash,
             "signals": sig.model_dump(mode="json"),
         }
-        raw, error = "", ""
-        for attempt in range(self.retries + 1):
-            try:
-                raw = ""
-                announced = False
-                for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
-                    raw += chunk.text
-                    if on_scores and not announced and (early := early_scores(raw)):
-                        announced = True
-                        on_scores(self._partial(early, sig, audit, time.monotonic() - started))
-                output = parse_output(raw)
-                break
-            except (ValueError, ValidationError) as exc:
-                error = f"malformed grader output ({exc.__class__.__name__}: {str(exc)[:160]})"
-            except Exception as exc:  # noqa: BLE001 - any model fault becomes an unscored grade
-                error = f"grader model failed ({exc.__class__.__name__}: {str(exc)[:160]})"
-            log.warning("grading attempt %d failed: %s", attempt + 1, error)
-        else:
+        raw = ""
+
+        def attempt() -> GraderOutput:
+            nonlocal raw
+            raw = ""
+            announced = False
+            for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
+                raw += chunk.text
+                if on_scores and not announced and (early := early_scores(raw)):
+                    announced = True
+                    on_scores(self._partial(early, sig, audit, time.monotonic() - started))
+            return parse_output(raw)
+
+        try:
+            output = self.retry.call(attempt, malformed=True, what="grading")
+        except ModelFault as fault:  # any model fault becomes an unscored grade, with its reason
+            error = fault.describe("the grader's model")
+            log.warning("grading failed: %s", error)
             return Grade.unscored(error, raw_output=raw, seconds=time.monotonic() - started, **audit)
         return self._combine(output, sig, reply, raw, audit, time.monotonic() - started)
 

@@ -30,12 +30,14 @@ class FakeChatModel(BaseChatModel):
     """A deterministic chat model for tests: ``responder`` maps the messages to the reply.
 
     ``latency_s`` is spent before the first token; ``fail_with`` is raised instead of
-    answering (for fault-injection tests); ``calls`` records every prompt it received.
+    answering (for fault-injection tests), on every call or on the first ``fail_times``;
+    ``calls`` records every prompt it received.
     """
 
     responder: Responder
     latency_s: float = 0.0
     fail_with: BaseException | None = None
+    fail_times: int | None = None
     calls: list[list[BaseMessage]] = []
     label: str = "fake"
 
@@ -47,7 +49,7 @@ class FakeChatModel(BaseChatModel):
         self.calls.append(list(messages))
         if self.latency_s:
             time.sleep(self.latency_s)
-        if self.fail_with is not None:
+        if self.fail_with is not None and (self.fail_times is None or len(self.calls) <= self.fail_times):
             raise self.fail_with
         return self.responder(messages)
 
@@ -138,7 +140,8 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
             temperature=rs.temperature,
             max_completion_tokens=rs.max_tokens,
             timeout=rs.timeout_s,
-            max_retries=1,
+            # The one retry is ours (roleplay.faults), the same for every backend and role.
+            max_retries=0,
             metadata={"json_mode": rs.json_mode},
         )
     from roleplay.llamacpp import LlamaCppChatModel
@@ -159,4 +162,5 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
         max_tokens=rs.max_tokens,
         # A prospect's calls all open the same way: system prompt, the ring, the opening line.
         stable_messages=3 if role == Role.PROSPECT else 1,
+        seed=None if role == Role.PROSPECT else 0,
     )

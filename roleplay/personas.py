@@ -173,6 +173,29 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return sorted(current.model_fields)
 
 
+_KINDS = {"bool": "a yes/no value", "NoneType": "null", "int": "a number", "float": "a number", "date": "a date",
+          "datetime": "a date"}
+
+
+def _non_text_keys(data: object, path: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
+    """Field names YAML read as something other than text (``no:`` is ``False``, ``1:`` a number)."""
+    problems: list[tuple[str, str, str]] = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            name = key if isinstance(key, str) and key else yaml.safe_dump(key).splitlines()[0]  # '' shows as ''
+            if not isinstance(key, str):
+                problems.append((".".join((*path, name)) or "(top level)",
+                                 f"field name {name!r} was read as {_KINDS.get(type(key).__name__, 'a value')}, "
+                                 "not as text",
+                                 "write a field name from personas/README.md; quote it if it looks like "
+                                 "yes/no/true/false/null, a number or a date"))
+            problems += _non_text_keys(value, (*path, name))
+    elif isinstance(data, list):
+        for i, item in enumerate(data):
+            problems += _non_text_keys(item, (*path, str(i)))
+    return problems
+
+
 def parse_persona(text: str, source: Path | str) -> Persona:
     """Parse and validate persona YAML ``text``; errors name ``source``, the field and the fix."""
     try:
@@ -183,9 +206,16 @@ def parse_persona(text: str, source: Path | str) -> Persona:
         problem = getattr(exc, "problem", None) or str(exc)
         raise PersonaError(source, [(where, f"not valid YAML ({problem})",
                                      "check indentation and quote text that contains ': '")]) from None
+    except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors on odd values
+        # e.g. ValueError for a date like 2001-13-01, RecursionError for very deep nesting.
+        raise PersonaError(source, [("(file)", f"not valid YAML ({type(exc).__name__}: {str(exc)[:120]})",
+                                     "quote values that only look like dates, numbers or tags "
+                                     "(e.g. '2001-13-01'), and nest less deeply")]) from None
     if not isinstance(data, dict):
         raise PersonaError(source, [("(top level)", "expected a mapping of fields",
                                      "start the file with 'schema_version: 1' and 'id: ...'")])
+    if problems := _non_text_keys(data):
+        raise PersonaError(source, problems)
     try:
         return Persona.model_validate(data)
     except ValidationError as exc:

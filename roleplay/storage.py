@@ -1,19 +1,21 @@
 """Storage of sessions, turns, grades and reports, through SQLAlchemy.
 
-Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``).
-Every turn and grade is committed as soon as it exists, so a crash loses nothing.
+Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
+tests run against both). Every turn and grade is committed as soon as it exists, so a crash
+loses nothing. Times are stored and returned as UTC-aware datetimes on every database.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -34,9 +36,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.grading import Grade
+
+log = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -97,6 +102,25 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes (the UTC they were stored in); make them aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def _safe(value: Any) -> Any:
+    """``value`` without NUL characters, which PostgreSQL cannot store in text (or JSON text).
+
+    Rep messages never have them (``calls.clean_message``); a model's raw output might.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {_safe(k): _safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_safe(v) for v in value]
+    return value
+
+
 class TurnRecord(BaseModel):
     id: int
     idx: int
@@ -123,6 +147,11 @@ class SessionRecord(BaseModel):
     grades: dict[int, Grade] = {}
     report: dict[str, Any] | None = None
 
+    @field_validator("created_at", "ended_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
+
 
 class Store:
     """The database behind the app. Safe to share between threads."""
@@ -137,11 +166,18 @@ class Store:
                 # the lock keeps threads from using that connection at the same time.
                 kwargs["poolclass"] = StaticPool
                 self._lock = threading.RLock()
+        else:
+            # A database server may restart under the app: check a pooled connection before use.
+            kwargs["pool_pre_ping"] = True
         self.url = url
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can still be used; it reconnects)."""
+        self.engine.dispose()
 
     @contextlib.contextmanager
     def _begin(self) -> Iterator[Connection]:
@@ -160,8 +196,8 @@ class Store:
         session_id = str(uuid.uuid4())
         with self._begin() as conn:
             conn.execute(insert(sessions).values(
-                id=session_id, persona_id=persona_id, persona_version=persona_version, persona=persona,
-                prompt_versions=prompt_versions, models=models, owner=owner, created_at=_now(),
+                id=session_id, persona_id=persona_id, persona_version=persona_version, persona=_safe(persona),
+                prompt_versions=prompt_versions, models=_safe(models), owner=owner, created_at=_now(),
             ))
         return session_id
 
@@ -169,30 +205,39 @@ class Store:
         self, session_id: str, speaker: str, text: str, move: str | None = None,
         state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
     ) -> int:
+        """Append a turn to the session; returns its id. ``state`` also becomes the session's state."""
         with self._begin() as conn:
-            idx = conn.execute(
-                select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
-            ).scalar_one()
+            if conn.dialect.name != "sqlite":
+                # Writers of one session take turns (SQLite has a single writer anyway), so
+                # two turns never get the same position.
+                conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
+            position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
             result = conn.execute(insert(turns).values(
-                session_id=session_id, idx=idx, speaker=speaker, text=text, move=move, state=state,
-                meta=meta, created_at=_now(),
+                session_id=session_id, idx=position.scalar_subquery(), speaker=speaker, text=_safe(text),
+                move=move, state=state, meta=_safe(meta), created_at=_now(),
             ))
             if state is not None:
                 conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
             return int(result.inserted_primary_key[0])
 
     def add_grade(self, session_id: str, turn_id: int, grade: Grade) -> None:
+        """Store the grade of rep turn ``turn_id``; a turn keeps the first grade stored for it."""
         scores = grade.scores
-        with self._begin() as conn:
-            conn.execute(insert(grades).values(
-                session_id=session_id, turn_id=turn_id, scored=grade.scored,
-                curiosity=scores.get("curiosity"), composure=scores.get("composure"),
-                restraint=scores.get("restraint"),
-                dimensions={k.value: v.model_dump() for k, v in grade.dimensions.items()},
-                unscored_reason=grade.unscored_reason, prompt=grade.prompt, raw_output=grade.raw_output,
-                model=grade.model, prompt_hash=grade.prompt_hash, signals=grade.signals,
-                seconds=grade.seconds, created_at=_now(),
-            ))
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(grades).values(
+                    session_id=session_id, turn_id=turn_id, scored=grade.scored,
+                    curiosity=scores.get("curiosity"), composure=scores.get("composure"),
+                    restraint=scores.get("restraint"),
+                    dimensions=_safe({k.value: v.model_dump() for k, v in grade.dimensions.items()}),
+                    unscored_reason=_safe(grade.unscored_reason), prompt=_safe(grade.prompt),
+                    raw_output=_safe(grade.raw_output), model=grade.model, prompt_hash=grade.prompt_hash,
+                    signals=_safe(grade.signals), seconds=grade.seconds, created_at=_now(),
+                ))
+        except IntegrityError:
+            if turn_id not in self.grades_for(session_id):
+                raise
+            log.info("turn %s of session %s was already graded; the first grade stays", turn_id, session_id)
 
     def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
         with self._begin() as conn:
@@ -203,7 +248,7 @@ class Store:
     def save_report(self, session_id: str, body: dict[str, Any]) -> None:
         with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
-            conn.execute(insert(reports).values(session_id=session_id, body=body, created_at=_now()))
+            conn.execute(insert(reports).values(session_id=session_id, body=_safe(body), created_at=_now()))
 
     def grades_for(self, session_id: str) -> dict[int, Grade]:
         """Grades of a session keyed by the rep turn's id."""
@@ -235,7 +280,10 @@ class Store:
         if owner is not None:
             query = query.where(sessions.c.owner == owner)
         with self._connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings().all()]
+            rows = [dict(r) for r in conn.execute(query).mappings().all()]
+        for row in rows:
+            row["created_at"], row["ended_at"] = _utc(row["created_at"]), _utc(row["ended_at"])
+        return rows
 
 
 def _grade_from_row(row: Any) -> Grade:

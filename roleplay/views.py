@@ -1,12 +1,19 @@
-"""HTML and Markdown views of briefs, grades and reports. Every user text is escaped."""
+"""HTML and Markdown views of briefs, grades and reports. Every user text is escaped.
+
+Words from a rep or a model go into HTML views through ``html.escape`` and into Markdown views
+(the chat, the report) through ``plain``, so they always show as typed: never as markup, a
+link, an image or a script.
+"""
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from roleplay.coach import Report
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.personas import Persona
+from roleplay.transcript import Line
 
 CSS = """
 .rp-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 10px; margin-bottom:8px; font-size:0.92em}
@@ -18,14 +25,35 @@ CSS = """
 .rp-note {margin:2px 0 4px 0}
 .rp-ev {font-style:italic}
 .rp-hangup {color:#b42318; font-weight:700}
+.rp-fault {color:#9a6700; font-weight:600}
 """
+
+
+_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]#|~])")
+#: Marks that only count at the start of a line: list items, rules, setext headings.
+_LINE_MARKS = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def plain(text: str) -> str:
+    """``text`` for a Markdown view, shown exactly as typed.
+
+    HTML is escaped (no tags, no scripts) and so are Markdown's marks (no links, images,
+    emphasis, headings, lists or tables); a backslash escape is invisible once rendered.
+    """
+    text = _MARKDOWN_MARKS.sub(r"\\\1", escape(text, quote=False))
+    return _LINE_MARKS.sub(lambda m: f"{m[1]}{m[2]}\\" if m[2][0].isdigit() else f"{m[1]}\\{m[2]}", text)
+
+
+def chat_messages(lines: list[Line]) -> list[dict[str, str]]:
+    """The call as chat messages: the rep is the user, the prospect the assistant."""
+    return [{"role": "user" if ln.speaker == "rep" else "assistant", "content": plain(ln.text)} for ln in lines]
 
 
 def brief_markdown(persona: Persona) -> str:
     return (
-        f"**{escape(persona.name)}**, {escape(persona.title)} at {escape(persona.company)}  \n"
-        f"Difficulty: **{persona.difficulty.value}**\n\n{escape(persona.brief.strip())}\n\n"
-        f"*Your goal:* {escape(persona.rep_offer)}"
+        f"**{plain(persona.name)}**, {plain(persona.title)} at {plain(persona.company)}  \n"
+        f"Difficulty: **{persona.difficulty.value}**\n\n{plain(persona.brief.strip())}\n\n"
+        f"*Your goal:* {plain(persona.rep_offer)}"
     )
 
 
@@ -68,8 +96,8 @@ def _avg(value: float | None) -> str:
 def report_markdown(report: Report, persona_name: str) -> str:
     door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
     if report.door_when:
-        door += f" — try again {escape(report.door_when)}"
-    ended = f"{escape(persona_name)} hung up" if report.ended_by == "prospect" else "you ended the call"
+        door += f" — try again {plain(report.door_when)}"
+    ended = f"{plain(persona_name)} hung up" if report.ended_by == "prospect" else "you ended the call"
     lines = [
         "## Coaching report",
         f"**How it ended:** {ended}. **Door:** {door}.",
@@ -79,16 +107,16 @@ def report_markdown(report: Report, persona_name: str) -> str:
     ]
     if report.strongest:
         s = report.strongest
-        lines.append(f"**Strongest moment** (reply {s.turn}): “{escape(s.rep)}” — {escape(s.note or '')}")
+        lines.append(f"**Strongest moment** (reply {s.turn}): “{plain(s.rep)}” — {plain(s.note or '')}")
     if report.weakest and report.weakest != report.strongest:
         w = report.weakest
-        lines.append(f"**Weakest moment** (reply {w.turn}): “{escape(w.rep)}” — {escape(w.note or '')}")
+        lines.append(f"**Weakest moment** (reply {w.turn}): “{plain(w.rep)}” — {plain(w.note or '')}")
     if report.summary:
-        lines.append(f"**Summary:** {escape(report.summary)}")
+        lines.append(f"**Summary:** {plain(report.summary)}")
     label = "Drill for next time" if report.drill_source == "coach" else "Drill for next time (standard drill)"
-    lines.append(f"**{label}:** {escape(report.drill)}")
+    lines.append(f"**{label}:** {plain(report.drill)}")
     if report.follow_up:
-        lines.append(f"**Follow-up plan:** {escape(report.follow_up)}")
+        lines.append(f"**Follow-up plan:** {plain(report.follow_up)}")
     if report.coach_error:
-        lines.append(f"*The coach could not write its part of this report: {escape(report.coach_error)}.*")
+        lines.append(f"*The coach could not write its part of this report: {plain(report.coach_error)}.*")
     return "\n\n".join(lines)

@@ -21,7 +21,9 @@ SHARED = PROJECT_ROOT.parent / "shared"
 def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("ROLEPLAY_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
-    return load_settings(backend="fake", database_url=f"sqlite:///{tmp_path / 'test.db'}", data_dir=tmp_path)
+    # A short pause before a model call's one retry keeps the fault tests fast.
+    return load_settings(backend="fake", database_url=f"sqlite:///{tmp_path / 'test.db'}", data_dir=tmp_path,
+                         retry_delay_s=0.01)
 
 
 @pytest.fixture
