@@ -127,7 +127,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     else:
         for turn in result["turns"]:
             scores = turn["scores"] or {"unscored": turn.get("unscored_reason")}
-            print(f"REP: {turn['rep']}\n  PROSPECT [{turn['prospect_state']['last_move']}]: {turn['prospect']}\n  {scores}")
+            move = turn["prospect_state"]["last_move"]
+            print(f"REP: {turn['rep']}\n  PROSPECT [{move}]: {turn['prospect']}\n  {scores}")
         print(f"outcome: {result['outcome']}")
     return 0
 

@@ -344,8 +344,7 @@ class Prospect:
 
 
 _STOPWORDS = frozenset(
-    "about after again before being from have into just like more once only over rather than that their them then "
-    "there these they this those when where which while will with would your".split()
+    ["about", "after", "again", "before", "being", "from", "have", "into", "just", "like", "more", "once", "only", "over", "rather", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "when", "where", "which", "while", "will", "with", "would", "your"]
 )
 
 

@@ -62,7 +62,7 @@ _COMMITMENT = _rx(
     r"\bi(?:'ll| will| am going to|'m going to|'m gonna) (?:just )?(?:send|put|pop|drop) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold|meeting)",
     r"\b(?:send|put) (?:you |over )?(?:an? |the )?(?:calendar )?(?:invite|invitation|hold)\b",
     rf"\bjust (?:give me|need|want|ask(?:ing)? for)\b[^.?!]*{_ASK_OBJECT}",
-    rf"\b(?:give me|spare|need)\b[^.?!]*(?:\d+|few|five|ten|fifteen|twenty|thirty|two) (?:min(?:ute)?s?)",
+    r"\b(?:give me|spare|need)\b[^.?!]*(?:\d+|few|five|ten|fifteen|twenty|thirty|two) (?:min(?:ute)?s?)",
     r"\b(?:sign|buy|purchase|order|commit|start) (?:up|today|now|the (?:contract|deal|order|trial))\b",
     r"\b(?:free|quick|short) (?:trial|pilot|demo)\b[^.?!]*\?",
     rf"\b(?:what|which) (?:day|time|slot|date)s?\b[^.?!]*(?:works?|suits?|good|better|best|free)\b[^.?!]*(?:{_ASK_OBJECT}|this week|next week)",

@@ -83,7 +83,8 @@ def test_simulate_cli_json_contract(tmp_path, capsys):
     script = tmp_path / "pushy.json"
     script.write_text(json.dumps({"rep": ["Could we book 20 minutes?", "Fifteen minutes Thursday?",
                                           "How about Friday at 2pm?", "What about Monday at 10?", "Tuesday?"]}))
-    code = main(["simulate", "--persona", "happy_incumbent", "--rep-script", str(script), "--backend", "fake", "--json"])
+    code = main(["simulate", "--persona", "happy_incumbent", "--rep-script", str(script),
+                 "--backend", "fake", "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["persona"] == "happy_incumbent" and result["backend"] == "fake"

@@ -1,12 +1,11 @@
 import pytest
 
 from roleplay import PROJECT_ROOT
+from roleplay.fakes import fake_model_for
 from roleplay.personas import load_personas
 from roleplay.prospect import Door, Move, Prospect, advance, agrees, breaks_character, initial_state, tidy
 from roleplay.signals import analyse_reply
 from roleplay.transcript import Line
-
-from roleplay.fakes import fake_model_for
 
 from .conftest import make_gym
 
