@@ -98,3 +98,16 @@ def test_an_injected_instruction_is_only_data():
 )
 def test_find_quote(quote, reply, found):
     assert find_quote(quote, reply) == found
+
+
+def test_the_prompt_prepared_before_the_reply_is_where_the_real_one_starts():
+    """``prepare`` processes the grader's prompt up to the reply while the rep thinks; it only
+    saves time if the real prompt starts exactly the same way."""
+    from roleplay.grading import _CUT
+
+    grader, _ = grader_with(lambda m: "{}")
+    context = [Line(speaker="prospect", text="Dana."), Line(speaker="rep", text="Could we meet?"),
+               Line(speaker="prospect", text="No thanks.")]
+    prepared = grader._case(context, _CUT, "").split(_CUT)[0]
+    real = grader._case(context, "What made you pick them?", "questions: open")
+    assert real.startswith(prepared) and len(prepared) > 40

@@ -156,3 +156,17 @@ def test_not_now_must_say_when(persona, settings, said, reason):
     voiced = prospect.finish(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
     assert voiced.fallback_reason == reason
     assert voiced.text == (persona.not_now.line if reason else said)
+
+
+def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts(persona, settings):
+    from roleplay.prospect import _CUT
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    state = initial_state(persona)
+    history = [Line(speaker="prospect", text=persona.opening_line)]
+    prepared = [*prospect.conversation(history)]
+    rep = "What made Fleetly the right choice?"
+    decision = advance(state, persona, analyse_reply(history, rep))
+    real = prospect.messages([*history, Line(speaker="rep", text=rep)], decision, state)
+    assert [m.text for m in real[:-1]] == [m.text for m in prepared]
+    assert real[-1].text.startswith(rep) and _CUT not in real[-1].text
