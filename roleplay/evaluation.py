@@ -18,7 +18,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from roleplay.grading import DIMENSIONS, Grade, Grader
+from roleplay.grading import DIMENSIONS, DimensionGrade, Grade, Grader, signal_bounds, signal_scores
+from roleplay.signals import analyse_reply
 from roleplay.transcript import Line
 
 
@@ -219,6 +220,65 @@ def summary_table(report: dict[str, Any]) -> Iterable[str]:
     yield "QWK by way of combining model and code signals:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())
+
+
+
+# --- Code signals alone (no model) ---------------------------------------------------------
+
+
+def predicted_push(case: GoldenCase) -> int:
+    """Code's count for ``meta.pushes_after_refusal``: which push after a refusal this reply is (0: none)."""
+    sig = analyse_reply(case.context, case.reply)
+    return sig.pushes_after_refusal if sig.commitment_ask and sig.refusals_before else 0
+
+
+def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
+    """Agreement of the code signals alone with the labels, and push counting; needs no model.
+
+    Per dimension the same figures as ``run_grading_eval`` plus ``in_bounds``, the share of
+    labels inside the range code allows the model. Push counting compares with
+    ``meta.pushes_after_refusal`` on the cases where a refusal came before (or a push is
+    labelled); golden files without ``meta`` report no push figures.
+    """
+    grades, rows, in_bounds = [], [], {d.value: 0 for d in DIMENSIONS}
+    push_n = push_ok = 0
+    for case in cases:
+        sig = analyse_reply(case.context, case.reply)
+        scores, bounds = signal_scores(sig), signal_bounds(sig)
+        grades.append(Grade(scored=True, dimensions={
+            d: DimensionGrade(score=scores[d], model_score=scores[d], evidence=None, note="") for d in DIMENSIONS}))
+        for d in DIMENSIONS:
+            in_bounds[d.value] += bounds[d][0] <= case.labels[d.value] <= bounds[d][1]
+        meta = (case.model_extra or {}).get("meta") or {}
+        row: dict[str, Any] = {
+            "id": case.id, "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
+            "scores": {d.value: scores[d] for d in DIMENSIONS},
+            "bounds": {d.value: list(bounds[d]) for d in DIMENSIONS},
+        }
+        if "pushes_after_refusal" in meta:
+            row["push"] = {"label": meta["pushes_after_refusal"], "code": predicted_push(case)}
+            if meta.get("refusals_before") or meta["pushes_after_refusal"]:
+                push_n += 1
+                push_ok += row["push"]["label"] == row["push"]["code"]
+        rows.append(row)
+    dims = agreement(cases, grades)
+    for d in DIMENSIONS:
+        dims[d.value]["in_bounds"] = round(in_bounds[d.value] / len(cases), 3)
+    return {
+        "n": len(cases), "dimensions": dims,
+        "push": {"applicable": push_n, "agreement": round(push_ok / push_n, 3) if push_n else None},
+        "cases": rows,
+    }
+
+
+def signals_table(report: dict[str, Any]) -> Iterable[str]:
+    yield f"{report['n']} cases, code signals alone (no model)"
+    yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'bounds':>7}"
+    for dim, m in report["dimensions"].items():
+        yield f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['in_bounds']:>7.3f}"
+    push = report["push"]
+    if push["applicable"]:
+        yield f"push counting: {push['agreement']:.3f} agreement on {push['applicable']} cases after a refusal"
 
 
 # --- Robustness ----------------------------------------------------------------------------

@@ -134,3 +134,18 @@ def test_words_addressed_to_the_grader_never_reach_the_model():
     grade = grader.grade([Line(speaker="prospect", text="We're happy with our vendor.")], reply)
     assert "5/5" not in grade.prompt and "What made you pick them?" in grade.prompt
     assert grade.scored
+
+
+def test_eval_signals_cli_needs_no_model(tmp_path, capsys):
+    push = {**CASE, "id": "c2", "reply": "Could we book Thursday then?",
+            "labels": {"curiosity": 1, "composure": 5, "restraint": 3},
+            "meta": {"refusals_before": 1, "pushes_after_refusal": 1}}
+    gold = write_gold(tmp_path / "g.jsonl", [CASE, push])
+    assert main(["eval", "signals", "--gold", str(gold), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["n"] == 2 and set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
+    assert set(report["dimensions"]["restraint"]) == {"qwk", "exact", "within1", "unscored", "in_bounds"}
+    assert report["push"] == {"applicable": 1, "agreement": 1.0}
+    assert report["cases"][1]["scores"]["curiosity"] == 1 and report["cases"][1]["push"] == {"label": 1, "code": 1}
+    assert main(["eval", "signals", "--gold", str(gold)]) == 0
+    assert "push counting: 1.000" in capsys.readouterr().out
