@@ -26,68 +26,10 @@ def _backend_settings(args: argparse.Namespace, **extra: object):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from roleplay.app import TeamModeError, serve
+    from roleplay.app import serve
 
-    settings = _backend_settings(args, **({"team_mode": True} if args.team else {}))
-    try:
-        serve(settings, host=args.host, port=args.port)
-    except TeamModeError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    return 0
-
-
-def _accounts():
-    from roleplay.accounts import Accounts
-    from roleplay.storage import create_store
-
-    return Accounts(create_store(load_settings().db_url))
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    """The new password: one line on stdin with ``--password-stdin``, else asked twice at the
-    terminal. Never a command-line argument, which other users can see in the process list."""
-    import getpass
-
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
-        raise ValueError("the two passwords differ")
-    return first
-
-
-def cmd_users_add(args: argparse.Namespace) -> int:
-    from roleplay.accounts import AccountError
-
-    try:
-        user = _accounts().add(args.username, _read_password(args), args.role, args.team)
-    except (AccountError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"created {user.username} ({user.role.value}{', team ' + user.team if user.team else ''})")
-    return 0
-
-
-def cmd_users_passwd(args: argparse.Namespace) -> int:
-    from roleplay.accounts import AccountError
-
-    try:
-        _accounts().set_password(args.username, _read_password(args))
-    except (AccountError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(f"password of {args.username} changed")
-    return 0
-
-
-def cmd_users_list(args: argparse.Namespace) -> int:
-    users = _accounts().users(team=args.team)
-    if args.json:
-        print(json.dumps([u.model_dump(mode="json") for u in users]))
-    else:
-        for u in users:
-            print(f"{u.username}\t{u.role.value}\t{u.team or '-'}")
+    settings = _backend_settings(args)
+    serve(settings, host=args.host, port=args.port)
     return 0
 
 
@@ -204,58 +146,6 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_existing_store(url: str):
-    """The store at ``url``, or ``None`` (after saying why) when a SQLite file is missing:
-    an export must not create an empty database."""
-    from roleplay.storage import Store
-
-    path = url.removeprefix("sqlite:///").split("?")[0]
-    if url.startswith("sqlite:///") and not Path(path).exists():
-        print(f"error: no database at {path} "
-              "(set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)", file=sys.stderr)
-        return None
-    return Store(url)
-
-
-def _write_out(text: str, out: str | None) -> None:
-    if out:
-        Path(out).write_text(text, encoding="utf-8", newline="")
-        print(f"written to {out}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
-
-
-def cmd_export_session(args: argparse.Namespace) -> int:
-    from roleplay.exports import session_json, session_markdown
-
-    store = _open_existing_store(load_settings().db_url)
-    if store is None:
-        return 1
-    try:
-        record = store.get_session(args.session_id)
-    finally:
-        store.close()
-    if record is None:
-        print(f"error: no session '{args.session_id}' (see the app's past sessions for ids)", file=sys.stderr)
-        return 1
-    _write_out(session_markdown(record) if args.format == "md" else session_json(record, audit=args.audit), args.out)
-    return 0
-
-
-def cmd_export_scores(args: argparse.Namespace) -> int:
-    from roleplay.exports import scores_csv
-
-    store = _open_existing_store(load_settings().db_url)
-    if store is None:
-        return 1
-    try:
-        rows = store.score_rows(args.owners)
-    finally:
-        store.close()
-    _write_out(scores_csv(rows), args.out)
-    return 0
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     from roleplay.bench import run_bench
 
@@ -298,25 +188,7 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--backend", choices=backends, help="backend for every role (default: settings)")
-    serve.add_argument("--team", action="store_true",
-                       help="team mode: everyone signs in (accounts: `roleplay users add`)")
     serve.set_defaults(func=cmd_serve)
-
-    users = sub.add_parser("users", help="accounts for team mode").add_subparsers(dest="users_command", required=True)
-    add = users.add_parser("add", help="create an account (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"])
-    add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
-    add.set_defaults(func=cmd_users_add)
-    passwd = users.add_parser("passwd", help="set an account's password (asks for it)")
-    passwd.add_argument("username")
-    passwd.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
-    passwd.set_defaults(func=cmd_users_passwd)
-    listing = users.add_parser("list", help="accounts, their roles and teams")
-    listing.add_argument("--team")
-    listing.add_argument("--json", action="store_true")
-    listing.set_defaults(func=cmd_users_list)
 
     personas = sub.add_parser("personas", help="persona files").add_subparsers(dest="personas_command", required=True)
     validate = personas.add_parser("validate", help="validate persona files; exit 1 on any problem")
@@ -357,21 +229,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
-
-    export = sub.add_parser("export", help="export a session or scores").add_subparsers(
-        dest="export_command", required=True)
-    export_session = export.add_parser("session", help="one session as Markdown or JSON")
-    export_session.add_argument("session_id")
-    export_session.add_argument("--format", choices=["md", "json"], default="md")
-    export_session.add_argument("--audit", action="store_true",
-                                help="json: include the grader's prompts and raw answers")
-    export_session.add_argument("--out", help="write to this file (default: stdout)")
-    export_session.set_defaults(func=cmd_export_session)
-    export_scores = export.add_parser("scores", help="one CSV line per rep reply, with its scores")
-    export_scores.add_argument("--owner", dest="owners", action="append",
-                               help="only this rep's sessions (repeat for several; default: all)")
-    export_scores.add_argument("--out", help="write to this file (default: stdout)")
-    export_scores.set_defaults(func=cmd_export_scores)
 
     model = sub.add_parser("model", help="assemble and verify the embedded model")
     model.set_defaults(func=cmd_model)
