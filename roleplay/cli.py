@@ -146,6 +146,58 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _open_existing_store(url: str):
+    """The store at ``url``, or ``None`` (after saying why) when a SQLite file is missing:
+    an export must not create an empty database."""
+    from roleplay.storage import Store
+
+    path = url.removeprefix("sqlite:///").split("?")[0]
+    if url.startswith("sqlite:///") and not Path(path).exists():
+        print(f"error: no database at {path} "
+              "(set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)", file=sys.stderr)
+        return None
+    return Store(url)
+
+
+def _write_out(text: str, out: str | None) -> None:
+    if out:
+        Path(out).write_text(text, encoding="utf-8", newline="")
+        print(f"written to {out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def cmd_export_session(args: argparse.Namespace) -> int:
+    from roleplay.exports import session_json, session_markdown
+
+    store = _open_existing_store(load_settings().db_url)
+    if store is None:
+        return 1
+    try:
+        record = store.get_session(args.session_id)
+    finally:
+        store.close()
+    if record is None:
+        print(f"error: no session '{args.session_id}' (see the app's past sessions for ids)", file=sys.stderr)
+        return 1
+    _write_out(session_markdown(record) if args.format == "md" else session_json(record, audit=args.audit), args.out)
+    return 0
+
+
+def cmd_export_scores(args: argparse.Namespace) -> int:
+    from roleplay.exports import scores_csv
+
+    store = _open_existing_store(load_settings().db_url)
+    if store is None:
+        return 1
+    try:
+        rows = store.score_rows(args.owners)
+    finally:
+        store.close()
+    _write_out(scores_csv(rows), args.out)
+    return 0
+
+
 def cmd_bench(args: argparse.Namespace) -> int:
     from roleplay.bench import run_bench
 
@@ -229,6 +281,21 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=cmd_bench)
+
+    export = sub.add_parser("export", help="export a session or scores").add_subparsers(
+        dest="export_command", required=True)
+    export_session = export.add_parser("session", help="one session as Markdown or JSON")
+    export_session.add_argument("session_id")
+    export_session.add_argument("--format", choices=["md", "json"], default="md")
+    export_session.add_argument("--audit", action="store_true",
+                                help="json: include the grader's prompts and raw answers")
+    export_session.add_argument("--out", help="write to this file (default: stdout)")
+    export_session.set_defaults(func=cmd_export_session)
+    export_scores = export.add_parser("scores", help="one CSV line per rep reply, with its scores")
+    export_scores.add_argument("--owner", dest="owners", action="append",
+                               help="only this rep's sessions (repeat for several; default: all)")
+    export_scores.add_argument("--out", help="write to this file (default: stdout)")
+    export_scores.set_defaults(func=cmd_export_scores)
 
     model = sub.add_parser("model", help="assemble and verify the embedded model")
     model.set_defaults(func=cmd_model)

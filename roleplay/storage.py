@@ -11,7 +11,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -153,6 +153,31 @@ class SessionRecord(BaseModel):
         return _utc(value)
 
 
+class ScoreRow(BaseModel):
+    """One rep reply with its scores, for progress views and exports (``Store.score_rows``)."""
+
+    owner: str | None
+    session_id: str
+    session_started: datetime
+    persona_id: str
+    persona_version: str
+    turn_id: int
+    #: The reply's number in its call, from 1 (as in the coach's report).
+    turn: int
+    replied_at: datetime
+    #: ``None`` while the reply has no grade yet; ``False`` for an unscored grade.
+    scored: bool | None
+    curiosity: int | None = None
+    composure: int | None = None
+    restraint: int | None = None
+    unscored_reason: str | None = None
+
+    @field_validator("session_started", "replied_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
 class Store:
     """The database behind the app. Safe to share between threads."""
 
@@ -284,6 +309,41 @@ class Store:
         for row in rows:
             row["created_at"], row["ended_at"] = _utc(row["created_at"]), _utc(row["ended_at"])
         return rows
+
+    def score_rows(self, owners: Collection[str] | None = None) -> list[ScoreRow]:
+        """Every rep reply of the sessions of ``owners`` (``None``: all sessions), with its scores.
+
+        One query over sessions, turns and grades. Replies not graded yet come with
+        ``scored=None``; sessions without a rep reply do not appear.
+
+        Args:
+            owners: usernames (``sessions.owner``) to keep; ``None`` keeps every session.
+
+        Returns:
+            Rows ordered by session start, then by reply within the session.
+        """
+        query = (
+            select(
+                sessions.c.owner, sessions.c.id.label("session_id"), sessions.c.created_at.label("session_started"),
+                sessions.c.persona_id, sessions.c.persona_version, turns.c.id.label("turn_id"),
+                turns.c.created_at.label("replied_at"), grades.c.scored, grades.c.curiosity, grades.c.composure,
+                grades.c.restraint, grades.c.unscored_reason,
+            )
+            .select_from(sessions.join(turns, turns.c.session_id == sessions.c.id)
+                         .outerjoin(grades, grades.c.turn_id == turns.c.id))
+            .where(turns.c.speaker == "rep")
+            .order_by(sessions.c.created_at, sessions.c.id, turns.c.idx)
+        )
+        if owners is not None:
+            query = query.where(sessions.c.owner.in_(list(owners)))
+        with self._connect() as conn:
+            found = conn.execute(query).mappings().all()
+        numbers: dict[str, int] = {}
+        out = []
+        for row in found:
+            numbers[row["session_id"]] = numbers.get(row["session_id"], 0) + 1
+            out.append(ScoreRow(**row, turn=numbers[row["session_id"]]))
+        return out
 
 
 def _grade_from_row(row: Any) -> Grade:
