@@ -10,6 +10,7 @@ from typing import Any
 
 import gradio as gr
 
+from roleplay.accounts import Viewer
 from roleplay.calls import Call, CallEnded, Gym, InputError
 from roleplay.config import Settings
 from roleplay.personas import Persona
@@ -54,24 +55,46 @@ def build_app(gym: Gym) -> gr.Blocks:
     choices = persona_choices(personas)
     first = next(iter(personas))
 
+    def viewer(request: gr.Request | None) -> Viewer:
+        """Who is asking: in team mode the signed-in account, else the single user."""
+        try:
+            return gym.accounts.viewer(getattr(request, "username", None), gym.settings.team_mode)
+        except PermissionError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def readable(who: Viewer, session_id: str | None) -> Call:
+        """The call ``session_id`` if ``who`` may read it. A session someone may not read gets
+        the same answer as one that does not exist, so ids cannot be probed."""
+        exists, owner = gym.store.session_owner(session_id or "")
+        if not exists or not gym.accounts.can_read(who, owner):
+            raise gr.Error("There is no such session.")
+        return gym.call(session_id)
+
+    def writable(who: Viewer, session_id: str | None) -> Call:
+        call = readable(who, session_id)
+        if not gym.accounts.can_write(who, call.owner):
+            raise gr.Error("This is another rep's call: you can read it, not take part in it.")
+        return call
+
     def pick(persona_id: str) -> str:
         return brief_markdown(personas[persona_id]) if persona_id in personas else ""
 
-    def start(persona_id: str, exam: bool):
+    def start(persona_id: str, exam: bool, request: gr.Request):
+        who = viewer(request)
         if persona_id not in personas:
             raise gr.Error("There is no such prospect. Reload the page to see the current ones.")
-        call = gym.start(persona_id)
+        call = gym.start(persona_id, owner=who.username)
         return (
             call.id, _history(call), _status(call), scores_html([], exam),
             gr.update(value="", visible=False), gr.update(interactive=True, value=""),
             gr.update(interactive=True), gr.update(interactive=True), gr.Timer(active=False),
-            gr.update(choices=past_choices()),
+            gr.update(choices=past_choices(who)),
         )
 
-    def send(session_id: str | None, text: str, exam: bool) -> Iterator[tuple]:
+    def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[tuple]:
         if not session_id:
             raise gr.Error("Start a call first: pick a prospect and press Start call.")
-        call = gym.call(session_id)
+        call = writable(viewer(request), session_id)
         history = _history(call)
         try:
             cleaned = call.check_message(text)
@@ -97,18 +120,18 @@ def build_app(gym: Gym) -> gr.Blocks:
             gr.update(interactive=not over), gr.Timer(active=True),
         )
 
-    def refresh(session_id: str | None, exam: bool):
+    def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
             return gr.update(), gr.Timer(active=False)
-        call = gym.call(session_id)
+        call = readable(viewer(request), session_id)
         cards = _cards(call)
         pending = any(g is None for _, g in cards)
         return scores_html(cards, exam), gr.Timer(active=pending)
 
-    def end(session_id: str | None):
+    def end(session_id: str | None, request: gr.Request):
         if not session_id:
             raise gr.Error("There is no call to end.")
-        call = gym.call(session_id)
+        call = writable(viewer(request), session_id)
         report = call.end(grade_timeout=120)
         return (
             _status(call), scores_html(_cards(call), False),
@@ -124,34 +147,38 @@ def build_app(gym: Gym) -> gr.Blocks:
             gr.update(interactive=False), gr.update(interactive=False), gr.Timer(active=False),
         )
 
-    def past_choices() -> list[tuple[str, str]]:
-        rows = gym.store.list_sessions(limit=50)
+    def past_choices(who: Viewer) -> list[tuple[str, str]]:
+        """The sessions ``who`` may open: their own; a manager's team's too, labelled by rep."""
+        rows = gym.store.list_sessions(limit=50, owners=gym.accounts.visible_owners(who))
         return [
             (f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
+             + (f" · {r['owner']}" if who.is_manager else "")
              + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
              r["id"])
             for r in rows
         ]
 
-    def review(session_id: str | None):
+    def review(session_id: str | None, request: gr.Request):
         if not session_id:
             raise gr.Error("Pick a past session first.")
-        try:
-            call = gym.call(session_id)
-        except KeyError:
-            raise gr.Error("There is no such session.") from None
+        who = viewer(request)
+        call = readable(who, session_id)
         report = call.report
+        mine = gym.accounts.can_write(who, call.owner)
+        live = mine and not call.over
         return (
             session_id, _history(call), _status(call), scores_html(_cards(call), False),
             gr.update(value=report_markdown(report, call.persona.name) if report else "", visible=bool(report)),
-            gr.update(interactive=not call.over), gr.update(interactive=not call.over),
-            gr.update(interactive=not call.over or report is None), gr.Timer(active=False),
+            gr.update(interactive=live), gr.update(interactive=live),
+            gr.update(interactive=mine and (not call.over or report is None)), gr.Timer(active=False),
         )
 
     with gr.Blocks(title="Pushback Gym") as demo:
         session = gr.State(None)
-        gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
-                    "You are graded on **curiosity**, **composure** and **restraint**.")
+        with gr.Row():
+            gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
+                        "You are graded on **curiosity**, **composure** and **restraint**.")
+            account = gr.HTML("", elem_id="account")
         with gr.Tab("Practice"):
             with gr.Row():
                 with gr.Column(scale=1, min_width=260):
@@ -163,7 +190,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                     start_btn = gr.Button("Start call", variant="primary", elem_id="start")
                     with gr.Accordion("Past sessions", open=False):
                         # Choices go stale per tab; any id is accepted and checked in review().
-                        past = gr.Dropdown(choices=past_choices(), label="Session", elem_id="past",
+                        past = gr.Dropdown(choices=[], label="Session", elem_id="past",
                                            allow_custom_value=True)
                         open_btn = gr.Button("Open", elem_id="open")
                 with gr.Column(scale=2, min_width=380):
@@ -180,10 +207,15 @@ def build_app(gym: Gym) -> gr.Blocks:
                     scores = gr.HTML(scores_html([], False), elem_id="scores")
             report = gr.Markdown(visible=False, elem_id="report")
             timer = gr.Timer(1.0, active=False)
-        with gr.Tab("Persona studio"):
-            build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))])
+        with gr.Tab("Persona studio", elem_id="studio-tab") as studio_tab:
+            build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
+                         guard=lambda request: _guard_studio(viewer(request)))
 
-        demo.load(lambda: gr.update(choices=past_choices()), None, past, api_name=False)
+        def on_load(request: gr.Request):
+            who = viewer(request)
+            return gr.update(choices=past_choices(who)), gr.update(visible=who.can_publish), _account_html(who)
+
+        demo.load(on_load, None, [past, studio_tab, account], api_name=False)
         persona.change(pick, persona, brief, api_name=False)
         start_btn.click(start, [persona, exam],
                         [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],
@@ -203,12 +235,44 @@ def build_app(gym: Gym) -> gr.Blocks:
     return demo
 
 
+def _guard_studio(who: Viewer) -> None:
+    if not who.can_publish:
+        raise gr.Error("The persona studio is for the enablement team.")
+
+
+def _account_html(who: Viewer) -> str:
+    if who.user is None:
+        return ""
+    team = f", team {escape(who.user.team)}" if who.user.team else ""
+    return (f'<p class="rp-account">Signed in as <strong>{escape(who.user.username)}</strong> '
+            f'({who.user.role.value}{team}) · <a href="/logout">Sign out</a></p>')
+
+
+class TeamModeError(RuntimeError):
+    """Team mode cannot start; the message says how to fix it."""
+
+
+def launch_options(gym: Gym) -> dict[str, Any]:
+    """``launch()`` arguments that depend on the mode: in team mode, sign-in against the accounts."""
+    if not gym.settings.team_mode:
+        return {}
+    if gym.accounts.empty:
+        raise TeamModeError("team mode needs at least one account: create one with "
+                            "`roleplay users add NAME --role enablement` (it asks for the password)")
+
+    def sign_in(username: str, password: str) -> bool:
+        return gym.accounts.authenticate(username, password) is not None
+
+    return {"auth": sign_in, "auth_message": "Pushback Gym: sign in with the account your team gave you."}
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Start the app and block until interrupted."""
     gym = Gym(settings)
+    options = launch_options(gym)
     threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(gym)
-    log.info("serving on http://%s:%d", host, port)
+    log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
     demo.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[],
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
     )

@@ -19,6 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from roleplay import prompts
+from roleplay.accounts import Accounts
 from roleplay.coach import Coach, Report, RepTurn
 from roleplay.config import Role, Settings
 from roleplay.faults import ModelFault, RetryPolicy
@@ -108,6 +109,8 @@ class Call:
     last_turn: TurnResult | None = None
     #: ``False``: replies are not graded (scripted trials); each gets an unscored grade saying so.
     grading: bool = True
+    #: The username of the rep whose call this is (``None`` in single-user mode).
+    owner: str | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -302,6 +305,7 @@ class Gym:
                  models: dict[Role, BaseChatModel] | None = None):
         self.settings = settings
         self.store = store or create_store(settings.db_url)
+        self.accounts = Accounts(self.store)
         self.personas = load_personas(settings.personas_dir)
         models = models or {}
         self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
@@ -372,7 +376,7 @@ class Gym:
         state = initial_state(persona)
         self.store.add_turn(session_id, "prospect", persona.opening_line, move="open", state=state.snapshot())
         call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)],
-                    grading=grade)
+                    grading=grade, owner=owner)
         with self._lock:
             self._calls[session_id] = call
         return call
@@ -397,7 +401,7 @@ class Gym:
         call = Call(self, record.id, persona, state,
                     [Line(speaker=t.speaker, text=t.text) for t in record.turns],
                     rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
-                    ended_by=record.ended_by)
+                    ended_by=record.ended_by, owner=record.owner)
         if record.report:
             call.report = Report.model_validate(record.report)
         with self._lock:

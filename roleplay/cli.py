@@ -26,10 +26,68 @@ def _backend_settings(args: argparse.Namespace, **extra: object):
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from roleplay.app import serve
+    from roleplay.app import TeamModeError, serve
 
-    settings = _backend_settings(args)
-    serve(settings, host=args.host, port=args.port)
+    settings = _backend_settings(args, **({"team_mode": True} if args.team else {}))
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except TeamModeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _accounts():
+    from roleplay.accounts import Accounts
+    from roleplay.storage import create_store
+
+    return Accounts(create_store(load_settings().db_url))
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line on stdin with ``--password-stdin``, else asked twice at the
+    terminal. Never a command-line argument, which other users can see in the process list."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    from roleplay.accounts import AccountError
+
+    try:
+        user = _accounts().add(args.username, _read_password(args), args.role, args.team)
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"created {user.username} ({user.role.value}{', team ' + user.team if user.team else ''})")
+    return 0
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    from roleplay.accounts import AccountError
+
+    try:
+        _accounts().set_password(args.username, _read_password(args))
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"password of {args.username} changed")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    users = _accounts().users(team=args.team)
+    if args.json:
+        print(json.dumps([u.model_dump(mode="json") for u in users]))
+    else:
+        for u in users:
+            print(f"{u.username}\t{u.role.value}\t{u.team or '-'}")
     return 0
 
 
@@ -240,7 +298,25 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=7860)
     serve.add_argument("--backend", choices=backends, help="backend for every role (default: settings)")
+    serve.add_argument("--team", action="store_true",
+                       help="team mode: everyone signs in (accounts: `roleplay users add`)")
     serve.set_defaults(func=cmd_serve)
+
+    users = sub.add_parser("users", help="accounts for team mode").add_subparsers(dest="users_command", required=True)
+    add = users.add_parser("add", help="create an account (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"])
+    add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
+    add.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
+    add.set_defaults(func=cmd_users_add)
+    passwd = users.add_parser("passwd", help="set an account's password (asks for it)")
+    passwd.add_argument("username")
+    passwd.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
+    passwd.set_defaults(func=cmd_users_passwd)
+    listing = users.add_parser("list", help="accounts, their roles and teams")
+    listing.add_argument("--team")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_users_list)
 
     personas = sub.add_parser("personas", help="persona files").add_subparsers(dest="personas_command", required=True)
     validate = personas.add_parser("validate", help="validate persona files; exit 1 on any problem")

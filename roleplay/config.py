@@ -88,6 +88,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     #: Pause before the one retry of a model call that timed out, could not connect or was
     #: rate-limited; a server's Retry-After is followed up to ``retry_max_delay_s``.
+    #: Team mode: everyone signs in (accounts: ``roleplay users add``); reps see only their own
+    #: sessions, managers their team's, and only enablement publishes personas.
+    team_mode: bool = False
     retry_delay_s: float = 0.5
     retry_max_delay_s: float = 5.0
 

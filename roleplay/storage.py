@@ -90,6 +90,15 @@ grades = Table(
     Column("seconds", Float),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+users = Table(
+    "users", metadata,
+    Column("username", String(64), primary_key=True),
+    #: ``scrypt$n$r$p$salt$hash`` (roleplay.accounts); never the password itself.
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("team", String(64), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
 reports = Table(
     "reports", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
@@ -275,6 +284,38 @@ class Store:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
             conn.execute(insert(reports).values(session_id=session_id, body=_safe(body), created_at=_now()))
 
+    # --- Accounts (team mode); the hashing and the rules are in roleplay.accounts ----------
+
+    def add_user(self, username: str, password_hash: str, role: str, team: str | None) -> None:
+        """Create an account; ``ValueError`` if the username is taken."""
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(users).values(
+                    username=username, password_hash=password_hash, role=role, team=team, created_at=_now(),
+                ))
+        except IntegrityError:
+            raise ValueError(f"the username '{username}' is taken") from None
+
+    def get_user(self, username: str) -> dict[str, Any] | None:
+        """The account row (with its password hash), or ``None``."""
+        with self._connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def list_users(self, team: str | None = None) -> list[dict[str, Any]]:
+        """Accounts by username (without their password hashes), of one team or all."""
+        query = select(users.c.username, users.c.role, users.c.team, users.c.created_at).order_by(users.c.username)
+        if team is not None:
+            query = query.where(users.c.team == team)
+        with self._connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def update_user(self, username: str, **values: Any) -> bool:
+        """Change an account's ``password_hash``, ``role`` or ``team``; ``False`` if there is no such user."""
+        with self._begin() as conn:
+            result = conn.execute(update(users).where(users.c.username == username).values(**values))
+        return result.rowcount > 0
+
     def grades_for(self, session_id: str) -> dict[int, Grade]:
         """Grades of a session keyed by the rep turn's id."""
         with self._connect() as conn:
@@ -297,13 +338,27 @@ class Store:
             grades=self.grades_for(session_id), report=report,
         )
 
-    def list_sessions(self, owner: str | None = None, limit: int = 50) -> list[dict[str, Any]]:
-        """Most recent sessions first, with their persona and end state."""
+    def session_owner(self, session_id: str) -> tuple[bool, str | None]:
+        """(does the session exist, its owner)."""
+        with self._connect() as conn:
+            row = conn.execute(select(sessions.c.owner).where(sessions.c.id == session_id)).first()
+        return (row is not None, row[0] if row is not None else None)
+
+    def list_sessions(
+        self, owner: str | None = None, limit: int = 50, owners: Collection[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Most recent sessions first, with their persona, owner and end state.
+
+        ``owner`` keeps one owner's sessions, ``owners`` those of any of them (``None``: all).
+        """
         query = select(
-            sessions.c.id, sessions.c.persona_id, sessions.c.created_at, sessions.c.ended_by, sessions.c.ended_at
+            sessions.c.id, sessions.c.persona_id, sessions.c.owner, sessions.c.created_at, sessions.c.ended_by,
+            sessions.c.ended_at,
         ).order_by(sessions.c.created_at.desc()).limit(limit)
         if owner is not None:
             query = query.where(sessions.c.owner == owner)
+        if owners is not None:
+            query = query.where(sessions.c.owner.in_(list(owners)))
         with self._connect() as conn:
             rows = [dict(r) for r in conn.execute(query).mappings().all()]
         for row in rows:

@@ -267,14 +267,16 @@ Refresh = tuple[gr.components.Component, Callable[[], Any]]
 
 
 def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None,
-                 scripts_dir: Path = REP_SCRIPTS) -> Studio:
+                 scripts_dir: Path = REP_SCRIPTS, guard: Callable[[gr.Request], None] | None = None) -> Studio:
     """Build the persona studio's components in the current Blocks context (a tab of ``demo``).
 
     ``refresh`` lists components elsewhere in the app that show the published personas (the
     practice picker), each with the update that refreshes it; they are refreshed after every
-    publish and when a page loads.
+    publish and when a page loads. ``guard`` runs first in every studio action and raises
+    ``gr.Error`` for someone who may not use the studio (team mode: only enablement).
     """
     studio = Studio(gym, scripts_dir)
+    allow = guard or (lambda request: None)
     refresh = refresh or []
     first = next(iter(gym.personas))
 
@@ -290,7 +292,11 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
     def label(current: str | None) -> str:
         return f"{current or 'new'}.yaml (draft)"
 
-    def check(text: str, current: str | None) -> tuple[Any, ...]:
+    def check(text: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
+        return check_draft(text, current)
+
+    def check_draft(text: str, current: str | None) -> tuple[Any, ...]:
         try:
             persona = studio.check(text or "", label(current))
         except PersonaError as exc:
@@ -304,7 +310,8 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         valid = _ok(f"Valid: version {persona_version(persona)}. Save it, try it or publish it.")
         return valid, brief_markdown(persona), prompt, *[gr.update(interactive=True)] * 3
 
-    def open_persona(persona_id: str) -> tuple[Any, ...]:
+    def open_persona(persona_id: str, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
         try:
             text = studio.published_text(persona_id)
         except StudioError as exc:
@@ -312,7 +319,8 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (text, persona_id, gr.update(choices=version_choices(persona_id), value=None),
                 _ok(f"Opened the published {persona_id}. Your changes stay a draft until you publish."))
 
-    def new_persona(source_id: str, new_id: str) -> tuple[Any, ...]:
+    def new_persona(source_id: str, new_id: str, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
         try:
             text = studio.template(source_id, new_id or "")
         except StudioError as exc:
@@ -321,7 +329,8 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (text, new_id, gr.update(choices=version_choices(new_id), value=None),
                 _ok(f"New persona {new_id}, copied from {source_id}. Change the words and numbers, then save."))
 
-    def open_version(key: str | None) -> tuple[Any, ...]:
+    def open_version(key: str | None, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
         try:
             saved = studio.version(key or "")
         except StudioError as exc:
@@ -329,7 +338,8 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (saved.path.read_text(encoding="utf-8"), saved.persona_id,
                 _ok(f"Opened version {saved.version} of {saved.persona_id}."))
 
-    def save(text: str, current: str | None) -> tuple[Any, ...]:
+    def save(text: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
         try:
             persona, saved, created = studio.save(text or "", label(current))
         except PersonaError as exc:
@@ -342,7 +352,8 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (_ok(message), persona.id, gr.update(choices=version_choices(persona.id), value=saved.key),
                 gr.update())
 
-    def publish(text: str, current: str | None) -> tuple[Any, ...]:
+    def publish(text: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
         try:
             persona, saved, previous = studio.publish(text or "", label(current))
         except PersonaError as exc:
@@ -358,7 +369,9 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (_ok(message), gr.update(), gr.update(choices=source_choices(), value=persona.id), persona.id,
                 gr.update(choices=version_choices(persona.id), value=saved.key), *[fn() for _, fn in refresh])
 
-    def try_it(text: str, current: str | None, scripts: list[str] | None, runs: float | None) -> Iterator[tuple]:
+    def try_it(text: str, current: str | None, scripts: list[str] | None, runs: float | None,
+               request: gr.Request) -> Iterator[tuple]:
+        allow(request)
         try:
             persona = studio.check(text or "", label(current))
         except PersonaError as exc:
@@ -384,7 +397,7 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
             "Grading skipped.")
 
     initial_text = studio.published_text(first)
-    initial = check(initial_text, first)
+    initial = check_draft(initial_text, first)
     scripts = studio.script_names()
 
     current = gr.State(first)

@@ -62,13 +62,15 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def serve_app(gym: Gym) -> Iterator[str]:
-    """Launch the app over ``gym`` on a free loopback port; yield its URL; close it afterwards."""
-    from roleplay.app import build_app
+    """Launch the app over ``gym`` on a free loopback port; yield its URL; close it afterwards.
+
+    In team mode (``gym.settings.team_mode``) it asks for sign-in against the gym's accounts."""
+    from roleplay.app import build_app, launch_options
     from roleplay.views import CSS
 
     demo = build_app(gym)
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
-                        css=CSS, quiet=True)
+                        css=CSS, quiet=True, **launch_options(gym))
     try:
         yield demo.local_url
     finally:
