@@ -30,15 +30,19 @@ def _rx(*patterns: str) -> re.Pattern[str]:
 
 
 _SENTENCE = re.compile(r"[^.!?]+[.!?]*")
+#: Words a spoken question may open with before its question word ("Um, so, you know, what…").
+_LEAD_IN = (
+    r"^\W*(?:(?:and|so|but|just|okay|ok|um+|uh+|er|erm|mhm|like|basically|"
+    r"you know|i mean|kind of|sort of|out of curiosity|if you don't mind me asking)\W+)*"
+)
 _OPEN_START = _rx(
-    r"^\s*(?:and |so |but |just |okay,? |ok,? |out of curiosity,? |if you don't mind me asking,? )*"
-    r"(?:what|how|why|which|who|where)\b",
+    _LEAD_IN + r"(?:what|how|why|which|who|where)\b",
     r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious (?:what|how|why|about)\b",
     r"\bwhat(?:'s| is| was| were| would| made| makes| led| does| did)\b",
 )
 _PERMISSION_TO_ASK = _rx(r"\b(?:can|could|may|mind if) i ask (?:why|what|how)\b")
 _CLOSED_START = _rx(
-    r"^\s*(?:and |so |but |just |okay,? |ok,? )*"
+    _LEAD_IN +
     r"(?:is|are|was|were|do|does|did|would|could|can|will|have|has|had|should|shall|may|might|isn't|aren't|don't|doesn't|wouldn't|won't)\b",
 )
 _DISGUISED = _rx(
@@ -46,15 +50,19 @@ _DISGUISED = _rx(
     r"imagine (?:if|what)", r"isn't it (?:worth|time)", r"who wouldn't want", r"wouldn't it be (?:great|nice|worth)",
     r"how would you like to (?:save|cut|get|have)", r"what would (?:it|that) mean (?:to you|for you) (?:if|to)",
 )
+_NUMBER = r"(?:\d+|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:-five)?|sixty)"
 _ASK_OBJECT = (
     r"(?:meeting|demo|call|chat|conversation|catch[- ]up|coffee|lunch|slot|appointment|trial|pilot|"
-    r"walkthrough|walk-through|presentation|intro|introduction|session|time on (?:your|the) calendar|"
-    r"\d+\s*(?:min(?:ute)?s?|-minute)|few minutes|minutes)"
+    r"walkthrough|walk-through|presentation|intro|introduction|session|time on (?:your|the) calendar|side[- ]by[- ]side|"
+    rf"\d+\s*(?:min(?:ute)?s?|-minute)|{_NUMBER}[- ]minute|few minutes|minutes)"
 )
+_WHEN = r"(?:monday|tuesday|wednesday|thursday|friday|tomorrow|(?:this|next) (?:week|month|quarter))"
 _COMMITMENT = _rx(
     rf"\b(?:can|could|would|will|shall|should|may)\b[^.?!]*\b(?:we|you|i)\b[^.?!]*\b(?:book|schedule|set up|"
     rf"grab|get|find|put|lock in|do|have|hop on|jump on|squeeze in|make)\b[^.?!]*{_ASK_OBJECT}",
     rf"\b(?:would|are) you (?:be )?(?:open|up|available|free|willing)\b[^.?!]*(?:{_ASK_OBJECT}|to (?:meet|talk|chat|try|see|look))",
+    rf"\b(?:would|are) you (?:be )?(?:open|up for|available|free|willing)\b[^.?!]*\b{_WHEN}\b[^.!]*\?",
+    rf"\b(?:a|one) (?:quick |short )?{_NUMBER}[- ]min(?:ute)? (?:call|conversation|chat|demo|meeting|look|walkthrough|slot)\b",
     rf"\bhow (?:about|does)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|{_ASK_OBJECT})",
     r"\b(?:let's|let us)\b[^.?!]*(?:meet|book|schedule|set up|grab|get|find|do|put|pencil|lock|hop|jump|talk)",
     r"\b(?:can|could|shall|should|may) (?:we|i) (?:book|schedule|pencil|lock|set up|get (?:something|a time))\b",
@@ -68,22 +76,28 @@ _COMMITMENT = _rx(
     rf"\b(?:what|which) (?:day|time|slot|date)s?\b[^.?!]*(?:works?|suits?|good|better|best|free)\b[^.?!]*(?:{_ASK_OBJECT}|this week|next week)",
     r"\b(?:monday|tuesday|wednesday|thursday|friday)\b[^.?!]*\b(?:at )?\d{1,2}(?::\d\d)?\s*(?:am|pm)?\b[^.?!]*\?",
     r"\b(?:introduce me|intro to|connect me with|put me in touch)\b",
-    r"\b(?:\d+|five|ten|fifteen|twenty|thirty|few|couple of) (?:more )?min(?:ute)?s?\b[^.!]*\?",
+    rf"\b(?:{_NUMBER}|few|couple of) (?:more )?min(?:ute)?s?\b[^.!]*\?",
     r"^\s*(?:what about |how about |maybe |or )?(?:this |next )?(?:monday|tuesday|wednesday|thursday|friday)\b[^.!]*\?",
     r"\b(?:what|how) about (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later today)\b",
     r"\b(?:got|have|spare|give me) (?:a |two |a few |five |one )?(?:minutes?|moment|sec(?:ond)?s?)\b[^.!]*\?",
     r"\b(?:can|could|shall) (?:we|i) (?:talk|speak|chat|meet)\b",
     r"\b(?:put|pop|get|pencil|lock|add|book)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
     r"\bplaceholder\b", r"\b(?:pencil|lock) (?:in|something|a (?:date|time|call|slot))\b",
-    r"\b(?:does|would|will) (?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b[^.?!]*\bwork\b",
+    r"\b(?:does|would|will|is) (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b[^.?!]*\b(?:work|be better|suit)",
     r"\b(?:\d+|one|two|five|ten|fifteen|twenty|thirty|a few|a couple of) (?:more )?(?:sec(?:ond)?s?|min(?:ute)?s?)\b[^.!]*\?",
     r"\bgive me (?:one|a|two|\d+|five|ten) (?:more )?(?:sec(?:ond)?|min(?:ute)?)",
     rf"\bwhat if (?:we|i)\b[^.?!]*{_ASK_OBJECT}",
     rf"\bwould (?:a|an|the)\b[^.?!]*{_ASK_OBJECT}[^.?!]*\bwork\b",
     rf"\b(?:any chance|would you)\b[^.?!]*\b(?:take|do|have|join)\b[^.?!]*{_ASK_OBJECT}",
     r"\bcan we do (?:it|this) (?:now|today|quickly)\b",
-    r"\b(?:sign|commit)\b[^.?!]*\b(?:this week|today|now|by friday)\b",
+    r"\b(?:sign|commit)\b[^.?!]*\b(?:this (?:week|month|quarter)|today|now|by (?:friday|the end))\b",
     rf"\bconfirm\b[^.?!]*{_ASK_OBJECT}", r"\b(?:see|watch) a (?:quick |short )?(?:demo|walkthrough)\b",
+    r"\blet me (?:just )?(?:book|schedule|set up|pencil|lock|put you down)\b", r"\b(?:can|could|may) i (?:just )?show you\b",
+    rf"\bi'd (?:love|like) to (?:show you|walk you through|book|set up|schedule|get you|grab|demo)\b[^.?!]*\b(?:{_ASK_OBJECT}|{_WHEN})",
+    r"\bwhy don't (?:we|i)\b[^.?!]*\b(?:book|schedule|set up|grab|get|find|do|have|meet|talk|try|jump|hop)\b",
+    r"\b(?:would|are) you (?:be )?(?:open|up for|willing)\b[^.?!]*\b(?:to )?(?:tak(?:e|ing) a (?:quick |closer )?look|trying|try)\b",
+    r"\bare you (?:around|about)\b[^.?!]*\?",
+    r"\b(?:get|send|start) (?:over |you )?(?:the )?(?:contract|paperwork|order form)\b",
 )
 _FOLLOW_UP_PERMISSION = _rx(
     r"\b(?:would it be (?:ok|okay|alright|all right)|is it (?:ok|okay|alright)|mind if|may i|can i|could i|"
@@ -162,17 +176,26 @@ _ONE_UP = _rx(r"\bwe do all that\b", r"\band more\b", r"\bbetter than\b", r"\bfa
 # Prospect-side markers.
 _REFUSAL = _rx(
     r"^\s*no\b", r"\bno[,.!]? (?:thanks|thank you)\b", r"\bnot interested\b", r"\bi said no\b", r"\bthe answer is no\b",
-    r"\bno budget\b", r"\bwe(?:'re| are) (?:happy|set|fine|good|covered|all set)\b", r"\bnot (?:looking|in the market)\b",
+    r"\bno budget\b", r"\bwe(?:'re| are) (?:all )?(?:set|covered)\b", r"\bwe(?:'re| are) (?:happy|fine|good)(?: where we are)?,? (?:thanks|thank you)\b", r"\bnot (?:looking|in the market)\b",
     r"\bi(?:'m| am) not (?:going to|gonna|taking|doing|booking|interested)\b", r"\bwe(?:'re| are) not (?:going|interested|looking|switching|changing)\b",
     r"\bno,? (?:we|i)\b", r"\bpass\b", r"\bdon't need\b", r"\bnot for us\b", r"\bcan't (?:afford|justify|do)\b",
     r"\bno(?:t a)? chance\b", r"\bforget it\b", r"\bno meeting\b", r"\bwon't (?:be|happen)\b", r"\bnothing to discuss\b",
     r"\bnot happening\b", r"\bno new (?:tools?|vendors?|software|suppliers?|spend|projects?)\b", r"\bit's not going\b",
+    r"[.!?,]\s+no\s*[.!]+\s*$", r"\bi(?:'ve| have)? (?:already |just )?(?:said|told you) (?:no|i can't|i'm not|email)\b",
+    r"\bhow many times\b", r"\bi don't want (?:it|this|that|whatever|any|anything|to (?:buy|meet|talk|switch|change|see))\b",
+    r"\bi don't do (?:this|that|sales calls|demos)\b", r"^\W*stop\b", r"\basking again\b", r"\bi can't\b[^.?!]*\b(?:now|today|this)\b",
 )
 _NOT_NOW = _rx(
     r"\bnot (?:right )?now\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
     r"\btry (?:me )?(?:again )?(?:in|next|after|later)\b", r"\b(?:maybe|perhaps) (?:later|next)\b",
     r"\bwalking into a meeting\b", r"\bi(?:'m| am) (?:busy|slammed|late|running)\b", r"\bnot this (?:year|quarter)\b",
     r"\b(?:next|new) (?:year|quarter|budget)\b", r"\bdon't have time\b", r"\bno time\b",
+    r"\b(?:isn't|is not|not) a (?:good|great|convenient) (?:time|moment)\b",
+    r"\b(?:call|ring|try|come back|get back to me|email|reach out|talk)\b[^.?!]*\b(?:in|after|from|until|till|before|around) "
+    r"(?:early |late |mid[- ])?(?:january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"spring|summer|autumn|fall|winter|the new year)\b",
+    r"\b(?:call|ring|try) (?:me )?(?:back )?(?:again )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|tonight)\b",
+    r"\bi(?:'m| am) (?:already |literally |just )?(?:busy|slammed|late|running|going (?:in|into))\b",
 )
 _STOP_CONTACT = _rx(
     r"\bsend (?:me )?(?:an )?e-?mail\b", r"\bemail me\b", r"\bdon't call\b", r"\bstop calling\b", r"\btake me off\b",
@@ -180,6 +203,8 @@ _STOP_CONTACT = _rx(
     r"\bi don't take cold calls\b", r"\bleave me alone\b", r"\bwe're done\b", r"\bthis call is over\b",
     r"\bi have to go\b", r"\bi(?:'ve| have) got to go\b", r"\bgotta go\b", r"\bhung up\b", r"\bhang(?:ing)? up\b",
     r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b",
+    r"\bdon't (?:ring|contact|phone)\b", r"\bwe(?:'re| are) (?:finished|done)\b", r"\bend(?:ing)? (?:this|the) call\b",
+    r"\bor nothing at all\b", r"\bput it in (?:an )?e-?mail\b", r"\bno more calls\b", r"\bnot (?:on )?(?:my|this) (?:mobile|number|phone)\b",
 )
 
 
@@ -198,11 +223,60 @@ def asks_follow_up_permission(text: str) -> bool:
     return bool(_FOLLOW_UP_PERMISSION.search(text))
 
 
-def question_kinds(text: str) -> list[QuestionKind]:
-    """Classify every question-like sentence in ``text``."""
+_WORD = re.compile(r"[a-z0-9']+")
+_EMPTY_WORDS = {"the", "a", "an", "that", "this", "it", "so", "just", "really", "all", "oh", "and", "but", "your", "you"}
+_INTERJECTION = _rx(r"^\W*(?:really|seriously|sorry|no|yes|yeah|huh|hmm|come on|oh|wow|right|okay|ok)\W*$")
+_TAG_QUESTION = _rx(r",\s*(?:right|yeah|no|eh|isn't it|don't you|wouldn't you|aren't you|correct)\s*\?$")
+
+
+def is_echo(sentence: str, prospect_said: str = "") -> bool:
+    """Is this a short incredulous echo ("Happy?", "Not this year?", "Seriously?") rather than a question?
+
+    A fragment of at most three words that repeats the prospect's own words, or a bare
+    interjection; such echoes open an argument more often than they ask anything.
+    """
+    if not sentence.endswith("?") or " or " in sentence.lower():
+        return False
+    words = _WORD.findall(sentence.lower())
+    if not words or len(words) > 3 or _OPEN_START.search(sentence) or _CLOSED_START.search(sentence):
+        return False
+    if _INTERJECTION.search(sentence):
+        return True
+    said = set(_WORD.findall(prospect_said.lower()))
+    content = [w for w in words if w not in _EMPTY_WORDS]
+    return bool(content) and all(w in said for w in content)
+
+
+#: "Would Thursday be better?": after a "not now", asking for the better time is logistics, not a push.
+_BETTER_TIME = _rx(r"\b(?:would|will|does|is)\b[^.?!]*\b(?:be|work|suit you) better\b", r"\bwhen\b[^.?!]*\bbetter\b")
+
+
+def _skipped(sentence: str, prospect_said: str, not_now: bool) -> bool:
+    return is_echo(sentence, prospect_said) or (not_now and sentence.endswith("?") and bool(_BETTER_TIME.search(sentence)))
+
+
+def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) -> list[QuestionKind]:
+    """Classify every question-like sentence in ``text``.
+
+    Args:
+        text: the rep's reply.
+        prospect_said: the prospect's last turn, to tell an echo of it from a question.
+        not_now: the prospect said "not now", so asking which later time suits is logistics.
+
+    Returns:
+        One kind per question or ask, in order. Echoes ("Happy?") and rhetorical questions that
+        insult or talk down ("Why are you being so difficult?") are not questions.
+    """
     kinds = []
     for s in sentences(text):
         is_q = s.endswith("?") or bool(_PERMISSION_TO_ASK.search(s)) or bool(re.search(r"\btell me\b|\bwalk me through\b|\bhelp me understand\b", s, re.I))
+        if is_q and is_echo(s, prospect_said):
+            continue
+        if is_q and not_now and _BETTER_TIME.search(s):
+            kinds.append(QuestionKind.LOGISTICS)
+            continue
+        if is_q and not is_commitment_ask(s) and (_HOSTILE.search(s) or _CONDESCEND.search(s)):
+            continue
         if not is_q:
             if is_commitment_ask(s):
                 kinds.append(QuestionKind.COMMITMENT)
@@ -213,6 +287,8 @@ def question_kinds(text: str) -> list[QuestionKind]:
             kinds.append(QuestionKind.DISGUISED_PITCH)
         elif asks_follow_up_permission(s):
             kinds.append(QuestionKind.LOGISTICS)
+        elif _TAG_QUESTION.search(s):
+            kinds.append(QuestionKind.CLOSED)  # "…, right?" leads rather than asks
         elif _OPEN_START.search(s) or _PERMISSION_TO_ASK.search(s):
             kinds.append(QuestionKind.OPEN)
         elif _CLOSED_START.search(s) or " or " in s.lower():
@@ -302,6 +378,16 @@ def _matches(rx: re.Pattern[str], text: str) -> list[str]:
     return sorted({m.group(0).lower().strip() for m in rx.finditer(text)})
 
 
+def _asks_for_commitment(text: str, prospect_said: str, kinds: list[QuestionKind] | None = None) -> bool:
+    """Does ``text``, said right after ``prospect_said``, ask for a commitment (echoes and,
+    after a "not now", asking which later time is better, do not count)?"""
+    not_now = bool(_NOT_NOW.search(prospect_said))
+    if kinds is None:
+        kinds = question_kinds(text, prospect_said, not_now)
+    rest = " ".join(s for s in sentences(text) if not _skipped(s, prospect_said, not_now))
+    return QuestionKind.COMMITMENT in kinds or is_commitment_ask(rest)
+
+
 def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     """Compute the signals of ``reply`` given the conversation ``context`` before it.
 
@@ -317,18 +403,21 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     pushes_before = 0
     stop_requested = False
     bad_time = False
+    said = ""
     for line in context:
         if line.speaker == "rep":
-            if is_commitment_ask(line.text):
+            if _asks_for_commitment(line.text, said):
                 asks_before += 1
                 if refusals:
                     pushes_before += 1
-        elif prospect_declines(line.text):
+            continue
+        said = line.text
+        if prospect_declines(line.text):
             refusals += 1
             stop_requested = stop_requested or prospect_ends_contact(line.text)
             bad_time = bad_time or bool(_NOT_NOW.search(line.text))
-    kinds = question_kinds(reply)
-    ask = QuestionKind.COMMITMENT in kinds or is_commitment_ask(reply)
+    kinds = question_kinds(reply, said, bool(_NOT_NOW.search(said)))
+    ask = _asks_for_commitment(reply, said, kinds)
     follow_up = asks_follow_up_permission(reply)
     return ReplySignals(
         words=len(reply.split()),

@@ -108,3 +108,85 @@ def test_markers(reply, field, expected):
 def test_stop_request_is_seen():
     sig = analyse_reply(conv((P, "Stop calling me. Take me off your list.")), "Just one quick question?")
     assert sig.stop_requested
+
+
+@pytest.mark.parametrize(
+    ("text", "prospect_said", "expected"),
+    [
+        ("Happy? You're kidding yourself.", "We're happy with Fleetly.", []),
+        ("Not this year? Come on.", "That's not happening this year.", []),
+        ("Seriously? You picked up the phone.", "Not a good time.", []),
+        ("Forty-two? What was in their quote?", "Forty-two? That's ridiculous.", [QuestionKind.OPEN]),
+        ("The price, or the timing?", "That's too much.", [QuestionKind.CLOSED]),
+        ("Um, so, you know, basically, what, like, do you like most about it?", "", [QuestionKind.OPEN]),
+        ("Mhm. So, um, is it mainly the price?", "", [QuestionKind.CLOSED]),
+        ("Who takes cold calls these days anyway, right?", "", [QuestionKind.CLOSED]),
+        ("Why is that, if you don't mind me asking?", "I said no.", [QuestionKind.OPEN]),
+    ],
+)
+def test_echoes_filler_and_rhetorical_questions(text, prospect_said, expected):
+    assert question_kinds(text, prospect_said) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ask"),
+    [
+        ("Would you be open to a twenty-minute look next week?", True),
+        ("Would you be up for a quick side-by-side next week?", True),
+        ("With respect, a five-minute conversation would save us both a lot of emails.", True),
+        ("So if I could get it to half, you'd sign this month?", True),
+        ("Can I just have two minutes now?", True),
+        ("Why don't we set up a quick call on Friday?", True),
+        ("Can I show you how it works?", True),
+        ("Let me book you in for Tuesday.", True),
+        ("Are you around on Thursday?", True),
+        ("I'd love to walk you through a demo next week.", True),
+        ("I'd love to walk you through how teams like yours use them.", False),
+        ("Why did you pick them?", False),
+        ("Would it be okay if I sent a one-pager?", False),
+    ],
+)
+def test_more_commitment_asks(text, ask):
+    assert is_commitment_ask(text) is ask
+
+
+@pytest.mark.parametrize(
+    ("text", "declines"),
+    [
+        # every persona's refusal, not-now and hang-up lines
+        ("How many times do I have to say it? No.", True),
+        ("I've said no three times now. I'm ending this call.", True),
+        ("Ring the office in March, once boiler season's over, not my mobile.", True),
+        ("Right, that's it. Don't ring this number again.", True),
+        ("I said email. I don't do this on the phone.", True),
+        ("We're finished. Email, or nothing at all.", True),
+        ("Stop. Asking again won't change our budget.", True),
+        ("Try me Thursday after four, when I'm back at my desk.", True),
+        ("I've said I can't. I'm going in now.", True),
+        ("I'm literally at the door of a meeting room, this isn't a good time.", True),
+        ("We're good, thanks.", True),
+        # an objection is not a refusal: a light ask after it is not a push
+        ("We've used Fleetly for six years and we're happy with it.", False),
+        ("Maybe half that. And I'd need to justify it to the board.", False),
+    ],
+)
+def test_refusals_not_now_and_stop_requests(text, declines):
+    assert prospect_declines(text) is declines
+
+
+NOT_NOW = conv((R, "Hi Marcus, got a second?"), (P, "I'm walking into a meeting. Not a good time."))
+
+
+@pytest.mark.parametrize(
+    ("context", "reply", "ask", "kinds"),
+    [
+        (NOT_NOW, "Totally understand. Would Thursday afternoon be better for a two-minute chat?", False,
+         [QuestionKind.LOGISTICS]),
+        (NOT_NOW, "Can we do two minutes now?", True, [QuestionKind.COMMITMENT]),
+        (conv((P, "No.")), "Would Thursday be better for a call?", True, [QuestionKind.COMMITMENT]),
+        (conv((P, "I've got a board meeting in five minutes.")), "Five minutes? Fine, I'll talk fast then.", False, []),
+    ],
+)
+def test_asking_for_a_better_time_after_not_now_is_not_a_push(context, reply, ask, kinds):
+    sig = analyse_reply(context, reply)
+    assert (sig.commitment_ask, sig.questions) == (ask, kinds)
