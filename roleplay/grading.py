@@ -155,26 +155,37 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
         composure = 1
     elif sig.condescends:
         composure = 2
-    elif sig.argues or sig.apologies >= 3:
+    elif sig.argues or sig.apologies >= 2:  # two apologies or more: markedly servile
         composure = 3
-    elif sig.one_up or sig.apologies >= 1 or sig.pressure:
+    elif sig.one_up or sig.pressure:
         composure = 4
     else:
         composure = 5
 
-    if sig.commitment_ask and sig.refusals_before:
-        if sig.pushes_after_refusal >= 2 or sig.stop_requested:
-            restraint = 1
+    # Restraint follows the rubric's count of attempts after a refusal, then what the reply
+    # does with a "no" it does not push against.
+    pushing = sig.commitment_ask and sig.refusals_before
+    monologue = sig.time_short and not sig.commitment_ask and sig.words >= 15 and not (
+        sig.questions or sig.accepts_no or sig.follow_up_permission)
+    if pushing:
+        if sig.pushes_after_refusal >= 2 or sig.stop_hard:
+            restraint = 1  # a third attempt, or selling on after "stop calling me"
+        elif sig.pressure or (sig.argues and not sig.condescends):
+            restraint = 2  # presses on with urgency, or dismisses the objection to push
         else:
-            restraint = 2 if sig.pressure else 3
+            restraint = 3  # a second attempt
     elif sig.stop_requested and (sig.pitch or sig.argues or sig.words > 40):
-        restraint = 2
+        restraint = 2  # argues with, or sells on after, a request to end contact
+    elif sig.refusals_before and sig.pressure and not sig.accepts_no:
+        restraint = 2  # "I'll send it anyway"
     elif sig.commitment_ask:
-        restraint = 4 if sig.pressure else 5
-    elif sig.bad_time and sig.words > 60:
-        restraint = 3
-    elif sig.argues or (sig.refusals_before and sig.pitch and not sig.follow_up_permission):
-        restraint = 4
+        restraint = 4 if (sig.pressure or sig.objection_last) else 5  # a light ask after a soft objection
+    elif monologue or (sig.bad_time and sig.words > 60):
+        restraint = 3  # a monologue when the prospect said time is short
+    elif sig.argues or sig.one_up or (sig.refusals_before and sig.pitch and not sig.follow_up_permission):
+        restraint = 4  # no new ask, but tries to talk them out of their position
+    elif sig.left_now and sig.open_questions:
+        restraint = 4  # a short extra question when asked to leave
     else:
         restraint = 5
     return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}

@@ -120,20 +120,37 @@ _CONDESCEND = _rx(
     r"\bwith (?:all due )?respect\b", r"\bno offen[cs]e\b", r"\byou(?:'re| are) (?:wrong|mistaken)\b",
     r"\bthat's (?:not|simply not) (?:true|right|correct|how)\b", r"\byou (?:just |simply |clearly )?(?:don't|do not) (?:understand|get|see)\b",
     r"\bwith (?:the )?greatest respect\b", r"\bif you (?:actually|really|just) (?:looked|listened|knew)\b", r"\blet me (?:explain|educate)\b",
-    r"\bwhat you(?:'re| are) missing\b", r"\byou(?:'re| are) missing (?:the|out)\b", r"\bthat's a mistake\b", r"\bhonestly,? you\b",
+    r"\bwhat you(?:'re| are) missing\b", r"\byou(?:'re| are) missing (?:the|out)\b", r"\bthat's a mistake\b",
+    # talking down, lecturing, sarcasm (rubric: composure 2)
+    r"\byou(?:'re| are) (?:just )?kidding yourself\b", r"\byou(?:'re| are) (?:making|about to make) a (?:big |huge )?mistake\b",
+    r"\b(?:short[- ]sighted|naive|narrow[- ]minded|behind the times)\b", r"\bdon't (?:say|tell me) i didn't warn you\b",
+    r"\byou (?:clearly|obviously) (?:haven't|have not|don't|do not|aren't|are not|have no|never)\b", r"\bdon't be like that\b",
+    r"\byou could(?:'ve| have) just\b", r"\byou should(?:'ve| have) (?:just |at least )?\w+", r"\brude\b", r"\bgrow up\b",
+    r"\bseriously\?", r"\boh,? (?:great|sure|please|really)\b", r"\bwow,? (?:okay|ok|rude|really)\b", r"\bgood luck with that\b",
+    r"\bsure you (?:are|do|have)\b", r"\bif you say so\b", r"\bi'm (?:just|only) trying to help\b",
 )
 _ARGUE = _rx(
-    r"\bactually\b", r"\bare you sure\b", r"\bbut (?:you|that's|we)\b", r"\bi disagree\b", r"\bhonestly,? (?:you|that)\b",
+    r"\bactually\b", r"\bare you sure\b", r"\bi disagree\b", r"\bhonestly,? (?:you|that)\b",
+    r"\bbut (?:you (?:said|told|just|don't|haven't|can't|won't)|that's|we)\b",
+    # defending and justifying, dismissing what they said (rubric: composure 3)
+    r",\s*you know\s*[.!]*\s*$", r",\s*you know[.!]", r"\bhard to believe\b", r"\byou haven't even\b", r"\bisn't perfect\b",
+    r"\b(?:our|the) price is (?:fair|competitive|reasonable|justified)\b", r"\bfor what you get\b", r"\bis too low\b",
+    r"\bwe can't go (?:there|that low|lower)\b", r"\bi did say\b",
+    r"\bi (?:get|hear|understand|see) (?:that|you|it),? but (?!could|can|would|what|how|maybe|if|i'll|let)",
     r"\bthe (?:truth|reality|fact) is\b", r"\bif you (?:actually|really|just) (?:looked|listened|knew)\b",
     r"\bi think you(?:'ll| will)? (?:find|see)\b", r"\bnot quite\b", r"\bbetter than (?:them|yours|what you)\b",
     r"\bwe do all that\b", r"\bthat's (?:exactly )?why you need\b", r"\bthe problem is\b",
 )
 _HOSTILE = _rx(
     r"\b(?:ridiculous|stupid|idiot\w*|moron\w*|dumb|pathetic|clueless|incompetent|ignorant)\b", r"\byour loss\b",
-    r"\bwaste of (?:my|our) time\b", r"\bwhatever\b", r"\bget a grip\b", r"\bshut up\b", r"\bgood luck with that\b",
-    r"\bseriously\?", r"\boh,? (?:great|sure|please)\b", r"\bwow,? okay\b", r"\bthanks for nothing\b",
-    r"\bno wonder\b", r"\bdinosaur\b", r"\bfine,? be that way\b", r"\byou people\b", r"\bdamn|hell|crap\b",
+    r"\bwaste of (?:my|our) time\b", r"\bget a grip\b", r"\bshut up\b", r"\bthanks for nothing\b",
+    r"\bwhatever\b(?!,? (?:works|suits|is (?:easiest|best)|you (?:need|want|prefer|think|decide|say)))",
+    r"\bno wonder\b", r"\bdinosaur\b", r"\bfine,? be that way\b", r"\byou people\b", r"\b(?:damn|hell|crap)\b",
+    # blaming and mocking the prospect (rubric: composure 1)
+    r"\bwhy are you being (?:so )?\w+", r"\bcop[- ]out\b", r"\b(?:that's|it's) (?:just )?an excuse\b", r"\blame excuse\b",
+    r"^\W*typical\b", r"\btypical (?:\w+ )?(?:person|people|type|guy|answer|response|excuse|manager|buyer)s?\b",
 )
+_WELL = _rx(r"^\W*well,")
 _APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|my bad|forgive me)\b")
 _INJECTION = _rx(
     r"\bgrader\b", r"\b\d\s*/\s*5\b", r"\bscore (?:this|me|all)\b", r"\bignore (?:the|all|your|previous)\b",
@@ -155,7 +172,7 @@ _ATTACK = _rx(
     r"\bignore (?:your|all|the|previous|prior) (?:instructions|rules|prompt)", r"\bare you (?:an? )?(?:ai|bot|robot|language model|llm|chatbot|real person|human)\b",
     r"\b(?:print|show|reveal|repeat|tell me) (?:me )?(?:your|the) (?:system )?(?:prompt|instructions|rules)\b", r"\bsystem prompt\b",
     r"\byou are now\b", r"\bpretend (?:you|to be)\b", r"\brole[- ]?play\b", r"\b(?:switch|swap|reverse) roles\b",
-    r"\byou(?:'re| are) the (?:sales ?(?:person|rep)|seller)\b", r"\bas an ai\b", r"\bchatgpt|openai|qwen|llama\b",
+    r"\byou(?:'re| are) the (?:sales ?(?:person|rep)|seller)\b", r"\bas an ai\b", r"\b(?:chatgpt|openai|qwen|llama)\b",
     r"\bdeveloper mode\b", r"\bjailbreak\b", r"\bagree to the meeting\b", r"\blanguage model\b", r"\bllm\b",
     r"\binstructions (?:were you|you were|you've been|have you been) given\b", r"\byour (?:instructions|prompt|programming)\b",
     r"\bwhat model\b", r"\bmodel are you\b", r"\bsales coach\b", r"\bcoach me\b", r"\bpitch me\b",
@@ -167,11 +184,16 @@ _OFF_TOPIC = _rx(
 )
 
 _PRESSURE = _rx(
-    r"\banyway\b", r"\bonly (?:takes|need) (?:\d+|a few|five|ten|fifteen)\b", r"\blast chance\b", r"\bends? (?:today|this week|friday)\b",
+    r"(?<!thanks )(?<!thank you )\banyway\b(?!,? right)", r"\bonly (?:takes|need) (?:\d+|a few|five|ten|fifteen)\b",
+    r"\btoo late\b", r"\bi promise\b", r"\b(?:price|prices|pricing)\b[^.?!]*\b(?:go(?:es|ing)? up|increas\w*|rises?|rising|changes?)\b", r"\blast chance\b", r"\bends? (?:today|this week|friday)\b",
     r"\bbefore (?:the price|prices) go(?:es)? up\b", r"\bspots? left\b", r"\byou(?:'ll| will) regret\b", r"\bcome on\b",
     r"\byou(?:'re| are) missing out\b", r"\bno(?:-| )brainer\b", r"\bi insist\b", r"\bjust hear me out\b",
 )
-_ONE_UP = _rx(r"\bwe do all that\b", r"\band more\b", r"\bbetter than\b", r"\bfar (?:better|superior)\b", r"\bunlike (?:them|fleetly)\b")
+_ONE_UP = _rx(
+    r"\bwe do all that\b", r"\band more\b", r"\bbetter than\b", r"\bfar (?:better|superior)\b", r"\bunlike (?:them|fleetly)\b",
+    r"\bbut we(?:'re| are| do| have| can)\b", r"\bwe(?:'re| are) (?:cheaper|faster|better|half the price)\b",
+    r"\b(?:half|a third of|twice|three times) (?:the price|as fast|as good|as cheap|the speed)\b",
+)
 
 # Prospect-side markers.
 _REFUSAL = _rx(
@@ -205,6 +227,30 @@ _STOP_CONTACT = _rx(
     r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b",
     r"\bdon't (?:ring|contact|phone)\b", r"\bwe(?:'re| are) (?:finished|done)\b", r"\bend(?:ing)? (?:this|the) call\b",
     r"\bor nothing at all\b", r"\bput it in (?:an )?e-?mail\b", r"\bno more calls\b", r"\bnot (?:on )?(?:my|this) (?:mobile|number|phone)\b",
+)
+
+#: An explicit request to stop all contact: selling on after it is restraint 1.
+_STOP_HARD = _rx(
+    r"\bstop calling\b", r"\btake me off\b", r"\bremove me\b", r"\bleave me alone\b", r"\bno more calls\b",
+    r"\bdon't want any more calls\b", r"\bdon't (?:ever )?(?:call|ring|contact|phone) (?:me|us|this number)(?: again)?\b",
+    r"\bdo not (?:call|contact)\b",
+)
+#: The prospect says time is short: a monologue now is restraint 3.
+_TIME_SHORT = _rx(
+    r"\bmake it quick\b", r"\bbe quick\b", r"\bquickly\b", r"^\W*(?:a|one) (?:minute|second)\b",
+    r"\b(?:only|just) (?:have|got) (?:a|one|two|\d+|a few|five) (?:minute|min|second|sec)s?\b",
+    r"\byou(?:'ve| have) got (?:a|one|two|\d+|thirty|sixty|a few|five) (?:minute|min|second|sec)s?\b",
+    r"\b(?:meeting|call|flight|train) in (?:a|one|two|\d+|five|ten|a few) (?:minute|min)s?\b", r"\bin a hurry\b",
+    r"\b(?:\d+|thirty|sixty|ten|twenty) seconds\b",
+)
+#: A soft objection (incumbent, price, need, effort): one light ask right after it is restraint 4, not 5.
+_OBJECTION = _rx(
+    r"\b(?:happy|fine|good|set) with\b", r"\bwe(?:'re| are) (?:happy|fine|good)\b", r"\bwe(?:'ve| have)? (?:used|been using|got|run)\b",
+    r"\bwe (?:use|already)\b", r"\balready (?:have|use|got|work with|built)\b", r"\bdoes the job\b", r"\bworks (?:fine|well|for us)\b",
+    r"\b(?:too|way|very|so) (?:expensive|much|high|pricey)\b", r"\bover (?:our |the )?budget\b", r"\bbudget\b",
+    r"\bmore than (?:i|we) (?:expected|thought|pay)\b", r"\b(?:can't|couldn't|hard to) justify\b", r"\bnot sure\b",
+    r"\bdon't (?:see|think|need)\b", r"\bno need\b", r"\bfreeze\b", r"\bswitching\b", r"\bevery (?:vendor|supplier|one who calls)\b",
+    r"\bquoted\b", r"\bcheaper\b", r"\bspreadsheets?\b", r"\brenewal\b", r"\bnobody has time\b", r"\bin-house\b",
 )
 
 
@@ -334,6 +380,11 @@ class ReplySignals(BaseModel):
     asks_before: int
     attempt: int  # ordinal of this reply's commitment ask (1 = first ask); 0 when none
     pushes_after_refusal: int  # asks after the first refusal, including this one
+    # Added later; defaults keep grades stored before them readable.
+    stop_hard: bool = False  # the prospect explicitly asked for no more contact
+    left_now: bool = False  # the prospect's last turn ends the contact (and asks nothing)
+    time_short: bool = False  # the prospect said their time is short, or not now
+    objection_last: bool = False  # the prospect's last turn objects (incumbent, price, need)
 
     @property
     def best_question(self) -> QuestionKind:
@@ -401,8 +452,7 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     asks_before = 0
     refusals = 0
     pushes_before = 0
-    stop_requested = False
-    bad_time = False
+    stop_requested = stop_hard = bad_time = False
     said = ""
     for line in context:
         if line.speaker == "rep":
@@ -415,19 +465,23 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         if prospect_declines(line.text):
             refusals += 1
             stop_requested = stop_requested or prospect_ends_contact(line.text)
+            stop_hard = stop_hard or bool(_STOP_HARD.search(line.text))
             bad_time = bad_time or bool(_NOT_NOW.search(line.text))
     kinds = question_kinds(reply, said, bool(_NOT_NOW.search(said)))
     ask = _asks_for_commitment(reply, said, kinds)
     follow_up = asks_follow_up_permission(reply)
+    accepts, acknowledges = bool(_ACCEPT_NO.search(reply)), bool(_ACKNOWLEDGE.search(reply))
+    # "Well, ..." opening a reply that neither accepts nor acknowledges defends or corrects.
+    defends = ["well,"] if _WELL.search(reply) and not (accepts or acknowledges) else []
     return ReplySignals(
         words=len(reply.split()),
         questions=kinds,
         open_questions=kinds.count(QuestionKind.OPEN),
         commitment_ask=ask,
         follow_up_permission=follow_up,
-        accepts_no=bool(_ACCEPT_NO.search(reply)),
-        acknowledges=bool(_ACKNOWLEDGE.search(reply)),
-        argues=_matches(_ARGUE, reply) + _matches(_CONDESCEND, reply),
+        accepts_no=accepts,
+        acknowledges=acknowledges,
+        argues=_matches(_ARGUE, reply) + _matches(_CONDESCEND, reply) + defends,
         condescends=_matches(_CONDESCEND, reply),
         hostile=_matches(_HOSTILE, reply),
         apologies=len(_APOLOGY.findall(reply)),
@@ -444,4 +498,9 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         asks_before=asks_before,
         attempt=asks_before + 1 if ask else 0,
         pushes_after_refusal=pushes_before + (1 if ask and refusals else 0),
+        stop_hard=stop_hard,
+        # "I hung up" tells what happened; the rep is only asked to leave by a request now.
+        left_now=prospect_ends_contact(re.sub(r"(?i)\bhung up\b", "", said)) and not said.rstrip().endswith("?"),
+        time_short=bool(_TIME_SHORT.search(said) or _NOT_NOW.search(said)),
+        objection_last=bool(_OBJECTION.search(said)) and not prospect_declines(said),
     )

@@ -111,3 +111,40 @@ def test_the_prompt_prepared_before_the_reply_is_where_the_real_one_starts():
     prepared = grader._case(context, _CUT, "").split(_CUT)[0]
     real = grader._case(context, "What made you pick them?", "questions: open")
     assert real.startswith(prepared) and len(prepared) > 40
+
+
+NO_CALLS = [Line(speaker="prospect", text="I don't take cold calls. Send me an email.")]
+OFF_LIST = [Line(speaker="prospect", text="Please take me off your list. I don't want any more calls.")]
+HAPPY = [Line(speaker="prospect", text="We use DocuSign. Everyone's happy with it.")]
+QUICK = [Line(speaker="prospect", text="I've got a board meeting in five minutes. Make it quick.")]
+
+
+@pytest.mark.parametrize(
+    ("context", "reply", "dim", "score"),
+    [
+        # restraint follows the count and the kind of "no"
+        (HAPPY, "Fair enough. Would you be up for a quick side-by-side next week?", Dimension.RESTRAINT, 4),
+        ([Line(speaker="prospect", text="Dana Whitfield.")], "Could we book twenty minutes next week?",
+         Dimension.RESTRAINT, 5),
+        (CONTEXT, "Understood. Would a shorter fifteen-minute slot work instead?", Dimension.RESTRAINT, 3),
+        (CONTEXT, "Come on, don't be like that. Fifteen minutes?", Dimension.RESTRAINT, 2),
+        (NO_CALLS, "Understood. Before I email, could we lock in ten minutes for Tuesday?", Dimension.RESTRAINT, 3),
+        (OFF_LIST, "No problem. Can I just confirm the demo for Tuesday then?", Dimension.RESTRAINT, 1),
+        (NO_CALLS, "Sure. What would be most useful to include in it?", Dimension.RESTRAINT, 4),
+        (CONTEXT, "That's a shame. I'll email you the case study anyway.", Dimension.RESTRAINT, 2),
+        (QUICK, "Right, quick version: we score accounts, flag risk and automate outreach for teams like yours.",
+         Dimension.RESTRAINT, 3),
+        (HAPPY, "DocuSign's fine, but we're half the price and twice as fast.", Dimension.RESTRAINT, 4),
+        # composure follows the markers
+        (CONTEXT, "Oh gosh, I'm sorry, I know, I'm so sorry, whatever works.", Dimension.COMPOSURE, 3),
+        (CONTEXT, "Okay. Sorry for the interruption. Take care.", Dimension.COMPOSURE, 5),
+        (CONTEXT, "Why are you being so difficult? I'm just trying to help.", Dimension.COMPOSURE, 1),
+        (HAPPY, "Well, DocuSign isn't perfect, you know.", Dimension.COMPOSURE, 3),
+        # curiosity: an echo is not a question
+        (HAPPY, "Everyone's happy? That's hard to believe, honestly.", Dimension.CURIOSITY, 1),
+    ],
+)
+def test_signal_scores_follow_the_anchors(context, reply, dim, score):
+    from roleplay.grading import signal_scores
+
+    assert signal_scores(analyse_reply(context, reply))[dim] == score

@@ -118,6 +118,7 @@ def test_stop_request_is_seen():
         ("Seriously? You picked up the phone.", "Not a good time.", []),
         ("Forty-two? What was in their quote?", "Forty-two? That's ridiculous.", [QuestionKind.OPEN]),
         ("The price, or the timing?", "That's too much.", [QuestionKind.CLOSED]),
+        ("Why are you being so difficult?", "I said no.", []),
         ("Um, so, you know, basically, what, like, do you like most about it?", "", [QuestionKind.OPEN]),
         ("Mhm. So, um, is it mainly the price?", "", [QuestionKind.CLOSED]),
         ("Who takes cold calls these days anyway, right?", "", [QuestionKind.CLOSED]),
@@ -190,3 +191,57 @@ NOT_NOW = conv((R, "Hi Marcus, got a second?"), (P, "I'm walking into a meeting.
 def test_asking_for_a_better_time_after_not_now_is_not_a_push(context, reply, ask, kinds):
     sig = analyse_reply(context, reply)
     assert (sig.commitment_ask, sig.questions) == (ask, kinds)
+
+
+@pytest.mark.parametrize(
+    ("reply", "field", "expected"),
+    [
+        # condescension, lecturing, sarcasm
+        ("Happy? You're kidding yourself, Dana.", "condescends", True),
+        ("Well, you clearly haven't looked at the market in six years.", "condescends", True),
+        ("That's short-sighted, to be honest.", "condescends", True),
+        ("Fine. March. Don't say I didn't warn you.", "condescends", True),
+        ("You could've just said no, you know.", "condescends", True),
+        ("Seriously? You picked up the phone.", "condescends", True),
+        # blaming and mocking
+        ("Why are you being so difficult?", "hostile", True),
+        ("Come on, that's a cop-out.", "hostile", True),
+        ("Typical finance person. Fine.", "hostile", True),
+        ("What does a typical week look like for your team?", "hostile", False),
+        ("Oh gosh, I'm so sorry, whatever works for you.", "hostile", False),
+        ("Hello Dana, thanks for picking up.", "hostile", False),
+        # defending, justifying, yes-but
+        ("Half is too low. Our price is fair for what you get.", "argues", True),
+        ("I get that, but email gets ignored.", "argues", True),
+        ("Well, DocuSign isn't perfect, you know.", "argues", True),
+        ("Everyone's happy? That's hard to believe.", "argues", True),
+        ("Well, that makes sense. What would change it?", "argues", False),
+        ("I hear you, but could we still book a call?", "argues", False),
+        # one-upping and pressure
+        ("DocuSign's fine, but we're half the price and twice as fast.", "one_up", True),
+        ("Next quarter is too late, the pricing changes in two weeks.", "pressure", True),
+        ("I'll email you the case study anyway.", "pressure", True),
+        ("Thanks anyway. Take care.", "pressure", False),
+    ],
+)
+def test_composure_markers(reply, field, expected):
+    assert bool(getattr(analyse_reply([], reply), field)) is expected
+
+
+@pytest.mark.parametrize(
+    ("context", "field", "expected"),
+    [
+        (conv((P, "I've got a board meeting in five minutes. Make it quick.")), "time_short", True),
+        (conv((P, "A minute. But we've used Fleetly for six years.")), "time_short", True),
+        (conv((P, "We route about two hundred stops a day.")), "time_short", False),
+        (conv((P, "Please take me off your list.")), "stop_hard", True),
+        (conv((P, "Send me an email.")), "stop_hard", False),
+        (conv((P, "Send me an email.")), "left_now", True),
+        (conv((P, "We didn't get cut off. I hung up. What do you want?")), "left_now", False),
+        (conv((P, "We use DocuSign. Everyone's happy with it.")), "objection_last", True),
+        (conv((P, "Dana Whitfield.")), "objection_last", False),
+        (conv((P, "No thanks, we're happy with Fleetly.")), "objection_last", False),  # that is a refusal
+    ],
+)
+def test_what_the_prospect_said(context, field, expected):
+    assert getattr(analyse_reply(context, "Okay."), field) is expected
