@@ -18,8 +18,17 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from roleplay.grading import DIMENSIONS, DimensionGrade, Grade, Grader, signal_bounds, signal_scores
-from roleplay.signals import analyse_reply
+from roleplay.grading import (
+    COMBINATION,
+    DIMENSIONS,
+    DimensionGrade,
+    Grade,
+    Grader,
+    combine,
+    signal_bounds,
+    signal_scores,
+)
+from roleplay.signals import ReplySignals, analyse_reply
 from roleplay.transcript import Line
 
 
@@ -120,23 +129,23 @@ def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[st
     return out
 
 
-def strategy_scores(grade: Grade) -> dict[str, dict[str, int]] | None:
-    """The scores each way of combining model and code signals would give for one grade."""
-    from roleplay.grading import signal_bounds, signal_scores
-    from roleplay.signals import ReplySignals
+STRATEGIES = ("model", "bounded", "signals", "blend", "app")
 
+
+def strategy_scores(grade: Grade) -> dict[str, dict[str, int]] | None:
+    """The scores each way of combining model and code signals would give for one grade.
+
+    ``app`` is what the app uses: per dimension the strategy ``grading.COMBINATION`` names.
+    """
     if not grade.scored or grade.partial:
         return None
     sig = ReplySignals.model_validate(grade.signals)
     bounds, code = signal_bounds(sig), signal_scores(sig)
-    out: dict[str, dict[str, int]] = {"model": {}, "bounded": {}, "signals": {}, "blend": {}}
+    out: dict[str, dict[str, int]] = {name: {} for name in STRATEGIES}
     for dim in DIMENSIONS:
         model = grade.dimensions[dim].model_score
-        lo, hi = bounds[dim]
-        out["model"][dim.value] = model
-        out["bounded"][dim.value] = min(max(model, lo), hi)
-        out["signals"][dim.value] = code[dim]
-        out["blend"][dim.value] = min(max(round((model + 2 * code[dim]) / 3), lo), hi)
+        for name in STRATEGIES:
+            out[name][dim.value] = combine(COMBINATION[dim] if name == "app" else name, model, code[dim], bounds[dim])
     return out
 
 
@@ -144,7 +153,7 @@ def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str
     """QWK per dimension for each combination strategy, from one run of the model."""
     per_case = [strategy_scores(g) for g in grades]
     out: dict[str, dict[str, float]] = {}
-    for name in ("model", "bounded", "signals", "blend"):
+    for name in STRATEGIES:
         out[name] = {}
         for dim in DIMENSIONS:
             labels, scores = [], []

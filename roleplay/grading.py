@@ -119,7 +119,7 @@ def signal_bounds(sig: ReplySignals) -> Bounds:
 
     res_lo, res_hi = 1, 5
     if sig.commitment_ask and sig.refusals_before:
-        if sig.pushes_after_refusal >= 2 or sig.stop_requested:
+        if sig.pushes_after_refusal >= 2 or sig.stop_hard:
             res_hi = 1
         else:
             res_hi = 3
@@ -189,6 +189,39 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     else:
         restraint = 5
     return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}
+
+
+#: How the app combines the model's score with the code's, per dimension (see evals/README.md):
+#: "signals" takes the code's score (the model only supplies evidence and the note), "blend"
+#: weighs the code twice against the model, "bounded" clamps the model to the code's range.
+#: Measured with ``roleplay eval grading``: on the embedded 1.5B model the code's question
+#: kinds and push count beat the model on curiosity and restraint; on composure, tone the
+#: regexes miss (sarcasm, servility) is where the model adds something.
+COMBINATION: dict[Dimension, str] = {
+    Dimension.CURIOSITY: "signals",
+    Dimension.COMPOSURE: "blend",
+    Dimension.RESTRAINT: "signals",
+}
+
+
+def combine(strategy: str, model_score: int, code_score: int, bounds: tuple[int, int]) -> int:
+    """One dimension's score by ``strategy``: model, bounded, signals or blend (always within bounds)."""
+    lo, hi = bounds
+    if strategy == "model":
+        return model_score
+    if strategy == "signals":
+        return min(max(code_score, lo), hi)
+    if strategy == "blend":
+        return min(max(round((model_score + 2 * code_score) / 3), lo), hi)
+    if strategy == "bounded":
+        return min(max(model_score, lo), hi)
+    raise ValueError(f"unknown combination strategy {strategy!r}")
+
+
+def app_scores(model_scores: dict[str, int], sig: ReplySignals) -> dict[Dimension, int]:
+    """The scores the app shows: each dimension combined as ``COMBINATION`` says."""
+    bounds, code = signal_bounds(sig), signal_scores(sig)
+    return {dim: combine(COMBINATION[dim], model_scores[dim.value], code[dim], bounds[dim]) for dim in DIMENSIONS}
 
 
 def find_quote(quote: str, reply: str) -> str | None:
@@ -309,24 +342,21 @@ class Grader:
 
     @staticmethod
     def _partial(scores: dict[str, int], sig: ReplySignals, audit: dict, seconds: float) -> Grade:
-        bounds = signal_bounds(sig)
+        final = app_scores(scores, sig)
         dims = {}
         for dim in DIMENSIONS:
-            lo, hi = bounds[dim]
-            dims[dim] = DimensionGrade(score=min(max(scores[dim.value], lo), hi), model_score=scores[dim.value],
-                                       evidence=None, note="")
+            dims[dim] = DimensionGrade(score=final[dim], model_score=scores[dim.value], evidence=None, note="")
         return Grade(scored=True, dimensions=dims, seconds=seconds, partial=True, **audit)
 
     def _combine(
         self, output: GraderOutput, sig: ReplySignals, reply: str, raw: str, audit: dict, seconds: float
     ) -> Grade:
-        bounds = signal_bounds(sig)
+        final = app_scores({dim.value: getattr(output, dim.value) for dim in DIMENSIONS}, sig)
         dims = {}
         for dim in DIMENSIONS:
-            lo, hi = bounds[dim]
             model_score = getattr(output, dim.value)
             dims[dim] = DimensionGrade(
-                score=min(max(model_score, lo), hi),
+                score=final[dim],
                 model_score=model_score,
                 evidence=find_quote(getattr(output, f"{dim.value}_quote"), reply),
                 note=getattr(output, f"{dim.value}_note").strip(),

@@ -75,6 +75,7 @@ def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
     assert set(report["dimensions"]["curiosity"]) == {"qwk", "exact", "within1", "unscored"}
     assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
     assert report["cases"][1]["scores"]["curiosity"] == 1
+    assert set(report["strategies"]) == {"model", "bounded", "signals", "blend", "app"}
     saved = list(results.glob("grading-g-fake-*.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["prompt_hash"]
 

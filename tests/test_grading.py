@@ -148,3 +148,31 @@ def test_signal_scores_follow_the_anchors(context, reply, dim, score):
     from roleplay.grading import signal_scores
 
     assert signal_scores(analyse_reply(context, reply))[dim] == score
+
+
+def test_the_app_combines_model_and_code_per_dimension_and_keeps_the_models_words():
+    """Curiosity and restraint come from code, composure blends; quotes and notes stay the model's."""
+    grader, _ = grader_with(lambda m: answer(curiosity=1, composure=1, restraint=1))
+    grade = grader.grade(CONTEXT, "Totally fair. What made Fleetly the right fit?")
+    assert grade.scores == {"curiosity": 5, "composure": 4, "restraint": 5}
+    assert {d.value: g.model_score for d, g in grade.dimensions.items()} == {
+        "curiosity": 1, "composure": 1, "restraint": 1}
+    assert grade.dimensions[Dimension.CURIOSITY].evidence == "What made"
+    assert grade.dimensions[Dimension.RESTRAINT].note == "No push."
+
+
+@pytest.mark.parametrize(
+    ("strategy", "model", "code", "bounds", "expected"),
+    [
+        ("model", 5, 1, (1, 2), 5),
+        ("bounded", 5, 1, (1, 2), 2),
+        ("signals", 5, 1, (1, 2), 1),
+        ("signals", 1, 4, (1, 3), 3),
+        ("blend", 5, 2, (1, 5), 3),
+        ("blend", 1, 5, (1, 5), 4),
+    ],
+)
+def test_combination_strategies(strategy, model, code, bounds, expected):
+    from roleplay.grading import combine
+
+    assert combine(strategy, model, code, bounds) == expected
