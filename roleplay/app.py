@@ -13,6 +13,7 @@ import gradio as gr
 from roleplay.accounts import Viewer
 from roleplay.calls import Call, CallEnded, Gym, InputError
 from roleplay.config import Settings
+from roleplay.dashboard import build_progress, export_session
 from roleplay.personas import Persona
 from roleplay.studio import build_studio
 from roleplay.views import CSS, brief_markdown, chat_messages, plain, report_markdown, scores_html
@@ -193,6 +194,11 @@ def build_app(gym: Gym) -> gr.Blocks:
                         past = gr.Dropdown(choices=[], label="Session", elem_id="past",
                                            allow_custom_value=True)
                         open_btn = gr.Button("Open", elem_id="open")
+                    with gr.Accordion("Export this call", open=False):
+                        with gr.Row():
+                            md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
+                            json_btn = gr.Button("JSON", size="sm", elem_id="export-json")
+                        exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
                 with gr.Column(scale=2, min_width=380):
                     status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
                     chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
@@ -207,15 +213,32 @@ def build_app(gym: Gym) -> gr.Blocks:
                     scores = gr.HTML(scores_html([], False), elem_id="scores")
             report = gr.Markdown(visible=False, elem_id="report")
             timer = gr.Timer(1.0, active=False)
+        with gr.Tab("Progress", elem_id="progress-tab"):
+            load_progress, progress_outputs = build_progress(gym, viewer)
         with gr.Tab("Persona studio", elem_id="studio-tab") as studio_tab:
             build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
                          guard=lambda request: _guard_studio(viewer(request)))
 
         def on_load(request: gr.Request):
             who = viewer(request)
-            return gr.update(choices=past_choices(who)), gr.update(visible=who.can_publish), _account_html(who)
+            return (gr.update(choices=past_choices(who)), gr.update(visible=who.can_publish), _account_html(who),
+                    *load_progress(request))
 
-        demo.load(on_load, None, [past, studio_tab, account], api_name=False)
+        def export(session_id: str | None, fmt: str, request: gr.Request):
+            if not session_id:
+                raise gr.Error("Start or open a call first.")
+            readable(viewer(request), session_id)
+            return gr.update(value=export_session(gym, session_id, fmt), visible=True)
+
+        demo.load(on_load, None, [past, studio_tab, account, *progress_outputs], api_name=False)
+        def export_md(session_id: str | None, request: gr.Request):
+            return export(session_id, "md", request)
+
+        def export_json(session_id: str | None, request: gr.Request):
+            return export(session_id, "json", request)
+
+        md_btn.click(export_md, session, exported, api_name="export_md")
+        json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
         start_btn.click(start, [persona, exam],
                         [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],

@@ -1,0 +1,146 @@
+"""The Progress tab and the exports, through the app's API (gradio_client), in both modes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import pytest
+from gradio_client import Client
+from gradio_client.exceptions import AppError
+from markdown_it import MarkdownIt
+
+from roleplay.calls import Gym
+from roleplay.config import Settings
+
+from .conftest import make_gym, serve_app
+
+pytestmark = pytest.mark.timeout(180)
+
+PASSWORD = "correct horse battery"
+PERSONA = "happy_incumbent"
+
+
+def graded_call(gym: Gym, client: Client, *replies: str) -> str:
+    """Start a call through the API, send ``replies``, wait for their grades; the session id."""
+    client.predict(PERSONA, False, api_name="/start")
+    for text in replies:
+        client.predict(text, False, api_name="/send")
+    session_id = gym.store.list_sessions(limit=1)[0]["id"]
+    deadline = time.monotonic() + 30
+    while len(gym.store.grades_for(session_id)) < len(replies):
+        assert time.monotonic() < deadline, "grades never arrived"
+        time.sleep(0.1)
+    return session_id
+
+
+def downloaded(update: Any) -> str:
+    """The text of a file a download output points at."""
+    path = update["value"] if isinstance(update, dict) else update
+    return Path(path).read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def single(settings: Settings) -> Iterator[tuple[Gym, Client]]:
+    gym = make_gym(settings)
+    with ExitStack() as stack:
+        stack.callback(gym.close)
+        yield gym, Client(stack.enter_context(serve_app(gym)), verbose=False)
+
+
+def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(
+        single: tuple[Gym, Client]) -> None:
+    gym, client = single
+    summary, plot, team = client.predict(api_name="/progress")
+    assert "No calls yet" in summary and "Next:" in summary
+    assert plot["data"] == []
+
+    graded_call(gym, client, "What made you pick Fleetly back then?")
+    graded_call(gym, client, "Could we book twenty minutes next week?")
+    summary, plot, team = client.predict(api_name="/progress")
+    assert "**2** call(s), **2** with scores" in summary
+    assert "Weakest lately: **curiosity" in summary  # the second call only asked for a meeting
+    assert "Next:" in summary
+    points = {(row[1], row[2]): row[3] for row in plot["data"]}
+    assert set(points) == {(n, d) for n in (1, 2) for d in ("curiosity", "composure", "restraint")}
+    assert points[(2, "curiosity")] < points[(1, "curiosity")]
+    assert team["data"] == []  # no team table outside team mode
+
+
+def test_a_call_exports_as_markdown_and_json_with_markup_kept_as_text(single: tuple[Gym, Client]) -> None:
+    gym, client = single
+    evil = "What about <script>alert(1)</script> and [this](http://evil.example)?"
+    session_id = graded_call(gym, client, evil)
+
+    markdown = downloaded(client.predict(api_name="/export_md"))
+    assert "Dana Whitfield" in markdown
+    html = MarkdownIt().render(markdown)  # as any Markdown viewer shows it
+    assert "<script" not in html and "<a " not in html
+    assert "&lt;script&gt;" in html and "[this](http://evil.example)" in html
+
+    exported = json.loads(downloaded(client.predict(api_name="/export_json")))
+    assert exported["session"]["id"] == session_id
+    rep_turns = [t for t in exported["turns"] if t["speaker"] == "rep"]
+    assert [t["text"] for t in rep_turns] == [evil]  # JSON is data: exactly as typed
+    assert rep_turns[0]["grade"]["scored"] is True
+
+
+def test_exporting_needs_a_call(single: tuple[Gym, Client]) -> None:
+    _, client = single
+    with pytest.raises(AppError, match="Start or open a call first"):
+        client.predict(api_name="/export_md")
+
+
+@pytest.fixture
+def team(settings: Settings) -> Iterator[tuple[Gym, str]]:
+    gym = make_gym(settings.model_copy(update={"team_mode": True}))
+    gym.accounts.scrypt_n = 2**10
+    for name, role, team_name in [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"),
+                                  ("wes", "rep", "west")]:
+        gym.accounts.add(name, PASSWORD, role, team_name)
+    with ExitStack() as stack:
+        stack.callback(gym.close)
+        yield gym, stack.enter_context(serve_app(gym))
+
+
+def as_user(url: str, name: str) -> Client:
+    return Client(url, auth=(name, PASSWORD), verbose=False)
+
+
+def test_each_rep_sees_only_their_own_progress_and_a_manager_sees_the_team(team: tuple[Gym, str]) -> None:
+    gym, url = team
+    ana, wes, mia = as_user(url, "ana"), as_user(url, "wes"), as_user(url, "mia")
+    graded_call(gym, ana, "How do you plan routes today?")
+    graded_call(gym, wes, "Could we book twenty minutes next week?")
+
+    assert "**1** call(s)" in ana.predict(api_name="/progress")[0]
+    assert "**1** call(s)" in wes.predict(api_name="/progress")[0]
+    assert "No calls yet" in as_user(url, "ben").predict(api_name="/progress")[0]
+
+    summary, _, table = mia.predict(api_name="/progress")
+    assert "No calls yet" in summary  # the manager's own practice
+    rows = {row[0]: row for row in table["data"]}
+    assert set(rows) == {"ana", "ben"}  # the team, not wes, not the manager
+    assert rows["ana"][1] == 1 and rows["ben"][1] == 0
+
+    scores = list(csv.DictReader(io.StringIO(downloaded(mia.predict(api_name="/export_team")))))
+    assert [r["owner"] for r in scores] == ["ana"]
+    with pytest.raises(AppError, match="for managers"):
+        ana.predict(api_name="/export_team")
+
+
+def test_a_rep_cannot_export_another_reps_call(team: tuple[Gym, str]) -> None:
+    gym, url = team
+    ana, ben = as_user(url, "ana"), as_user(url, "ben")
+    session_id = graded_call(gym, ana, "How do you plan routes today?")
+    with pytest.raises(AppError, match="There is no such session"):
+        ben.predict(session_id, api_name="/review")
+    with pytest.raises(AppError, match="Start or open a call first"):
+        ben.predict(api_name="/export_md")
+    assert "How do you plan routes today?" in downloaded(ana.predict(api_name="/export_md"))
