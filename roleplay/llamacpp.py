@@ -197,6 +197,10 @@ class LlamaCppChatModel(BaseChatModel):
     #: Sampling seed of every call; None draws a new one per call from the previous (a
     #: prospect that says things a little differently each call, still reproducible per process).
     seed: int | None = 0
+    #: Seconds a call may take in all (waiting for the slot, processing, writing) before it is
+    #: abandoned with ``TimeoutError``, which the fault policy retries once. Checked while
+    #: waiting and between tokens: processing the prompt itself cannot be interrupted.
+    timeout_s: float | None = None
 
     @property
     def _llm_type(self) -> str:
@@ -269,8 +273,10 @@ class LlamaCppChatModel(BaseChatModel):
         response_format = kwargs.get("response_format")
         if response_format and response_format.get("schema"):
             grammar = _grammar(json.dumps(response_format["schema"]))  # keeps the order of the keys
-        with shared.lock:
-            started = time.monotonic()
+        started = time.monotonic()
+        if not shared.lock.acquire(timeout=-1 if self.timeout_s is None else self.timeout_s):
+            raise TimeoutError(f"the {self.slot} model was busy for more than {self.timeout_s:g} s")
+        try:
             tokens = shared.tokenize(shared.render(chat, generation_prompt=True))
             if len(tokens) + self.max_tokens > self.n_ctx:
                 raise ValueError(f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context")
@@ -287,6 +293,9 @@ class LlamaCppChatModel(BaseChatModel):
                 seed=self.seed, stream=True, grammar=grammar,
             )
             for part in stream:
+                if self.timeout_s is not None and time.monotonic() - started > self.timeout_s:
+                    stream.close()
+                    raise TimeoutError(f"the {self.slot} model did not finish within {self.timeout_s:g} s")
                 text = part["choices"][0]["text"]
                 if text:
                     if stats.first_token_s is None:
@@ -297,6 +306,8 @@ class LlamaCppChatModel(BaseChatModel):
             stats.processed_tokens = int(perf.n_p_eval)
             stats.total_s = time.monotonic() - started
             shared.last = stats
+        finally:
+            shared.lock.release()
 
     def _generate(
         self, messages: list[BaseMessage], stop: list[str] | None = None,

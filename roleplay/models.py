@@ -163,4 +163,5 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
         # A prospect's calls all open the same way: system prompt, the ring, the opening line.
         stable_messages=3 if role == Role.PROSPECT else 1,
         seed=None if role == Role.PROSPECT else 0,
+        timeout_s=rs.timeout_s,
     )

@@ -37,6 +37,21 @@ def gguf() -> Path:
         pytest.fail(str(exc))
 
 
+def test_an_embedded_model_call_past_its_deadline_times_out_and_the_slot_stays_usable(gguf):
+    from langchain_core.messages import HumanMessage
+
+    from roleplay.llamacpp import LlamaCppChatModel
+
+    model = LlamaCppChatModel(model_path=str(gguf), slot="timeout-test", max_tokens=200, temperature=0.0,
+                              timeout_s=0.5)
+    long_ask = [HumanMessage("Count slowly from one to two hundred, one number per line.")]
+    with pytest.raises(TimeoutError, match="did not finish within 0.5 s"):
+        model.invoke(long_ask)
+    # The deadline released the slot: the next call (no deadline) runs normally.
+    answer = model.model_copy(update={"timeout_s": None, "max_tokens": 8}).invoke([HumanMessage("Say hello.")])
+    assert answer.content.strip()
+
+
 def test_a_short_call_on_the_embedded_model_is_voiced_graded_and_reported(gguf, tmp_path):
     settings = load_settings(backend=Backend.LOCAL, database_url=f"sqlite:///{tmp_path / 'e2e.db'}")
     gym = Gym(settings)
