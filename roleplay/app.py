@@ -215,14 +215,13 @@ def build_app(gym: Gym) -> gr.Blocks:
             timer = gr.Timer(1.0, active=False)
         with gr.Tab("Progress", elem_id="progress-tab"):
             load_progress, progress_outputs = build_progress(gym, viewer)
-        with gr.Tab("Persona studio", elem_id="studio-tab") as studio_tab:
+        with gr.Tab("Persona studio", elem_id="studio-tab"):
             build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
-                         guard=lambda request: _guard_studio(viewer(request)))
+                         guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
 
         def on_load(request: gr.Request):
             who = viewer(request)
-            return (gr.update(choices=past_choices(who)), gr.update(visible=who.can_publish), _account_html(who),
-                    *load_progress(request))
+            return (gr.update(choices=past_choices(who)), _account_html(who), *load_progress(request))
 
         def export(session_id: str | None, fmt: str, request: gr.Request):
             if not session_id:
@@ -230,7 +229,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             readable(viewer(request), session_id)
             return gr.update(value=export_session(gym, session_id, fmt), visible=True)
 
-        demo.load(on_load, None, [past, studio_tab, account, *progress_outputs], api_name=False)
+        demo.load(on_load, None, [past, account, *progress_outputs], api_name=False)
         def export_md(session_id: str | None, request: gr.Request):
             return export(session_id, "md", request)
 

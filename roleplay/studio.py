@@ -396,48 +396,56 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
             f"(version {persona_version(persona)}, not published) in {time.monotonic() - started:.1f} s. "
             "Grading skipped.")
 
-    initial_text = studio.published_text(first)
-    initial = check_draft(initial_text, first)
+    prefill = guard is None
+    initial_text = studio.published_text(first) if prefill else ""
+    initial = check_draft(initial_text, first) if prefill else ("", "", "")
     scripts = studio.script_names()
 
     current = gr.State(first)
     gr.Markdown("Write a prospect without code: open a persona or start a new one from it, edit the YAML "
                 "(see `personas/README.md` for every field), check it, try it against scripted reps, "
                 "save versions and publish it to the Practice tab.")
-    with gr.Row():
-        with gr.Column(scale=1, min_width=260):
-            # Choices go stale in open tabs when another one publishes; open_persona() checks the id.
-            source = gr.Dropdown(choices=source_choices(), value=first, label="Persona", elem_id="studio-persona",
-                                 allow_custom_value=True)
-            open_btn = gr.Button("Edit this persona", elem_id="studio-open")
-            new_id = gr.Textbox(label="New persona id", placeholder="e.g. gatekeeper_monday", elem_id="studio-new-id")
-            new_btn = gr.Button("New from this persona", elem_id="studio-new")
-            versions = gr.Dropdown(choices=version_choices(first), value=None, label="Saved versions",
-                                   elem_id="studio-versions")
-            version_btn = gr.Button("Open version", elem_id="studio-open-version")
-            status = gr.HTML("", elem_id="studio-status")
-        with gr.Column(scale=2, min_width=420):
-            editor = gr.Code(initial_text, language="yaml", label="Persona YAML (draft)", lines=28, max_lines=60,
-                             interactive=True, elem_id="studio-yaml")
-            with gr.Row():
-                check_btn = gr.Button("Check", elem_id="studio-check")
-                save_btn = gr.Button("Save as new version", elem_id="studio-save")
-                publish_btn = gr.Button("Publish", variant="primary", elem_id="studio-publish")
-            problems = gr.HTML(initial[0], elem_id="studio-problems")
-        with gr.Column(scale=1, min_width=300):
-            gr.Markdown("### The brief the rep reads")
-            brief = gr.Markdown(initial[1], elem_id="studio-brief")
-            prompt = gr.Code(initial[2], language="markdown", interactive=False, lines=16, max_lines=40,
-                             label="What the prospect's model gets (prompts/prospect_system.md)",
-                             elem_id="studio-prompt")
-    with gr.Accordion("Try it: scripted reps against this draft", open=True):
+    # In team mode the studio stays empty and hidden until the page's load event finds an
+    # enablement account: a persona's hidden facts are what a rep is meant to discover.
+    notice = gr.Markdown("The persona studio is for the enablement team.", visible=not prefill,
+                         elem_id="studio-notice")
+    with gr.Column(visible=prefill, elem_id="studio-body") as body:
         with gr.Row():
-            picked = gr.CheckboxGroup(choices=scripts, value=scripts, label="Rep scripts", elem_id="studio-scripts")
-            runs = gr.Slider(1, MAX_RUNS, value=1, step=1, label="Runs per script", elem_id="studio-runs")
-            try_btn = gr.Button("Try it", elem_id="studio-try")
-        try_status = gr.HTML("", elem_id="studio-try-status")
-        table = gr.Dataframe(headers=[head for _, head in TABLE_COLUMNS], value=[], interactive=False,
-                             wrap=True, elem_id="studio-table")
+            with gr.Column(scale=1, min_width=260):
+                # Choices go stale in open tabs when another one publishes; open_persona() checks the id.
+                source = gr.Dropdown(choices=source_choices(), value=first, label="Persona", elem_id="studio-persona",
+                                     allow_custom_value=True)
+                open_btn = gr.Button("Edit this persona", elem_id="studio-open")
+                new_id = gr.Textbox(label="New persona id", placeholder="e.g. gatekeeper_monday",
+                                    elem_id="studio-new-id")
+                new_btn = gr.Button("New from this persona", elem_id="studio-new")
+                versions = gr.Dropdown(choices=version_choices(first), value=None, label="Saved versions",
+                                       elem_id="studio-versions")
+                version_btn = gr.Button("Open version", elem_id="studio-open-version")
+                status = gr.HTML("", elem_id="studio-status")
+            with gr.Column(scale=2, min_width=420):
+                editor = gr.Code(initial_text, language="yaml", label="Persona YAML (draft)", lines=28, max_lines=60,
+                                 interactive=True, elem_id="studio-yaml")
+                with gr.Row():
+                    check_btn = gr.Button("Check", elem_id="studio-check")
+                    save_btn = gr.Button("Save as new version", elem_id="studio-save")
+                    publish_btn = gr.Button("Publish", variant="primary", elem_id="studio-publish")
+                problems = gr.HTML(initial[0], elem_id="studio-problems")
+            with gr.Column(scale=1, min_width=300):
+                gr.Markdown("### The brief the rep reads")
+                brief = gr.Markdown(initial[1], elem_id="studio-brief")
+                prompt = gr.Code(initial[2], language="markdown", interactive=False, lines=16, max_lines=40,
+                                 label="What the prospect's model gets (prompts/prospect_system.md)",
+                                 elem_id="studio-prompt")
+        with gr.Accordion("Try it: scripted reps against this draft", open=True):
+            with gr.Row():
+                picked = gr.CheckboxGroup(choices=scripts, value=scripts, label="Rep scripts", elem_id="studio-scripts")
+                runs = gr.Slider(1, MAX_RUNS, value=1, step=1, label="Runs per script", elem_id="studio-runs")
+                try_btn = gr.Button("Try it", elem_id="studio-try")
+            try_status = gr.HTML("", elem_id="studio-try-status")
+            table = gr.Dataframe(headers=[head for _, head in TABLE_COLUMNS], value=[], interactive=False,
+                                 wrap=True, elem_id="studio-table")
+
 
     buttons = [save_btn, try_btn, publish_btn]
     check_outputs = [problems, brief, prompt, *buttons]
@@ -454,8 +462,18 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
     try_btn.click(try_it, [editor, current, picked, runs], [table, try_status], api_name="studio_try",
                   concurrency_limit=1)
 
-    def on_load() -> tuple[Any, ...]:
-        return gr.update(choices=source_choices()), *[fn() for _, fn in refresh]
+    def on_load(request: gr.Request) -> tuple[Any, ...]:
+        common = (gr.update(choices=source_choices()), *[fn() for _, fn in refresh])
+        if prefill:
+            return (*common, gr.update(), gr.update(), gr.update(), *[gr.update()] * len(check_outputs))
+        try:
+            allow(request)
+        except gr.Error:
+            return (*common, gr.update(visible=True), gr.update(visible=False), gr.update(),
+                    *[gr.update()] * len(check_outputs))
+        text = studio.published_text(first)
+        return (*common, gr.update(visible=False), gr.update(visible=True), text, *check_draft(text, first))
 
-    demo.load(on_load, None, [source, *[component for component, _ in refresh]], api_name=False)
+    demo.load(on_load, None, [source, *[component for component, _ in refresh], notice, body, editor,
+                              *check_outputs], api_name=False)
     return studio

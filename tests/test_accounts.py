@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -164,7 +165,7 @@ def test_users_list_shows_roles_and_teams_without_hashes(team: Accounts, monkeyp
                                                          capsys) -> None:
     monkeypatch.setenv("ROLEPLAY_DATABASE_URL", team.store.url)
     assert cli.main(["users", "list", "--team", "east", "--json"]) == 0
-    listed = __import__("json").loads(capsys.readouterr().out)
+    listed = json.loads(capsys.readouterr().out)
     assert listed == [{"username": "ana", "role": "rep", "team": "east"},
                       {"username": "ben", "role": "rep", "team": "east"},
                       {"username": "mia", "role": "manager", "team": "east"}]
@@ -271,3 +272,9 @@ def test_only_enablement_publishes_personas(team_app: tuple[Gym, str]) -> None:
             signed_in(url, name).predict("happy_incumbent", api_name="/studio_open")
     editor, *_ = signed_in(url, "eve").predict("happy_incumbent", api_name="/studio_open")
     assert "happy_incumbent" in editor
+
+
+def test_the_page_sent_to_a_rep_holds_no_personas_hidden_facts(team_app: tuple[Gym, str]) -> None:
+    gym, url = team_app
+    hidden = gym.personas["happy_incumbent"].hidden_facts[0].fact
+    assert hidden not in json.dumps(signed_in(url, "ana").config)

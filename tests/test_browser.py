@@ -95,3 +95,64 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
             (tmp_path / "failure.html").write_text(driver.page_source)
             print(f"screenshot and page source saved in {tmp_path}")
             raise
+
+
+def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver,
+                                                                            tmp_path: Path) -> None:
+    """Ben signs in; Ana's call is not among his sessions, and typing its id into the box opens nothing."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .conftest import make_gym
+
+    gym = make_gym(settings.model_copy(update={"team_mode": True}))
+    gym.accounts.scrypt_n = 2**10
+    for name in ("ana", "ben"):
+        gym.accounts.add(name, "correct horse battery", "rep", "east")
+    anas = gym.start("happy_incumbent", owner="ana")
+    anas.say("Ana's private words: what made you pick Fleetly?")
+    wait = WebDriverWait(driver, WAIT_S)
+
+    def text_of(selector: str) -> str:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].text if found else ""
+
+    with serve_app(gym) as url:
+        try:
+            driver.get(url)
+            user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+            user.send_keys("ben")
+            driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("wrong password", Keys.ENTER)
+            wait.until(lambda d: "Incorrect" in d.page_source or "incorrect" in d.page_source)
+            assert "button#start" not in driver.page_source
+
+            driver.get(url)
+            user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+            user.send_keys("ben")
+            driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery",
+                                                                                 Keys.ENTER)
+            wait.until(lambda d: "Signed in as ben" in text_of("#account"))
+            # The studio holds every persona's hidden facts: a rep gets a notice, not the editor.
+            driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Persona studio')]").click()
+            wait.until(lambda d: "for the enablement team" in text_of("#studio-notice"))
+            assert not driver.find_elements(By.CSS_SELECTOR, "#studio-yaml .cm-content")
+            assert "Fleetly contract comes up for renewal" not in driver.page_source
+            driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Practice')]").click()
+
+            driver.find_element(By.XPATH, "//button[contains(., 'Past sessions')]").click()
+            box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#past input")))
+            box.click()
+            assert "happy_incumbent" not in text_of("#past") + text_of("ul[role=listbox]")
+            box.send_keys(anas.id, Keys.ENTER)
+            driver.find_element(By.CSS_SELECTOR, "button#open").click()
+            wait.until(lambda d: "There is no such session" in d.page_source)
+            assert "Ana's private words" not in driver.page_source
+        except Exception:
+            driver.save_screenshot(str(tmp_path / "failure.png"))
+            (tmp_path / "failure.html").write_text(driver.page_source)
+            print(f"screenshot and page source saved in {tmp_path}")
+            raise
+        finally:
+            gym.close()
