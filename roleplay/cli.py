@@ -248,8 +248,17 @@ def cmd_export_scores(args: argparse.Namespace) -> int:
     store = _open_existing_store(load_settings().db_url)
     if store is None:
         return 1
+    from roleplay.accounts import Accounts
+
     try:
-        rows = store.score_rows(args.owners)
+        owners = args.owners
+        if args.team:
+            members = [u.username for u in Accounts(store).users(team=args.team)]
+            if not members:
+                print(f"error: no accounts in team '{args.team}' (see `roleplay users list`)", file=sys.stderr)
+                return 1
+            owners = [*(owners or []), *members]
+        rows = store.score_rows(owners)
     finally:
         store.close()
     _write_out(scores_csv(rows), args.out)
@@ -370,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
     export_scores = export.add_parser("scores", help="one CSV line per rep reply, with its scores")
     export_scores.add_argument("--owner", dest="owners", action="append",
                                help="only this rep's sessions (repeat for several; default: all)")
+    export_scores.add_argument("--team", help="only the sessions of this team's members (accounts, team mode)")
     export_scores.add_argument("--out", help="write to this file (default: stdout)")
     export_scores.set_defaults(func=cmd_export_scores)
 

@@ -375,3 +375,17 @@ def test_export_scores_writes_csv_by_owner(gym: Gym, cli_db: str, capsys: pytest
     assert tuple(header) == SCORE_COLUMNS
     assert [line[0] for line in lines] == expected
     assert all(line[9] == "true" and line[6] for line in lines)
+
+
+def test_export_scores_of_a_team_takes_its_members(gym: Gym, cli_db: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    gym.accounts.scrypt_n = 2**10
+    gym.accounts.add("ana", "correct horse battery", "rep", "east")
+    gym.accounts.add("ben", "correct horse battery", "rep", "west")
+    play(gym, owner="ana")
+    play(gym, owner="ben", lines=("What made Fleetly the right fit?",))
+    assert main(["export", "scores", "--team", "east"]) == 0
+    _, *lines = list(csv.reader(io.StringIO(capsys.readouterr().out)))
+    assert {line[0] for line in lines} == {"ana"}
+    assert main(["export", "scores", "--team", "north"]) == 1
+    assert "no accounts in team 'north'" in capsys.readouterr().err
