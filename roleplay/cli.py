@@ -1,7 +1,8 @@
-"""Command line: ``roleplay serve | personas validate | eval grading | simulate | model``.
+"""Command line: ``roleplay serve | personas validate | eval grading|robustness|signals | simulate |
+bench | users | export | model``.
 
-The commands and their JSON outputs are a contract with outside scripts
-(``shared/spec/cli.md``): add options freely, never break these.
+The commands in ``shared/spec/cli.md`` and their JSON outputs are a contract with outside
+scripts: add options freely, never break these.
 """
 
 from __future__ import annotations
