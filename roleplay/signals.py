@@ -39,6 +39,13 @@ _OPEN_START = _rx(
     _LEAD_IN + r"(?:what|how|why|which|who|where)\b",
     r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious (?:what|how|why|about)\b",
     r"\bwhat(?:'s| is| was| were| would| made| makes| led| does| did)\b",
+    r"[,:;]\s*(?:and |so |but |then |just )?(?:what|how|why|which|who|where)\b",
+)
+#: The rep offering something as a question ("I could maybe talk to my manager?"): not about their view.
+_OFFER_QUESTION = _rx(_LEAD_IN + r"(?:i (?:could|can|might|will)|i'll|i'd)\b")
+#: "Can I ask why / what's behind it?": asking permission to ask why (curiosity 4).
+_PERMISSION_WHY = _rx(
+    r"\b(?:can|could|may|mind if) i ask (?:why|what(?:'s| is) behind|what made|what(?:'s| is) driving|the reason)\b",
 )
 _PERMISSION_TO_ASK = _rx(r"\b(?:can|could|may|mind if) i ask (?:why|what|how)\b")
 _CLOSED_START = _rx(
@@ -56,11 +63,16 @@ _ASK_OBJECT = (
     r"walkthrough|walk-through|presentation|intro|introduction|session|time on (?:your|the) calendar|side[- ]by[- ]side|"
     rf"\d+\s*(?:min(?:ute)?s?|-minute)|{_NUMBER}[- ]minute|few minutes|minutes)"
 )
+#: Things a rep may ask for in a question or offer ("a quick look", "a fifteen-minute Zoom", "a free two-week trial").
+_OFFER_OBJECT = (
+    r"(?:call|chat|meeting|demo|trial|pilot|intro|introduction|zoom|teams call|video|coffee|walkthrough|"
+    r"walk-through|conversation|session|catch[- ]up|slot|presentation|(?:quick|short|brief|closer|proper) look)"
+)
 _WHEN = r"(?:monday|tuesday|wednesday|thursday|friday|tomorrow|(?:this|next) (?:week|month|quarter))"
 _COMMITMENT = _rx(
     rf"\b(?:can|could|would|will|shall|should|may)\b[^.?!]*\b(?:we|you|i)\b[^.?!]*\b(?:book|schedule|set up|"
     rf"grab|get|find|put|lock in|do|have|hop on|jump on|squeeze in|make)\b[^.?!]*{_ASK_OBJECT}",
-    rf"\b(?:would|are) you (?:be )?(?:open|up|available|free|willing)\b[^.?!]*(?:{_ASK_OBJECT}|to (?:meet|talk|chat|try|see|look))",
+    rf"\b(?:would|are) you (?:perhaps |possibly |maybe |at all |ever )?(?:be )?(?:open|up|available|free|willing)\b[^.?!]*(?:{_ASK_OBJECT}|to (?:meet|talk|chat|try|see|look))",
     rf"\b(?:would|are) you (?:be )?(?:open|up for|available|free|willing)\b[^.?!]*\b{_WHEN}\b[^.!]*\?",
     rf"\b(?:a|one) (?:quick |short )?{_NUMBER}[- ]min(?:ute)? (?:call|conversation|chat|demo|meeting|look|walkthrough|slot)\b",
     rf"\bhow (?:about|does)\b[^.?!]*(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|{_ASK_OBJECT})",
@@ -81,7 +93,16 @@ _COMMITMENT = _rx(
     r"\b(?:what|how) about (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week|later today)\b",
     r"\b(?:got|have|spare|give me) (?:a |two |a few |five |one )?(?:minutes?|moment|sec(?:ond)?s?)\b[^.!]*\?",
     r"\b(?:can|could|shall) (?:we|i) (?:talk|speak|chat|meet)\b",
-    r"\b(?:put|pop|get|pencil|lock|add|book)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
+    r"\b(?:put|pop|get|pencil|lock|add|book|drop|stick|throw|send)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
+    # a question or offer naming one concrete thing to agree to ("Any appetite for a quick look
+    # over coffee?", "Would a three-minute video be easier?"); not a question about the past
+    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:what|how|why|which|who|where|when|did|have|has|had|was|were)\b)"
+    rf"(?![^.!?]*\b(?:can|could|may|mind if) i ask\b)[^.!?]*\b(?:a|an|one)\s+(?:[\w'-]+\s+){{0,4}}?{_OFFER_OBJECT}\b[^.!?]*\?",
+    r"\bi(?: can| could| would|'d be happy to| am happy to|'m happy to)? (?:just |quickly |also |always )?(?:show you|walk you through|demo it|drop|set up|book|pop|send (?:you |over )?(?:an? |the )?(?:calendar )?invite)\b[^.!?]*(?:\?|\b(?:calendar|diary|now|today|tomorrow|call|zoom|demo|meeting|monday|tuesday|wednesday|thursday|friday)\b)",
+    r"\bi(?:'ll| will) (?:suggest|propose|offer|include) (?:a (?:couple|few) of |some |two |three )?(?:times|slots|dates)\b",
+    r"\b(?:have|get|ask) (?:my|a|one of my|our) (?:colleague|manager|team|specialist|boss|account (?:manager|executive)|partner)s?\b[^.?!]*\b(?:reach out|call|contact|ring|email|get in touch|speak|talk|meet)",
+    r"\bloop(?:ing)? (?:in|you in)\b[^.?!]*\?",
+    rf"\bwould (?:a|an|the)\b[^.?!]*{_OFFER_OBJECT}[^.?!]*\b(?:be (?:easier|better|okay|ok|alright|possible|simpler|useful|helpful)|suit|help)\b",
     r"\bplaceholder\b", r"\b(?:pencil|lock) (?:in|something|a (?:date|time|call|slot))\b",
     r"\b(?:does|would|will|is) (?:this |next )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|next week)\b[^.?!]*\b(?:work|be better|suit)",
     r"\b(?:\d+|one|two|five|ten|fifteen|twenty|thirty|a few|a couple of) (?:more )?(?:sec(?:ond)?s?|min(?:ute)?s?)\b[^.!]*\?",
@@ -106,6 +127,18 @@ _FOLLOW_UP_PERMISSION = _rx(
     r"tr(?:y|ied) (?:you )?again|sen[dt]|email(?:ed)?|drop(?:ped)? you|rang|ring)",
     r"\b(?:when|what) (?:would be|is|'s) (?:a )?(?:better|good|the best|best) (?:time|day|moment|month)\b",
     r"\bwhen (?:should|could|can|would) i (?:call|try|reach|check|follow)",
+    # "I'll reach out in February, if that's okay?", "Ping you in April?", "so I can check back then?"
+    r"\b(?:check(?:ing)? (?:back|in)|follow(?:ing)? up|reach(?:ing)? (?:back )?out|circle back|touch base|call you back|"
+    r"ping you|try you again|give you a (?:call|ring|bell|shout))\b[^.!?]*\?",
+    r"\bbetter time\b", r"\b(?:would|will|is|are)\b[^.?!]*\bbetter (?:in|next|after|around|later|once)\b",
+)
+#: Questions about how to reach them (address, inbox): logistics, not their view.
+_CONTACT_LOGISTICS = _rx(r"\b(?:address|inbox|which e-?mail|work e-?mail|best e-?mail|spell|spelling)\b")
+#: After a "not now", a bare time ("Early April okay?") asks which later time suits.
+_TIME_ONLY = _rx(
+    r"^\W*(?:(?:so|and|sure|maybe|then|okay|ok),?\s+)*(?:(?:in|on|around|early|late|mid|next|after|the|first|second)[\s-]+)*"
+    r"(?:january|february|march|april|may|june|july|august|september|october|november|december|spring|summer|"
+    r"autumn|fall|winter|new year|quarter|month|week)\b[^.!?]{0,20}\?$",
 )
 _ACCEPT_NO = _rx(
     r"\b(?:understood|fair enough|no problem|no worries|totally fair|that's fair|makes sense|i hear you|"
@@ -126,7 +159,9 @@ _CONDESCEND = _rx(
     r"\b(?:short[- ]sighted|naive|narrow[- ]minded|behind the times)\b", r"\bdon't (?:say|tell me) i didn't warn you\b",
     r"\byou (?:clearly|obviously) (?:haven't|have not|don't|do not|aren't|are not|have no|never)\b", r"\bdon't be like that\b",
     r"\byou could(?:'ve| have) just\b", r"\byou should(?:'ve| have) (?:just |at least )?\w+", r"\brude\b", r"\bgrow up\b",
-    r"\bseriously\?", r"\boh,? (?:great|sure|please|really)\b", r"\bwow,? (?:okay|ok|rude|really)\b", r"\bgood luck with that\b",
+    r"\bseriously\?", r"\boh,? (?:great|sure|please|really)\b(?!,? (?:no problem|no worries|of course|thing|thanks))",
+    r"\bwow,? (?:okay|ok|rude|really|generous|thanks|great)\b", r"\bgood luck (?:with that|doing|getting|trying|finding)\b",
+    r"\bhow generous\b", r"\b(?:closed|small)[- ]minded\b", r"^\W*(?:oh )?come on\b", r"\bcome on,",
     r"\bsure you (?:are|do|have)\b", r"\bif you say so\b", r"\bi'm (?:just|only) trying to help\b",
 )
 _ARGUE = _rx(
@@ -140,12 +175,17 @@ _ARGUE = _rx(
     r"\bthe (?:truth|reality|fact) is\b", r"\bif you (?:actually|really|just) (?:looked|listened|knew)\b",
     r"\bi think you(?:'ll| will)? (?:find|see)\b", r"\bnot quite\b", r"\bbetter than (?:them|yours|what you)\b",
     r"\bwe do all that\b", r"\bthat's (?:exactly )?why you need\b", r"\bthe problem is\b",
+    r"^\W*to be fair\b", r"\bmost of (?:our|my|the) (?:clients|customers|users)\b[^.?!]*\b(?:said|say|thought|felt)\b",
+    r"\b(?:everyone|everybody) says (?:that|so)\b", r"\bi'd (?:push back|disagree|challenge)\b", r"\byou'd be surprised\b",
+    r"\bjust to be clear,? though\b", r"\bexactly when\b", r"\bnow is (?:the|exactly the) (?:time|moment)\b",
+    r"\byou don't even know\b", r"\bdo the math\b", r"\b(?<!excuse )excuse\b(?! me)", r"\byou get what you pay for\b",
+    r"\bi (?:get|hear|understand|see|know) (?:that )?you(?:'re| are) [^.?!,]{1,25},? but (?!could|can|would|what|how|maybe|if|i'll|let)",
 )
 _HOSTILE = _rx(
     r"\b(?:ridiculous|stupid|idiot\w*|moron\w*|dumb|pathetic|clueless|incompetent|ignorant)\b", r"\byour loss\b",
     r"\bwaste of (?:my|our) time\b", r"\bget a grip\b", r"\bshut up\b", r"\bthanks for nothing\b",
     r"\bwhatever\b(?!,? (?:works|suits|is (?:easiest|best)|you (?:need|want|prefer|think|decide|say)))",
-    r"\bno wonder\b", r"\bdinosaur\b", r"\bfine,? be that way\b", r"\byou people\b", r"\b(?:damn|hell|crap)\b",
+    r"\bno wonder\b", r"\blazy\b", r"\bdinosaur\b", r"\bfine,? be that way\b", r"\byou people\b", r"\b(?:damn|hell|crap)\b",
     # blaming and mocking the prospect (rubric: composure 1)
     r"\bwhy are you being (?:so )?\w+", r"\bcop[- ]out\b", r"\b(?:that's|it's) (?:just )?an excuse\b", r"\blame excuse\b",
     r"^\W*typical\b", r"\btypical (?:\w+ )?(?:person|people|type|guy|answer|response|excuse|manager|buyer)s?\b",
@@ -208,7 +248,7 @@ _REFUSAL = _rx(
     r"\bi don't do (?:this|that|sales calls|demos)\b", r"^\W*stop\b", r"\basking again\b", r"\bi can't\b[^.?!]*\b(?:now|today|this)\b",
 )
 _NOT_NOW = _rx(
-    r"\bnot (?:right )?now\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
+    r"\bnot (?:right )?now\b", r"^\W*not really\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
     r"\btry (?:me )?(?:again )?(?:in|next|after|later)\b", r"\b(?:maybe|perhaps) (?:later|next)\b",
     r"\bwalking into a meeting\b", r"\bi(?:'m| am) (?:busy|slammed|late|running)\b", r"\bnot this (?:year|quarter)\b",
     r"\b(?:next|new) (?:year|quarter|budget)\b", r"\bdon't have time\b", r"\bno time\b",
@@ -225,6 +265,8 @@ _STOP_CONTACT = _rx(
     r"\bi don't take cold calls\b", r"\bleave me alone\b", r"\bwe're done\b", r"\bthis call is over\b",
     r"\bi have to go\b", r"\bi(?:'ve| have) got to go\b", r"\bgotta go\b", r"\bhung up\b", r"\bhang(?:ing)? up\b",
     r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b",
+    r"\bi(?: have|'ve got| got| need| must) to (?:run|dash|jump|head off|go now)\b", r"\bgotta run\b", r"\bi must go\b",
+    r"\b(?:just )?send me (?:something|some info|the info|details|an? (?:one-pager|deck|brochure))\b",
     r"\bdon't (?:ring|contact|phone)\b", r"\bwe(?:'re| are) (?:finished|done)\b", r"\bend(?:ing)? (?:this|the) call\b",
     r"\bor nothing at all\b", r"\bput it in (?:an )?e-?mail\b", r"\bno more calls\b", r"\bnot (?:on )?(?:my|this) (?:mobile|number|phone)\b",
 )
@@ -294,7 +336,10 @@ def is_echo(sentence: str, prospect_said: str = "") -> bool:
 
 
 #: "Would Thursday be better?": after a "not now", asking for the better time is logistics, not a push.
-_BETTER_TIME = _rx(r"\b(?:would|will|does|is)\b[^.?!]*\b(?:be|work|suit you) better\b", r"\bwhen\b[^.?!]*\bbetter\b")
+_BETTER_TIME = _rx(
+    r"\b(?:would|will|does|is)\b[^.?!]*\b(?:be|work|suit you) better\b", r"\bwhen\b[^.?!]*\bbetter\b",
+    r"^\W*(?:\w+\W+){0,2}?(?:is|are|would|will)\b[^.?!]*\bbetter\b[^.?!]*,? or\b",
+)
 
 
 def _skipped(sentence: str, prospect_said: str, not_now: bool) -> bool:
@@ -318,7 +363,7 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
         is_q = s.endswith("?") or bool(_PERMISSION_TO_ASK.search(s)) or bool(re.search(r"\btell me\b|\bwalk me through\b|\bhelp me understand\b", s, re.I))
         if is_q and is_echo(s, prospect_said):
             continue
-        if is_q and not_now and _BETTER_TIME.search(s):
+        if is_q and not_now and (_BETTER_TIME.search(s) or _TIME_ONLY.search(s)):
             kinds.append(QuestionKind.LOGISTICS)
             continue
         if is_q and not is_commitment_ask(s) and (_HOSTILE.search(s) or _CONDESCEND.search(s)):
@@ -331,8 +376,10 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
             kinds.append(QuestionKind.COMMITMENT)
         elif _DISGUISED.search(s):
             kinds.append(QuestionKind.DISGUISED_PITCH)
-        elif asks_follow_up_permission(s):
+        elif asks_follow_up_permission(s) or _CONTACT_LOGISTICS.search(s):
             kinds.append(QuestionKind.LOGISTICS)
+        elif _OFFER_QUESTION.search(s) and not _OPEN_START.search(s):
+            continue  # "I could maybe ask my manager?" offers; it asks nothing about them
         elif _TAG_QUESTION.search(s):
             kinds.append(QuestionKind.CLOSED)  # "…, right?" leads rather than asks
         elif _OPEN_START.search(s) or _PERMISSION_TO_ASK.search(s):

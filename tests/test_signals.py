@@ -245,3 +245,87 @@ def test_composure_markers(reply, field, expected):
 )
 def test_what_the_prospect_said(context, field, expected):
     assert getattr(analyse_reply(context, "Okay."), field) is expected
+
+
+# Patterns found in the dev and dev2 golden sets (evals/golden/dev2.jsonl): hedged and
+# assumptive asks, follow-up and contact logistics, arguing openers, prospects who leave.
+@pytest.mark.parametrize(
+    ("text", "ask"),
+    [
+        ("Fair enough. Any appetite for a quick look over coffee at some point?", True),
+        ("Would you perhaps be open to a very short intro call with one of your managers?", True),
+        ("Would a three-minute video be easier than a call?", True),
+        ("Worth a quick conversation once you've read it?", True),
+        ("Happy to set up a free two-week trial at one plant if you're keen?", True),
+        ("I can just drop a fifteen-minute Zoom on your calendar for Friday.", True),
+        ("Or I could just show you a three-minute video right now, super quick?", True),
+        ("I'll email today, and I'll suggest a couple of times for a call in it.", True),
+        ("Shall I have my colleague reach out to your controller instead?", True),
+        ("Would it make sense to loop in someone on your team in the meantime?", True),
+        ("Would a shorter call in a few weeks be easier?", True),
+        # questions about the past or their view that merely mention a call or a look
+        ("Did you have a call with them last year?", False),
+        ("What would a good reason to look at this look like for you?", False),
+        ("Can I ask what you'd want to see from a vendor before you'd even take a call?", False),
+        ("I'd love to walk you through how teams like yours use them.", False),
+    ],
+)
+def test_hedged_and_assumptive_asks(text, ask):
+    assert is_commitment_ask(text) is ask
+
+
+@pytest.mark.parametrize(
+    ("text", "not_now", "expected"),
+    [
+        ("Got it. I'll reach out in February, if that's okay?", False, [QuestionKind.LOGISTICS]),
+        ("Sure thing, mate. Ping you in April?", True, [QuestionKind.LOGISTICS]),
+        ("When does the budget get set, so I can check back then?", False, [QuestionKind.LOGISTICS]),
+        ("Is there a better time of year for you to hear from suppliers?", False, [QuestionKind.LOGISTICS]),
+        ("Of course. Is your work email the one on the website?", False, [QuestionKind.LOGISTICS]),
+        ("Sure. Early April okay?", True, [QuestionKind.LOGISTICS]),
+        ("Is early next quarter better, or closer to the middle?", True, [QuestionKind.LOGISTICS]),
+        ("Thanks. One question: how are you spotting at-risk accounts today?", False, [QuestionKind.OPEN]),
+        ("Sure. Before you go, what do you like most in the SAP module?", False, [QuestionKind.OPEN]),
+        ("Right, sorry. I could maybe talk to my manager about the price?", False, []),
+    ],
+)
+def test_logistics_open_and_offer_questions(text, not_now, expected):
+    assert question_kinds(text, not_now=not_now) == expected
+
+
+@pytest.mark.parametrize(
+    ("reply", "field", "expected"),
+    [
+        ("To be fair, Fleetly hasn't really kept up.", "argues", True),
+        ("Most of our clients said the same thing before they switched.", "argues", True),
+        ("I'd push back on that a little, Dana.", "argues", True),
+        ("You'd be surprised what Coldtrack leaves out.", "argues", True),
+        ("Everyone says that, Grace.", "argues", True),
+        ("Quarter close is exactly when churn shows up.", "argues", True),
+        ("I get that you're busy, but it's literally a fifteen-minute call.", "argues", True),
+        ("Slammed? That's a pathetic excuse.", "argues", True),
+        ("That's a bit closed-minded, isn't it?", "condescends", True),
+        ("Thirty seconds? Wow, generous.", "condescends", True),
+        ("Good luck doing AP by hand forever, then.", "condescends", True),
+        ("Oh come on, Simone, it's only forty-five minutes.", "condescends", True),
+        ("Honestly, Dana, that's a lazy answer.", "hostile", True),
+        ("Oh, sure, no problem, I'll send it right away.", "condescends", False),
+        ("Understood, good luck with the close, Marcus.", "condescends", False),
+        ("Excuse me, I didn't catch that.", "argues", False),
+    ],
+)
+def test_arguing_and_sarcasm_markers(reply, field, expected):
+    assert bool(getattr(analyse_reply(conv((P, "We're all set, thanks.")), reply), field)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "declines"),
+    [
+        ("Not really, I have to run. Just send me something.", True),
+        ("No, thank you. I have to run now.", True),
+        ("Just send me some info.", True),
+        ("I've got to dash.", True),
+    ],
+)
+def test_prospects_who_leave(text, declines):
+    assert prospect_declines(text) is declines
