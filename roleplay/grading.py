@@ -142,11 +142,14 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     Used to combine with the model (see ``Grader``) and measured on its own in the eval.
     """
     best = sig.best_question
+    # Replies that argue, pitch or jab show no interest (1); a plain acknowledgement or exit is a 2.
+    dismissive = bool(sig.argues or sig.hostile or sig.pitch or sig.one_up or sig.urgency)
+    plain_ack = best == QuestionKind.NONE and (sig.acknowledges or sig.accepts_no) and not dismissive
     if best == QuestionKind.OPEN:
-        curiosity = 4 if (sig.pitch or sig.commitment_ask or sig.words > 60) else 5
+        curiosity = 4 if (sig.pitch or sig.commitment_ask or sig.words > 60 or sig.permission_why) else 5
     elif best in (QuestionKind.CLOSED, QuestionKind.DISGUISED_PITCH):
         curiosity = 3
-    elif best == QuestionKind.LOGISTICS or (best == QuestionKind.NONE and sig.acknowledges):
+    elif best == QuestionKind.LOGISTICS or plain_ack:
         curiosity = 2
     else:
         curiosity = 1
@@ -165,27 +168,38 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     # Restraint follows the rubric's count of attempts after a refusal, then what the reply
     # does with a "no" it does not push against.
     pushing = sig.commitment_ask and sig.refusals_before
+    # Sarcasm on the way out is a composure matter; it argues nobody out of their position.
+    arguing = bool(set(sig.argues) - set(sig.jabs))
+    asks_them = [q for q in sig.questions if q not in (QuestionKind.LOGISTICS, QuestionKind.COMMITMENT)]
     monologue = sig.time_short and not sig.commitment_ask and sig.words >= 15 and not (
         sig.questions or sig.accepts_no or sig.follow_up_permission)
+    # "No problem, I'll be quick:" and then a pitch is still a monologue.
+    monologue = monologue or (sig.time_short and sig.pitch and not sig.commitment_ask and sig.words >= 25)
     if pushing:
         if sig.pushes_after_refusal >= 2 or sig.stop_hard:
             restraint = 1  # a third attempt, or selling on after "stop calling me"
-        elif sig.pressure or (sig.argues and not sig.condescends):
+        elif sig.pressure or (arguing and not sig.condescends):
             restraint = 2  # presses on with urgency, or dismisses the objection to push
         else:
             restraint = 3  # a second attempt
-    elif sig.stop_requested and (sig.pitch or sig.argues or sig.words > 40):
+    elif sig.stop_requested and (sig.pitch or arguing or sig.words > 40):
         restraint = 2  # argues with, or sells on after, a request to end contact
+    elif sig.not_now_last and (arguing or sig.urgency) and not sig.commitment_ask:
+        restraint = 3  # argues that now is the time after "not now"
     elif sig.refusals_before and sig.pressure and not sig.accepts_no:
         restraint = 2  # "I'll send it anyway"
     elif sig.commitment_ask:
         restraint = 4 if (sig.pressure or sig.objection_last) else 5  # a light ask after a soft objection
     elif monologue or (sig.bad_time and sig.words > 60):
         restraint = 3  # a monologue when the prospect said time is short
-    elif sig.argues or sig.one_up or (sig.refusals_before and sig.pitch and not sig.follow_up_permission):
+    elif arguing or sig.one_up or (sig.refusals_before and sig.pitch and not sig.follow_up_permission):
         restraint = 4  # no new ask, but tries to talk them out of their position
-    elif sig.left_now and sig.open_questions:
+    elif QuestionKind.DISGUISED_PITCH in sig.questions:
+        restraint = 4  # a question that nudges them off their position
+    elif sig.left_now and asks_them:
         restraint = 4  # a short extra question when asked to leave
+    elif sig.busy_now and asks_them:
+        restraint = 4  # a question on their way out of a busy moment
     else:
         restraint = 5
     return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}

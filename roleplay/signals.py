@@ -191,6 +191,29 @@ _HOSTILE = _rx(
     r"^\W*typical\b", r"\btypical (?:\w+ )?(?:person|people|type|guy|answer|response|excuse|manager|buyer)s?\b",
 )
 _WELL = _rx(r"^\W*well,")
+_CAVES = _rx(
+    r"\b(?:ask|check with|talk to|speak to) my (?:manager|boss)\b", r"\b(?:we can|i can|happy to) (?:definitely |just )?drop (?:it|the price)\b",
+    r"\bwhatever works\b", r"\bi'm not sure\b", r"\boh gosh\b",
+)
+#: Urgency that presses without asking ("prices go up in January"); "come on" and "anyway" only press an ask.
+_URGENCY = _rx(
+    r"\btoo late\b", r"\b(?:price|prices|pricing)\b[^.?!]*\b(?:go(?:es|ing)? up|increas\w*|rises?|rising|changes?)\b",
+    r"\blast chance\b", r"\bends? (?:today|this week|friday)\b", r"\bspots? left\b", r"\byou(?:'ll| will) regret\b",
+    r"\byou(?:'re| are) missing out\b", r"\bwaiting (?:will|would|is going to) cost\b",
+    r"\b(?:i'll|i will|i'm going to|let me)\b[^.?!]*\banyway\b",
+)
+#: Sarcasm and parting shots: composure 2, but on their own they argue nobody out of anything.
+_JAB = _rx(
+    r"\bwow,? (?:okay|ok|rude|really|generous|thanks|great)\b", r"\bgood luck (?:with that|doing|getting|trying|finding)\b",
+    r"\bdon't (?:say|tell me) i didn't warn you\b", r"\bif you say so\b", r"\bhow generous\b", r"\bthanks for nothing\b",
+    r"\boh,? (?:great|sure|please|really)\b",
+)
+#: The prospect is busy right now (a question on the way out is one extra ask of their time).
+_BUSY_NOW = _rx(
+    r"\bi(?:'m| am) (?:already |literally |just )?(?:busy|slammed|late|running|walking|going (?:in|into)|at the door|in a meeting)\b",
+    r"\bwalking into\b", r"\bbad time\b", r"\bnot a good time\b", r"\b(?:isn't|is not) a good time\b",
+    r"\bi(?: have|'ve got| got| need| must) to (?:run|dash|jump|head off|go)\b", r"\bgotta (?:run|go)\b",
+)
 _APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|my bad|forgive me)\b")
 _INJECTION = _rx(
     r"\bgrader\b", r"\b\d\s*/\s*5\b", r"\bscore (?:this|me|all)\b", r"\bignore (?:the|all|your|previous)\b",
@@ -432,6 +455,12 @@ class ReplySignals(BaseModel):
     left_now: bool = False  # the prospect's last turn ends the contact (and asks nothing)
     time_short: bool = False  # the prospect said their time is short, or not now
     objection_last: bool = False  # the prospect's last turn objects (incumbent, price, need)
+    permission_why: bool = False  # "Can I ask what's behind that?": asking permission to ask why
+    caves: bool = False  # gives in anxiously ("I'd have to ask my manager", "we can drop it")
+    urgency: list[str] = []  # false urgency ("prices go up in January"), the pressure that needs no ask
+    jabs: list[str] = []  # parting sarcasm ("Wow, rude.", "Good luck with that"): tone, not an argument
+    busy_now: bool = False  # the prospect's last turn declines because they are busy right now
+    not_now_last: bool = False  # the prospect's last turn is a "not now", not a refusal
 
     @property
     def best_question(self) -> QuestionKind:
@@ -550,4 +579,10 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         left_now=prospect_ends_contact(re.sub(r"(?i)\bhung up\b", "", said)) and not said.rstrip().endswith("?"),
         time_short=bool(_TIME_SHORT.search(said) or _NOT_NOW.search(said)),
         objection_last=bool(_OBJECTION.search(said)) and not prospect_declines(said),
+        permission_why=bool(_PERMISSION_WHY.search(reply)),
+        caves=bool(_CAVES.search(reply)),
+        urgency=_matches(_URGENCY, reply),
+        jabs=_matches(_JAB, reply),
+        busy_now=bool(_BUSY_NOW.search(said)) and prospect_declines(said),
+        not_now_last=bool(_NOT_NOW.search(said)) and not (_REFUSAL.search(said) or _STOP_CONTACT.search(said)),
     )

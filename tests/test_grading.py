@@ -117,6 +117,8 @@ NO_CALLS = [Line(speaker="prospect", text="I don't take cold calls. Send me an e
 OFF_LIST = [Line(speaker="prospect", text="Please take me off your list. I don't want any more calls.")]
 HAPPY = [Line(speaker="prospect", text="We use DocuSign. Everyone's happy with it.")]
 QUICK = [Line(speaker="prospect", text="I've got a board meeting in five minutes. Make it quick.")]
+BUSY = [Line(speaker="prospect", text="I'm slammed until the quarter closes. Circle back next quarter.")]
+LATER = [Line(speaker="prospect", text="Cheers, but we're sorted for now. Ring me in the new year, maybe.")]
 
 
 @pytest.mark.parametrize(
@@ -142,6 +144,17 @@ QUICK = [Line(speaker="prospect", text="I've got a board meeting in five minutes
         (HAPPY, "Well, DocuSign isn't perfect, you know.", Dimension.COMPOSURE, 3),
         # curiosity: an echo is not a question
         (HAPPY, "Everyone's happy? That's hard to believe, honestly.", Dimension.CURIOSITY, 1),
+        # patterns from the dev and dev2 golden sets
+        (NO_CALLS, "No problem at all. Thanks, Grace.", Dimension.CURIOSITY, 2),
+        (HAPPY, "I hear you, but spreadsheets are a liability these days, you know.", Dimension.CURIOSITY, 1),
+        (CONTEXT, "Fair enough. Can I ask what's behind the no?", Dimension.CURIOSITY, 4),
+        (BUSY, "Will do. Before you go, what's eating most of your team's time?", Dimension.RESTRAINT, 4),
+        (OFF_LIST, "Will do. Is it cold calls in general, or just this time of year?", Dimension.RESTRAINT, 4),
+        (LATER, "Sorted? Everyone says that until their quotes go out a week late.", Dimension.RESTRAINT, 3),
+        (OFF_LIST, "Wow, rude. Fine.", Dimension.RESTRAINT, 5),
+        (HAPPY, "Wouldn't you agree that paying less for the same thing makes sense?", Dimension.RESTRAINT, 4),
+        (QUICK, "No problem, I'll be quick: we help customer success teams cut churn by twenty percent with health"
+         " scores that update daily, and teams like yours use them every morning.", Dimension.RESTRAINT, 3),
     ],
 )
 def test_signal_scores_follow_the_anchors(context, reply, dim, score):

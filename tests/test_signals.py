@@ -329,3 +329,22 @@ def test_arguing_and_sarcasm_markers(reply, field, expected):
 )
 def test_prospects_who_leave(text, declines):
     assert prospect_declines(text) is declines
+
+
+@pytest.mark.parametrize(
+    ("said", "reply", "field", "expected"),
+    [
+        ("I'm slammed until the quarter closes. Circle back next quarter.", "Will do.", "busy_now", True),
+        ("Not really, I have to run.", "Sure.", "busy_now", True),
+        ("You've got thirty seconds. Go.", "Thanks.", "busy_now", False),  # an invitation, not a decline
+        ("Not right now. Maybe after the renewal in March.", "Sure.", "not_now_last", True),
+        ("I said no. We're not looking at anything else.", "Sure.", "not_now_last", False),
+        ("No.", "Fair enough. Can I ask what's behind the no?", "permission_why", True),
+        ("No.", "Can I ask how the plants handle shift gaps?", "permission_why", False),
+        ("Take me off your list.", "Wow, rude. Fine.", "jabs", True),
+        ("Take me off your list.", "With respect, you haven't heard what we do.", "jabs", False),
+        ("Maybe half that.", "Half? Sorry, I'd have to ask my manager, sorry.", "caves", True),
+    ],
+)
+def test_what_the_reply_does_with_the_moment(said, reply, field, expected):
+    assert bool(getattr(analyse_reply(conv((R, "Could we book a call?"), (P, said)), reply), field)) is expected
