@@ -129,6 +129,13 @@ def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[st
     return out
 
 
+def quoted_share(grades: list[Grade]) -> dict[str, float]:
+    """Per dimension, the share of scored grades whose evidence quotes the rep's own words."""
+    scored = [g for g in grades if g.scored]
+    return {dim.value: round(sum(bool(g.dimensions[dim].evidence) for g in scored) / max(1, len(scored)), 3)
+            for dim in DIMENSIONS}
+
+
 STRATEGIES = ("model", "bounded", "signals", "blend", "app")
 
 
@@ -184,6 +191,7 @@ def run_grading_eval(
         "prompt_hash": grader.prompt_hash,
         "seconds": round(time.monotonic() - started, 1),
         "dimensions": agreement(cases, grades),
+        "quoted": quoted_share(grades),
         "cases": [
             {
                 "id": case.id,
@@ -223,9 +231,11 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 
 def summary_table(report: dict[str, Any]) -> Iterable[str]:
     yield f"{report['n']} cases, backend {report['backend']}, model {report['model']}, {report['seconds']} s"
-    yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'unscored':>8}"
+    yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'unscored':>8} {'quoted':>6}"
     for dim, m in report["dimensions"].items():
-        yield f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"
+        quoted = report.get("quoted", {}).get(dim)
+        yield (f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"
+               + (f" {quoted:>6.3f}" if quoted is not None else ""))
     yield "QWK by way of combining model and code signals:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())

@@ -25,7 +25,14 @@ from roleplay import prompts
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.models import json_constrained, model_label
-from roleplay.signals import QuestionKind, ReplySignals, analyse_reply, without_grader_talk
+from roleplay.signals import (
+    GRADER_TALK_REMOVED,
+    QuestionKind,
+    ReplySignals,
+    analyse_reply,
+    sentences,
+    without_grader_talk,
+)
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
 
@@ -248,6 +255,37 @@ def find_quote(quote: str, reply: str) -> str | None:
     return flat[i : i + len(q)] if i >= 0 else None
 
 
+#: Longest evidence code picks itself when the model's quote is not in the reply.
+_EVIDENCE_CHARS = 160
+_WORD = re.compile(r"[a-z0-9']+")
+
+
+def pick_evidence(quote: str, reply: str, dim: Dimension) -> str | None:
+    """The rep's own words behind a score: the model's quote if it is in the reply, else a span
+    code picks from the reply (quoted exactly, never invented).
+
+    When the model paraphrased, the sentence sharing most words with its quote is taken; when
+    nothing is shared, the sentence the dimension is about (for curiosity the first question),
+    else the first sentence. Long sentences are cut at a word boundary.
+    """
+    if found := find_quote(quote, reply):
+        return found
+    parts = sentences(re.sub(r"\s+", " ", reply))
+    if not parts:
+        return None
+    wanted = set(_WORD.findall(quote.lower()))
+    overlap = [len(wanted & set(_WORD.findall(p.lower()))) for p in parts]
+    if max(overlap) >= 2:
+        span = parts[overlap.index(max(overlap))]
+    elif dim == Dimension.CURIOSITY and (questions := [p for p in parts if p.endswith("?")]):
+        span = questions[0]
+    else:
+        span = parts[0]
+    if len(span) > _EVIDENCE_CHARS:
+        span = span[:_EVIDENCE_CHARS].rsplit(" ", 1)[0]
+    return span
+
+
 _EARLY = {dim: re.compile(rf'"{dim.value}"\s*:\s*([1-5])\b') for dim in DIMENSIONS}
 
 
@@ -366,13 +404,15 @@ class Grader:
         self, output: GraderOutput, sig: ReplySignals, reply: str, raw: str, audit: dict, seconds: float
     ) -> Grade:
         final = app_scores({dim.value: getattr(output, dim.value) for dim in DIMENSIONS}, sig)
+        # Evidence never comes from words addressed to the grader, nor from the mark left for them.
+        words = without_grader_talk(reply).replace(GRADER_TALK_REMOVED, " ")
         dims = {}
         for dim in DIMENSIONS:
             model_score = getattr(output, dim.value)
             dims[dim] = DimensionGrade(
                 score=final[dim],
                 model_score=model_score,
-                evidence=find_quote(getattr(output, f"{dim.value}_quote"), reply),
+                evidence=pick_evidence(getattr(output, f"{dim.value}_quote"), words, dim),
                 note=getattr(output, f"{dim.value}_note").strip(),
             )
         return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, **audit)

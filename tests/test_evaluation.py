@@ -76,6 +76,7 @@ def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
     assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
     assert report["cases"][1]["scores"]["curiosity"] == 1
     assert set(report["strategies"]) == {"model", "bounded", "signals", "blend", "app"}
+    assert report["quoted"] == {"curiosity": 1.0, "composure": 1.0, "restraint": 1.0}
     saved = list(results.glob("grading-g-fake-*.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["prompt_hash"]
 
