@@ -46,8 +46,10 @@ class RoleSettings(BaseModel):
     max_tokens: int | None = None
     #: Most tokens of conversation history in one prompt; older turns are left out.
     history_tokens: int | None = None
-    #: Seconds before a model call is abandoned (the turn then shows a clear error).
-    timeout_s: float = 120.0
+    #: Seconds before a model call is abandoned (one retry, then a clear message). Default:
+    #: 120 s on the openai backend; 600 s on the embedded model, whose first call of a process
+    #: may process a long system prompt on a busy CPU before it writes a word.
+    timeout_s: float | None = None
     #: openai backend: how JSON output is constrained. ``json_schema`` (OpenAI, vLLM, Ollama,
     #: LM Studio), ``json_object`` (llama.cpp's server: a schema inside ``json_object``), or
     #: ``none`` (prompt only; the answer is still validated).
@@ -62,6 +64,10 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
     Role.GRADER: (0.0, 220, 900),
     Role.COACH: (0.3, 360, 1600),
 }
+
+
+#: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
+HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 
 
 class Settings(BaseSettings):
@@ -103,6 +109,8 @@ class Settings(BaseSettings):
             rs.temperature = temperature if rs.temperature is None else rs.temperature
             rs.max_tokens = rs.max_tokens or max_tokens
             rs.history_tokens = rs.history_tokens or history_tokens
+            if rs.timeout_s is None:
+                rs.timeout_s = LOCAL_TIMEOUT_S if rs.backend == Backend.LOCAL else HTTP_TIMEOUT_S
         return self
 
     def role(self, role: Role | str) -> RoleSettings:

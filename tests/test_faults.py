@@ -356,3 +356,14 @@ def test_the_app_restarts_and_the_rep_carries_on(settings: Settings) -> None:
         assert [t.speaker for t in app.turns(session_id)] == ["prospect", "rep", "prospect", "rep", "prospect"]
         assert "Coaching report" in call(client, "/end")["report"]["value"]
     second_gym.close()
+
+
+@pytest.mark.parametrize(("backend", "timeout"), [("local", 600.0), ("openai", 120.0), ("fake", 120.0)])
+def test_each_backend_gets_its_default_deadline_and_a_setting_wins(backend: str, timeout: float,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    from roleplay.config import load_settings
+
+    monkeypatch.delenv("ROLEPLAY_CONFIG", raising=False)
+    assert load_settings(backend=backend).grader.timeout_s == timeout
+    monkeypatch.setenv("ROLEPLAY_GRADER__TIMEOUT_S", "7")
+    assert load_settings(backend=backend).grader.timeout_s == 7.0
