@@ -317,9 +317,11 @@ class Store:
         return result.rowcount > 0
 
     def grades_for(self, session_id: str) -> dict[int, Grade]:
-        """Grades of a session keyed by the rep turn's id."""
+        """Grades of a session keyed by the rep turn's id, in the order of the turns."""
         with self._connect() as conn:
-            rows = conn.execute(select(grades).where(grades.c.session_id == session_id)).mappings().all()
+            rows = conn.execute(
+                select(grades).where(grades.c.session_id == session_id).order_by(grades.c.turn_id)
+            ).mappings().all()
         return {row["turn_id"]: _grade_from_row(row) for row in rows}
 
     def get_session(self, session_id: str) -> SessionRecord | None:

@@ -191,6 +191,9 @@ def test_the_grader_s_prompt_and_raw_answer_only_come_with_audit(gym: Gym) -> No
         assert secret and json.dumps(secret, ensure_ascii=False)[1:-1] not in plain_text
     assert '"prompt"' not in plain_text and '"raw_output"' not in plain_text and '"coach_raw"' not in plain_text
     audited = session_dict(record, audit=True)
+    # Grades come back keyed by turn id in no set order (two workers grade in parallel): match by turn.
+    first_reply = next(t for t in record.turns if t.speaker == "rep")
+    stored = record.grades[first_reply.id]
     grade = next(t["grade"] for t in audited["turns"] if t["speaker"] == "rep")
     assert grade["audit"]["prompt"] == stored.prompt and grade["audit"]["raw_output"] == stored.raw_output
     assert grade["audit"]["signals"] == stored.signals
