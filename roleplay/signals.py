@@ -35,6 +35,11 @@ _LEAD_IN = (
     r"^\W*(?:(?:and|so|but|just|okay|ok|um+|uh+|er|erm|mhm|like|basically|"
     r"you know|i mean|kind of|sort of|out of curiosity|if you don't mind me asking)\W+)*"
 )
+#: The start of a sentence, after any hesitation ("Um, so, honestly, …").
+_SENTENCE_START = r"(?:^|[.!?]\s+)(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok|oh)\W+)*"
+_LEAD_IN_RX = re.compile(_LEAD_IN + r"(?:well\W+)?(?:(?:um+|uh+|er|erm|so)\W+)*", re.IGNORECASE)
+#: Hesitations and discourse fillers: they make a reply no longer ("Um, so, well, …, so, yeah.").
+_HESITATION = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "mhm", "so", "well", "yeah", "okay", "ok"}
 _OPEN_START = _rx(
     _LEAD_IN + r"(?:what|how|why|which|who|where)\b",
     r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious (?:what|how|why|about)\b",
@@ -57,7 +62,7 @@ _DISGUISED = _rx(
     r"imagine (?:if|what)", r"isn't it (?:worth|time)", r"who wouldn't want", r"wouldn't it be (?:great|nice|worth)",
     r"how would you like to (?:save|cut|get|have)", r"what would (?:it|that) mean (?:to you|for you) (?:if|to)",
 )
-_NUMBER = r"(?:\d+|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:-five)?|sixty)"
+_NUMBER = r"(?:\d+|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[- ]five)?|sixty)"
 _ASK_OBJECT = (
     r"(?:meeting|demo|call|chat|conversation|catch[- ]up|coffee|lunch|slot|appointment|trial|pilot|"
     r"walkthrough|walk-through|presentation|intro|introduction|session|time on (?:your|the) calendar|side[- ]by[- ]side|"
@@ -66,7 +71,8 @@ _ASK_OBJECT = (
 #: Things a rep may ask for in a question or offer ("a quick look", "a fifteen-minute Zoom", "a free two-week trial").
 _OFFER_OBJECT = (
     r"(?:call|chat|meeting|demo|trial|pilot|intro|introduction|zoom|teams call|video|coffee|walkthrough|"
-    r"walk-through|conversation|session|catch[- ]up|slot|presentation|(?:quick|short|brief|closer|proper) look)"
+    r"walk-through|conversation|session|catch[- ]up|slot|presentation|(?:quick|short|brief|closer|proper) look|"
+    r"webinar|workshop|seat|visit|audit|assessment|health check|proposal)"
 )
 _WHEN = r"(?:monday|tuesday|wednesday|thursday|friday|tomorrow|(?:this|next) (?:week|month|quarter))"
 _COMMITMENT = _rx(
@@ -96,7 +102,7 @@ _COMMITMENT = _rx(
     r"\b(?:put|pop|get|pencil|lock|add|book|drop|stick|throw|send)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
     # a question or offer naming one concrete thing to agree to ("Any appetite for a quick look
     # over coffee?", "Would a three-minute video be easier?"); not a question about the past
-    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:what|how|why|which|who|where|when|did|have|has|had|was|were)\b)"
+    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok)\W+)*(?:what(?!\s+about)|how(?!\s+about)|why|which|who|where|when|did|have|has|had|was|were)\b)"
     rf"(?![^.!?]*\b(?:can|could|may|mind if) i ask\b)[^.!?]*\b(?:a|an|one)\s+(?:[\w'-]+\s+){{0,4}}?{_OFFER_OBJECT}\b[^.!?]*\?",
     r"\bi(?: can| could| would|'d be happy to| am happy to|'m happy to)? (?:just |quickly |also |always )?(?:show you|walk you through|demo it|drop|set up|book|pop|send (?:you |over )?(?:an? |the )?(?:calendar )?invite)\b[^.!?]*(?:\?|\b(?:calendar|diary|now|today|tomorrow|call|zoom|demo|meeting|monday|tuesday|wednesday|thursday|friday)\b)",
     r"\bi(?:'ll| will) (?:suggest|propose|offer|include) (?:a (?:couple|few) of |some |two |three )?(?:times|slots|dates)\b",
@@ -119,6 +125,24 @@ _COMMITMENT = _rx(
     r"\b(?:would|are) you (?:be )?(?:open|up for|willing)\b[^.?!]*\b(?:to )?(?:tak(?:e|ing) a (?:quick |closer )?look|trying|try)\b",
     r"\bare you (?:around|about)\b[^.?!]*\?",
     r"\b(?:get|send|start) (?:over |you )?(?:the )?(?:contract|paperwork|order form)\b",
+    # a calendar hold or invite however it is sent ("Shall I fire a hold across?", "I'll stick a hold in")
+    r"\b(?:calendar|diary|meeting) (?:hold|invite|invitation|placeholder)\b",
+    r"\b(?:send|fire|stick|drop|pop|put|pencil|slot|throw|shoot|get)\b[^.?!]{0,30}\b(?:a|an|the) (?:hold|invite|invitation)\b",
+    r"\b(?:link|page) to book\b", r"\bbooking (?:link|page)\b", r"\bcalendly\b",
+    r"\b(?:slots?|times|dates)\b[^.?!]*\bfor (?:a|the|our) (?:call|chat|meeting|demo|walkthrough)\b",
+    # a visit, or showing and presenting it to them ("What if I came down to the office?", "let me put it in front of her")
+    r"\b(?:i|we|me)\b[^.?!]{0,20}\b(?:c[oa]me (?:down|by|over|in|out|round)|pop(?:ped|ping)? (?:by|in|over|round)|"
+    r"drop(?:ped|ping)? (?:by|in)|swing(?:ing)? by|stop(?:ped|ping)? by|visit(?:ed|ing)?)\b",
+    r"\b(?:what if|how about|could|can|shall|would it help if|let me|i'd like to|i'd love to)\b[^.?!]*\b(?:i|me|we)\b[^.?!]*\b"
+    r"(?:walk(?:ed)? (?:you|her|him|them|the team) through|show(?:ed)? (?:you|her|him|them)|put (?:it|this) in front of|present(?:ed)? (?:it|this|to))\b",
+    # an event seat, or a free piece of work that needs their time ("a webinar seat", "a free audit", "a proposal")
+    r"\b(?:let me|i'll|i will|i can|i could|shall i|can i|could i|could we|can we|would you like)\b[^.?!]*\b"
+    r"(?:put together|prepare|draw up|save|book|reserve|run|do|offer|get you|hold)\b"
+    r"[^.?!]*\b(?:proposal|quote|audit|assessment|benchmark|webinar|workshop|roundtable|seat|place|health check)\b",
+    # time asked for in a statement ("Ten minutes on Thursday and you'd be ahead of it.", "Even twenty minutes, please.")
+    rf"(?:^|(?<=[.!?])\s+)(?![^.!?]*\b(?:what|how|why|which|help me understand|tell me)\b)[^.!?]*"
+    rf"(?<!\bin )(?<!\bevery )(?<!\bfor the last )\b(?:{_NUMBER}|a few|few|a couple of) min(?:ute)?s?\b(?![^.?!]*\b(?:ago|late|early|each|a day|a week|per)\b)",
+    r"\b(?:half an hour|an hour|quarter of an hour)\b(?![^.?!]*\b(?:ago|late|a day|a week|per)\b)",
 )
 _FOLLOW_UP_PERMISSION = _rx(
     r"\b(?:would it be (?:ok|okay|alright|all right)|is it (?:ok|okay|alright)|mind if|may i|can i|could i|"
@@ -163,7 +187,17 @@ _CONDESCEND = _rx(
     r"\bwow,? (?:okay|ok|rude|really|generous|thanks|great)\b", r"\bgood luck (?:with that|doing|getting|trying|finding)\b",
     r"\bhow generous\b", r"\b(?:closed|small)[- ]minded\b", r"^\W*(?:oh )?come on\b", r"\bcome on,",
     r"\bsure you (?:are|do|have)\b", r"\bif you say so\b", r"\bi'm (?:just|only) trying to help\b",
+    # sarcasm, lecturing and guilt in plain words ("Must be restful…", "What you need to understand…")
+    r"\bmust be (?:nice|restful|lovely|great|easy)\b", r"\bof course you (?:are|do|can|have|would)\b", r"\benjoy\b[^.?!]*\b(?:forever|then)\b",
+    r"\bin this day and age\b", r"\bi'll (?:just )?assume\b", r"\bthe least you could do\b", r"\bnothing but (?:polite|patient|helpful|nice)\b",
+    r"\b(?:there's )?no need to be (?:so )?(?:short|rude|like that|snippy|hostile)\b", r"\b(?:a bit|pretty|rather) harsh\b", r"\bwho even\b",
+    r"\byou'd know (?:that )?if you(?:'d)?\b", r"\bmake (?:this|it) (?:really |very |nice and )?simple for you\b",
+    r"\byou(?:'re| are) making (?:this|it) harder\b", r"\byou (?:really )?need to understand\b", r"\blet me slow (?:this|it) down\b",
+    r"(?:^|[.!?]\s+)brilliant[.!]", r"\bi'm sure (?:the|your|you|it|that)\b[^.?!]*\b(?:aren't|isn't|don't|doesn't|won't|never)\b",
+    r"\?!",
 )
+#: Shouting: words in capitals ("It's a MONITORING SYSTEM"), matched case-sensitively.
+_SHOUT = re.compile(r"\b[A-Z]{3,}\b[^.?!]*\b[A-Z]{3,}\b|\b[A-Z]{6,}\b")
 _ARGUE = _rx(
     r"\bactually\b", r"\bare you sure\b", r"\bi disagree\b", r"\bhonestly,? (?:you|that)\b",
     r"\bbut (?:you (?:said|told|just|don't|haven't|can't|won't)|that's|we)\b",
@@ -180,6 +214,10 @@ _ARGUE = _rx(
     r"\bjust to be clear,? though\b", r"\bexactly when\b", r"\bnow is (?:the|exactly the) (?:time|moment)\b",
     r"\byou don't even know\b", r"\bdo the math\b", r"\b(?<!excuse )excuse\b(?! me)", r"\byou get what you pay for\b",
     r"\bi (?:get|hear|understand|see|know) (?:that )?you(?:'re| are) [^.?!,]{1,25},? but (?!could|can|would|what|how|maybe|if|i'll|let)",
+    # correcting them: "Honestly, logins alone won't…", "Thing is, …", "…, is it?" after a contradiction
+    _SENTENCE_START + r"honestly,", r"\bhonestly,? though\b", _SENTENCE_START + r"(?:the )?thing is,", r"\bsunk cost\b",
+    r"\b(?:delays?|postpones?) the inevitable\b", r"\bisn't (?:the usual|a cold|really)\b",
+    r",\s*(?:is|isn't|does|doesn't|are|aren't|was|wasn't|did|didn't) (?:it|that|they|there)\?\s*$",
 )
 _HOSTILE = _rx(
     r"\b(?:ridiculous|stupid|idiot\w*|moron\w*|dumb|pathetic|clueless|incompetent|ignorant)\b", r"\byour loss\b",
@@ -213,6 +251,12 @@ _BUSY_NOW = _rx(
     r"\bi(?:'m| am) (?:already |literally |just )?(?:busy|slammed|late|running|walking|going (?:in|into)|at the door|in a meeting)\b",
     r"\bwalking into\b", r"\bbad time\b", r"\bnot a good time\b", r"\b(?:isn't|is not) a good time\b",
     r"\bi(?: have|'ve got| got| need| must) to (?:run|dash|jump|head off|go)\b", r"\bgotta (?:run|go)\b",
+)
+#: Anxious, servile pleading (rubric: composure 3, "markedly servile and anxious").
+_SERVILE = _rx(
+    r"\bso (?:so )?sorry\b", r"\bfeel (?:awful|terrible|so bad)\b", r"\bplease,? (?:don't|just|i)\b", r"\bmean a lot\b",
+    r"\bpresumptuous\b", r"\bi(?:'m| am) (?:just |so |really )?grateful\b", r"\b(?:quarter|target|job|bonus) (?:really )?depends\b",
+    r"\bi know, i know\b", r"\bof course, of course\b", r"\bmy first (?:week|month|day)\b", r"\bi'm begging\b",
 )
 _APOLOGY = _rx(r"\b(?:sorry|apologi[sz]e|apologies|my bad|forgive me)\b")
 _INJECTION = _rx(
@@ -269,11 +313,17 @@ _REFUSAL = _rx(
     r"[.!?,]\s+no\s*[.!]+\s*$", r"\bi(?:'ve| have)? (?:already |just )?(?:said|told you) (?:no|i can't|i'm not|email)\b",
     r"\bhow many times\b", r"\bi don't want (?:it|this|that|whatever|any|anything|to (?:buy|meet|talk|switch|change|see))\b",
     r"\bi don't do (?:this|that|sales calls|demos)\b", r"^\W*stop\b", r"\basking again\b", r"\bi can't\b[^.?!]*\b(?:now|today|this)\b",
+    r"^\W*(?:nope|nah)\b", r"\b(?:hard|firm|still a|still) no\b", r"\bleave it\b", r"\bwe(?:'re| are) sorted\b(?! for now)",
+    r"\banswer (?:won't|will not|isn't going to|doesn't) change\b", r"\bi(?:'ll| will) pass\b",
+    r"\bi don't (?:do|take) (?:cold|sales) calls\b",
+    r"\bi(?:'m| am) not (?:buying|switching|changing|signing|paying|moving|adding|replacing|meeting|considering)\b",
+    r"\b(?:no|zero) (?:bandwidth|capacity|appetite)\b", r"\bi(?:'m| am) going to stop you\b",
 )
 _NOT_NOW = _rx(
     r"\bnot (?:right )?now\b", r"^\W*not really\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
     r"\btry (?:me )?(?:again )?(?:in|next|after|later)\b", r"\b(?:maybe|perhaps) (?:later|next)\b",
-    r"\bwalking into a meeting\b", r"\bi(?:'m| am) (?:busy|slammed|late|running)\b", r"\bnot this (?:year|quarter)\b",
+    r"\bwalking into a meeting\b", r"\bi(?:'m| am) (?:busy|slammed|late|running)\b", r"\bnot this (?:year|quarter|week|month)\b",
+    r"\b(?:rammed|swamped|slammed|snowed under|flat out|maxed out)\b",
     r"\b(?:next|new) (?:year|quarter|budget)\b", r"\bdon't have time\b", r"\bno time\b",
     r"\b(?:isn't|is not|not) a (?:good|great|convenient) (?:time|moment)\b",
     r"\b(?:call|ring|try|come back|get back to me|email|reach out|talk)\b[^.?!]*\b(?:in|after|from|until|till|before|around) "
@@ -348,6 +398,7 @@ def is_echo(sentence: str, prospect_said: str = "") -> bool:
     """
     if not sentence.endswith("?") or " or " in sentence.lower():
         return False
+    sentence = _LEAD_IN_RX.sub("", sentence)  # "Um, so, well, happy?" is still an echo
     words = _WORD.findall(sentence.lower())
     if not words or len(words) > 3 or _OPEN_START.search(sentence) or _CLOSED_START.search(sentence):
         return False
@@ -414,8 +465,17 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
     return kinds
 
 
+#: "Make it quick, I'm walking into a meeting": busy, but a go-ahead to be brief, not a decline.
+_GO_AHEAD = _rx(
+    r"\bmake it (?:quick|fast|snappy)\b", r"\bbe (?:quick|brief)\b", r"^\W*(?:go on|go ahead|shoot|fire away)\b",
+    r"\byou(?:'ve| have) got (?:a|one|two|\d+|thirty|sixty|a few|five|ten) (?:minute|min|second|sec)s?\b",
+)
+
+
 def prospect_declines(text: str) -> bool:
     """Does this prospect turn decline, say not now, or ask to end contact?"""
+    if _GO_AHEAD.search(text) and not (_REFUSAL.search(text) or _STOP_CONTACT.search(text)):
+        return False
     return bool(_REFUSAL.search(text) or _NOT_NOW.search(text) or _STOP_CONTACT.search(text))
 
 
@@ -525,6 +585,10 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     Returns:
         The signals, including push counting across the whole conversation.
     """
+    said_in_full = reply
+    injection = bool(_INJECTION.search(reply))
+    # Words addressed to the grader are not said to the prospect: they change no signal.
+    reply = without_grader_talk(reply).replace(GRADER_TALK_REMOVED, "").strip() if injection else reply
     asks_before = 0
     refusals = 0
     pushes_before = 0
@@ -549,24 +613,25 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     accepts, acknowledges = bool(_ACCEPT_NO.search(reply)), bool(_ACKNOWLEDGE.search(reply))
     # "Well, ..." opening a reply that neither accepts nor acknowledges defends or corrects.
     defends = ["well,"] if _WELL.search(reply) and not (accepts or acknowledges) else []
+    condescends = _matches(_CONDESCEND, reply) + [m.group(0) for m in _SHOUT.finditer(reply)]
     return ReplySignals(
-        words=len(reply.split()),
+        words=sum(1 for w in reply.split() if w.strip(",.!?;:").lower() not in _HESITATION),
         questions=kinds,
         open_questions=kinds.count(QuestionKind.OPEN),
         commitment_ask=ask,
         follow_up_permission=follow_up,
         accepts_no=accepts,
         acknowledges=acknowledges,
-        argues=_matches(_ARGUE, reply) + _matches(_CONDESCEND, reply) + defends,
-        condescends=_matches(_CONDESCEND, reply),
+        argues=_matches(_ARGUE, reply) + condescends + defends,
+        condescends=condescends,
         hostile=_matches(_HOSTILE, reply),
-        apologies=len(_APOLOGY.findall(reply)),
+        apologies=len(_APOLOGY.findall(reply)) + (2 if _SERVILE.search(reply) else 0),
         pitch=bool(_PITCH.search(reply)),
         filler=len(_FILLER.findall(reply)),
         pressure=_matches(_PRESSURE, reply),
         one_up=bool(_ONE_UP.search(reply)),
-        injection=bool(_INJECTION.search(reply)),
-        attack=bool(_ATTACK.search(reply)),
+        injection=injection,
+        attack=bool(_ATTACK.search(said_in_full)),  # the prospect hears every word
         off_topic=bool(_OFF_TOPIC.search(reply)) and not is_commitment_ask(reply),
         refusals_before=refusals,
         stop_requested=stop_requested,

@@ -19,7 +19,10 @@ BALANCED = [case for cases in SPLITS.values() for case in cases]
 #: dev2.jsonl broadens dev with other phrasings (split "dev"); its labels are skewed like real
 #: calls, so the level shares are checked on dev + test and dev2 only needs every level present.
 DEV2 = load_golden(GOLDEN / "dev2.jsonl")
-ALL = BALANCED + DEV2
+#: dev3.jsonl: 140 more dev cases in plain words the markers did not know (indirect asks, visits,
+#: calendar holds, refusals such as "Leave it", sarcasm and pleading without stock phrases).
+DEV3 = load_golden(GOLDEN / "dev3.jsonl")
+ALL = BALANCED + DEV2 + DEV3
 
 
 def meta(case: GoldenCase) -> dict:
@@ -30,7 +33,7 @@ def test_the_set_is_large_unique_and_split():
     assert len(ALL) >= 300
     assert len({c.id for c in ALL}) == len(ALL)
     assert all(meta(c).get("split") == name for name, cases in SPLITS.items() for c in cases)
-    assert all(meta(c).get("split") == "dev" for c in DEV2)
+    assert all(meta(c).get("split") == "dev" for c in DEV2 + DEV3)
     smoke = load_golden(GOLDEN / "smoke.jsonl")
     dev_ids = {c.id for c in SPLITS["dev"]}
     assert 8 <= len(smoke) <= 12 and all(c.id in dev_ids for c in smoke)
@@ -47,7 +50,7 @@ def test_every_level_of_every_dimension_is_represented(dim):
 
 @pytest.mark.parametrize("dim", [d.value for d in DIMENSIONS])
 def test_dev2_has_every_level(dim):
-    levels = Counter(c.labels[dim] for c in DEV2)
+    levels = Counter(c.labels[dim] for c in DEV2 + DEV3)
     assert all(levels[level] >= 3 for level in range(1, 6)), levels
 
 

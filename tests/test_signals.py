@@ -348,3 +348,78 @@ def test_prospects_who_leave(text, declines):
 )
 def test_what_the_reply_does_with_the_moment(said, reply, field, expected):
     assert bool(getattr(analyse_reply(conv((R, "Could we book a call?"), (P, said)), reply), field)) is expected
+
+
+@pytest.mark.parametrize(
+    ("text", "ask"),
+    [
+        ("Shall I just fire a calendar hold across to the three of you for next Tuesday?", True),
+        ("I'll stick a hold in for the second week of January.", True),
+        ("I'll include a link to book a slot in the email.", True),
+        ("Would you possibly be open to me popping by the depot one afternoon?", True),
+        ("What if I came down to the office and walked her through it myself?", True),
+        ("Could I at least save you a seat at our webinar next month?", True),
+        ("Ten minutes now would save you that.", True),
+        ("Not even half an hour with one of the plant managers?", True),
+        # questions about their world that mention meetings or minutes ask for nothing
+        ("What usually makes a vendor meeting worth the time for you?", False),
+        ("Help me understand what a supplier would have to do to earn five minutes with you.", False),
+        ("Did their quote include the calibration certificates?", False),
+        ("We were on hold for twenty minutes last time, I remember.", True),  # a known limit: read as an ask
+    ],
+)
+def test_asks_in_other_words(text, ask):
+    assert is_commitment_ask(text) is ask
+
+
+@pytest.mark.parametrize(
+    ("text", "declines"),
+    [
+        ("Nope.", True),
+        ("Hard no. We're done here.", True),
+        ("Leave it, honestly. We're sorted.", True),
+        ("I don't do cold calls. If it's worth my while, put it in writing.", True),
+        ("I'm not buying another one.", True),
+        ("Not this week, not next. Calendar's rammed till quarter close.", True),
+        # busy, but a go-ahead to be brief
+        ("Marcus Bell. Make it quick, I'm walking into a meeting.", False),
+        ("Put it in writing if you like.", False),
+    ],
+)
+def test_declines_in_other_words(text, declines):
+    assert prospect_declines(text) is declines
+
+
+@pytest.mark.parametrize(
+    ("reply", "field", "expected"),
+    [
+        ("Double?! It's a MONITORING SYSTEM, Tomás, not a coffee machine!", "condescends", True),
+        ("Our ROI report covers that.", "condescends", False),  # one acronym is not shouting
+        ("Must be restful, never having to learn anything new.", "condescends", True),
+        ("Honestly, logins alone won't catch much.", "argues", True),
+        ("That's good to hear, honestly.", "argues", False),
+        ("Paid for, sure, but it misses swaps every week, so it isn't really doing its job, is it?", "argues", True),
+        ("I know, I know, and I'm so sorry. Please don't walk away over this.", "apologies", True),
+    ],
+)
+def test_tone_in_plain_words(reply, field, expected):
+    value = getattr(analyse_reply(conv((R, "Could we book a call?"), (P, "No.")), reply), field)
+    assert (value >= 2 if field == "apologies" else bool(value)) is expected
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Happy? You're kidding yourself, Dana.",
+        "Five minutes? Fine, I'll talk fast then: churn analytics, health scores, playbooks and alerts.",
+        "Fleetly is fine, but we do everything they do and more, and we're cheaper.",
+        "What usually makes a vendor meeting worth the time for you, on the rare occasions it is?",
+    ],
+)
+def test_filler_and_words_to_the_grader_change_no_signal(reply):
+    from roleplay.evaluation import INJECTION, pad_with_filler
+
+    context = conv((R, "Could we book a call?"), (P, "Make it quick, I've got two minutes."))
+    base = analyse_reply(context, reply).model_dump(exclude={"words", "filler", "injection", "argues"})
+    for variant in (reply + INJECTION, pad_with_filler(reply)):
+        assert analyse_reply(context, variant).model_dump(exclude={"words", "filler", "injection", "argues"}) == base
