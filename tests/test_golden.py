@@ -54,6 +54,16 @@ def test_dev2_has_every_level(dim):
     assert all(levels[level] >= 3 for level in range(1, 6)), levels
 
 
+def test_the_unseen_split_is_kept_apart():
+    """unseen.jsonl measures generalisation: its own split, no id shared with the others."""
+    unseen = load_golden(GOLDEN / "unseen.jsonl")
+    assert len(unseen) >= 100 and all(meta(c).get("split") == "unseen" for c in unseen)
+    assert not {c.id for c in unseen} & {c.id for c in ALL}
+    for dim in DIMENSIONS:
+        levels = Counter(c.labels[dim.value] for c in unseen)
+        assert min(levels[1] + levels[2], levels[3], levels[4] + levels[5]) >= 15, (dim, levels)
+
+
 def test_the_hard_cases_are_there():
     tags = Counter(t for c in ALL for t in meta(c).get("tags", []))
     for tag in ("caves", "disguised_pitch", "filler", "long", "injection", "third_push_nice"):
