@@ -182,9 +182,11 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
         sig.questions or sig.accepts_no or sig.follow_up_permission)
     # "No problem, I'll be quick:" and then a pitch is still a monologue.
     monologue = monologue or (sig.time_short and sig.pitch and not sig.commitment_ask and sig.words >= 25)
+    # "Sure, I'll be quick then: …" after a decline, and then a pitch.
+    monologue = monologue or (sig.rushes_on and not sig.commitment_ask and sig.words >= 25)
     if pushing:
-        if sig.pushes_after_refusal >= 2 or sig.stop_hard:
-            restraint = 1  # a third attempt, or selling on after "stop calling me"
+        if sig.pushes_after_refusal >= 2 or sig.stop_hard or (sig.pins_time and sig.refusals_before >= 2):
+            restraint = 1  # a third attempt, pinning a time after two no's, or selling on after "stop calling me"
         elif sig.pressure or (arguing and not sig.condescends):
             restraint = 2  # presses on with urgency, or dismisses the objection to push
         else:

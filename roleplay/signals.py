@@ -42,7 +42,8 @@ _LEAD_IN_RX = re.compile(_LEAD_IN + r"(?:well\W+)?(?:(?:um+|uh+|er|erm|so)\W+)*"
 _HESITATION = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "mhm", "so", "well", "yeah", "okay", "ok"}
 _OPEN_START = _rx(
     _LEAD_IN + r"(?:what|how|why|which|who|where)\b",
-    r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious (?:what|how|why|about)\b",
+    r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b", r"\bcurious\W+(?:what|how|why|about|whether|if)\b",
+    r"\b(?:to (?:know|hear|understand|learn)|wondering)\W+(?:what|how|why|which|who|where|whether)\b",
     r"\bwhat(?:'s| is| was| were| would| made| makes| led| does| did)\b",
     r"[,:;]\s*(?:and |so |but |then |just )?(?:what|how|why|which|who|where)\b",
 )
@@ -51,6 +52,12 @@ _OFFER_QUESTION = _rx(_LEAD_IN + r"(?:i (?:could|can|might|will)|i'll|i'd)\b")
 #: "Can I ask why / what's behind it?": asking permission to ask why (curiosity 4).
 _PERMISSION_WHY = _rx(
     r"\b(?:can|could|may|mind if) i ask (?:why|what(?:'s| is) behind|what made|what(?:'s| is) driving|the reason)\b",
+)
+#: A question put as a statement ("I'd love to know how…", "I keep wondering what…").
+_ASK_AS_STATEMENT = _rx(
+    r"\btell me\b", r"\bwalk me through\b", r"\bhelp me understand\b",
+    r"\bi(?:'d| would) (?:love|like|be (?:curious|interested|keen)) to (?:know|hear|understand|learn)\b",
+    r"\bi(?:'d be| would be| am|'m)(?: (?:really|just|genuinely))? curious\b", r"\bi keep wondering\b", r"\bi(?:'m| am) wondering\b",
 )
 _PERMISSION_TO_ASK = _rx(r"\b(?:can|could|may|mind if) i ask (?:why|what|how)\b")
 _CLOSED_START = _rx(
@@ -102,7 +109,7 @@ _COMMITMENT = _rx(
     r"\b(?:put|pop|get|pencil|lock|add|book|drop|stick|throw|send)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
     # a question or offer naming one concrete thing to agree to ("Any appetite for a quick look
     # over coffee?", "Would a three-minute video be easier?"); not a question about the past
-    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok)\W+)*(?:what(?!\s+about)|how(?!\s+about)|why|which|who|where|when|did|have|has|had|was|were)\b)"
+    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok)\W+)*(?:what(?!\s+(?:about|if))|how(?!\s+about)|why|which|who|where|when|did|have|has|had|was|were)\b)"
     rf"(?![^.!?]*\b(?:can|could|may|mind if) i ask\b)[^.!?]*\b(?:a|an|one)\s+(?:[\w'-]+\s+){{0,4}}?{_OFFER_OBJECT}\b[^.!?]*\?",
     r"\bi(?: can| could| would|'d be happy to| am happy to|'m happy to)? (?:just |quickly |also |always )?(?:show you|walk you through|demo it|drop|set up|book|pop|send (?:you |over )?(?:an? |the )?(?:calendar )?invite)\b[^.!?]*(?:\?|\b(?:calendar|diary|now|today|tomorrow|call|zoom|demo|meeting|monday|tuesday|wednesday|thursday|friday)\b)",
     r"\bi(?:'ll| will) (?:suggest|propose|offer|include) (?:a (?:couple|few) of |some |two |three )?(?:times|slots|dates)\b",
@@ -121,7 +128,7 @@ _COMMITMENT = _rx(
     rf"\bconfirm\b[^.?!]*{_ASK_OBJECT}", r"\b(?:see|watch) a (?:quick |short )?(?:demo|walkthrough)\b",
     r"\blet me (?:just )?(?:book|schedule|set up|pencil|lock|put you down)\b", r"\b(?:can|could|may) i (?:just )?show you\b",
     rf"\bi'd (?:love|like) to (?:show you|walk you through|book|set up|schedule|get you|grab|demo)\b[^.?!]*\b(?:{_ASK_OBJECT}|{_WHEN})",
-    r"\bwhy don't (?:we|i)\b[^.?!]*\b(?:book|schedule|set up|grab|get|find|do|have|meet|talk|try|jump|hop)\b",
+    r"\bwhy don't (?:we|i)\b[^.?!]*\b(?:book|schedule|set up|grab|get|find|do|have|meet|talk|try|jump|hop|put|pencil)\b",
     r"\b(?:would|are) you (?:be )?(?:open|up for|willing)\b[^.?!]*\b(?:to )?(?:tak(?:e|ing) a (?:quick |closer )?look|trying|try)\b",
     r"\bare you (?:around|about)\b[^.?!]*\?",
     r"\b(?:get|send|start) (?:over |you )?(?:the )?(?:contract|paperwork|order form)\b",
@@ -131,7 +138,7 @@ _COMMITMENT = _rx(
     r"\b(?:link|page) to book\b", r"\bbooking (?:link|page)\b", r"\bcalendly\b",
     r"\b(?:slots?|times|dates)\b[^.?!]*\bfor (?:a|the|our) (?:call|chat|meeting|demo|walkthrough)\b",
     # a visit, or showing and presenting it to them ("What if I came down to the office?", "let me put it in front of her")
-    r"\b(?:i|we|me)\b[^.?!]{0,20}\b(?:c[oa]me (?:down|by|over|in|out|round)|pop(?:ped|ping)? (?:by|in|over|round)|"
+    r"\b(?:i|we|me)\b[^.?!]{0,20}\b(?:c[oa]me (?:down|by|over|in(?! (?:way |a bit |far |much )?too\b)|out|round)|pop(?:ped|ping)? (?:by|in|over|round)|"
     r"drop(?:ped|ping)? (?:by|in)|swing(?:ing)? by|stop(?:ped|ping)? by|visit(?:ed|ing)?)\b",
     r"\b(?:what if|how about|could|can|shall|would it help if|let me|i'd like to|i'd love to)\b[^.?!]*\b(?:i|me|we)\b[^.?!]*\b"
     r"(?:walk(?:ed)? (?:you|her|him|them|the team) through|show(?:ed)? (?:you|her|him|them)|put (?:it|this) in front of|present(?:ed)? (?:it|this|to))\b",
@@ -143,6 +150,12 @@ _COMMITMENT = _rx(
     rf"(?:^|(?<=[.!?])\s+)(?![^.!?]*\b(?:what|how|why|which|help me understand|tell me)\b)[^.!?]*"
     rf"(?<!\bin )(?<!\bevery )(?<!\bfor the last )\b(?:{_NUMBER}|a few|few|a couple of) min(?:ute)?s?\b(?![^.?!]*\b(?:ago|late|early|each|a day|a week|per)\b)",
     r"\b(?:half an hour|an hour|quarter of an hour)\b(?![^.?!]*\b(?:ago|late|a day|a week|per)\b)",
+    # a call the rep schedules to go through it, or a day and a clock time ("I'll ring you Monday to go through it")
+    r"\b(?:ring|call|phone|telephone|buzz)\b[^.?!]*\b(?:to (?:go through|discuss|talk (?:it |this )?through|walk (?:you )?through|book|review)|"
+    r"and (?:we'll|we can|we could) (?:book|go through|talk|discuss|set))\b",
+    r"\b(?:we'll|we can|we could|let's) (?:talk|go|run|walk) (?:it |this |them )?through\b",
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b[^.?!]{0,30}\bat (?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b",
+    r"\bput you down for\b", r"\b(?:set|sign) you up (?:with|for)\b", r"\b(?:sandbox|trial account|free account|showcase|open day)\b[^.?!]*\?",
 )
 _FOLLOW_UP_PERMISSION = _rx(
     r"\b(?:would it be (?:ok|okay|alright|all right)|is it (?:ok|okay|alright)|mind if|may i|can i|could i|"
@@ -155,6 +168,7 @@ _FOLLOW_UP_PERMISSION = _rx(
     r"\b(?:check(?:ing)? (?:back|in)|follow(?:ing)? up|reach(?:ing)? (?:back )?out|circle back|touch base|call you back|"
     r"ping you|try you again|give you a (?:call|ring|bell|shout))\b[^.!?]*\?",
     r"\bbetter time\b", r"\b(?:would|will|is|are)\b[^.?!]*\bbetter (?:in|next|after|around|later|once)\b",
+    r"\b(?:which|what) (?:day|time|date|week|month)s?\b[^.?!]*\b(?:works?|suits?|better|best)\b[^.?!]*\b(?:for you|to call|to ring|to try)\b",
 )
 #: Questions about how to reach them (address, inbox): logistics, not their view.
 _CONTACT_LOGISTICS = _rx(r"\b(?:address|inbox|which e-?mail|work e-?mail|best e-?mail|spell|spelling)\b")
@@ -189,7 +203,7 @@ _CONDESCEND = _rx(
     r"\bsure you (?:are|do|have)\b", r"\bif you say so\b", r"\bi'm (?:just|only) trying to help\b",
     # sarcasm, lecturing and guilt in plain words ("Must be restful…", "What you need to understand…")
     r"\bmust be (?:nice|restful|lovely|great|easy)\b", r"\bof course you (?:are|do|can|have|would)\b", r"\benjoy\b[^.?!]*\b(?:forever|then)\b",
-    r"\bin this day and age\b", r"\bi'll (?:just )?assume\b", r"\bthe least you could do\b", r"\bnothing but (?:polite|patient|helpful|nice)\b",
+    r"\bin this day and age\b", r"\bnot rocket science\b", r"\bi'll (?:just )?assume\b", r"\bthe least you could do\b", r"\bnothing but (?:polite|patient|helpful|nice)\b",
     r"\b(?:there's )?no need to be (?:so )?(?:short|rude|like that|snippy|hostile)\b", r"\b(?:a bit|pretty|rather) harsh\b", r"\bwho even\b",
     r"\byou'd know (?:that )?if you(?:'d)?\b", r"\bmake (?:this|it) (?:really |very |nice and )?simple for you\b",
     r"\byou(?:'re| are) making (?:this|it) harder\b", r"\byou (?:really )?need to understand\b", r"\blet me slow (?:this|it) down\b",
@@ -318,6 +332,8 @@ _REFUSAL = _rx(
     r"\bi don't (?:do|take) (?:cold|sales) calls\b",
     r"\bi(?:'m| am) not (?:buying|switching|changing|signing|paying|moving|adding|replacing|meeting|considering)\b",
     r"\b(?:no|zero) (?:bandwidth|capacity|appetite)\b", r"\bi(?:'m| am) going to stop you\b",
+    r"\bwe(?:'re| are) out\b", r"\bwe(?:'ll| will) stay (?:on|with)\b", r"\bnot in this lifetime\b", r"^\W*never\b", r"\bdon't bother\b",
+    r"\b(?:goes|go|has to go) through procurement\b", r"\b(?:speak|talk) to (?:procurement|purchasing|them)\b",
 )
 _NOT_NOW = _rx(
     r"\bnot (?:right )?now\b", r"^\W*not really\b", r"\bnot a good time\b", r"\bbad time\b", r"\bcall (?:me )?(?:back )?(?:in|next|after|later|on)\b",
@@ -331,13 +347,16 @@ _NOT_NOW = _rx(
     r"spring|summer|autumn|fall|winter|the new year)\b",
     r"\b(?:call|ring|try) (?:me )?(?:back )?(?:again )?(?:on )?(?:monday|tuesday|wednesday|thursday|friday|tomorrow|tonight)\b",
     r"\bi(?:'m| am) (?:already |literally |just )?(?:busy|slammed|late|running|going (?:in|into))\b",
+    # deferring: "We'll see. I'll let you know.", "I'll have to think about it", "not a priority"
+    r"\bwe'll see\b", r"\bi(?:'ll| will) let you know\b", r"\b(?:i|we)(?:'ll| will)? (?:have to|need to) think (?:about|it over)\b",
+    r"\bnot (?:a|our|my) (?:priority|focus)\b", r"\b(?:isn't|is not|aren't) (?:a|our) priority\b", r"\banother (?:day|time)\b",
 )
 _STOP_CONTACT = _rx(
-    r"\bsend (?:me )?(?:an )?e-?mail\b", r"\bemail me\b", r"\bdon't call\b", r"\bstop calling\b", r"\btake me off\b",
-    r"\bremove me\b", r"\bi(?:'m| am) (?:hanging up|going to go|gonna go)\b", r"\bgoodbye\b", r"\bbye\b",
+    r"\bsend (?:me )?(?:an )?e-?mail\b", r"\bemail me\b", r"\bdon't call\b", r"\bstop calling\b", r"\btake (?:me|us) off\b",
+    r"\bremove (?:me|us)\b", r"\bi(?:'m| am) (?:hanging up|going to go|gonna go)\b", r"\bgoodbye\b", r"\bbye\b",
     r"\bi don't take cold calls\b", r"\bleave me alone\b", r"\bwe're done\b", r"\bthis call is over\b",
     r"\bi have to go\b", r"\bi(?:'ve| have) got to go\b", r"\bgotta go\b", r"\bhung up\b", r"\bhang(?:ing)? up\b",
-    r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b",
+    r"\bstop asking\b", r"\bdon't take (?:sales|cold) calls\b", r"\[\s*hangs? up\s*\]",
     r"\bi(?: have|'ve got| got| need| must) to (?:run|dash|jump|head off|go now)\b", r"\bgotta run\b", r"\bi must go\b",
     r"\b(?:just )?send me (?:something|some info|the info|details|an? (?:one-pager|deck|brochure))\b",
     r"\bdon't (?:ring|contact|phone)\b", r"\bwe(?:'re| are) (?:finished|done)\b", r"\bend(?:ing)? (?:this|the) call\b",
@@ -346,10 +365,17 @@ _STOP_CONTACT = _rx(
 
 #: An explicit request to stop all contact: selling on after it is restraint 1.
 _STOP_HARD = _rx(
-    r"\bstop calling\b", r"\btake me off\b", r"\bremove me\b", r"\bleave me alone\b", r"\bno more calls\b",
+    r"\bstop calling\b", r"\btake (?:me|us) off\b", r"\bremove (?:me|us)\b", r"\bleave me alone\b", r"\bno more calls\b",
     r"\bdon't want any more calls\b", r"\bdon't (?:ever )?(?:call|ring|contact|phone) (?:me|us|this number)(?: again)?\b",
-    r"\bdo not (?:call|contact)\b",
+    r"\bdo not (?:call|contact)\b", r"\b(?:number|me|us|name) removed\b",
 )
+#: A day with a clock time ("Friday at two", "tomorrow at nine"): pinning a time.
+_PINS_TIME = _rx(
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b[^.?!]{0,30}\bat (?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b",
+    r"\b(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?::\d\d)?\s*(?:am|pm|o'clock)\b[^.?!]{0,30}\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b",
+)
+#: The rep promises to be quick and carries on ("I'll be super quick then. So basically…").
+_RUSHES = _rx(r"\bi(?:'ll| will) (?:be (?:super |really |very )?(?:quick|brief|fast)|keep it (?:short|brief|quick)|talk fast)\b", r"\bquick version\b")
 #: The prospect says time is short: a monologue now is restraint 3.
 _TIME_SHORT = _rx(
     r"\bmake it quick\b", r"\bbe quick\b", r"\bquickly\b", r"^\W*(?:a|one) (?:minute|second)\b",
@@ -434,7 +460,7 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
     """
     kinds = []
     for s in sentences(text):
-        is_q = s.endswith("?") or bool(_PERMISSION_TO_ASK.search(s)) or bool(re.search(r"\btell me\b|\bwalk me through\b|\bhelp me understand\b", s, re.I))
+        is_q = s.endswith("?") or bool(_PERMISSION_TO_ASK.search(s) or _ASK_AS_STATEMENT.search(s))
         if is_q and is_echo(s, prospect_said):
             continue
         if is_q and not_now and (_BETTER_TIME.search(s) or _TIME_ONLY.search(s)):
@@ -521,6 +547,8 @@ class ReplySignals(BaseModel):
     jabs: list[str] = []  # parting sarcasm ("Wow, rude.", "Good luck with that"): tone, not an argument
     busy_now: bool = False  # the prospect's last turn declines because they are busy right now
     not_now_last: bool = False  # the prospect's last turn is a "not now", not a refusal
+    pins_time: bool = False  # the ask names a day and a clock time
+    rushes_on: bool = False  # promises to be quick, after a decline, and carries on
 
     @property
     def best_question(self) -> QuestionKind:
@@ -551,11 +579,17 @@ class ReplySignals(BaseModel):
 
 
 GRADER_TALK_REMOVED = "[words addressed to the grader removed]"
+_TO_THE_GRADER = re.compile(
+    r"(?<=\S)\s+(?=(?:note|message|instructions?|p\.?s\.?)\s*(?:to|for)?\s*(?:the\s+)?(?:grader|evaluator|scorer|judge)\b)",
+    re.IGNORECASE,
+)
 
 
 def without_grader_talk(reply: str) -> str:
     """The reply with every sentence that addresses the grader (asks for a score, gives it
     instructions) replaced by a marker, so it cannot sway the model that grades it."""
+    # A note to the grader may follow a sentence left without its full stop.
+    reply = _TO_THE_GRADER.sub(lambda m: "\n" + m.group(0), reply)
     sentences = re.findall(r"[^.!?\n]+[.!?]*\s*|\n+", reply)
     kept = [GRADER_TALK_REMOVED + " " if _INJECTION.search(s) else s for s in sentences]
     return "".join(kept).strip() if kept else reply
@@ -650,4 +684,6 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         jabs=_matches(_JAB, reply),
         busy_now=bool(_BUSY_NOW.search(said)) and prospect_declines(said),
         not_now_last=bool(_NOT_NOW.search(said)) and not (_REFUSAL.search(said) or _STOP_CONTACT.search(said)),
+        pins_time=ask and bool(_PINS_TIME.search(reply)),
+        rushes_on=bool(_RUSHES.search(reply)) and prospect_declines(said),
     )

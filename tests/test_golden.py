@@ -22,7 +22,9 @@ DEV2 = load_golden(GOLDEN / "dev2.jsonl")
 #: dev3.jsonl: 140 more dev cases in plain words the markers did not know (indirect asks, visits,
 #: calendar holds, refusals such as "Leave it", sarcasm and pleading without stock phrases).
 DEV3 = load_golden(GOLDEN / "dev3.jsonl")
-ALL = BALANCED + DEV2 + DEV3
+#: dev5.jsonl: 80 multi-turn dev calls written for counting (deferrals, asks without question marks).
+DEV5 = load_golden(GOLDEN / "dev5.jsonl")
+ALL = BALANCED + DEV2 + DEV3 + DEV5
 
 
 def meta(case: GoldenCase) -> dict:
@@ -33,7 +35,7 @@ def test_the_set_is_large_unique_and_split():
     assert len(ALL) >= 300
     assert len({c.id for c in ALL}) == len(ALL)
     assert all(meta(c).get("split") == name for name, cases in SPLITS.items() for c in cases)
-    assert all(meta(c).get("split") == "dev" for c in DEV2 + DEV3)
+    assert all(meta(c).get("split") == "dev" for c in DEV2 + DEV3 + DEV5)
     smoke = load_golden(GOLDEN / "smoke.jsonl")
     dev_ids = {c.id for c in SPLITS["dev"]}
     assert 8 <= len(smoke) <= 12 and all(c.id in dev_ids for c in smoke)
@@ -50,7 +52,7 @@ def test_every_level_of_every_dimension_is_represented(dim):
 
 @pytest.mark.parametrize("dim", [d.value for d in DIMENSIONS])
 def test_dev2_has_every_level(dim):
-    levels = Counter(c.labels[dim] for c in DEV2 + DEV3)
+    levels = Counter(c.labels[dim] for c in DEV2 + DEV3 + DEV5)
     assert all(levels[level] >= 3 for level in range(1, 6)), levels
 
 
