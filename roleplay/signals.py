@@ -36,8 +36,10 @@ _LEAD_IN = (
     r"you know|i mean|kind of|sort of|out of curiosity|if you don't mind me asking)\W+)*"
 )
 #: The start of a sentence, after any hesitation ("Um, so, honestly, …").
-_SENTENCE_START = r"(?:^|[.!?]\s+)(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok|oh)\W+)*"
-_LEAD_IN_RX = re.compile(_LEAD_IN + r"(?:well\W+)?(?:(?:um+|uh+|er|erm|so)\W+)*", re.IGNORECASE)
+#: Hesitations and openers a sentence may start with before it says anything ("Um, so, well, …").
+_FILLER_WORDS = r"(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok|oh)\W+)*"
+_SENTENCE_START = r"(?:^|[.!?]\s+)" + _FILLER_WORDS
+_LEAD_IN_RX = re.compile(_LEAD_IN + _FILLER_WORDS, re.IGNORECASE)
 #: Hesitations and discourse fillers: they make a reply no longer ("Um, so, well, …, so, yeah.").
 _HESITATION = {"um", "umm", "uh", "uhh", "er", "erm", "hmm", "mhm", "so", "well", "yeah", "okay", "ok"}
 _OPEN_START = _rx(
@@ -68,6 +70,11 @@ _DISGUISED = _rx(
     r"wouldn't you (?:agree|want|like|say)", r"don't you (?:want|think|agree)", r"what if i (?:told|showed)",
     r"imagine (?:if|what)", r"isn't it (?:worth|time)", r"who wouldn't want", r"wouldn't it be (?:great|nice|worth)",
     r"how would you like to (?:save|cut|get|have)", r"what would (?:it|that) mean (?:to you|for you) (?:if|to)",
+)
+#: A day with a clock time ("Friday at two", "tomorrow at nine").
+_DAY_AT_TIME = (
+    r"\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b[^.?!]{0,30}"
+    r"\bat (?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b"
 )
 _NUMBER = r"(?:\d+|one|two|three|four|five|ten|fifteen|twenty|thirty|forty(?:[- ]five)?|sixty)"
 _ASK_OBJECT = (
@@ -109,7 +116,7 @@ _COMMITMENT = _rx(
     r"\b(?:put|pop|get|pencil|lock|add|book|drop|stick|throw|send)\b[^.?!]*\b(?:in(?:to)?|on) (?:the|your|my) (?:diary|calendar)\b",
     # a question or offer naming one concrete thing to agree to ("Any appetite for a quick look
     # over coffee?", "Would a three-minute video be easier?"); not a question about the past
-    rf"(?:^|(?<=[.!?])\s+)(?!\W*(?:(?:um+|uh+|er|erm|so|well|and|but|okay|ok)\W+)*(?:what(?!\s+(?:about|if))|how(?!\s+about)|why|which|who|where|when|did|have|has|had|was|were)\b)"
+    rf"(?:^|(?<=[.!?])\s+)(?!\W*{_FILLER_WORDS}(?:what(?!\s+(?:about|if))|how(?!\s+about)|why|which|who|where|when|did|have|has|had|was|were)\b)"
     rf"(?![^.!?]*\b(?:can|could|may|mind if) i ask\b)[^.!?]*\b(?:a|an|one)\s+(?:[\w'-]+\s+){{0,4}}?{_OFFER_OBJECT}\b[^.!?]*\?",
     r"\bi(?: can| could| would|'d be happy to| am happy to|'m happy to)? (?:just |quickly |also |always )?(?:show you|walk you through|demo it|drop|set up|book|pop|send (?:you |over )?(?:an? |the )?(?:calendar )?invite)\b[^.!?]*(?:\?|\b(?:calendar|diary|now|today|tomorrow|call|zoom|demo|meeting|monday|tuesday|wednesday|thursday|friday)\b)",
     r"\bi(?:'ll| will) (?:suggest|propose|offer|include) (?:a (?:couple|few) of |some |two |three )?(?:times|slots|dates)\b",
@@ -154,7 +161,7 @@ _COMMITMENT = _rx(
     r"\b(?:ring|call|phone|telephone|buzz)\b[^.?!]*\b(?:to (?:go through|discuss|talk (?:it |this )?through|walk (?:you )?through|book|review)|"
     r"and (?:we'll|we can|we could) (?:book|go through|talk|discuss|set))\b",
     r"\b(?:we'll|we can|we could|let's) (?:talk|go|run|walk) (?:it |this |them )?through\b",
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b[^.?!]{0,30}\bat (?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b",
+    _DAY_AT_TIME,
     r"\bput you down for\b", r"\b(?:set|sign) you up (?:with|for)\b", r"\b(?:sandbox|trial account|free account|showcase|open day)\b[^.?!]*\?",
 )
 _FOLLOW_UP_PERMISSION = _rx(
@@ -371,7 +378,7 @@ _STOP_HARD = _rx(
 )
 #: A day with a clock time ("Friday at two", "tomorrow at nine"): pinning a time.
 _PINS_TIME = _rx(
-    r"\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b[^.?!]{0,30}\bat (?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|noon)\b",
+    _DAY_AT_TIME,
     r"\b(?:\d{1,2}|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve)(?::\d\d)?\s*(?:am|pm|o'clock)\b[^.?!]{0,30}\b(?:monday|tuesday|wednesday|thursday|friday|tomorrow)\b",
 )
 #: The rep promises to be quick and carries on ("I'll be super quick then. So basically…").
@@ -648,6 +655,7 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
     # "Well, ..." opening a reply that neither accepts nor acknowledges defends or corrects.
     defends = ["well,"] if _WELL.search(reply) and not (accepts or acknowledges) else []
     condescends = _matches(_CONDESCEND, reply) + [m.group(0) for m in _SHOUT.finditer(reply)]
+    declined_last = prospect_declines(said)
     return ReplySignals(
         words=sum(1 for w in reply.split() if w.strip(",.!?;:").lower() not in _HESITATION),
         questions=kinds,
@@ -677,13 +685,13 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
         # "I hung up" tells what happened; the rep is only asked to leave by a request now.
         left_now=prospect_ends_contact(re.sub(r"(?i)\bhung up\b", "", said)) and not said.rstrip().endswith("?"),
         time_short=bool(_TIME_SHORT.search(said) or _NOT_NOW.search(said)),
-        objection_last=bool(_OBJECTION.search(said)) and not prospect_declines(said),
+        objection_last=bool(_OBJECTION.search(said)) and not declined_last,
         permission_why=bool(_PERMISSION_WHY.search(reply)),
         caves=bool(_CAVES.search(reply)),
         urgency=_matches(_URGENCY, reply),
         jabs=_matches(_JAB, reply),
-        busy_now=bool(_BUSY_NOW.search(said)) and prospect_declines(said),
+        busy_now=bool(_BUSY_NOW.search(said)) and declined_last,
         not_now_last=bool(_NOT_NOW.search(said)) and not (_REFUSAL.search(said) or _STOP_CONTACT.search(said)),
         pins_time=ask and bool(_PINS_TIME.search(reply)),
-        rushes_on=bool(_RUSHES.search(reply)) and prospect_declines(said),
+        rushes_on=bool(_RUSHES.search(reply)) and declined_last,
     )
