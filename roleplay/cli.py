@@ -176,6 +176,34 @@ def cmd_eval_signals(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_reading(args: argparse.Namespace) -> int:
+    from roleplay.evaluation import GoldenError, load_golden, reading_table, run_reading_eval
+    from roleplay.understanding import Reader
+
+    try:
+        cases = load_golden(Path(args.gold))
+    except (GoldenError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    report = run_reading_eval(cases, Reader())
+    print(json.dumps(report) if args.json else "\n".join(reading_table(report)))
+    return 0
+
+
+def cmd_fit_reader(args: argparse.Namespace) -> int:
+    from roleplay.evaluation import GoldenError
+    from roleplay.understanding.fit import NotDevError, fit_reader
+    from roleplay.understanding.heads import HEADS_FILE
+
+    try:
+        fit_reader([Path(g) for g in args.gold], Path(args.out) if args.out else HEADS_FILE,
+                   say=lambda line: print(line, file=sys.stderr))
+    except (GoldenError, NotDevError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
 def _progress(i: int, n: int) -> None:
     print(f"\rgraded {i}/{n}", end="", file=sys.stderr, flush=True)
 
@@ -354,6 +382,16 @@ def build_parser() -> argparse.ArgumentParser:
     signals.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
     signals.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     signals.set_defaults(func=cmd_eval_signals)
+    reading = evals.add_parser("reading", help="agreement of the reader alone (encoder and fitted heads, no LLM)")
+    reading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
+    reading.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    reading.set_defaults(func=cmd_eval_reading)
+
+    fit = sub.add_parser("fit", help="fit models kept as data").add_subparsers(dest="fit_command", required=True)
+    fit_reader = fit.add_parser("reader", help="fit the reader's heads on dev golden files (dev cases only)")
+    fit_reader.add_argument("--gold", nargs="+", required=True, help="dev golden JSONL files")
+    fit_reader.add_argument("--out", help="where to write the heads (default: the packaged heads.json)")
+    fit_reader.set_defaults(func=cmd_fit_reader)
 
     simulate = sub.add_parser("simulate", help="play a scripted rep against a persona, grading each reply")
     simulate.add_argument("--persona", required=True)

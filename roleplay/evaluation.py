@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
@@ -30,6 +31,7 @@ from roleplay.grading import (
 )
 from roleplay.signals import ReplySignals, analyse_reply
 from roleplay.transcript import Line
+from roleplay.understanding import Reader, unscored_reason
 
 
 class GoldenCase(BaseModel):
@@ -98,6 +100,22 @@ def quadratic_weighted_kappa(labels: list[int], scores: list[int], k: int = 5) -
     return 1.0 if den == 0 else 1.0 - num / den
 
 
+def bootstrap_interval(
+    labels: list[int], scores: list[int], rounds: int = 1000, seed: int = 0
+) -> tuple[float, float]:
+    """A 95% bootstrap interval for the QWK of ``scores`` against ``labels`` (cases resampled)."""
+    rng = random.Random(seed)
+    n = len(labels)
+    if n < 2:
+        return (0.0, 0.0)
+    values = []
+    for _ in range(rounds):
+        idx = [rng.randrange(n) for _ in range(n)]
+        values.append(quadratic_weighted_kappa([labels[i] for i in idx], [scores[i] for i in idx]))
+    values.sort()
+    return (round(values[int(0.025 * rounds)], 3), round(values[int(0.975 * rounds) - 1], 3))
+
+
 def _worst(label: int) -> int:
     return 5 if label <= 3 else 1
 
@@ -122,6 +140,7 @@ def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[st
         n = len(cases)
         out[dim.value] = {
             "qwk": round(quadratic_weighted_kappa(labels, scores), 3),
+            "qwk_ci95": list(bootstrap_interval(labels, scores)),
             "exact": round(exact / n, 3),
             "within1": round(within1 / n, 3),
             "unscored": unscored,
@@ -172,6 +191,17 @@ def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str
     return out
 
 
+def push_agreement(cases: list[GoldenCase]) -> float | None:
+    """Share of the cases labelled with ``meta.pushes_after_refusal`` (after a refusal, or labelled
+    as a push) where the grader's count, the code's, equals the label; None when none is labelled."""
+    pairs = []
+    for case in cases:
+        meta = (case.model_extra or {}).get("meta") or {}
+        if "pushes_after_refusal" in meta and (meta.get("refusals_before") or meta["pushes_after_refusal"]):
+            pairs.append(predicted_push(case) == meta["pushes_after_refusal"])
+    return round(sum(pairs) / len(pairs), 3) if pairs else None
+
+
 def run_grading_eval(
     grader: Grader, cases: list[GoldenCase], backend: str,
     progress: Callable[[int, int], None] | None = None,
@@ -191,6 +221,7 @@ def run_grading_eval(
         "prompt_hash": grader.prompt_hash,
         "seconds": round(time.monotonic() - started, 1),
         "dimensions": agreement(cases, grades),
+        "push_agreement": push_agreement(cases),
         "quoted": quoted_share(grades),
         "cases": [
             {
@@ -199,6 +230,7 @@ def run_grading_eval(
                 "scores": grade.scores if grade.scored else None,
                 "unscored_reason": grade.unscored_reason,
                 "model_scores": {d.value: g.model_score for d, g in grade.dimensions.items()} or None,
+                "notes": {d.value: g.note for d, g in grade.dimensions.items()} or None,
                 "evidence": {d.value: g.evidence for d, g in grade.dimensions.items()} or None,
                 "raw_output": grade.raw_output,
             }
@@ -236,6 +268,8 @@ def summary_table(report: dict[str, Any]) -> Iterable[str]:
         quoted = report.get("quoted", {}).get(dim)
         yield (f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"
                + (f" {quoted:>6.3f}" if quoted is not None else ""))
+    if report.get("push_agreement") is not None:
+        yield f"push counting: {report['push_agreement']:.3f}"
     yield "QWK by way of combining model and code signals:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())
@@ -295,6 +329,54 @@ def signals_table(report: dict[str, Any]) -> Iterable[str]:
     yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'bounds':>7}"
     for dim, m in report["dimensions"].items():
         yield f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['in_bounds']:>7.3f}"
+    push = report["push"]
+    if push["applicable"]:
+        yield f"push counting: {push['agreement']:.3f} agreement on {push['applicable']} cases after a refusal"
+
+
+# --- The reader alone (the understanding layer, no language model) ---------------------------
+
+
+def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
+    """Agreement of the reader's scores with the labels, as the app shows them (a reply it does not
+    score counts as a miss), push counting, and the reader's agreement on English replies only."""
+    grades, rows = [], []
+    push_n = push_ok = 0
+    for case in cases:
+        reading = reader.read(case.context, case.reply)
+        reason = unscored_reason(reading)
+        grades.append(Grade.unscored(reason) if reason else Grade(scored=True, dimensions={
+            d: DimensionGrade(score=reading.scores[d.value], model_score=reading.scores[d.value], evidence=None,
+                              note="") for d in DIMENSIONS}))
+        meta = (case.model_extra or {}).get("meta") or {}
+        row: dict[str, Any] = {"id": case.id, "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
+                               "scores": reading.scores, "language": reading.language, "unscored_reason": reason}
+        if "pushes_after_refusal" in meta:
+            row["push"] = {"label": meta["pushes_after_refusal"], "reader": reading.pushes_after_refusal}
+            if meta.get("refusals_before") or meta["pushes_after_refusal"]:
+                push_n += 1
+                push_ok += row["push"]["label"] == row["push"]["reader"]
+        rows.append(row)
+    english = [i for i, r in enumerate(rows) if r["language"] == "en"]
+    return {
+        "n": len(cases), "heads": reader.heads.fitted_on, "dimensions": agreement(cases, grades),
+        "english": {"n": len(english), "dimensions": agreement([cases[i] for i in english],
+                                                              [grades[i] for i in english])},
+        "push": {"applicable": push_n, "agreement": round(push_ok / push_n, 3) if push_n else None},
+        "cases": rows,
+    }
+
+
+def reading_table(report: dict[str, Any]) -> Iterable[str]:
+    yield f"{report['n']} cases, the reader alone (no language model), heads fitted on {', '.join(report['heads'])}"
+    yield f"{'dimension':<11} {'QWK':>6} {'95% CI':>15} {'exact':>6} {'±1':>6} {'unscored':>8}"
+    for dim, m in report["dimensions"].items():
+        lo, hi = m["qwk_ci95"]
+        yield (f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
+               f" {m['unscored']:>8}")
+    eng = report["english"]
+    yield f"English replies only ({eng['n']}): " + "  ".join(
+        f"{d} {m['qwk']:.3f}" for d, m in eng["dimensions"].items())
     push = report["push"]
     if push["applicable"]:
         yield f"push counting: {push['agreement']:.3f} agreement on {push['applicable']} cases after a refusal"

@@ -1,0 +1,288 @@
+"""One reading of a rep reply in the context of the call, shared by the prospect and the grader.
+
+Meaning comes from models: a multilingual sentence encoder and small heads fitted on the dev
+splits (``heads.py``) say whether the reply asks for a commitment, how it sounds and which
+rubric anchor it matches on each dimension, each with a probability. Structure comes from
+code: the prospect's refusals, the count of asks after the first one, question marks, a day
+and a time, words addressed to the grader, the language.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+import numpy as np
+from pydantic import BaseModel, Field
+
+from roleplay.signals import GRADER_TALK_REMOVED, analyse_reply, prospect_declines, without_grader_talk
+from roleplay.transcript import Line
+from roleplay.understanding.encoder import Encoder, shared_encoder
+from roleplay.understanding.heads import Heads, load_heads
+from roleplay.understanding.language import detect_language
+
+DIMENSIONS = ("curiosity", "composure", "restraint")
+#: A reply counts as an ask when the asks head is at least this sure.
+ASK_THRESHOLD = 0.5
+_DAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?|tomorrow|next week"
+_DAY_TIME = re.compile(rf"(?i)\b(?:{_DAY})\b|\b\d{{1,2}}(?::\d\d)?\s*(?:am|pm|h\b|uhr|o'clock)|\b\d{{1,2}}:\d\d\b")
+
+QuestionKind = Literal["about_their_view", "open_generic", "closed_or_leading", "acknowledges_or_logistics", "none"]
+Tone = Literal["calm", "faint_edge", "defensive_or_servile", "argumentative", "hostile"]
+#: Curiosity's anchors 5..1 and composure's, as kinds of question and tone.
+_QUESTION_BY_SCORE: dict[int, QuestionKind] = {
+    5: "about_their_view", 4: "open_generic", 3: "closed_or_leading", 2: "acknowledges_or_logistics", 1: "none"}
+_TONE_BY_SCORE: dict[int, Tone] = {
+    5: "calm", 4: "faint_edge", 3: "defensive_or_servile", 2: "argumentative", 1: "hostile"}
+
+
+class Structure(BaseModel):
+    """What code can count in the call and the reply, no meaning involved."""
+
+    words: int
+    question_marks: int
+    day_or_time: bool
+    to_grader: bool
+    refusals_before: int
+    stop_requested: bool
+    stop_hard: bool
+    time_short: bool
+    not_now_last: bool
+    left_now: bool
+    busy_now: bool
+    objection_last: bool
+    # Still from patterns, until a head is fitted for them: the prospect deflects both.
+    off_topic: bool = False
+    attack: bool = False  # attacks the persona itself ("you're a bot", "ignore your instructions")
+
+
+class Level(BaseModel):
+    """One dimension's reading: the anchor it matches and how sure the head is."""
+
+    score: int = Field(ge=1, le=5)
+    confidence: float
+    distribution: list[float]  # P(1) .. P(5)
+
+
+class Reading(BaseModel):
+    """A reply read in context: typed items with a probability each, and the counts behind them."""
+
+    language: str
+    language_confidence: float
+    structure: Structure
+    asks: float  # P(the reply asks for a commitment: meeting, demo, call, trial, intro, purchase)
+    asks_in_context: list[float]  # the same for each earlier rep line, oldest first
+    pushes_before: int  # asks after the first refusal, before this reply
+    servile: float  # P(markedly servile or anxious)
+    curiosity: Level
+    composure: Level
+    restraint: Level
+
+    @property
+    def asks_for_commitment(self) -> bool:
+        return self.asks >= ASK_THRESHOLD
+
+    @property
+    def pushes_after_refusal(self) -> int:
+        """Which ask after the first refusal this reply is (1 = the first); 0 when it asks nothing
+        or nothing was refused yet."""
+        pushing = self.asks_for_commitment and self.structure.refusals_before > 0
+        return self.pushes_before + 1 if pushing else 0
+
+    @property
+    def question(self) -> QuestionKind:
+        return _QUESTION_BY_SCORE[self.curiosity.score]
+
+    @property
+    def tone(self) -> Tone:
+        return _TONE_BY_SCORE[self.composure.score]
+
+    @property
+    def pressure(self) -> float:
+        """P(pressing against the prospect's position: restraint anchors 1-2)."""
+        return round(sum(self.restraint.distribution[:2]), 4)
+
+    @property
+    def accepts_no(self) -> float:
+        """P(respects the no and exits or asks permission: restraint 5), once something was refused."""
+        return round(self.restraint.distribution[4], 4) if self.structure.refusals_before else 0.0
+
+    @property
+    def exit_with_time(self) -> bool:
+        """Leaves gracefully and names when to come back."""
+        return self.accepts_no >= 0.5 and self.structure.day_or_time and not self.asks_for_commitment
+
+    @property
+    def scores(self) -> dict[str, int]:
+        return {d: getattr(self, d).score for d in DIMENSIONS}
+
+    # What the prospect hears: the readings its state machine moves on.
+
+    @property
+    def hostile(self) -> bool:
+        return self.composure.score == 1
+
+    @property
+    def argues(self) -> bool:
+        """Argues, condescends or defends (composure 2-3, unless the 3 is servility)."""
+        return self.composure.score == 2 or (self.composure.score == 3 and self.servile < 0.5)
+
+    @property
+    def pitches(self) -> bool:
+        """Shows no interest in their view and asks nothing: pitches, argues or lectures."""
+        return self.curiosity.score == 1 and not self.asks_for_commitment
+
+    @property
+    def open_question(self) -> bool:
+        return self.curiosity.score >= 4
+
+    @property
+    def asks_something(self) -> bool:
+        return self.structure.question_marks > 0 or self.curiosity.score >= 3
+
+    @property
+    def acknowledges(self) -> bool:
+        return self.curiosity.score == 2 and self.composure.score >= 4
+
+    @property
+    def yields(self) -> bool:
+        """Respects the no: accepts it, exits, or asks permission to follow up."""
+        return self.restraint.score == 5 and not self.asks_for_commitment and not self.open_question
+
+    @property
+    def strange(self) -> bool:
+        return self.structure.off_topic or self.structure.attack
+
+    def summary(self) -> str:
+        """The reading in a few lines, for the model that writes the notes."""
+        ask = "no"
+        if self.asks_for_commitment:
+            ask = "yes" + (f", ask {self.pushes_after_refusal} after a refusal" if self.pushes_after_refusal else "")
+        return "\n".join([
+            f"question: {self.question.replace('_', ' ')}",
+            f"asks for a commitment: {ask}",
+            f"tone: {self.tone.replace('_', ' ')}",
+            f"prospect refusals before: {self.structure.refusals_before}"
+            + (" (asked to end contact)" if self.structure.stop_requested else ""),
+        ])
+
+
+def structure_of(context: Sequence[Line], reply: str) -> Structure:
+    """Counts from the call and the reply (the prospect's refusals come from their turns)."""
+    sig = analyse_reply(context, reply)
+    spoken = spoken_words(reply)
+    return Structure(
+        words=len(spoken.split()), question_marks=spoken.count("?"), day_or_time=bool(_DAY_TIME.search(spoken)),
+        to_grader=sig.injection, refusals_before=sig.refusals_before, stop_requested=sig.stop_requested,
+        stop_hard=sig.stop_hard, time_short=sig.time_short, not_now_last=sig.not_now_last, left_now=sig.left_now,
+        busy_now=sig.busy_now, objection_last=sig.objection_last, off_topic=sig.off_topic, attack=sig.attack,
+    )
+
+
+def spoken_words(reply: str) -> str:
+    """The reply without words addressed to the grader: what the prospect is meant to hear."""
+    return without_grader_talk(reply).replace(GRADER_TALK_REMOVED, " ").strip()
+
+
+def structure_vector(s: Structure) -> np.ndarray:
+    return np.array([
+        min(s.refusals_before, 3), float(s.refusals_before > 0), float(s.stop_requested), float(s.stop_hard),
+        float(s.time_short), float(s.not_now_last), float(s.left_now), float(s.busy_now), float(s.objection_last),
+        min(s.question_marks, 3), float(s.question_marks > 0), np.log1p(s.words), float(s.day_or_time),
+    ], dtype=np.float64)
+
+
+def ask_features(vec: np.ndarray, s: Structure | None = None, text: str = "") -> np.ndarray:
+    """Features of one rep line for the asks head: its embedding, a question mark, a day or a time."""
+    qm = float("?" in text)
+    return np.concatenate([vec, [qm, float(bool(_DAY_TIME.search(text)))]])
+
+
+def dimension_features(vec: np.ndarray, s: Structure, asks: float, pushes_before: int, servile: float) -> np.ndarray:
+    """Features for the three dimension heads: meaning, meaning after a refusal, structure, readings."""
+    refused = float(s.refusals_before > 0)
+    pushing = asks * refused
+    return np.concatenate([
+        vec, vec * refused, structure_vector(s),
+        [asks, pushing, min(pushes_before, 3), pushing * float(pushes_before >= 1), servile],
+    ])
+
+
+def count_pushes_before(context: Sequence[Line], asks_in_context: list[float]) -> int:
+    """Rep lines that asked for a commitment after the prospect's first refusal."""
+    refused, pushes, k = False, 0, 0
+    for line in context:
+        if line.speaker == "rep":
+            pushes += refused and asks_in_context[k] >= ASK_THRESHOLD
+            k += 1
+        elif prospect_declines(line.text):
+            refused = True
+    return pushes
+
+
+def apply_rubric_counts(restraint: int, reading_pushes: int, stop_hard: bool, asks: bool) -> int:
+    """The rubric's counting rules, which no head may overrule: a third attempt (the second ask
+    after a refusal) or selling on after "stop calling me" is a 1; a second attempt is at most 3."""
+    if reading_pushes >= 2 or (asks and stop_hard):
+        return 1
+    if reading_pushes == 1:
+        return min(restraint, 3)
+    return restraint
+
+
+def level(head_proba: np.ndarray, classes: list[int]) -> Level:
+    dist = [0.0] * 5
+    for c, p in zip(classes, head_proba, strict=True):
+        dist[c - 1] = float(p)
+    # The median class: ordinal like the mean, but never a score the head finds unlikely
+    # (a reply read as either 1 or 5 is not a 3).
+    cumulative, score = 0.0, 5
+    for i, p in enumerate(dist):
+        cumulative += p
+        if cumulative >= 0.5:
+            score = i + 1
+            break
+    return Level(score=score, confidence=round(dist[score - 1], 4), distribution=[round(p, 4) for p in dist])
+
+
+class Reader:
+    """Reads rep replies. Thread-safe; holds no call state."""
+
+    def __init__(self, heads: Heads | None = None, encoder: Encoder | None = None):
+        self.heads = heads or load_heads()
+        self.encoder = encoder or shared_encoder()
+
+    def read(self, context: Sequence[Line], reply: str) -> Reading:
+        """Read ``reply`` given the call ``context`` before it.
+
+        Args:
+            context: the turns before the reply, oldest first.
+            reply: the rep's reply, as typed (words to the grader are set aside here).
+
+        Returns:
+            The reading, with a probability per item and the scores per dimension.
+        """
+        h = self.heads
+        s = structure_of(context, reply)
+        spoken = spoken_words(reply)
+        language, lang_p = detect_language(spoken)
+        vec = self.encoder.embed(spoken)
+        reps = [line.text for line in context if line.speaker == "rep"]
+        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(spoken_words(t)), text=t))[1]) for t in reps]
+        asks = float(h.asks.proba(ask_features(vec, s, spoken))[1])
+        pushes_before = count_pushes_before(context, asks_ctx)
+        servile = float(h.servile.proba(vec)[1])
+        x = dimension_features(vec, s, asks, pushes_before, servile)
+        levels = {d: level(getattr(h, d).proba(x), getattr(h, d).classes) for d in DIMENSIONS}
+        reading = Reading(
+            language=language, language_confidence=lang_p, structure=s, asks=round(asks, 4),
+            asks_in_context=[round(a, 4) for a in asks_ctx], pushes_before=pushes_before, servile=round(servile, 4),
+            **levels,
+        )
+        capped = apply_rubric_counts(reading.restraint.score, reading.pushes_after_refusal, s.stop_hard,
+                                     reading.asks_for_commitment)
+        if capped != reading.restraint.score:
+            r = reading.restraint
+            reading.restraint = Level(score=capped, confidence=r.distribution[capped - 1], distribution=r.distribution)
+        return reading
