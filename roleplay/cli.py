@@ -163,13 +163,21 @@ def cmd_eval_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval_signals(args: argparse.Namespace) -> int:
-    from roleplay.evaluation import GoldenError, load_golden, run_signals_eval, signals_table
+def _golden_or_none(path: str):
+    """The cases of a golden file, or None after saying on stderr why it can't be read."""
+    from roleplay.evaluation import GoldenError, load_golden
 
     try:
-        cases = load_golden(Path(args.gold))
+        return load_golden(Path(path))
     except (GoldenError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def cmd_eval_signals(args: argparse.Namespace) -> int:
+    from roleplay.evaluation import run_signals_eval, signals_table
+
+    if (cases := _golden_or_none(args.gold)) is None:
         return 2
     report = run_signals_eval(cases)
     print(json.dumps(report) if args.json else "\n".join(signals_table(report)))
@@ -177,13 +185,10 @@ def cmd_eval_signals(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_reading(args: argparse.Namespace) -> int:
-    from roleplay.evaluation import GoldenError, load_golden, reading_table, run_reading_eval
+    from roleplay.evaluation import reading_table, run_reading_eval
     from roleplay.understanding import Reader
 
-    try:
-        cases = load_golden(Path(args.gold))
-    except (GoldenError, OSError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    if (cases := _golden_or_none(args.gold)) is None:
         return 2
     report = run_reading_eval(cases, Reader())
     print(json.dumps(report) if args.json else "\n".join(reading_table(report)))

@@ -68,8 +68,8 @@ def _examples(files: list[Path], encoder: Encoder) -> list[Example]:
             s = structure_of(case.context, case.reply)
             vec = encoder.embed(spoken)
             reps = [ln.text for ln in case.context if ln.speaker == "rep"]
-            ctx = [ask_features(encoder.embed(spoken_words(t)), text=t) for t in reps]
-            out.append(Example(case, path.name, vec, ask_features(vec, s, spoken), ctx, s))
+            ctx = [ask_features(encoder.embed(spoken_words(t)), t) for t in reps]
+            out.append(Example(case, path.name, vec, ask_features(vec, spoken), ctx, s))
     return out
 
 

@@ -193,10 +193,9 @@ def structure_vector(s: Structure) -> np.ndarray:
     ], dtype=np.float64)
 
 
-def ask_features(vec: np.ndarray, s: Structure | None = None, text: str = "") -> np.ndarray:
+def ask_features(vec: np.ndarray, text: str) -> np.ndarray:
     """Features of one rep line for the asks head: its embedding, a question mark, a day or a time."""
-    qm = float("?" in text)
-    return np.concatenate([vec, [qm, float(bool(_DAY_TIME.search(text)))]])
+    return np.concatenate([vec, [float("?" in text), float(bool(_DAY_TIME.search(text)))]])
 
 
 def dimension_features(vec: np.ndarray, s: Structure, asks: float, pushes_before: int, servile: float) -> np.ndarray:
@@ -269,8 +268,8 @@ class Reader:
         language, lang_p = detect_language(spoken)
         vec = self.encoder.embed(spoken)
         reps = [line.text for line in context if line.speaker == "rep"]
-        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(spoken_words(t)), text=t))[1]) for t in reps]
-        asks = float(h.asks.proba(ask_features(vec, s, spoken))[1])
+        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(w), w))[1]) for w in map(spoken_words, reps)]
+        asks = float(h.asks.proba(ask_features(vec, spoken))[1])
         pushes_before = count_pushes_before(context, asks_ctx)
         servile = float(h.servile.proba(vec)[1])
         x = dimension_features(vec, s, asks, pushes_before, servile)
