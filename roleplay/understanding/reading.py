@@ -268,7 +268,7 @@ class Reader:
         language, lang_p = detect_language(spoken)
         vec = self.encoder.embed(spoken)
         reps = [line.text for line in context if line.speaker == "rep"]
-        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(w), w))[1]) for w in map(spoken_words, reps)]
+        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(spoken_words(t)), t))[1]) for t in reps]
         asks = float(h.asks.proba(ask_features(vec, spoken))[1])
         pushes_before = count_pushes_before(context, asks_ctx)
         servile = float(h.servile.proba(vec)[1])
