@@ -35,7 +35,7 @@ from roleplay.understanding.reading import (
 
 log = logging.getLogger(__name__)
 SERVILE_TAGS = {"servile", "grovel", "caves"}
-C_GRID = (0.05, 0.1, 0.2)
+C_GRID = (0.002, 0.005, 0.01, 0.02, 0.05)
 
 
 class NotDevError(ValueError):

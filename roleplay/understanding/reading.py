@@ -37,11 +37,28 @@ _TONE_BY_SCORE: dict[int, Tone] = {
     5: "calm", 4: "faint_edge", 3: "defensive_or_servile", 2: "argumentative", 1: "hostile"}
 
 
+#: Clauses, for the form of each question (punctuation is often missing, so commas split too).
+_CLAUSE = re.compile(r"[^.!?\n,;]+[.!?]*")
+_OPENER = r"(?:(?:so|and|but|ok(?:ay)?|right|well|um+|uh+|just)\W+)*"
+#: A clause that opens like a wh-question ("how come…", "walk me through…"): its form, not its topic.
+_WH_FORM = re.compile(
+    rf"(?i)^\W*{_OPENER}(?:(?:out of interest|honestly|tell me|i'?m (?:curious|wondering)|curious)\W+)*"
+    r"(?:what|how|why|when|where|which|who|walk me through|tell me|talk me through)\b")
+#: A clause that opens like a yes/no question ("could we…", "is it…").
+_YES_NO_FORM = re.compile(
+    rf"(?i)^\W*{_OPENER}(?:do|does|did|is|are|was|were|can|could|would|will|should|have|has|shall|may|might"
+    r"|any chance|fancy|want)\b")
+_OR = re.compile(r"(?i)\bor\b")
+
+
 class Structure(BaseModel):
     """What code can count in the call and the reply, no meaning involved."""
 
     words: int
     question_marks: int
+    wh_clauses: int = 0  # clauses in the form of a wh-question
+    yes_no_clauses: int = 0  # clauses in the form of a yes/no question
+    either_or: bool = False
     day_or_time: bool
     to_grader: bool
     refusals_before: int
@@ -172,8 +189,12 @@ def structure_of(context: Sequence[Line], reply: str) -> Structure:
     """Counts from the call and the reply (the prospect's refusals come from their turns)."""
     sig = analyse_reply(context, reply)
     spoken = spoken_words(reply)
+    clauses = _CLAUSE.findall(spoken)
     return Structure(
-        words=len(spoken.split()), question_marks=spoken.count("?"), day_or_time=bool(_DAY_TIME.search(spoken)),
+        words=len(spoken.split()), question_marks=spoken.count("?"),
+        wh_clauses=sum(bool(_WH_FORM.search(c)) for c in clauses),
+        yes_no_clauses=sum(bool(_YES_NO_FORM.search(c)) for c in clauses), either_or=bool(_OR.search(reply)),
+        day_or_time=bool(_DAY_TIME.search(spoken)),
         to_grader=sig.injection, refusals_before=sig.refusals_before, stop_requested=sig.stop_requested,
         stop_hard=sig.stop_hard, time_short=sig.time_short, not_now_last=sig.not_now_last, left_now=sig.left_now,
         busy_now=sig.busy_now, objection_last=sig.objection_last, off_topic=sig.off_topic, attack=sig.attack,
@@ -190,6 +211,8 @@ def structure_vector(s: Structure) -> np.ndarray:
         min(s.refusals_before, 3), float(s.refusals_before > 0), float(s.stop_requested), float(s.stop_hard),
         float(s.time_short), float(s.not_now_last), float(s.left_now), float(s.busy_now), float(s.objection_last),
         min(s.question_marks, 3), float(s.question_marks > 0), np.log1p(s.words), float(s.day_or_time),
+        min(s.wh_clauses, 2), min(s.yes_no_clauses, 2), float(s.either_or),
+        float(s.wh_clauses > 0 and s.yes_no_clauses == 0),
     ], dtype=np.float64)
 
 
