@@ -27,7 +27,6 @@ from roleplay.llamacpp import LlamaCppChatModel
 from roleplay.models import create_chat_model, model_label
 from roleplay.personas import load_personas
 from roleplay.prospect import Prospect, advance, initial_state
-from roleplay.signals import analyse_reply
 from roleplay.storage import create_store
 from roleplay.transcript import Line
 
@@ -147,7 +146,7 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
         started = time.monotonic()
         grade = grader.grade(lines, line)
         scored_at = time.monotonic() - started
-        decision = advance(state, persona, analyse_reply(lines, line))
+        decision = advance(state, persona, grader.reader.read(lines, line))
         history = [*lines, Line(speaker="rep", text=line)]
         first, raw = None, ""
         for piece in prospect.stream(history, decision, state):

@@ -27,9 +27,9 @@ from roleplay.grading import Grade, Grader
 from roleplay.models import create_chat_model, model_label
 from roleplay.personas import Persona, load_personas, persona_version
 from roleplay.prospect import Move, Prospect, ProspectState, advance, initial_state, note_prospect_line
-from roleplay.signals import analyse_reply
 from roleplay.storage import Store, create_store
 from roleplay.transcript import Line
+from roleplay.understanding import Reading
 
 log = logging.getLogger(__name__)
 
@@ -139,8 +139,8 @@ class Call:
             store = self.gym.store
             context = list(self.lines)
             rep_turn_id = store.add_turn(self.id, "rep", text)
-            sig = analyse_reply(context, text)
-            decision = advance(self.state, self.persona, sig)
+            reading = self.gym.grader.reader.read(context, text)  # read once: the prospect and the grader
+            decision = advance(self.state, self.persona, reading)
             history = [*context, Line(speaker="rep", text=text)]
             prospect = self.gym.prospect(self.persona)
             raw, error, retried = "", None, []
@@ -168,7 +168,7 @@ class Call:
             )
             self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
             self.rep_turns.append((rep_turn_id, text))
-            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id)
+            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
                                          if self.grading else self._skip_grade(rep_turn_id))
             self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
                                         fault=error)
@@ -182,13 +182,13 @@ class Call:
             pass
         return self.last_turn
 
-    def _grade(self, context: list[Line], reply: str, rep_turn_id: int) -> Grade:
+    def _grade(self, context: list[Line], reply: str, rep_turn_id: int, reading: Reading | None = None) -> Grade:
         self.gym.gate.wait_quiet()
 
         def early(partial: Grade) -> None:
             self.partial[rep_turn_id] = partial
 
-        grade = self.gym.grader.grade(context, reply, on_scores=early)
+        grade = self.gym.grader.grade(context, reply, on_scores=early, reading=reading)
         self.gym.store.add_grade(self.id, rep_turn_id, grade)
         if not self.over and self.rep_turns[-1][0] == rep_turn_id:
             self._prepare_next_turn()
@@ -339,6 +339,7 @@ class Gym:
         from roleplay.llamacpp import LlamaCppChatModel
 
         started = time.monotonic()
+        self.grader.reader.read([], "Hello, is this a good moment?")  # loads the encoder and the language model
         grader_model = self.models[Role.GRADER]
         if isinstance(grader_model, LlamaCppChatModel):
             grader_model.prime([SystemMessage(self.grader.system_prompt)])

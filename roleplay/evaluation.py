@@ -19,19 +19,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from roleplay.grading import (
-    COMBINATION,
-    DIMENSIONS,
-    DimensionGrade,
-    Grade,
-    Grader,
-    combine,
-    signal_bounds,
-    signal_scores,
-)
-from roleplay.signals import ReplySignals, analyse_reply
+from roleplay.grading import DIMENSIONS, DimensionGrade, Grade, Grader, signal_bounds, signal_scores
+from roleplay.signals import analyse_reply
 from roleplay.transcript import Line
-from roleplay.understanding import Reader, unscored_reason
+from roleplay.understanding import Reader, Reading, unscored_reason
 
 
 class GoldenCase(BaseModel):
@@ -155,50 +146,30 @@ def quoted_share(grades: list[Grade]) -> dict[str, float]:
             for dim in DIMENSIONS}
 
 
-STRATEGIES = ("model", "bounded", "signals", "blend", "app")
-
-
-def strategy_scores(grade: Grade) -> dict[str, dict[str, int]] | None:
-    """The scores each way of combining model and code signals would give for one grade.
-
-    ``app`` is what the app uses: per dimension the strategy ``grading.COMBINATION`` names.
-    """
-    if not grade.scored or grade.partial:
-        return None
-    sig = ReplySignals.model_validate(grade.signals)
-    bounds, code = signal_bounds(sig), signal_scores(sig)
-    out: dict[str, dict[str, int]] = {name: {} for name in STRATEGIES}
-    for dim in DIMENSIONS:
-        model = grade.dimensions[dim].model_score
-        for name in STRATEGIES:
-            out[name][dim.value] = combine(COMBINATION[dim] if name == "app" else name, model, code[dim], bounds[dim])
-    return out
+STRATEGIES = ("signals", "app")
 
 
 def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[str, float]]:
-    """QWK per dimension for each combination strategy, from one run of the model."""
-    per_case = [strategy_scores(g) for g in grades]
-    out: dict[str, dict[str, float]] = {}
-    for name in STRATEGIES:
-        out[name] = {}
-        for dim in DIMENSIONS:
-            labels, scores = [], []
-            for case, scored in zip(cases, per_case, strict=True):
-                label = case.labels[dim.value]
-                labels.append(label)
-                scores.append(scored[name][dim.value] if scored else _worst(label))
-            out[name][dim.value] = round(quadratic_weighted_kappa(labels, scores), 3)
+    """QWK per dimension of what the app shows (``app``: the reader) beside the pattern-based
+    scores it used before (``signals``), on the same cases."""
+    out: dict[str, dict[str, float]] = {name: {} for name in STRATEGIES}
+    old = [signal_scores(analyse_reply(c.context, c.reply)) for c in cases]
+    for dim in DIMENSIONS:
+        labels = [c.labels[dim.value] for c in cases]
+        app = [g.scores[dim.value] if g.scored else _worst(c.labels[dim.value])
+               for c, g in zip(cases, grades, strict=True)]
+        out["app"][dim.value] = round(quadratic_weighted_kappa(labels, app), 3)
+        out["signals"][dim.value] = round(quadratic_weighted_kappa(labels, [o[dim] for o in old]), 3)
     return out
 
 
-def push_agreement(cases: list[GoldenCase]) -> float | None:
-    """Share of the cases labelled with ``meta.pushes_after_refusal`` (after a refusal, or labelled
-    as a push) where the grader's count, the code's, equals the label; None when none is labelled."""
+def push_agreement(cases: list[GoldenCase], grades: list[Grade]) -> float | None:
+    """Share of cases labelled with ``meta.pushes_after_refusal`` where the reader's count is the label."""
     pairs = []
-    for case in cases:
+    for case, grade in zip(cases, grades, strict=True):
         meta = (case.model_extra or {}).get("meta") or {}
-        if "pushes_after_refusal" in meta and (meta.get("refusals_before") or meta["pushes_after_refusal"]):
-            pairs.append(predicted_push(case) == meta["pushes_after_refusal"])
+        if "pushes_after_refusal" in meta and grade.reading:
+            pairs.append(Reading.model_validate(grade.reading).pushes_after_refusal == meta["pushes_after_refusal"])
     return round(sum(pairs) / len(pairs), 3) if pairs else None
 
 
@@ -221,7 +192,7 @@ def run_grading_eval(
         "prompt_hash": grader.prompt_hash,
         "seconds": round(time.monotonic() - started, 1),
         "dimensions": agreement(cases, grades),
-        "push_agreement": push_agreement(cases),
+        "push_agreement": push_agreement(cases, grades),
         "quoted": quoted_share(grades),
         "cases": [
             {
@@ -229,7 +200,7 @@ def run_grading_eval(
                 "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
                 "scores": grade.scores if grade.scored else None,
                 "unscored_reason": grade.unscored_reason,
-                "model_scores": {d.value: g.model_score for d, g in grade.dimensions.items()} or None,
+                "notes_unavailable": grade.notes_unavailable,
                 "notes": {d.value: g.note for d, g in grade.dimensions.items()} or None,
                 "evidence": {d.value: g.evidence for d, g in grade.dimensions.items()} or None,
                 "raw_output": grade.raw_output,
@@ -270,7 +241,7 @@ def summary_table(report: dict[str, Any]) -> Iterable[str]:
                + (f" {quoted:>6.3f}" if quoted is not None else ""))
     if report.get("push_agreement") is not None:
         yield f"push counting: {report['push_agreement']:.3f}"
-    yield "QWK by way of combining model and code signals:"
+    yield "QWK of the app's scores (the reader) and of the pattern-based scores it replaced:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())
 
@@ -299,7 +270,7 @@ def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
         sig = analyse_reply(case.context, case.reply)
         scores, bounds = signal_scores(sig), signal_bounds(sig)
         grades.append(Grade(scored=True, dimensions={
-            d: DimensionGrade(score=scores[d], model_score=scores[d], evidence=None, note="") for d in DIMENSIONS}))
+            d: DimensionGrade(score=scores[d], evidence=None, note="") for d in DIMENSIONS}))
         for d in DIMENSIONS:
             in_bounds[d.value] += bounds[d][0] <= case.labels[d.value] <= bounds[d][1]
         meta = (case.model_extra or {}).get("meta") or {}
@@ -346,8 +317,7 @@ def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
         reading = reader.read(case.context, case.reply)
         reason = unscored_reason(reading)
         grades.append(Grade.unscored(reason) if reason else Grade(scored=True, dimensions={
-            d: DimensionGrade(score=reading.scores[d.value], model_score=reading.scores[d.value], evidence=None,
-                              note="") for d in DIMENSIONS}))
+            d: DimensionGrade(score=reading.scores[d.value], evidence=None, note="") for d in DIMENSIONS}))
         meta = (case.model_extra or {}).get("meta") or {}
         row: dict[str, Any] = {"id": case.id, "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
                                "scores": reading.scores, "language": reading.language, "unscored_reason": reason}

@@ -44,7 +44,7 @@ def iso_utc(value: datetime | None) -> str | None:
 class DimensionExport(BaseModel):
     score: int
     #: What the grader's model said before the code's bounds were applied.
-    model_score: int
+    model_score: int | None = None
     #: The rep's own words the score rests on (``None`` when the model's quote was not found).
     evidence: str | None
     note: str

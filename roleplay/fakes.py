@@ -1,8 +1,8 @@
 """Deterministic stand-ins for each role (the ``fake`` backend). For tests only.
 
 They read the same prompts the real models get, so a change to a prompt's structure that
-would break the app also breaks the tests. Their scores are computed from the code signals,
-and the label "fake" travels with every grade they produce.
+would break the app also breaks the tests. The fake grader writes only evidence and notes (the
+scores are the reader's, as with any model), and the label "fake" travels with every grade.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def fake_prospect(messages: list[BaseMessage]) -> str:
 
 def _parse_case(text: str) -> tuple[list[Line], str]:
     call, rest = text.split("CALL SO FAR:", 1)[1].split("REPLY TO GRADE:", 1)
-    reply = rest.split("FACTS FROM CODE:", 1)[0].strip()
+    reply = rest.split("WHAT THE READER SAW:", 1)[0].strip()
     lines = []
     for raw in call.strip().splitlines():
         speaker, _, said = raw.partition(": ")
@@ -43,20 +43,15 @@ def _parse_case(text: str) -> tuple[list[Line], str]:
 
 
 def fake_grader(messages: list[BaseMessage]) -> str:
-    from roleplay.grading import DIMENSIONS, signal_bounds
-    from roleplay.signals import analyse_reply
+    from roleplay.grading import DIMENSIONS
 
-    context, reply = _parse_case(messages[-1].text)
-    bounds = signal_bounds(analyse_reply(context, reply))
+    _, reply = _parse_case(messages[-1].text)
     quote = " ".join(reply.split()[:6])
     out: dict[str, object] = {}
     for dim in DIMENSIONS:
-        lo, hi = bounds[dim]
-        out[dim.value] = max(lo, min(hi, 4))
-    for dim in DIMENSIONS:
         out[f"{dim.value}_quote"] = quote
     for dim in DIMENSIONS:
-        out[f"{dim.value}_note"] = f"(fake grader) {dim.value} scored from code signals only."
+        out[f"{dim.value}_note"] = f"(fake grader) a note on your {dim.value}."
     return json.dumps(out)
 
 

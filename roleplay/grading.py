@@ -1,9 +1,13 @@
-"""The grader: scores one rep reply on curiosity, composure and restraint.
+"""The grader: scores one rep reply on curiosity, composure and restraint, with evidence and notes.
 
-Code computes signals (question kinds, refusals, push count, arguing and hostile markers)
-that bound what each score can be; the model judges within those bounds with the rubric's
-anchors in view and quotes the rep's words as evidence. A grade that cannot be produced is
-returned as unscored with its reason; it is never guessed.
+The scores are the reader's (``roleplay.understanding``): a sentence encoder and heads fitted
+on the dev splits, with the rubric's counting rules applied in code. The grader-role model
+is told the scores and writes only what words cannot be computed: the quote behind each
+score and a coaching note. A reply the reader may not score (another language) is returned
+as unscored with its reason; a score is never guessed.
+
+``signal_bounds`` and ``signal_scores`` are the pattern-based scores the app used before the
+reader; ``roleplay eval signals`` still measures them, for comparison.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ import time
 from collections.abc import Callable
 from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -26,15 +29,14 @@ from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.models import json_constrained, model_label
 from roleplay.signals import (
-    GRADER_TALK_REMOVED,
     QuestionKind,
     ReplySignals,
-    analyse_reply,
     sentences,
     without_grader_talk,
 )
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
+from roleplay.understanding import Reader, Reading, spoken_words, unscored_reason
 
 log = logging.getLogger(__name__)
 
@@ -46,15 +48,11 @@ class Dimension(StrEnum):
 
 
 DIMENSIONS = list(Dimension)
-Score = Literal[1, 2, 3, 4, 5]
 
 
-class GraderOutput(BaseModel):
-    """What the model must answer; scores come first so they can be read early."""
+class NotesOutput(BaseModel):
+    """What the model must answer: the rep's words behind each score and a note on it."""
 
-    curiosity: Score
-    composure: Score
-    restraint: Score
     curiosity_quote: str = Field(max_length=70)
     composure_quote: str = Field(max_length=70)
     restraint_quote: str = Field(max_length=70)
@@ -65,7 +63,8 @@ class GraderOutput(BaseModel):
 
 class DimensionGrade(BaseModel):
     score: int = Field(ge=1, le=5)
-    model_score: int = Field(ge=1, le=5)
+    #: The model's own score, from grades made when the model still scored (kept to audit them).
+    model_score: int | None = Field(default=None, ge=1, le=5)
     evidence: str | None
     note: str
 
@@ -80,7 +79,12 @@ class Grade(BaseModel):
     raw_output: str = ""
     model: str = ""
     prompt_hash: str = ""
+    #: Code signals of grades made before the reader (kept so old grades stay readable).
     signals: dict[str, object] = Field(default_factory=dict)
+    #: The reader's reading of the reply (``roleplay.understanding.Reading``), behind every score.
+    reading: dict[str, object] = Field(default_factory=dict)
+    #: Why the notes are missing when the model could not write them (the scores stand).
+    notes_unavailable: str | None = None
     seconds: float = 0.0
     #: True while only the scores are known and the evidence and notes are still coming.
     partial: bool = False
@@ -214,39 +218,6 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}
 
 
-#: How the app combines the model's score with the code's, per dimension (see evals/README.md):
-#: "signals" takes the code's score (the model only supplies evidence and the note), "blend"
-#: weighs the code twice against the model, "bounded" clamps the model to the code's range.
-#: Measured with ``roleplay eval grading``: on the embedded 1.5B model the code's question
-#: kinds and push count beat the model on curiosity and restraint; on composure, tone the
-#: regexes miss (sarcasm, servility) is where the model adds something.
-COMBINATION: dict[Dimension, str] = {
-    Dimension.CURIOSITY: "signals",
-    Dimension.COMPOSURE: "blend",
-    Dimension.RESTRAINT: "signals",
-}
-
-
-def combine(strategy: str, model_score: int, code_score: int, bounds: tuple[int, int]) -> int:
-    """One dimension's score by ``strategy``: model, bounded, signals or blend (always within bounds)."""
-    lo, hi = bounds
-    if strategy == "model":
-        return model_score
-    if strategy == "signals":
-        return min(max(code_score, lo), hi)
-    if strategy == "blend":
-        return min(max(round((model_score + 2 * code_score) / 3), lo), hi)
-    if strategy == "bounded":
-        return min(max(model_score, lo), hi)
-    raise ValueError(f"unknown combination strategy {strategy!r}")
-
-
-def app_scores(model_scores: dict[str, int], sig: ReplySignals) -> dict[Dimension, int]:
-    """The scores the app shows: each dimension combined as ``COMBINATION`` says."""
-    bounds, code = signal_bounds(sig), signal_scores(sig)
-    return {dim: combine(COMBINATION[dim], model_scores[dim.value], code[dim], bounds[dim]) for dim in DIMENSIONS}
-
-
 def find_quote(quote: str, reply: str) -> str | None:
     """Return ``quote`` as it appears in ``reply`` (case/space-insensitive), else None."""
     q = re.sub(r"\s+", " ", quote.strip().strip('"“”').strip()).rstrip(".")
@@ -288,21 +259,12 @@ def pick_evidence(quote: str, reply: str, dim: Dimension) -> str | None:
     return span
 
 
-_EARLY = {dim: re.compile(rf'"{dim.value}"\s*:\s*([1-5])\b') for dim in DIMENSIONS}
-
-
-def early_scores(partial_raw: str) -> dict[str, int] | None:
-    """The three scores, once all of them have appeared in a partial answer."""
-    found = {dim.value: m.group(1) for dim, rx in _EARLY.items() if (m := rx.search(partial_raw))}
-    return {k: int(v) for k, v in found.items()} if len(found) == len(DIMENSIONS) else None
-
-
-def parse_output(raw: str) -> GraderOutput:
+def parse_output(raw: str) -> NotesOutput:
     """Parse the model's JSON answer (tolerating text around the object)."""
     start, end = raw.find("{"), raw.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the grader's answer")
-    return GraderOutput.model_validate(json.loads(raw[start : end + 1]))
+    return NotesOutput.model_validate(json.loads(raw[start : end + 1]))
 
 
 #: Marks where the rep's reply goes in a prompt prepared before the reply exists.
@@ -310,25 +272,31 @@ _CUT = "\u0000REPLY\u0000"
 
 
 class Grader:
-    """Grades rep replies with the grader-role model. Thread-safe; holds no call state."""
+    """Grades rep replies: scores from the reader, evidence and notes from the grader-role model.
+
+    Thread-safe; holds no call state.
+    """
 
     def __init__(
         self, model: BaseChatModel, prompts_dir: Path, retries: int = 1,
         history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2], retry: RetryPolicy | None = None,
+        reader: Reader | None = None,
     ):
         self.model = model
         self.history_tokens = history_tokens
         self._count = token_counter(model)
         self.prompts_dir = prompts_dir
+        self.reader = reader or Reader()
         #: Faults and malformed answers get ``retries`` more attempts (see ``roleplay.faults``).
         self.retry = retry or RetryPolicy(retries=retries)
         rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
         self.system_prompt = prompts.render(prompts_dir, "grader.md", rubric=rubric)
         self.prompt_hash = prompts.template_hash(prompts_dir, "grader.md")
-        self._runnable = json_constrained(model, GraderOutput.model_json_schema(), "grade")
+        self._runnable = json_constrained(model, NotesOutput.model_json_schema(), "notes")
 
     def grade(
-        self, context: list[Line], reply: str, on_scores: Callable[[Grade], None] | None = None
+        self, context: list[Line], reply: str, on_scores: Callable[[Grade], None] | None = None,
+        reading: Reading | None = None,
     ) -> Grade:
         """Grade ``reply`` given the call ``context`` before it.
 
@@ -337,40 +305,50 @@ class Grader:
             reply: the rep's reply.
             on_scores: called with a partial grade as soon as the three scores are known,
                 before the evidence and notes are written.
+            reading: the reply's reading, when the caller has it already (the call reads each
+                reply once, for the prospect and the grader).
 
         Returns:
-            A scored grade, or an unscored one with the reason. Never raises for model faults.
+            A scored grade, or an unscored one with the reason. Never raises for model faults:
+            when the model cannot write the notes, the scores stand, the evidence is picked by
+            code and ``notes_unavailable`` says why.
         """
         started = time.monotonic()
-        sig = analyse_reply(context, reply)
-        case = self._case(context, without_grader_talk(reply), sig.summary())
-        audit = {
-            "prompt": case, "model": model_label(self.model), "prompt_hash": self.prompt_hash,
-            "signals": sig.model_dump(mode="json"),
-        }
+        reading = reading or self.reader.read(context, reply)
+        audit = {"model": model_label(self.model), "prompt_hash": self.prompt_hash,
+                 "reading": reading.model_dump(mode="json")}
+        if reason := unscored_reason(reading):
+            return Grade.unscored(reason, seconds=time.monotonic() - started, **audit)
+        case = self._case(context, without_grader_talk(reply), self._facts(reading))
+        audit["prompt"] = case
+        if on_scores:
+            on_scores(self._grade_of(reading, reply, None, "", audit, time.monotonic() - started, partial=True))
         raw = ""
 
-        def attempt() -> GraderOutput:
+        def attempt() -> NotesOutput:
             nonlocal raw
             raw = ""
-            announced = False
             for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
                 raw += chunk.text
-                if on_scores and not announced and (early := early_scores(raw)):
-                    announced = True
-                    on_scores(self._partial(early, sig, audit, time.monotonic() - started))
             return parse_output(raw)
 
         try:
             output = self.retry.call(attempt, malformed=True, what="grading")
-        except ModelFault as fault:  # any model fault becomes an unscored grade, with its reason
+        except ModelFault as fault:  # the scores stand; the notes could not be written
             error = fault.describe("the grader's model")
-            log.warning("grading failed: %s", error)
-            return Grade.unscored(error, raw_output=raw, seconds=time.monotonic() - started, **audit)
-        return self._combine(output, sig, reply, raw, audit, time.monotonic() - started)
+            log.warning("grading notes failed: %s", error)
+            grade = self._grade_of(reading, reply, None, raw, audit, time.monotonic() - started)
+            grade.notes_unavailable = error
+            return grade
+        return self._grade_of(reading, reply, output, raw, audit, time.monotonic() - started)
 
-    def _case(self, context: list[Line], reply: str, signals: str) -> str:
-        """The user message for one reply: the recent call, the reply, then the code's facts.
+    @staticmethod
+    def _facts(reading: Reading) -> str:
+        scores = ", ".join(f"{d} {s}" for d, s in reading.scores.items())
+        return f"{reading.summary()}\nSCORES (decided; write notes that fit them): {scores}"
+
+    def _case(self, context: list[Line], reply: str, facts: str) -> str:
+        """The user message for one reply: the recent call, the reply, then the reading and scores.
 
         The reply and the facts come last, so everything before them can be processed while
         the rep is still thinking (see ``prepare``). Turns beyond the token budget are left
@@ -380,7 +358,7 @@ class Grader:
         transcript = render(recent) or "(the call has just started)"
         if len(context) > len(recent):
             transcript = f"(… {len(context) - len(recent)} earlier turns)\n{transcript}"
-        return prompts.render(self.prompts_dir, "grader_case.md", transcript=transcript, reply=reply, signals=signals)
+        return prompts.render(self.prompts_dir, "grader_case.md", transcript=transcript, reply=reply, signals=facts)
 
     def prepare(self, context: list[Line], should_stop: Callable[[], bool] = lambda: False) -> int:
         """Process the part of the next grade's prompt that is known before the rep replies.
@@ -395,26 +373,18 @@ class Grader:
         return prefill(messages, _CUT, should_stop)
 
     @staticmethod
-    def _partial(scores: dict[str, int], sig: ReplySignals, audit: dict, seconds: float) -> Grade:
-        final = app_scores(scores, sig)
-        dims = {}
-        for dim in DIMENSIONS:
-            dims[dim] = DimensionGrade(score=final[dim], model_score=scores[dim.value], evidence=None, note="")
-        return Grade(scored=True, dimensions=dims, seconds=seconds, partial=True, **audit)
-
-    def _combine(
-        self, output: GraderOutput, sig: ReplySignals, reply: str, raw: str, audit: dict, seconds: float
+    def _grade_of(
+        reading: Reading, reply: str, output: NotesOutput | None, raw: str, audit: dict, seconds: float,
+        partial: bool = False,
     ) -> Grade:
-        final = app_scores({dim.value: getattr(output, dim.value) for dim in DIMENSIONS}, sig)
         # Evidence never comes from words addressed to the grader, nor from the mark left for them.
-        words = without_grader_talk(reply).replace(GRADER_TALK_REMOVED, " ")
+        words = spoken_words(reply)
         dims = {}
         for dim in DIMENSIONS:
-            model_score = getattr(output, dim.value)
+            quote = getattr(output, f"{dim.value}_quote") if output else ""
             dims[dim] = DimensionGrade(
-                score=final[dim],
-                model_score=model_score,
-                evidence=pick_evidence(getattr(output, f"{dim.value}_quote"), words, dim),
-                note=getattr(output, f"{dim.value}_note").strip(),
+                score=reading.scores[dim.value],
+                evidence=None if partial else pick_evidence(quote, words, dim),
+                note=getattr(output, f"{dim.value}_note").strip() if output else "",
             )
-        return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, **audit)
+        return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, partial=partial, **audit)

@@ -22,9 +22,10 @@ from pydantic import BaseModel, Field
 from roleplay import prompts
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.personas import Persona
-from roleplay.signals import ReplySignals, prospect_declines
+from roleplay.signals import prospect_declines
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line
+from roleplay.understanding import Reading
 
 log = logging.getLogger(__name__)
 
@@ -108,39 +109,40 @@ class Decision(BaseModel):
     fact: str | None = None
 
 
-def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decision:
-    """Update ``state`` in place from the rep's reply signals and decide the next move.
+def advance(state: ProspectState, persona: Persona, reading: Reading) -> Decision:
+    """Update ``state`` in place from the reading of the rep's reply and decide the next move.
 
     Args:
         state: the prospect's state, updated in place.
         persona: the persona being played.
-        sig: signals of the rep's reply in context.
+        reading: the rep's reply read in context (``roleplay.understanding``).
 
     Returns:
         The move, the persona's example line for it, and a hidden fact when one is earned.
     """
     drains, restores = persona.patience.drains, persona.patience.restores
-    pushing = sig.commitment_ask and state.refusals > 0
-    if sig.commitment_ask:
+    asks = reading.asks_for_commitment
+    pushing = asks and state.refusals > 0
+    if asks:
         state.asks += 1
         state.pushes += 1 if pushing else 0
     delta = 0
-    delta -= drains.push if pushing else (drains.first_ask if sig.commitment_ask else 0)
-    delta -= drains.argue if sig.argues else 0
-    delta -= drains.hostile if sig.hostile else 0
-    delta -= drains.pitch if sig.pitch and not sig.open_questions else 0
-    delta -= drains.monologue if sig.words > LONG_REPLY_WORDS else 0
-    strange = sig.attack or sig.off_topic
+    delta -= drains.push if pushing else (drains.first_ask if asks else 0)
+    delta -= drains.argue if reading.argues else 0
+    delta -= drains.hostile if reading.hostile else 0
+    delta -= drains.pitch if reading.pitches else 0
+    delta -= drains.monologue if reading.structure.words > LONG_REPLY_WORDS else 0
+    strange = reading.strange
     delta -= drains.off_topic if strange else 0
-    genuine_questions = 0 if sig.hostile or strange else min(sig.open_questions, 2)
+    genuine_questions = 0 if reading.hostile or strange or not reading.open_question else 1
     delta += restores.open_question if genuine_questions else 0
-    delta += restores.acknowledge if sig.acknowledges and not sig.argues else 0
-    yielding = (sig.accepts_no or sig.follow_up_permission) and not sig.commitment_ask
+    delta += restores.acknowledge if reading.acknowledges and not reading.argues else 0
+    yielding = reading.yields
     delta += restores.accept_no if yielding and state.refusals else 0
     state.patience = _clamp(state.patience + delta)
     state.open_questions += genuine_questions
     state.interest = _clamp(
-        state.interest + genuine_questions - (1 if pushing or (sig.pitch and not genuine_questions) else 0)
+        state.interest + genuine_questions - (1 if pushing or (reading.pitches and not genuine_questions) else 0)
     )
 
     def decide() -> Decision:
@@ -148,7 +150,7 @@ def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decisi
             return Decision(move=Move.HANG_UP, line=persona.hang_up.line)
         if strange:
             return Decision(move=Move.DEFLECT, line="")
-        if sig.commitment_ask:
+        if asks:
             if state.interest >= persona.interest.open_door_at and state.pushes <= 1:
                 return Decision(move=Move.OPEN_DOOR, line=persona.not_now.line)
             return Decision(move=Move.REFUSE, line=_refusal_line(persona, state.refusals))
@@ -160,7 +162,7 @@ def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decisi
             return Decision(move=Move.NOT_NOW, line=persona.not_now.line)
         if genuine_questions:
             return Decision(move=Move.ANSWER, line="", fact=_earned_fact(state, persona))
-        if sig.questions:
+        if reading.asks_something:
             return Decision(move=Move.ANSWER, line="")
         index = min(state.objections_raised, len(persona.objections) - 1)
         state.objections_raised += 1
@@ -174,7 +176,7 @@ def advance(state: ProspectState, persona: Persona, sig: ReplySignals) -> Decisi
         state.not_now_given = True
     if decision.move == Move.OPEN_DOOR:
         state.door_opened = True
-        state.agreed = state.agreed or sig.commitment_ask
+        state.agreed = state.agreed or asks
     if decision.move == Move.HANG_UP:
         state.hung_up = True
     if decision.fact:

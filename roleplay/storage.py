@@ -266,7 +266,7 @@ class Store:
                     dimensions=_safe({k.value: v.model_dump() for k, v in grade.dimensions.items()}),
                     unscored_reason=_safe(grade.unscored_reason), prompt=_safe(grade.prompt),
                     raw_output=_safe(grade.raw_output), model=grade.model, prompt_hash=grade.prompt_hash,
-                    signals=_safe(grade.signals), seconds=grade.seconds, created_at=_now(),
+                    signals=_safe(_audit_json(grade)), seconds=grade.seconds, created_at=_now(),
                 ))
         except IntegrityError:
             if turn_id not in self.grades_for(session_id):
@@ -403,11 +403,25 @@ class Store:
         return out
 
 
+def _audit_json(grade: Grade) -> dict[str, Any]:
+    """What the ``signals`` column holds: the reader's reading and why notes are missing (grades
+    since the reader), or the code signals (older grades). One JSON column keeps the schema as it
+    is until the database has migrations."""
+    if grade.reading:
+        return {"reading": grade.reading, "notes_unavailable": grade.notes_unavailable}
+    return grade.signals
+
+
 def _grade_from_row(row: Any) -> Grade:
+    audit = row["signals"] or {}
+    if "reading" in audit:
+        audit = {"reading": audit["reading"], "notes_unavailable": audit.get("notes_unavailable")}
+    else:
+        audit = {"signals": audit}
     return Grade(
         scored=row["scored"], dimensions=row["dimensions"] or {}, unscored_reason=row["unscored_reason"],
         prompt=row["prompt"] or "", raw_output=row["raw_output"] or "", model=row["model"] or "",
-        prompt_hash=row["prompt_hash"] or "", signals=row["signals"] or {}, seconds=row["seconds"] or 0.0,
+        prompt_hash=row["prompt_hash"] or "", seconds=row["seconds"] or 0.0, **audit,
     )
 
 

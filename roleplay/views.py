@@ -71,13 +71,16 @@ def grade_card(number: int, said: str, grade: Grade | None) -> str:
     pills, notes = [], []
     if grade.partial:
         notes.append("<em>Notes coming…</em>")
+    elif grade.notes_unavailable:
+        notes.append(f'<div class="rp-note"><em>No notes</em>: {escape(grade.notes_unavailable)}</div>')
     for dim in DIMENSIONS:
         g = grade.dimensions[dim]
         pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
         if grade.partial:
             continue
         evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
-        notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}</div>')
+        if evidence or g.note:
+            notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}</div>')
     return f'<div class="rp-card rp-scored">{head}{"".join(pills)}{"".join(notes)}</div>'
 
 

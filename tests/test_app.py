@@ -198,19 +198,32 @@ def test_empty_message_is_refused_and_the_call_goes_on(launch: Callable[..., App
     assert lines(out["chat"])[-2] == ("user", ASK)
 
 
-def test_grader_failure_shows_unscored_and_stores_it(launch: Callable[..., App]) -> None:
+def test_grader_model_failure_keeps_the_scores_and_says_why_the_notes_are_missing(
+    launch: Callable[..., App],
+) -> None:
     app = launch(grader=failing(RuntimeError("boom")))
     client = app.client()
     start(client)
     send(client, ASK)
 
-    scores = poll(lambda: current_scores(client), lambda html: "Unscored" in html)
-    assert "boom" in scores.split("Unscored", 1)[1]
-    assert not pills(scores)
+    scores = poll(lambda: current_scores(client), lambda html: "No notes" in html)
+    assert "boom" in scores.split("No notes", 1)[1]
+    assert pills(scores) == ["curiosity", "composure", "restraint"]  # the scores are the reader's
 
     (grade,) = app.gym.store.grades_for(app.session_id()).values()
-    assert not grade.scored
-    assert "boom" in grade.unscored_reason
+    assert grade.scored and "boom" in grade.notes_unavailable
+    assert all(d.evidence for d in grade.dimensions.values())  # picked by code from the rep's words
+
+
+def test_a_reply_in_another_language_is_unscored_with_the_reason(launch: Callable[..., App]) -> None:
+    app = launch()
+    client = app.client()
+    start(client)
+    send(client, "Entiendo perfectamente. ¿Le parece bien si le llamo el jueves a las diez para hablarlo?")
+
+    scores = poll(lambda: current_scores(client), lambda html: "Unscored" in html)
+    assert "another language (es)" in scores
+    assert not pills(scores)
 
 
 def test_prospect_model_failure_falls_back_to_the_persona_line(launch: Callable[..., App]) -> None:

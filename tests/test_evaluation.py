@@ -78,7 +78,7 @@ def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
     assert set(report["cases"][1]["notes"]) == {"curiosity", "composure", "restraint"}
     assert all(report["cases"][1]["notes"].values())
     assert "push_agreement" in report  # None here: the cases carry no meta
-    assert set(report["strategies"]) == {"model", "bounded", "signals", "blend", "app"}
+    assert set(report["strategies"]) == {"signals", "app"}
     assert report["quoted"] == {"curiosity": 1.0, "composure": 1.0, "restraint": 1.0}
     saved = list(results.glob("grading-g-fake-*.json"))
     assert len(saved) == 1 and json.loads(saved[0].read_text())["prompt_hash"]
@@ -120,11 +120,12 @@ def test_eval_robustness_cli_reports_the_three_checks(tmp_path, capsys):
     assert main(["eval", "robustness", "--gold", str(gold), "--backend", "fake", "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == report["compared"] == 2
-    # The fake grader scores from code signals: deterministic, and the filler and the
-    # injected instruction carry no signal, so nothing may move.
+    # Scores come from the reader: deterministic, and words addressed to the grader are set aside
+    # before reading, so the injection moves nothing. Filler reaches the encoder and may move a
+    # score (measured on whole dev files: evals/README.md).
     assert report["determinism"]["same_scores"] == 1.0
     assert report["injection"]["unchanged"] == 1.0
-    assert report["filler"]["max_abs_mean_shift"] == 0.0
+    assert set(report["filler"]["mean_shift"]) == {"curiosity", "composure", "restraint"}
     assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
 
 

@@ -186,7 +186,7 @@ GRADER_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("no JSON object in t
 
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
-def test_grader_fault_retries_once_then_stores_an_unscored_grade(settings: Settings, name: str) -> None:
+def test_grader_fault_retries_once_then_stores_the_scores_without_notes(settings: Settings, name: str) -> None:
     make, words = GRADER_FAULTS[name]
     model = faulty("grader", make())
     gym = make_gym(settings, grader=model)
@@ -195,9 +195,11 @@ def test_grader_fault_retries_once_then_stores_an_unscored_grade(settings: Setti
 
     (grade,) = call_.grades(wait=10).values()
     assert len(model.calls) == 2, "exactly one retry"
-    assert not grade.scored and grade.unscored_reason.startswith("the grader's model failed: ")
-    assert words in grade.unscored_reason and "tried twice" in grade.unscored_reason
-    assert gym.store.grades_for(call_.id)[first.rep_turn_id].unscored_reason == grade.unscored_reason
+    assert grade.scored and grade.notes_unavailable.startswith("the grader's model failed: ")
+    assert words in grade.notes_unavailable and "tried twice" in grade.notes_unavailable
+    stored = gym.store.grades_for(call_.id)[first.rep_turn_id]
+    assert stored.notes_unavailable == grade.notes_unavailable and stored.scores == grade.scores
+    assert stored.reading == grade.reading
 
     model.fail_with = None
     second = call_.say("And how does dispatch handle a moved pickup?")
@@ -226,8 +228,8 @@ def test_a_malformed_grade_answer_is_retried_once(settings: Settings) -> None:
     call_.say(QUESTION)
     (grade,) = call_.grades(wait=10).values()
     assert len(model.calls) == 2
-    assert grade.unscored_reason.startswith("the grader's model failed: its answer was malformed, tried twice")
-    assert grade.raw_output == "I'd give it a 4."
+    assert grade.notes_unavailable.startswith("the grader's model failed: its answer was malformed, tried twice")
+    assert grade.scored and grade.raw_output == "I'd give it a 4."
     gym.close()
 
 
@@ -286,7 +288,7 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
     assert "The prospect's model failed: it timed out, tried twice" in out["status"]
     assert "line was scripted; your call goes on" in out["status"]
     assert out["msg_update"]["interactive"] is True
-    scores = poll(lambda: send(client, "")["scores"], lambda html: "Unscored" in html)
+    scores = poll(lambda: send(client, "")["scores"], lambda html: "No notes" in html)
     assert "rate-limiting requests (HTTP 429), tried twice" in scores
 
     prospect.fail_with = grader.fail_with = None

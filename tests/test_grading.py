@@ -7,15 +7,16 @@ from roleplay.grading import Dimension, Grader, find_quote, pick_evidence, signa
 from roleplay.models import FakeChatModel
 from roleplay.signals import analyse_reply
 from roleplay.transcript import Line
+from roleplay.understanding import Reader
 
 PROMPTS = PROJECT_ROOT / "prompts"
+READER = Reader()
 CONTEXT = [Line(speaker="rep", text="Could we book 20 minutes next Tuesday?"),
            Line(speaker="prospect", text="No thanks, we're happy with Fleetly.")]
 
 
 def answer(**overrides) -> str:
-    out = {"curiosity": 5, "composure": 5, "restraint": 5,
-           "curiosity_quote": "What made", "composure_quote": "Totally fair", "restraint_quote": "Totally fair",
+    out = {"curiosity_quote": "What made", "composure_quote": "Totally fair", "restraint_quote": "Totally fair",
            "curiosity_note": "Keep asking why.", "composure_note": "Calm.", "restraint_note": "No push."}
     return json.dumps({**out, **overrides})
 
@@ -27,10 +28,14 @@ def grader_with(responder, fail_with=None) -> tuple[Grader, FakeChatModel]:
 
 def test_a_good_reply_is_scored_with_evidence_and_audit_trail():
     grader, model = grader_with(lambda m: answer())
-    grade = grader.grade(CONTEXT, "Totally fair. What made Fleetly the right fit?")
-    assert grade.scored and grade.scores == {"curiosity": 5, "composure": 5, "restraint": 5}
+    reply = "Totally fair. What made Fleetly the right fit?"
+    grade = grader.grade(CONTEXT, reply)
+    assert grade.scored and grade.scores == READER.read(CONTEXT, reply).scores
+    assert grade.scores["curiosity"] >= 4 and grade.scores["restraint"] == 5
     assert grade.dimensions[Dimension.CURIOSITY].evidence == "What made"
     assert "Totally fair. What made Fleetly" in grade.prompt
+    assert "SCORES (decided" in grade.prompt  # the model writes notes that fit the scores
+    assert grade.reading["asks"] < 0.5
     assert grade.raw_output == answer() and grade.prompt_hash
     assert "rubric" not in grade.prompt.lower() or True
     assert len(model.calls) == 1
@@ -49,17 +54,27 @@ def test_a_quote_not_in_the_reply_is_dropped_for_the_reps_own_words():
     ("responder", "fail_with", "reason"),
     [
         (lambda m: "I think it is a 4.", None, "malformed"),
-        (lambda m: answer(curiosity=9), None, "malformed"),
+        (lambda m: answer(curiosity_note="x" * 500), None, "malformed"),
         (lambda m: "", TimeoutError("read timed out"), "TimeoutError"),
         (lambda m: "", ConnectionRefusedError("refused"), "ConnectionRefusedError"),
     ],
 )
-def test_failures_are_unscored_with_a_reason_after_one_retry(responder, fail_with, reason):
+def test_a_model_failure_keeps_the_scores_and_says_why_the_notes_are_missing(responder, fail_with, reason):
     grader, model = grader_with(responder, fail_with)
-    grade = grader.grade(CONTEXT, "What made Fleetly the right fit?")
-    assert not grade.scored and grade.scores == {}
-    assert reason in grade.unscored_reason
+    reply = "What made Fleetly the right fit?"
+    grade = grader.grade(CONTEXT, reply)
+    assert grade.scored and grade.scores == READER.read(CONTEXT, reply).scores
+    assert reason in grade.notes_unavailable
+    assert all(d.note == "" and d.evidence == reply for d in grade.dimensions.values())
     assert len(model.calls) == 2, "exactly one bounded retry"
+
+
+def test_a_reply_in_another_language_is_unscored_without_asking_the_model():
+    grader, model = grader_with(lambda m: answer())
+    grade = grader.grade(CONTEXT, "Entiendo. ¿Le parece bien si le llamo el jueves a las diez para hablarlo?")
+    assert not grade.scored and "another language (es)" in grade.unscored_reason
+    assert grade.reading["language"] == "es"
+    assert model.calls == []
 
 
 @pytest.mark.parametrize(
@@ -75,10 +90,8 @@ def test_failures_are_unscored_with_a_reason_after_one_retry(responder, fail_wit
                     Line(speaker="prospect", text="I said no.")], "How about Friday at 2pm?", Dimension.RESTRAINT, 1),
     ],
 )
-def test_code_signals_cap_what_the_model_can_give(context, reply, dim, hi):
-    grader, _ = grader_with(lambda m: answer())
+def test_the_pattern_bounds_kept_for_comparison(context, reply, dim, hi):
     assert signal_bounds(analyse_reply(context, reply))[dim][1] == hi
-    assert grader.grade(context or CONTEXT[1:], reply).scores[dim.value] <= hi
 
 
 def test_an_injected_instruction_is_only_data():
@@ -166,32 +179,15 @@ def test_signal_scores_follow_the_anchors(context, reply, dim, score):
     assert signal_scores(analyse_reply(context, reply))[dim] == score
 
 
-def test_the_app_combines_model_and_code_per_dimension_and_keeps_the_models_words():
-    """Curiosity and restraint come from code, composure blends; quotes and notes stay the model's."""
-    grader, _ = grader_with(lambda m: answer(curiosity=1, composure=1, restraint=1))
-    grade = grader.grade(CONTEXT, "Totally fair. What made Fleetly the right fit?")
-    assert grade.scores == {"curiosity": 5, "composure": 4, "restraint": 5}
-    assert {d.value: g.model_score for d, g in grade.dimensions.items()} == {
-        "curiosity": 1, "composure": 1, "restraint": 1}
+def test_the_scores_are_the_readers_whatever_the_model_writes_and_its_words_are_kept():
+    grader, _ = grader_with(lambda m: answer(curiosity_note="Keep asking why.", restraint_note="No push."))
+    reply = "Totally fair. What made Fleetly the right fit?"
+    partial = []
+    grade = grader.grade(CONTEXT, reply, on_scores=partial.append)
+    assert grade.scores == READER.read(CONTEXT, reply).scores
+    assert partial and partial[0].partial and partial[0].scores == grade.scores  # shown before the notes
     assert grade.dimensions[Dimension.CURIOSITY].evidence == "What made"
     assert grade.dimensions[Dimension.RESTRAINT].note == "No push."
-
-
-@pytest.mark.parametrize(
-    ("strategy", "model", "code", "bounds", "expected"),
-    [
-        ("model", 5, 1, (1, 2), 5),
-        ("bounded", 5, 1, (1, 2), 2),
-        ("signals", 5, 1, (1, 2), 1),
-        ("signals", 1, 4, (1, 3), 3),
-        ("blend", 5, 2, (1, 5), 3),
-        ("blend", 1, 5, (1, 5), 4),
-    ],
-)
-def test_combination_strategies(strategy, model, code, bounds, expected):
-    from roleplay.grading import combine
-
-    assert combine(strategy, model, code, bounds) == expected
 
 
 @pytest.mark.parametrize(("quote", "reply", "dim", "evidence"), [

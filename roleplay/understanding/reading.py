@@ -25,6 +25,8 @@ from roleplay.understanding.language import detect_language
 DIMENSIONS = ("curiosity", "composure", "restraint")
 #: A reply counts as an ask when the asks head is at least this sure.
 ASK_THRESHOLD = 0.5
+#: How sure the composure head must be before the prospect takes offence.
+TONE_SURE = 0.6
 _DAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?|tomorrow|next week"
 _DAY_TIME = re.compile(rf"(?i)\b(?:{_DAY})\b|\b\d{{1,2}}(?::\d\d)?\s*(?:am|pm|h\b|uhr|o'clock)|\b\d{{1,2}}:\d\d\b")
 
@@ -136,14 +138,18 @@ class Reading(BaseModel):
 
     # What the prospect hears: the readings its state machine moves on.
 
+    # The prospect reacts to tone only when the reader is fairly sure of it: a polite opener the
+    # composure head reads as 48% hostile must not end a call.
+
     @property
     def hostile(self) -> bool:
-        return self.composure.score == 1
+        return self.composure.distribution[0] >= TONE_SURE
 
     @property
     def argues(self) -> bool:
-        """Argues, condescends or defends (composure 2-3, unless the 3 is servility)."""
-        return self.composure.score == 2 or (self.composure.score == 3 and self.servile < 0.5)
+        """Argues, condescends or defends (composure 1-2, or 3 unless the 3 is servility)."""
+        d = self.composure.distribution
+        return d[0] + d[1] >= TONE_SURE or (d[2] >= TONE_SURE and self.servile < 0.5)
 
     @property
     def pitches(self) -> bool:
@@ -164,8 +170,10 @@ class Reading(BaseModel):
 
     @property
     def yields(self) -> bool:
-        """Respects the no: accepts it, exits, or asks permission to follow up."""
-        return self.restraint.score == 5 and not self.asks_for_commitment and not self.open_question
+        """Respects a no it was given: accepts it, exits, or asks only when to come back (restraint 5
+        with the acknowledging, logistics-only kind of reply, after a refusal)."""
+        return (self.structure.refusals_before > 0 and self.restraint.score == 5 and self.curiosity.score == 2
+                and not self.asks_for_commitment)
 
     @property
     def strange(self) -> bool:
