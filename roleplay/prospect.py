@@ -121,8 +121,8 @@ def advance(state: ProspectState, persona: Persona, reading: Reading) -> Decisio
         The move, the persona's example line for it, and a hidden fact when one is earned.
     """
     drains, restores = persona.patience.drains, persona.patience.restores
-    asks = reading.asks_for_commitment
-    pushing = asks and state.refusals > 0
+    pushing = reading.presses and state.refusals > 0
+    asks = reading.asks_for_commitment or pushing
     if asks:
         state.asks += 1
         state.pushes += 1 if pushing else 0

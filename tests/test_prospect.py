@@ -1,11 +1,13 @@
+import json
+
 import pytest
 
 from roleplay import PROJECT_ROOT
 from roleplay.fakes import fake_model_for
 from roleplay.personas import load_personas
 from roleplay.prospect import Door, Move, Prospect, advance, agrees, breaks_character, initial_state, tidy
-from roleplay.understanding import Reader
 from roleplay.transcript import Line
+from roleplay.understanding import Reader
 
 from .conftest import make_gym
 
@@ -42,6 +44,27 @@ def test_pushy_rep_never_gets_agreement_and_is_hung_up_on(persona_id):
     assert moves[-1] == Move.HANG_UP, moves
     assert len(moves) <= 5, "hung up before the fifth push"
     assert state.door == Door.CLOSED
+
+
+def script(name: str) -> list[str]:
+    return json.loads((PROJECT_ROOT / "evals" / "rep_scripts" / f"{name}.json").read_text())["rep"]
+
+
+@pytest.mark.parametrize("name", ["pushy_plain", "polite_push"])
+@pytest.mark.parametrize("persona_id", sorted(PERSONAS))
+def test_pushes_in_plain_or_polite_words_never_get_agreement_and_end_in_a_hang_up(persona_id, name):
+    state, moves = play(persona_id, script(name))
+    assert not state.agreed
+    assert Move.OPEN_DOOR not in moves
+    assert moves[-1] == Move.HANG_UP, moves
+    assert state.pushes <= 4, "hung up before the fifth push"
+
+
+@pytest.mark.parametrize("persona_id", sorted(PERSONAS))
+def test_a_curious_rep_without_question_marks_earns_a_fact(persona_id):
+    state, moves = play(persona_id, script("curious_plain"))
+    assert Move.HANG_UP not in moves, moves
+    assert state.revealed, f"no hidden fact revealed to genuine curiosity: {moves}"
 
 
 @pytest.mark.parametrize("persona_id", sorted(PERSONAS))

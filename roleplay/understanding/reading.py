@@ -128,6 +128,12 @@ class Reading(BaseModel):
         return round(self.restraint.distribution[4], 4) if self.structure.refusals_before else 0.0
 
     @property
+    def presses(self) -> bool:
+        """Presses for a commitment after a refusal: asks again, or pushes without asking ("sixty
+        seconds is all I need", "I'll send the invite anyway")."""
+        return self.structure.refusals_before > 0 and (self.asks_for_commitment or self.pressure >= 0.5)
+
+    @property
     def exit_with_time(self) -> bool:
         """Leaves gracefully and names when to come back."""
         return self.accepts_no >= 0.5 and self.structure.day_or_time and not self.asks_for_commitment
