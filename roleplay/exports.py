@@ -43,7 +43,7 @@ def iso_utc(value: datetime | None) -> str | None:
 
 class DimensionExport(BaseModel):
     score: int
-    #: What the grader's model said before the code's bounds were applied.
+    #: The model's own score, on grades made before the reader scored (None since).
     model_score: int | None = None
     #: The rep's own words the score rests on (``None`` when the model's quote was not found).
     evidence: str | None
@@ -53,7 +53,10 @@ class DimensionExport(BaseModel):
 class GradeAudit(BaseModel):
     prompt: str
     raw_output: str
+    #: Code signals, on grades made before the reader.
     signals: dict[str, Any]
+    #: The reader's reading of the reply (``roleplay.understanding.Reading``), behind the scores.
+    reading: dict[str, Any] = {}
 
 
 class GradeExport(BaseModel):
@@ -62,9 +65,11 @@ class GradeExport(BaseModel):
     scores: dict[str, int]
     dimensions: dict[str, DimensionExport]
     unscored_reason: str | None
+    #: Why the notes are missing when the model could not write them (the scores stand).
+    notes_unavailable: str | None = None
     model: str
     prompt_hash: str
-    #: The grader's full prompt, raw answer and code signals: only with ``audit=True``.
+    #: The grader's full prompt, raw answer and the reading: only with ``audit=True``.
     audit: GradeAudit | None = None
 
 
@@ -117,8 +122,10 @@ def _grade_export(grade: Grade, audit: bool) -> GradeExport:
     return GradeExport(
         scored=grade.scored, scores=grade.scores if grade.scored else {},
         dimensions={d.value: DimensionExport(**g.model_dump()) for d, g in grade.dimensions.items()},
-        unscored_reason=grade.unscored_reason, model=grade.model, prompt_hash=grade.prompt_hash,
-        audit=GradeAudit(prompt=grade.prompt, raw_output=grade.raw_output, signals=grade.signals) if audit else None,
+        unscored_reason=grade.unscored_reason, notes_unavailable=grade.notes_unavailable, model=grade.model,
+        prompt_hash=grade.prompt_hash,
+        audit=GradeAudit(prompt=grade.prompt, raw_output=grade.raw_output, signals=grade.signals,
+                         reading=grade.reading) if audit else None,
     )
 
 
@@ -209,6 +216,8 @@ def _grade_lines(grade: Grade | None) -> list[str]:
     if not grade.scored:
         return [f"*unscored: {plain(grade.unscored_reason or 'no reason recorded')}*"]
     lines = [", ".join(f"{d.value} **{grade.dimensions[d].score}**" for d in DIMENSIONS if d in grade.dimensions)]
+    if grade.notes_unavailable:
+        lines.append(f"- *no notes*: {plain(grade.notes_unavailable)}")
     for dim in DIMENSIONS:
         g = grade.dimensions.get(dim)
         if g is None:

@@ -150,7 +150,7 @@ def test_scores_evidence_and_notes_follow_each_reply(gym: Gym) -> None:
 SESSION_KEYS = {"id", "owner", "persona_id", "persona_version", "persona_name", "prompt_versions", "models",
                 "created_at", "ended_at", "ended_by", "door"}
 TURN_KEYS = {"index", "speaker", "text", "move", "reply", "fallback_reason", "grade", "audit"}
-GRADE_KEYS = {"scored", "scores", "dimensions", "unscored_reason", "model", "prompt_hash", "audit"}
+GRADE_KEYS = {"scored", "scores", "dimensions", "unscored_reason", "notes_unavailable", "model", "prompt_hash", "audit"}
 
 
 def test_the_json_export_is_the_documented_structure(gym: Gym) -> None:
