@@ -33,7 +33,7 @@ def reader() -> Reader:
 
 def test_the_packaged_heads_say_where_they_came_from_and_were_fitted_on_dev_only() -> None:
     heads = load_heads()
-    assert set(heads.fitted_on) == {"dev.jsonl", *(f"dev{i}.jsonl" for i in (2, 3, 5, 6, 7, 8, 9, 10, 11))}
+    assert set(heads.fitted_on) == {"dev.jsonl", *(f"dev{i}.jsonl" for i in (2, 3, 5, *range(6, 15)))}
     for name, sha in heads.fitted_on.items():
         cases = [json.loads(line) for line in (DEV / name).read_text().splitlines() if line.strip()]
         assert {c["meta"]["split"] for c in cases} == {"dev"}
@@ -85,9 +85,6 @@ def test_a_third_push_reads_as_restraint_1_and_a_curious_question_as_curious(rea
     assert sum(curious.curiosity.distribution) == pytest.approx(1.0, abs=1e-3)
 
 
-@pytest.mark.xfail(reason="issue 12: the heads still read a lowercase question without a question mark as no "
-                          "question (curiosity 1 at p=0.56); the reader is not in the app until it reads these",
-                   strict=True)
 def test_a_curious_question_in_lowercase_without_a_question_mark_is_curious(reader: Reader) -> None:
     context = ctx("Grace Okafor.", "Hi Grace, could I get thirty minutes for a demo next week?",
                   "I don't take cold calls. Send me an email.")
