@@ -1,8 +1,10 @@
-"""Deterministic signals about a conversation, computed in plain Python.
+"""Pattern-based signals about a conversation, computed in plain Python.
 
-These feed both the prospect's state machine (what did the rep just do?) and the grader
-(is this a third push? is that a real question?). They are cheap, explainable and tested
-against the golden set; the model only judges what code cannot.
+The reader (``roleplay.understanding``) takes its structure from here: the prospect's refusals,
+"not now"s and requests to stop, words addressed to the grader, off-topic replies and attacks on
+the persona. The rest (question kinds, asks, arguing and hostile markers) is what the app scored
+with before the reader; ``grading.signal_scores`` and ``roleplay eval signals`` keep it as a
+comparison on every golden file, and ``tests/test_golden.py`` keeps it honest.
 """
 
 from __future__ import annotations
