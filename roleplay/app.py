@@ -126,7 +126,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             return gr.update(), gr.Timer(active=False)
         call = readable(viewer(request), session_id)
         cards = _cards(call)
-        pending = any(g is None for _, g in cards)
+        pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
         return scores_html(cards, exam), gr.Timer(active=pending)
 
     def end(session_id: str | None, request: gr.Request):
