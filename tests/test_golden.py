@@ -66,6 +66,18 @@ def test_the_unseen_split_is_kept_apart():
         assert min(levels[1] + levels[2], levels[3], levels[4] + levels[5]) >= 15, (dim, levels)
 
 
+def test_the_fresh_split_is_kept_apart_and_balanced():
+    """fresh.jsonl, written by hands that saw no code, is never fitted on: its own split, no id
+    shared with any other file, and every level of every dimension at least 15% of it."""
+    fresh = load_golden(GOLDEN / "fresh.jsonl")
+    assert len(fresh) >= 150 and all(meta(c).get("split") == "fresh" for c in fresh)
+    others = {c.id for path in GOLDEN.glob("*.jsonl") if path.name != "fresh.jsonl" for c in load_golden(path)}
+    assert not {c.id for c in fresh} & others
+    for dim in DIMENSIONS:
+        levels = Counter(c.labels[dim.value] for c in fresh)
+        assert min(levels[k] for k in range(1, 6)) >= 0.15 * len(fresh), (dim, levels)
+
+
 def test_the_hard_cases_are_there():
     tags = Counter(t for c in ALL for t in meta(c).get("tags", []))
     for tag in ("caves", "disguised_pitch", "filler", "long", "injection", "third_push_nice"):
