@@ -29,7 +29,7 @@ from roleplay.understanding.reading import (
     count_pushes_before,
     dimension_features,
     level,
-    spoken_words,
+    reading_text,
     structure_of,
 )
 
@@ -64,11 +64,11 @@ def _examples(files: list[Path], encoder: Encoder) -> list[Example]:
         if strays:
             raise NotDevError(f"{path}: {len(strays)} cases are not dev cases (e.g. {strays[0]}); fit on dev only")
         for case in cases:
-            spoken = spoken_words(case.reply)
+            spoken = reading_text(case.reply)
             s = structure_of(case.context, case.reply)
             vec = encoder.embed(spoken)
             reps = [ln.text for ln in case.context if ln.speaker == "rep"]
-            ctx = [ask_features(encoder.embed(spoken_words(t)), t) for t in reps]
+            ctx = [ask_features(encoder.embed(reading_text(t)), t) for t in reps]
             out.append(Example(case, path.name, vec, ask_features(vec, spoken), ctx, s))
     return out
 

@@ -202,7 +202,7 @@ class Reading(BaseModel):
 def structure_of(context: Sequence[Line], reply: str) -> Structure:
     """Counts from the call and the reply (the prospect's refusals come from their turns)."""
     sig = analyse_reply(context, reply)
-    spoken = spoken_words(reply)
+    spoken = reading_text(reply)
     clauses = _CLAUSE.findall(spoken)
     return Structure(
         words=len(spoken.split()), question_marks=spoken.count("?"),
@@ -218,6 +218,21 @@ def structure_of(context: Sequence[Line], reply: str) -> Structure:
 def spoken_words(reply: str) -> str:
     """The reply without words addressed to the grader: what the prospect is meant to hear."""
     return without_grader_talk(reply).replace(GRADER_TALK_REMOVED, " ").strip()
+
+
+_HESITATION = re.compile(r"(?i)(?:^|(?<=[\s,.]))(?:u+m+|u+h+|e+r+m*|h+m+)\b[,.]?\s*")
+_LEADING_MARKERS = re.compile(r"(?i)^\W*(?:(?:so|well|ok(?:ay)?|yeah|right)\W+)+")
+_TRAILING_YEAH = re.compile(r"(?i)[\s,.]*(?:so,?\s*)?yeah[.!]?\s*$")
+
+
+def reading_text(reply: str) -> str:
+    """What the reader reads: the spoken words without hesitations ("um", "uh", "erm") and without
+    discourse markers at either end ("So, well, …", "… So, yeah."), which earn nothing on any
+    dimension and would otherwise move the encoder (as nerves, mostly)."""
+    spoken = spoken_words(reply)
+    text = _HESITATION.sub("", spoken)
+    text = _TRAILING_YEAH.sub(".", _LEADING_MARKERS.sub("", text)).strip()
+    return text[:1].upper() + text[1:] if text else spoken
 
 
 def structure_vector(s: Structure) -> np.ndarray:
@@ -301,11 +316,11 @@ class Reader:
         """
         h = self.heads
         s = structure_of(context, reply)
-        spoken = spoken_words(reply)
+        spoken = reading_text(reply)
         language, lang_p = detect_language(spoken)
         vec = self.encoder.embed(spoken)
         reps = [line.text for line in context if line.speaker == "rep"]
-        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(spoken_words(t)), t))[1]) for t in reps]
+        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(reading_text(t)), t))[1]) for t in reps]
         asks = float(h.asks.proba(ask_features(vec, spoken))[1])
         pushes_before = count_pushes_before(context, asks_ctx)
         servile = float(h.servile.proba(vec)[1])
