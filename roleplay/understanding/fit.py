@@ -24,11 +24,12 @@ from roleplay.understanding.heads import HEADS_FILE, Head, Heads, head_from_skle
 from roleplay.understanding.reading import (
     ASK_THRESHOLD,
     DIMENSIONS,
-    apply_rubric_counts,
+    Structure,
     ask_features,
     count_pushes_before,
     dimension_features,
-    level,
+    dimension_levels,
+    push_number,
     reading_text,
     structure_of,
 )
@@ -49,7 +50,7 @@ class Example:
     vec: np.ndarray
     ask_x: np.ndarray
     context_ask_x: list[np.ndarray]
-    structure: object
+    structure: Structure
 
     @property
     def meta(self) -> dict:
@@ -107,13 +108,13 @@ def _dim_x(e: Example, asks: Head, servile: Head) -> np.ndarray:
 
 
 def _predict(e: Example, heads: dict[str, Head]) -> tuple[dict[str, int], int]:
+    """The scores and push count the reader would give ``e`` with ``heads`` (as ``Reader.read``)."""
     x = _dim_x(e, heads["asks"], heads["servile"])
     p_ask, before = _reading_parts(e, heads["asks"])
-    asks = p_ask >= ASK_THRESHOLD
-    pushes = before + 1 if asks and e.structure.refusals_before else 0
-    scores = {d: level(heads[d].proba(x), heads[d].classes).score for d in DIMENSIONS}
-    scores["restraint"] = apply_rubric_counts(scores["restraint"], pushes, e.structure.stop_hard, asks)
-    return scores, pushes
+    asks = round(p_ask, 4) >= ASK_THRESHOLD
+    pushes = push_number(asks, e.structure.refusals_before, before)
+    levels = dimension_levels(heads, x, pushes, e.structure.stop_hard, asks)
+    return {d: lv.score for d, lv in levels.items()}, pushes
 
 
 def cross_validate(examples: list[Example], c_dims: dict[str, float]) -> dict[str, object]:

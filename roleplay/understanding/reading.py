@@ -10,7 +10,7 @@ and a time, words addressed to the grader, the language.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -19,7 +19,7 @@ from pydantic import BaseModel, Field
 from roleplay.signals import GRADER_TALK_REMOVED, analyse_reply, prospect_declines, without_grader_talk
 from roleplay.transcript import Line
 from roleplay.understanding.encoder import Encoder, shared_encoder
-from roleplay.understanding.heads import Heads, load_heads
+from roleplay.understanding.heads import Head, Heads, load_heads
 from roleplay.understanding.language import detect_language
 
 DIMENSIONS = ("curiosity", "composure", "restraint")
@@ -106,8 +106,7 @@ class Reading(BaseModel):
     def pushes_after_refusal(self) -> int:
         """Which ask after the first refusal this reply is (1 = the first); 0 when it asks nothing
         or nothing was refused yet."""
-        pushing = self.asks_for_commitment and self.structure.refusals_before > 0
-        return self.pushes_before + 1 if pushing else 0
+        return push_number(self.asks_for_commitment, self.structure.refusals_before, self.pushes_before)
 
     @property
     def question(self) -> QuestionKind:
@@ -272,6 +271,12 @@ def count_pushes_before(context: Sequence[Line], asks_in_context: list[float]) -
     return pushes
 
 
+def push_number(asks: bool, refusals_before: int, pushes_before: int) -> int:
+    """Which ask after the first refusal a reply is (1 = the first); 0 when it asks nothing or
+    nothing was refused yet."""
+    return pushes_before + 1 if asks and refusals_before > 0 else 0
+
+
 def apply_rubric_counts(restraint: int, reading_pushes: int, stop_hard: bool, asks: bool) -> int:
     """The rubric's counting rules, which no head may overrule: a third attempt (the second ask
     after a refusal) or selling on after "stop calling me" is a 1; a second attempt is at most 3."""
@@ -280,6 +285,18 @@ def apply_rubric_counts(restraint: int, reading_pushes: int, stop_hard: bool, as
     if reading_pushes == 1:
         return min(restraint, 3)
     return restraint
+
+
+def dimension_levels(
+    heads: Mapping[str, Head], x: np.ndarray, pushes: int, stop_hard: bool, asks: bool,
+) -> dict[str, Level]:
+    """Each dimension's level from its head, with the rubric's counts applied to restraint."""
+    levels = {d: level(heads[d].proba(x), heads[d].classes) for d in DIMENSIONS}
+    r = levels["restraint"]
+    capped = apply_rubric_counts(r.score, pushes, stop_hard, asks)
+    if capped != r.score:
+        levels["restraint"] = Level(score=capped, confidence=r.distribution[capped - 1], distribution=r.distribution)
+    return levels
 
 
 def level(head_proba: np.ndarray, classes: list[int]) -> Level:
@@ -325,15 +342,10 @@ class Reader:
         pushes_before = count_pushes_before(context, asks_ctx)
         servile = float(h.servile.proba(vec)[1])
         x = dimension_features(vec, s, asks, pushes_before, servile)
-        levels = {d: level(getattr(h, d).proba(x), getattr(h, d).classes) for d in DIMENSIONS}
-        reading = Reading(
+        asks_now = round(asks, 4) >= ASK_THRESHOLD  # as ``Reading.asks_for_commitment`` will say
+        pushes = push_number(asks_now, s.refusals_before, pushes_before)
+        return Reading(
             language=language, language_confidence=lang_p, structure=s, asks=round(asks, 4),
             asks_in_context=[round(a, 4) for a in asks_ctx], pushes_before=pushes_before, servile=round(servile, 4),
-            **levels,
+            **dimension_levels({d: getattr(h, d) for d in DIMENSIONS}, x, pushes, s.stop_hard, asks_now),
         )
-        capped = apply_rubric_counts(reading.restraint.score, reading.pushes_after_refusal, s.stop_hard,
-                                     reading.asks_for_commitment)
-        if capped != reading.restraint.score:
-            r = reading.restraint
-            reading.restraint = Level(score=capped, confidence=r.distribution[capped - 1], distribution=r.distribution)
-        return reading
