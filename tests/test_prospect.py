@@ -50,17 +50,8 @@ def script(name: str) -> list[str]:
     return json.loads((PROJECT_ROOT / "evals" / "rep_scripts" / f"{name}.json").read_text())["rep"]
 
 
-#: Known misses (issue 12): the reader takes "I'll send the invite anyway, bin it if you like" for
-#: accepting the no (restraint 5) and "Go on, what's the harm in a look" for a curious question, so
-#: the personas that hang up on the third push (and not on patience) only count two.
-_READS_PRESSURE_AS_YIELDING = pytest.mark.xfail(
-    strict=True, reason="issue 12: 'send the invite anyway' and 'what's the harm in a look' read as no push")
-
-
 @pytest.mark.parametrize(("persona_id", "name"), [
-    pytest.param(persona_id, name, marks=_READS_PRESSURE_AS_YIELDING
-                 if (persona_id, name) in {("happy_incumbent", "pushy_plain"), ("price_shock", "pushy_plain")} else ())
-    for persona_id in sorted(PERSONAS) for name in ("pushy_plain", "polite_push")
+    (persona_id, name) for persona_id in sorted(PERSONAS) for name in ("pushy_plain", "polite_push")
 ])
 def test_pushes_in_plain_or_polite_words_never_get_agreement_and_end_in_a_hang_up(persona_id, name):
     state, moves = play(persona_id, script(name))

@@ -3,6 +3,7 @@ and the reading eval. The encoder is the real one (bundled weights, no network).
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -10,12 +11,12 @@ import numpy as np
 import pytest
 
 from roleplay.cli import main
-from roleplay.evaluation import bootstrap_interval, quadratic_weighted_kappa
+from roleplay.evaluation import GoldenCase, bootstrap_interval, quadratic_weighted_kappa
 from roleplay.transcript import Line
 from roleplay.understanding import Reader, load_heads, unscored_reason
-from roleplay.understanding.fit import NotDevError, fit_reader
+from roleplay.understanding.fit import NotDevError, context_asks, context_declines, fit_reader
 from roleplay.understanding.heads import Head
-from roleplay.understanding.reading import apply_rubric_counts, count_pushes_before
+from roleplay.understanding.reading import apply_rubric_counts, count_pushes_before, prospect_refusals
 
 DEV = Path(__file__).parent.parent / "evals" / "golden"
 
@@ -33,11 +34,12 @@ def reader() -> Reader:
 
 def test_the_packaged_heads_say_where_they_came_from_and_were_fitted_on_dev_only() -> None:
     heads = load_heads()
-    assert set(heads.fitted_on) == {"dev.jsonl", *(f"dev{i}.jsonl" for i in (2, 3, 5, *range(6, 15)))}
+    # every dev file, as it is now: a dev file added or changed since the fit fails here
+    assert set(heads.fitted_on) == {p.name for p in DEV.glob("dev*.jsonl")}
     for name, sha in heads.fitted_on.items():
         cases = [json.loads(line) for line in (DEV / name).read_text().splitlines() if line.strip()]
         assert {c["meta"]["split"] for c in cases} == {"dev"}
-        assert len(sha) == 64
+        assert sha == hashlib.sha256((DEV / name).read_bytes()).hexdigest()
     assert heads.command.startswith("roleplay fit reader --gold")
     assert {"curiosity", "composure", "restraint", "push_agreement"} <= set(heads.cross_validation)
 
@@ -59,8 +61,28 @@ def test_pushes_are_counted_only_after_the_first_refusal() -> None:
     context = ctx("Dana Whitfield.", "Could we book twenty minutes?", "No thanks, we're set.",
                   "Just fifteen then?", "I said no.")
     # the first ask came before any refusal; the second after it
-    assert count_pushes_before(context, [0.9, 0.9]) == 1
-    assert count_pushes_before(context, [0.9, 0.1]) == 0
+    assert count_pushes_before(context, [0.9, 0.9], [False, True, True]) == 1
+    assert count_pushes_before(context, [0.9, 0.1], [False, True, True]) == 0
+    # no refusal read, no push counted
+    assert count_pushes_before(context, [0.9, 0.9], [False, False, False]) == 0
+
+
+def test_a_refusal_is_read_by_the_head_or_the_patterns() -> None:
+    context = ctx("Dana Whitfield.", "That's the price.", "That's absurd. No way.", "OK.", "Nope.")
+    assert prospect_refusals(context, [0.0, 0.9, 0.0]) == [False, True, True]  # "Nope." by pattern
+
+
+def test_the_context_labels_settle_which_earlier_lines_asked() -> None:
+    context = ctx("No.", "What about thirty minutes?", "No.", "Even ten?", "I said no.")
+    case = GoldenCase(id="x", context=context, reply="Tuesday at nine then.",
+                      labels={"curiosity": 1, "composure": 3, "restraint": 1},
+                      meta={"split": "dev", "refusals_before": 3, "pushes_after_refusal": 3})
+    assert context_asks(case) == [1, 1]
+    assert context_declines(case) == [1, 1, 1]
+    first = case.model_copy(update={"meta": {**case.meta, "pushes_after_refusal": 1}})
+    assert context_asks(first) == [0, 0]
+    unclear = case.model_copy(update={"meta": {**case.meta, "pushes_after_refusal": 2}})
+    assert context_asks(unclear) == [None, None]
 
 
 def test_a_head_is_a_plain_logistic_regression() -> None:

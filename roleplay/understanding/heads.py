@@ -47,6 +47,7 @@ class Heads(BaseModel):
     fitted_on: dict[str, str]  # golden file -> sha256
     fitted_at: str
     cross_validation: dict[str, object] = {}
+    declines: Head  # over a prospect turn: does it refuse, say not now or ask to end contact?
     asks: Head
     servile: Head
     curiosity: Head

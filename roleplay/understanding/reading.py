@@ -1,10 +1,11 @@
 """One reading of a rep reply in the context of the call, shared by the prospect and the grader.
 
 Meaning comes from models: a multilingual sentence encoder and small heads fitted on the dev
-splits (``heads.py``) say whether the reply asks for a commitment, how it sounds and which
-rubric anchor it matches on each dimension, each with a probability. Structure comes from
-code: the prospect's refusals, the count of asks after the first one, question marks, a day
-and a time, words addressed to the grader, the language.
+splits (``heads.py``) say whether each prospect turn declined, whether the reply and each
+earlier rep line asks for a commitment, how the reply sounds and which rubric anchor it
+matches on each dimension, each with a probability. Structure comes from code: counting the
+refusals and the asks after the first one, question marks, a day and a time, words addressed
+to the grader, the language.
 """
 
 from __future__ import annotations
@@ -25,6 +26,10 @@ from roleplay.understanding.language import detect_language
 DIMENSIONS = ("curiosity", "composure", "restraint")
 #: A reply counts as an ask when the asks head is at least this sure.
 ASK_THRESHOLD = 0.5
+#: A prospect turn counts as a refusal when the declines head is at least this sure (or a
+#: refusal pattern matches: the head finds what the patterns miss, "that's absurd. no way").
+#: 0.7 agreed best with the dev labels when each dev file was held out (0.3, 0.5, 0.7 tried).
+DECLINE_THRESHOLD = 0.7
 #: How sure the composure head must be before the prospect takes offence.
 TONE_SURE = 0.6
 _DAY = r"(?:mon|tues?|wed(?:nes)?|thu(?:rs)?|fri|sat(?:ur)?|sun)(?:day)?|tomorrow|next week"
@@ -92,6 +97,7 @@ class Reading(BaseModel):
     structure: Structure
     asks: float  # P(the reply asks for a commitment: meeting, demo, call, trial, intro, purchase)
     asks_in_context: list[float]  # the same for each earlier rep line, oldest first
+    declines_in_context: list[float] = []  # P(declines) for each prospect turn, oldest first
     pushes_before: int  # asks after the first refusal, before this reply
     servile: float  # P(markedly servile or anxious)
     curiosity: Level
@@ -198,9 +204,14 @@ class Reading(BaseModel):
         ])
 
 
-def structure_of(context: Sequence[Line], reply: str) -> Structure:
-    """Counts from the call and the reply (the prospect's refusals come from their turns)."""
+def structure_of(context: Sequence[Line], reply: str, declined: Sequence[bool] | None = None) -> Structure:
+    """Counts from the call and the reply.
+
+    ``declined`` says which prospect turns refused (see ``prospect_refusals``); without it the
+    refusal patterns alone decide.
+    """
     sig = analyse_reply(context, reply)
+    refusals = sig.refusals_before if declined is None else sum(declined)
     spoken = reading_text(reply)
     clauses = _CLAUSE.findall(spoken)
     return Structure(
@@ -208,7 +219,7 @@ def structure_of(context: Sequence[Line], reply: str) -> Structure:
         wh_clauses=sum(bool(_WH_FORM.search(c)) for c in clauses),
         yes_no_clauses=sum(bool(_YES_NO_FORM.search(c)) for c in clauses), either_or=bool(_OR.search(reply)),
         day_or_time=bool(_DAY_TIME.search(spoken)),
-        to_grader=sig.injection, refusals_before=sig.refusals_before, stop_requested=sig.stop_requested,
+        to_grader=sig.injection, refusals_before=refusals, stop_requested=sig.stop_requested,
         stop_hard=sig.stop_hard, time_short=sig.time_short, not_now_last=sig.not_now_last, left_now=sig.left_now,
         busy_now=sig.busy_now, objection_last=sig.objection_last, off_topic=sig.off_topic, attack=sig.attack,
     )
@@ -259,15 +270,28 @@ def dimension_features(vec: np.ndarray, s: Structure, asks: float, pushes_before
     ])
 
 
-def count_pushes_before(context: Sequence[Line], asks_in_context: list[float]) -> int:
-    """Rep lines that asked for a commitment after the prospect's first refusal."""
-    refused, pushes, k = False, 0, 0
+def prospect_refusals(context: Sequence[Line], declines_in_context: Sequence[float]) -> list[bool]:
+    """Which prospect turns refused: the declines head is sure enough, or a refusal pattern matches."""
+    turns = [line.text for line in context if line.speaker == "prospect"]
+    return [p >= DECLINE_THRESHOLD or prospect_declines(t) for t, p in zip(turns, declines_in_context, strict=True)]
+
+
+def count_pushes_before(context: Sequence[Line], asks_in_context: Sequence[float], declined: Sequence[bool]) -> int:
+    """Rep lines that asked for a commitment after the prospect's first refusal.
+
+    Args:
+        context: the turns before the reply.
+        asks_in_context: P(asks) for each rep line, oldest first.
+        declined: whether each prospect turn refused, oldest first.
+    """
+    refused, pushes, k, j = False, 0, 0, 0
     for line in context:
         if line.speaker == "rep":
             pushes += refused and asks_in_context[k] >= ASK_THRESHOLD
             k += 1
-        elif prospect_declines(line.text):
-            refused = True
+        else:
+            refused = refused or declined[j]
+            j += 1
     return pushes
 
 
@@ -331,21 +355,24 @@ class Reader:
         Returns:
             The reading, with a probability per item and the scores per dimension.
         """
-        h = self.heads
-        s = structure_of(context, reply)
+        h, embed = self.heads, self.encoder.embed
+        declines = [float(h.declines.proba(embed(line.text))[1]) for line in context if line.speaker == "prospect"]
+        declined = prospect_refusals(context, declines)
+        s = structure_of(context, reply, declined)
         spoken = reading_text(reply)
         language, lang_p = detect_language(spoken)
-        vec = self.encoder.embed(spoken)
+        vec = embed(spoken)
         reps = [line.text for line in context if line.speaker == "rep"]
-        asks_ctx = [float(h.asks.proba(ask_features(self.encoder.embed(reading_text(t)), t))[1]) for t in reps]
+        asks_ctx = [float(h.asks.proba(ask_features(embed(reading_text(t)), t))[1]) for t in reps]
         asks = float(h.asks.proba(ask_features(vec, spoken))[1])
-        pushes_before = count_pushes_before(context, asks_ctx)
+        pushes_before = count_pushes_before(context, asks_ctx, declined)
         servile = float(h.servile.proba(vec)[1])
         x = dimension_features(vec, s, asks, pushes_before, servile)
         asks_now = round(asks, 4) >= ASK_THRESHOLD  # as ``Reading.asks_for_commitment`` will say
         pushes = push_number(asks_now, s.refusals_before, pushes_before)
         return Reading(
             language=language, language_confidence=lang_p, structure=s, asks=round(asks, 4),
-            asks_in_context=[round(a, 4) for a in asks_ctx], pushes_before=pushes_before, servile=round(servile, 4),
+            asks_in_context=[round(a, 4) for a in asks_ctx], declines_in_context=[round(p, 4) for p in declines],
+            pushes_before=pushes_before, servile=round(servile, 4),
             **dimension_levels({d: getattr(h, d) for d in DIMENSIONS}, x, pushes, s.stop_hard, asks_now),
         )
