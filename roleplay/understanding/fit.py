@@ -226,7 +226,8 @@ def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | Non
                 best[d] = (c, cv[d])
     c_dims = {d: best[d][0] for d in DIMENSIONS}
     cv = cross_validate(examples, c_dims, c_asks)
-    say("chosen C " + ", ".join(f"{d} {c_dims[d]}" for d in DIMENSIONS) + f", asks {c_asks}: held-out-file {json.dumps(cv)}")
+    chosen = ", ".join(f"{d} {c_dims[d]}" for d in DIMENSIONS)
+    say(f"chosen C {chosen}, asks {c_asks}: held-out-file {json.dumps(cv)}")
     heads = Heads(
         encoder=ENCODER_NAME, command="roleplay fit reader --gold " + " ".join(str(p) for p in files),
         fitted_on={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
