@@ -188,7 +188,8 @@ class Call:
         def early(partial: Grade) -> None:
             self.partial[rep_turn_id] = partial
 
-        grade = self.gym.grader.grade(context, reply, on_scores=early, reading=reading)
+        grade = self.gym.grader.grade(context, reply, on_scores=early, reading=reading,
+                                      facts=[f.fact for f in self.persona.hidden_facts])
         self.gym.store.add_grade(self.id, rep_turn_id, grade)
         if not self.over and self.rep_turns[-1][0] == rep_turn_id:
             self._prepare_next_turn()

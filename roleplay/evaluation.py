@@ -201,7 +201,7 @@ def run_grading_eval(
                 "scores": grade.scores if grade.scored else None,
                 "unscored_reason": grade.unscored_reason,
                 "notes_unavailable": grade.notes_unavailable,
-                "notes": {d.value: g.note for d, g in grade.dimensions.items()} or None,
+                "notes": {d.value: g.shown for d, g in grade.dimensions.items()} or None,
                 "evidence": {d.value: g.evidence for d, g in grade.dimensions.items()} or None,
                 "raw_output": grade.raw_output,
             }

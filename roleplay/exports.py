@@ -48,6 +48,11 @@ class DimensionExport(BaseModel):
     #: The rep's own words the score rests on (``None`` when the model's quote was not found).
     evidence: str | None
     note: str
+    #: A line to say instead, proven by the reader to score higher here; where it came from
+    #: ("model" or "library"), and why the model's line was not shown, when it was not.
+    try_instead: str | None = None
+    try_instead_source: str | None = None
+    fallback_reason: str | None = None
 
 
 class GradeAudit(BaseModel):
@@ -223,7 +228,7 @@ def _grade_lines(grade: Grade | None) -> list[str]:
         if g is None:
             continue
         evidence = f"“{plain(g.evidence)}” — " if g.evidence else ""
-        lines.append(f"- *{dim.value}*: {evidence}{plain(g.note)}")
+        lines.append(f"- *{dim.value}*: {evidence}{plain(g.shown)}")
     return lines
 
 

@@ -1,8 +1,9 @@
 """Deterministic stand-ins for each role (the ``fake`` backend). For tests only.
 
 They read the same prompts the real models get, so a change to a prompt's structure that
-would break the app also breaks the tests. The fake grader writes only evidence and notes (the
-scores are the reader's, as with any model), and the label "fake" travels with every grade.
+would break the app also breaks the tests. The fake grader offers only a line to try instead
+(scores and notes come from code, as with any model), and the label "fake" travels with every
+grade.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from langchain_core.messages import BaseMessage
 
 from roleplay.config import Role
 from roleplay.models import FakeChatModel
-from roleplay.transcript import Line
 
 _QUOTED = re.compile(r'(?:Something like|in your own words): "(.*?)"\s*$', re.MULTILINE | re.DOTALL)
 _FACT = re.compile(r"Mention this, in your own words: (.*?)\n")
@@ -31,28 +31,11 @@ def fake_prospect(messages: list[BaseMessage]) -> str:
     return "We have our reasons."
 
 
-def _parse_case(text: str) -> tuple[list[Line], str]:
-    call, rest = text.split("CALL SO FAR:", 1)[1].split("REPLY TO GRADE:", 1)
-    reply = rest.split("WHAT THE READER SAW:", 1)[0].strip()
-    lines = []
-    for raw in call.strip().splitlines():
-        speaker, _, said = raw.partition(": ")
-        if speaker in ("Rep", "Prospect"):
-            lines.append(Line(speaker=speaker.lower(), text=said))
-    return lines, reply
-
-
 def fake_grader(messages: list[BaseMessage]) -> str:
-    from roleplay.grading import DIMENSIONS
-
-    _, reply = _parse_case(messages[-1].text)
-    quote = " ".join(reply.split()[:6])
-    out: dict[str, object] = {}
-    for dim in DIMENSIONS:
-        out[f"{dim.value}_quote"] = quote
-    for dim in DIMENSIONS:
-        out[f"{dim.value}_note"] = f"(fake grader) a note on your {dim.value}."
-    return json.dumps(out)
+    """A line to try instead: a calm exit with a question about their view, whatever was said
+    (so the reader's proof, not the fake, decides where it is shown)."""
+    assert "WHAT TO FIX:" in messages[-1].text, "the grader's prompt lost its structure"
+    return json.dumps({"line": "Understood, I'll leave it there. Out of interest, what makes you say that?"})
 
 
 def fake_coach(messages: list[BaseMessage]) -> str:

@@ -1,10 +1,12 @@
 """The grader: scores one rep reply on curiosity, composure and restraint, with evidence and notes.
 
 The scores are the reader's (``roleplay.understanding``): a sentence encoder and heads fitted
-on the dev splits, with the rubric's counting rules applied in code. The grader-role model
-is told the scores and writes only what words cannot be computed: the quote behind each
-score and a coaching note. A reply the reader may not score (another language) is returned
-as unscored with its reason; a score is never guessed.
+on the dev splits, with the rubric's counting rules applied in code. The notes are decided in
+code too (``roleplay.coaching``): what the reply did and why it matters come from the coaching
+library, the evidence is the rep's sentence that reads most like the score. The grader-role
+model fills one slot: a line to try instead, fitted to the call, for a reply that scored 3 or
+lower somewhere; it is shown only where the reader proves it better. A reply the reader may
+not score (another language) is returned as unscored with its reason; a score is never guessed.
 
 ``signal_bounds`` and ``signal_scores`` are the pattern-based scores the app used before the
 reader; ``roleplay eval signals`` still measures them, for comparison.
@@ -14,9 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from enum import StrEnum
 from pathlib import Path
 
@@ -25,18 +26,19 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from roleplay import prompts
+from roleplay.coaching import load_library
+from roleplay.coaching.notes import Note, write_notes
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.models import json_constrained, model_label
 from roleplay.signals import (
     QuestionKind,
     ReplySignals,
-    sentences,
     without_grader_talk,
 )
 from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line, render
-from roleplay.understanding import Reader, Reading, spoken_words, unscored_reason
+from roleplay.understanding import Reader, Reading, unscored_reason
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +52,10 @@ class Dimension(StrEnum):
 DIMENSIONS = list(Dimension)
 
 
-class NotesOutput(BaseModel):
-    """What the model must answer: the rep's words behind each score and a note on it."""
+class TryInsteadOutput(BaseModel):
+    """What the model must answer: one line the rep could have said instead."""
 
-    curiosity_quote: str = Field(max_length=70)
-    composure_quote: str = Field(max_length=70)
-    restraint_quote: str = Field(max_length=70)
-    curiosity_note: str = Field(max_length=120)
-    composure_note: str = Field(max_length=120)
-    restraint_note: str = Field(max_length=120)
+    line: str = Field(max_length=200)
 
 
 class DimensionGrade(BaseModel):
@@ -67,6 +64,17 @@ class DimensionGrade(BaseModel):
     model_score: int | None = Field(default=None, ge=1, le=5)
     evidence: str | None
     note: str
+    #: A line to say instead, proven to score higher on this dimension in the same moment.
+    try_instead: str | None = None
+    #: Where that line came from: "model" (fitted to the call) or "library" (the fallback).
+    try_instead_source: str | None = None
+    #: Why the model's line was not shown here, when it was not.
+    fallback_reason: str | None = None
+
+    @property
+    def shown(self) -> str:
+        """The note as the rep reads it, with the line to try instead."""
+        return self.note + (f" Try instead: “{self.try_instead}”" if self.try_instead else "")
 
 
 class Grade(BaseModel):
@@ -218,53 +226,12 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     return {Dimension.CURIOSITY: curiosity, Dimension.COMPOSURE: composure, Dimension.RESTRAINT: restraint}
 
 
-def find_quote(quote: str, reply: str) -> str | None:
-    """Return ``quote`` as it appears in ``reply`` (case/space-insensitive), else None."""
-    q = re.sub(r"\s+", " ", quote.strip().strip('"“”').strip()).rstrip(".")
-    if len(q) < 2:
-        return None
-    flat = re.sub(r"\s+", " ", reply)
-    i = flat.lower().find(q.lower())
-    return flat[i : i + len(q)] if i >= 0 else None
-
-
-#: Longest evidence code picks itself when the model's quote is not in the reply.
-_EVIDENCE_CHARS = 160
-_WORD = re.compile(r"[a-z0-9']+")
-
-
-def pick_evidence(quote: str, reply: str, dim: Dimension) -> str | None:
-    """The rep's own words behind a score: the model's quote if it is in the reply, else a span
-    code picks from the reply (quoted exactly, never invented).
-
-    When the model paraphrased, the sentence sharing most words with its quote is taken; when
-    nothing is shared, the sentence the dimension is about (for curiosity the first question),
-    else the first sentence. Long sentences are cut at a word boundary.
-    """
-    if found := find_quote(quote, reply):
-        return found
-    parts = sentences(re.sub(r"\s+", " ", reply))
-    if not parts:
-        return None
-    wanted = set(_WORD.findall(quote.lower()))
-    overlap = [len(wanted & set(_WORD.findall(p.lower()))) for p in parts]
-    if max(overlap) >= 2:
-        span = parts[overlap.index(max(overlap))]
-    elif dim == Dimension.CURIOSITY and (questions := [p for p in parts if p.endswith("?")]):
-        span = questions[0]
-    else:
-        span = parts[0]
-    if len(span) > _EVIDENCE_CHARS:
-        span = span[:_EVIDENCE_CHARS].rsplit(" ", 1)[0]
-    return span
-
-
-def parse_output(raw: str) -> NotesOutput:
+def parse_output(raw: str) -> TryInsteadOutput:
     """Parse the model's JSON answer (tolerating text around the object)."""
     start, end = raw.find("{"), raw.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the grader's answer")
-    return NotesOutput.model_validate(json.loads(raw[start : end + 1]))
+    return TryInsteadOutput.model_validate(json.loads(raw[start : end + 1]))
 
 
 #: Marks where the rep's reply goes in a prompt prepared before the reply exists.
@@ -272,7 +239,8 @@ _CUT = "\u0000REPLY\u0000"
 
 
 class Grader:
-    """Grades rep replies: scores from the reader, evidence and notes from the grader-role model.
+    """Grades rep replies: scores from the reader, notes from the coaching library, and a line to
+    try instead from the grader-role model where the reader proves it better.
 
     Thread-safe; holds no call state.
     """
@@ -287,16 +255,16 @@ class Grader:
         self._count = token_counter(model)
         self.prompts_dir = prompts_dir
         self.reader = reader or Reader()
+        self.library = load_library(prompts_dir)
         #: Faults and malformed answers get ``retries`` more attempts (see ``roleplay.faults``).
         self.retry = retry or RetryPolicy(retries=retries)
-        rubric = (prompts_dir / "rubric.md").read_text(encoding="utf-8")
-        self.system_prompt = prompts.render(prompts_dir, "grader.md", rubric=rubric)
+        self.system_prompt = prompts.render(prompts_dir, "grader.md")
         self.prompt_hash = prompts.template_hash(prompts_dir, "grader.md")
-        self._runnable = json_constrained(model, NotesOutput.model_json_schema(), "notes")
+        self._runnable = json_constrained(model, TryInsteadOutput.model_json_schema(), "try_instead")
 
     def grade(
         self, context: list[Line], reply: str, on_scores: Callable[[Grade], None] | None = None,
-        reading: Reading | None = None,
+        reading: Reading | None = None, facts: Sequence[str] = (),
     ) -> Grade:
         """Grade ``reply`` given the call ``context`` before it.
 
@@ -304,14 +272,15 @@ class Grader:
             context: the turns before the reply, oldest first.
             reply: the rep's reply.
             on_scores: called with a partial grade as soon as the three scores are known,
-                before the evidence and notes are written.
+                before the notes are written.
             reading: the reply's reading, when the caller has it already (the call reads each
                 reply once, for the prospect and the grader).
+            facts: the persona's hidden facts, which no line to try instead may paste.
 
         Returns:
             A scored grade, or an unscored one with the reason. Never raises for model faults:
-            when the model cannot write the notes, the scores stand, the evidence is picked by
-            code and ``notes_unavailable`` says why.
+            when the model cannot offer a line, the library's line is tried instead and each
+            note records why (``fallback_reason``).
         """
         started = time.monotonic()
         reading = reading or self.reader.read(context, reply)
@@ -319,46 +288,51 @@ class Grader:
                  "reading": reading.model_dump(mode="json")}
         if reason := unscored_reason(reading):
             return Grade.unscored(reason, seconds=time.monotonic() - started, **audit)
-        case = self._case(context, without_grader_talk(reply), self._facts(reading))
-        audit["prompt"] = case
         if on_scores:
-            on_scores(self._grade_of(reading, reply, None, "", audit, time.monotonic() - started, partial=True))
-        raw = ""
+            on_scores(self._grade_of(reading, None, "", audit, time.monotonic() - started))
+        aims = self._aims(reading)
+        raw, line, problem = "", None, None
+        if aims:
+            case = self._case(context, without_grader_talk(reply), aims)
+            audit["prompt"] = case
 
-        def attempt() -> NotesOutput:
-            nonlocal raw
-            raw = ""
-            for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
-                raw += chunk.text
-            return parse_output(raw)
+            def attempt() -> TryInsteadOutput:
+                nonlocal raw
+                raw = ""
+                for chunk in self._runnable.stream([SystemMessage(self.system_prompt), HumanMessage(case)]):
+                    raw += chunk.text
+                return parse_output(raw)
 
-        try:
-            output = self.retry.call(attempt, malformed=True, what="grading")
-        except ModelFault as fault:  # the scores stand; the notes could not be written
-            error = fault.describe("the grader's model")
-            log.warning("grading notes failed: %s", error)
-            grade = self._grade_of(reading, reply, None, raw, audit, time.monotonic() - started)
-            grade.notes_unavailable = error
-            return grade
-        return self._grade_of(reading, reply, output, raw, audit, time.monotonic() - started)
+            try:
+                line = self.retry.call(attempt, malformed=True, what="grading").line
+            except ModelFault as fault:  # the library's lines stand in
+                problem = fault.describe("the grader's model")
+                log.warning("grading: no line to try instead: %s", problem)
+        notes = write_notes(self.library, self.reader, context, reply, reading, line, problem, facts)
+        return self._grade_of(reading, notes, raw, audit, time.monotonic() - started)
 
-    @staticmethod
-    def _facts(reading: Reading) -> str:
-        scores = ", ".join(f"{d} {s}" for d, s in reading.scores.items())
-        return f"{reading.summary()}\nSCORES (decided; write notes that fit them): {scores}"
+    def _aims(self, reading: Reading) -> str:
+        """What the line to try instead must fix: each dimension scored 3 or lower, in the
+        library's words (empty when nothing needs fixing)."""
+        out = []
+        for dim in DIMENSIONS:
+            score = reading.scores[dim.value]
+            if score <= 3:
+                entry = self.library.entry(dim.value, score, reading)
+                out.append(f"- {dim.value}: {entry.saw} {entry.why}")
+        return "\n".join(out)
 
-    def _case(self, context: list[Line], reply: str, facts: str) -> str:
-        """The user message for one reply: the recent call, the reply, then the reading and scores.
+    def _case(self, context: list[Line], reply: str, aims: str) -> str:
+        """The user message for one reply: the recent call, the reply, then what to fix.
 
-        The reply and the facts come last, so everything before them can be processed while
-        the rep is still thinking (see ``prepare``). Turns beyond the token budget are left
-        out; the facts carry the counts that need the whole call.
+        The reply and the aims come last, so everything before them can be processed while
+        the rep is still thinking (see ``prepare``). Turns beyond the token budget are left out.
         """
         recent = fit(context, self._count, self.history_tokens)
         transcript = render(recent) or "(the call has just started)"
         if len(context) > len(recent):
             transcript = f"(… {len(context) - len(recent)} earlier turns)\n{transcript}"
-        return prompts.render(self.prompts_dir, "grader_case.md", transcript=transcript, reply=reply, signals=facts)
+        return prompts.render(self.prompts_dir, "grader_case.md", transcript=transcript, reply=reply, aims=aims)
 
     def prepare(self, context: list[Line], should_stop: Callable[[], bool] = lambda: False) -> int:
         """Process the part of the next grade's prompt that is known before the rep replies.
@@ -374,17 +348,16 @@ class Grader:
 
     @staticmethod
     def _grade_of(
-        reading: Reading, reply: str, output: NotesOutput | None, raw: str, audit: dict, seconds: float,
-        partial: bool = False,
+        reading: Reading, notes: dict[str, Note] | None, raw: str, audit: dict, seconds: float,
     ) -> Grade:
-        # Evidence never comes from words addressed to the grader, nor from the mark left for them.
-        words = spoken_words(reply)
+        """A grade from the reading's scores; partial (scores only) until the notes are written."""
         dims = {}
         for dim in DIMENSIONS:
-            quote = getattr(output, f"{dim.value}_quote") if output else ""
+            note = notes[dim.value] if notes else None
             dims[dim] = DimensionGrade(
-                score=reading.scores[dim.value],
-                evidence=None if partial else pick_evidence(quote, words, dim),
-                note=getattr(output, f"{dim.value}_note").strip() if output else "",
+                score=reading.scores[dim.value], evidence=note.evidence if note else None,
+                note=note.text if note else "", try_instead=note.try_instead if note else None,
+                try_instead_source=note.try_instead_source if note else None,
+                fallback_reason=note.fallback_reason if note else None,
             )
-        return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, partial=partial, **audit)
+        return Grade(scored=True, dimensions=dims, raw_output=raw, seconds=seconds, partial=notes is None, **audit)

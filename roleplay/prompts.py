@@ -14,8 +14,8 @@ import yaml
 TEMPLATES: dict[str, set[str]] = {
     "prospect_system.md": {"persona"},
     "prospect_turn.md": {"persona", "mood", "move", "line", "fact", "refusals"},
-    "grader.md": {"rubric"},
-    "grader_case.md": {"transcript", "reply", "signals"},
+    "grader.md": set(),
+    "grader_case.md": {"transcript", "reply", "aims"},
     "coach.md": {"persona", "transcript", "door", "door_when", "ended_by"},
 }
 

@@ -24,6 +24,7 @@ CSS = """
 .rp-unscored {background:#f6f8fa; color:#57606a}
 .rp-note {margin:2px 0 4px 0}
 .rp-ev {font-style:italic}
+.rp-try {margin:2px 0 0 1em; color:#1d5e2f}
 .rp-hangup {color:#b42318; font-weight:700}
 .rp-fault {color:#9a6700; font-weight:600}
 """
@@ -73,14 +74,19 @@ def grade_card(number: int, said: str, grade: Grade | None) -> str:
         notes.append("<em>Notes coming…</em>")
     elif grade.notes_unavailable:
         notes.append(f'<div class="rp-note"><em>No notes</em>: {escape(grade.notes_unavailable)}</div>')
+    faults = {g.fallback_reason for g in grade.dimensions.values()
+              if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")}
     for dim in DIMENSIONS:
         g = grade.dimensions[dim]
         pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
         if grade.partial:
             continue
         evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
+        better = (f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>' if g.try_instead else "")
         if evidence or g.note:
-            notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}</div>')
+            notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}{better}</div>')
+    if faults and not grade.partial:  # the lines to try instead are the library's: say why
+        notes.append(f'<div class="rp-note"><em>Standard line: {escape(sorted(faults)[0])}</em></div>')
     return f'<div class="rp-card rp-scored">{head}{"".join(pills)}{"".join(notes)}</div>'
 
 

@@ -198,7 +198,7 @@ def test_empty_message_is_refused_and_the_call_goes_on(launch: Callable[..., App
     assert lines(out["chat"])[-2] == ("user", ASK)
 
 
-def test_grader_model_failure_keeps_the_scores_and_says_why_the_notes_are_missing(
+def test_grader_model_failure_keeps_scores_and_notes_and_records_why_the_line_is_the_librarys(
     launch: Callable[..., App],
 ) -> None:
     app = launch(grader=failing(RuntimeError("boom")))
@@ -206,13 +206,14 @@ def test_grader_model_failure_keeps_the_scores_and_says_why_the_notes_are_missin
     start(client)
     send(client, ASK)
 
-    scores = poll(lambda: current_scores(client), lambda html: "No notes" in html)
-    assert "boom" in scores.split("No notes", 1)[1]
+    scores = poll(lambda: current_scores(client), lambda html: "Notes coming" not in html and "rp-note" in html)
     assert pills(scores) == ["curiosity", "composure", "restraint"]  # the scores are the reader's
+    assert "You asked for a commitment" in scores  # the notes are the library's, whatever the model does
 
     (grade,) = app.gym.store.grades_for(app.session_id()).values()
-    assert grade.scored and "boom" in grade.notes_unavailable
-    assert all(d.evidence for d in grade.dimensions.values())  # picked by code from the rep's words
+    assert grade.scored and all(d.evidence and d.note for d in grade.dimensions.values())
+    low = [d for d in grade.dimensions.values() if d.score <= 3]
+    assert low and all("boom" in d.fallback_reason and d.try_instead_source != "model" for d in low)
 
 
 def test_a_reply_in_another_language_is_unscored_with_the_reason(launch: Callable[..., App]) -> None:

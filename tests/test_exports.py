@@ -178,13 +178,16 @@ def test_the_json_export_is_the_documented_structure(gym: Gym) -> None:
         grade = turn["grade"]
         assert set(grade) == GRADE_KEYS and grade["scored"] and grade["audit"] is None
         assert set(grade["scores"]) == set(grade["dimensions"]) == {d.value for d in Dimension}
-        assert all(set(d) == {"score", "model_score", "evidence", "note"} for d in grade["dimensions"].values())
+        assert all(set(d) == {"score", "model_score", "evidence", "note", "try_instead", "try_instead_source",
+                              "fallback_reason"} for d in grade["dimensions"].values())
         assert grade["model"] == "fake-grader" and grade["prompt_hash"] and grade["unscored_reason"] is None
     assert data["report"]["replies"] == 2 and "coach_raw" not in data["report"]
 
 
 def test_the_grader_s_prompt_and_raw_answer_only_come_with_audit(gym: Gym) -> None:
-    record = gym.store.get_session(play(gym))
+    # replies that need a line to try instead: the grader's model is asked for one
+    record = gym.store.get_session(play(gym, lines=("Could we book twenty minutes on Thursday?",
+                                                    "Come on, just fifteen minutes then?")))
     plain_text = session_json(record)
     stored = next(iter(record.grades.values()))
     for secret in (stored.prompt, stored.raw_output, record.report["coach_raw"]):
@@ -330,7 +333,7 @@ def cli_db(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
 
 def test_export_session_prints_markdown_or_writes_json(gym: Gym, cli_db: str, tmp_path: Path,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
-    session_id = play(gym)
+    session_id = play(gym, lines=("Could we book twenty minutes on Thursday?", "Come on, just fifteen minutes then?"))
     assert main(["export", "session", session_id]) == 0
     out = capsys.readouterr().out
     assert out == session_markdown(gym.store.get_session(session_id))

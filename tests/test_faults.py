@@ -30,6 +30,7 @@ except ImportError:  # pragma: no cover
     openai_http = httpx
 
 QUESTION = "What made Fleetly the right fit for dispatch?"
+PUSH = "Could we book twenty minutes on Thursday at ten?"
 REQUEST = openai_http.Request("POST", "http://127.0.0.1:9/v1/chat/completions")
 
 
@@ -186,19 +187,22 @@ GRADER_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("no JSON object in t
 
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
-def test_grader_fault_retries_once_then_stores_the_scores_without_notes(settings: Settings, name: str) -> None:
+def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(settings: Settings, name: str) -> None:
     make, words = GRADER_FAULTS[name]
     model = faulty("grader", make())
     gym = make_gym(settings, grader=model)
     call_ = gym.start(PERSONA)
-    first = call_.say(QUESTION)
+    first = call_.say(PUSH)  # a reply with something to fix: the model is asked for a line
 
     (grade,) = call_.grades(wait=10).values()
     assert len(model.calls) == 2, "exactly one retry"
-    assert grade.scored and grade.notes_unavailable.startswith("the grader's model failed: ")
-    assert words in grade.notes_unavailable and "tried twice" in grade.notes_unavailable
+    low = [d for d in grade.dimensions.values() if d.score <= 3]
+    assert grade.scored and low and all(d.note for d in grade.dimensions.values())
+    for d in low:
+        assert d.fallback_reason.startswith("the grader's model failed: ") and d.try_instead_source != "model"
+        assert words in d.fallback_reason and "tried twice" in d.fallback_reason
     stored = gym.store.grades_for(call_.id)[first.rep_turn_id]
-    assert stored.notes_unavailable == grade.notes_unavailable and stored.scores == grade.scores
+    assert stored.dimensions == grade.dimensions and stored.scores == grade.scores
     assert stored.reading == grade.reading
 
     model.fail_with = None
@@ -215,7 +219,7 @@ def test_grader_fault_once_is_healed_by_the_retry(settings: Settings, name: str)
     model = faulty("grader", make(), times=1)
     gym = make_gym(settings, grader=model)
     call_ = gym.start(PERSONA)
-    call_.say(QUESTION)
+    call_.say(PUSH)
     (grade,) = call_.grades(wait=10).values()
     assert grade.scored and len(model.calls) == 2
     gym.close()
@@ -225,10 +229,12 @@ def test_a_malformed_grade_answer_is_retried_once(settings: Settings) -> None:
     model = FakeChatModel(responder=lambda m: "I'd give it a 4.", calls=[])
     gym = make_gym(settings, grader=model)
     call_ = gym.start(PERSONA)
-    call_.say(QUESTION)
+    call_.say(PUSH)
     (grade,) = call_.grades(wait=10).values()
     assert len(model.calls) == 2
-    assert grade.notes_unavailable.startswith("the grader's model failed: its answer was malformed, tried twice")
+    low = [d for d in grade.dimensions.values() if d.score <= 3]
+    assert low and all(d.fallback_reason.startswith("the grader's model failed: its answer was malformed, tried twice")
+                       for d in low)
     assert grade.scored and grade.raw_output == "I'd give it a 4."
     gym.close()
 
@@ -288,7 +294,7 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
     assert "The prospect's model failed: it timed out, tried twice" in out["status"]
     assert "line was scripted; your call goes on" in out["status"]
     assert out["msg_update"]["interactive"] is True
-    scores = poll(lambda: send(client, "")["scores"], lambda html: "No notes" in html)
+    scores = poll(lambda: send(client, "")["scores"], lambda html: "Standard line" in html)
     assert "rate-limiting requests (HTTP 429), tried twice" in scores
 
     prospect.fail_with = grader.fail_with = None
@@ -300,7 +306,8 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
 
     report = call(client, "/end")["report"]["value"]
     assert "The coach could not write its part" in report and "could not be reached, tried twice" in report
-    assert (len(prospect.calls), len(grader.calls), len(coach.calls)) == (3, 3, 2)
+    # the grader's model is asked only for the push (twice); the question needs no line to try instead
+    assert (len(prospect.calls), len(grader.calls), len(coach.calls)) == (3, 2, 2)
 
 
 # --- A restart mid-call ----------------------------------------------------------------------

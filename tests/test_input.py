@@ -221,9 +221,11 @@ def test_markup_in_the_app_never_becomes_markup(launch: Callable[..., App]) -> N
     outputs: list[Any] = []
     for text in HOSTILE[:8]:
         out = send(client, text)
+        outputs.append(out)
+        if "hung up" in out["status"]:  # hostile lines end the call: what was shown is checked below
+            break
         (_, shown), _ = lines(out["chat"])[-2:]
         assert rendered_text(shown).strip() == text.strip()
-        outputs.append(out)
     outputs.append(poll(lambda: send(client, "")["scores"], lambda h: "Grading…" not in h))
     report = call(client, "/end")["report"]["value"]
     rendered_text(report)

@@ -34,11 +34,12 @@ def test_missing_variable_is_an_error():
         prompts.render(PROMPTS, "grader_case.md", transcript="x")
 
 
-def test_grader_prompt_carries_the_rubric():
-    rubric = (PROMPTS / "rubric.md").read_text()
-    system = prompts.render(PROMPTS, "grader.md", rubric=rubric)
-    for anchor in ("A genuine open question", "Hostile: insults", "A third or later attempt"):
-        assert anchor in system
+def test_the_grader_prompt_asks_only_for_a_line_to_try_instead():
+    system = prompts.render(PROMPTS, "grader.md")
+    assert '{"line"' in system
+    case = prompts.render(PROMPTS, "grader_case.md", transcript="Prospect: No.", reply="Tuesday then?",
+                          aims="- restraint: make no new ask after their no")
+    assert case.index("Tuesday then?") < case.index("WHAT TO FIX"), "the reply comes before what needs it"
 
 
 @pytest.mark.skipif(not (SHARED / "spec" / "rubric.md").exists(), reason="shared/spec not beside the checkout")
