@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 from collections.abc import Iterator
+from concurrent.futures import Future
 from html import escape
 from typing import Any
 
@@ -12,8 +14,9 @@ import gradio as gr
 
 from roleplay.accounts import Viewer
 from roleplay.calls import Call, CallEnded, Gym, InputError
+from roleplay.coach import Report
 from roleplay.config import Settings
-from roleplay.dashboard import build_progress, export_session
+from roleplay.dashboard import build_progress, export_follow_up, export_session
 from roleplay.personas import Persona
 from roleplay.studio import build_studio
 from roleplay.views import CSS, brief_markdown, chat_messages, plain, report_markdown, scores_html
@@ -130,16 +133,35 @@ def build_app(gym: Gym) -> gr.Blocks:
         return scores_html(cards, exam), gr.Timer(active=pending)
 
     def end(session_id: str | None, request: gr.Request):
+        """End the call: the report's facts show at once, the coach's summary follows."""
         if not session_id:
             raise gr.Error("There is no call to end.")
         call = writable(viewer(request), session_id)
-        report = call.end(grade_timeout=120)
-        return (
-            _status(call), scores_html(_cards(call), False),
-            gr.update(value=report_markdown(report, call.persona.name), visible=True),
-            gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=False),
-            gr.Timer(active=False),
-        )
+        facts: queue.Queue[Report] = queue.Queue()
+        done: Future[Report] = Future()
+
+        def write() -> None:
+            try:
+                done.set_result(call.end(grade_timeout=120, on_facts=facts.put))
+            except BaseException as exc:  # noqa: BLE001 - handed to the handler below
+                done.set_exception(exc)
+
+        def shown(report: Report, pending: bool) -> tuple:
+            return (
+                _status(call), scores_html(_cards(call), False),
+                gr.update(value=report_markdown(report, call.persona.name, pending=pending), visible=True),
+                gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=False),
+                gr.Timer(active=False),
+            )
+
+        threading.Thread(target=write, name=f"report-{call.id[:8]}", daemon=True).start()
+        while not done.done():
+            try:
+                yield shown(facts.get(timeout=0.1), pending=True)
+                break
+            except queue.Empty:
+                continue
+        yield shown(done.result(), pending=False)
 
     def start_over():
         return (
@@ -198,6 +220,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                         with gr.Row():
                             md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
                             json_btn = gr.Button("JSON", size="sm", elem_id="export-json")
+                            ics_btn = gr.Button("Follow-up (.ics)", size="sm", elem_id="export-ics")
                         exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
                 with gr.Column(scale=2, min_width=380):
                     status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
@@ -236,7 +259,17 @@ def build_app(gym: Gym) -> gr.Blocks:
         def export_json(session_id: str | None, request: gr.Request):
             return export(session_id, "json", request)
 
+        def export_ics(session_id: str | None, request: gr.Request):
+            if not session_id:
+                raise gr.Error("Start or open a call first.")
+            readable(viewer(request), session_id)
+            try:
+                return gr.update(value=export_follow_up(gym, session_id), visible=True)
+            except LookupError as exc:
+                raise gr.Error(str(exc)) from None
+
         md_btn.click(export_md, session, exported, api_name="export_md")
+        ics_btn.click(export_ics, session, exported, api_name="export_ics")
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
         start_btn.click(start, [persona, exam],

@@ -11,7 +11,7 @@ import logging
 import threading
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -241,8 +241,12 @@ class Call:
         self.ended_by = ended_by
         self.gym.store.end_session(self.id, ended_by, self.state.snapshot())
 
-    def end(self, grade_timeout: float | None = None) -> Report:
-        """End the call (if the prospect has not) and write the coach's report."""
+    def end(self, grade_timeout: float | None = None, on_facts: Callable[[Report], None] | None = None) -> Report:
+        """End the call (if the prospect has not) and write the coach's report.
+
+        ``on_facts`` gets the report built from facts before the coach's model phrases its
+        summary (not called when the report was written already).
+        """
         with self.lock:
             if not self.over:
                 self._end("rep")
@@ -255,7 +259,8 @@ class Call:
             door = self.state.door.value
             self.report = self.gym.coach.report(
                 self.persona, self.lines, rep_turns, door,
-                self.persona.not_now.when if door == "not_now" else None, self.ended_by or "rep",
+                self.persona.not_now.when if door in ("not_now", "open") else None, self.ended_by or "rep",
+                on_facts=on_facts,
             )
             self.gym.store.save_report(self.id, self.report.model_dump(mode="json"))
             return self.report

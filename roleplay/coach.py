@@ -1,9 +1,11 @@
-"""The coach: an end-of-call report.
+"""The coach: an end-of-call report built from facts.
 
-The facts of the report (strongest and weakest moments, averages, where the door was left)
-are computed in code from the stored grades and the prospect's state; the model writes the
-summary, the drill and the follow-up plan. If the model fails, the report says so and keeps
-the computed parts, with the standard drill for the weakest dimension.
+Everything a report states comes from code: the averages, the strongest and weakest moments
+with the rep's own words and what the coaching library says of them, where the prospect left
+the door and when to try again (with a calendar file), the drill for the weakest dimension and
+a summary written from those facts. The coach-role model only rephrases the summary; its words
+replace the code's only when they pass the coaching checks (``roleplay.coaching.quality``), and
+a failure or a rejection is recorded in the report.
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Callable
+from datetime import date, datetime
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -18,21 +22,20 @@ from langchain_core.messages import HumanMessage
 from pydantic import BaseModel, Field
 
 from roleplay import prompts
+from roleplay.coaching.follow_up import follow_up_at
+from roleplay.coaching.quality import report_defects
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.models import json_constrained, model_label
 from roleplay.personas import Persona
-from roleplay.tokens import fit, token_counter
 from roleplay.transcript import Line
 
 log = logging.getLogger(__name__)
 
 
 class CoachOutput(BaseModel):
-    summary: str = Field(max_length=600)
-    drill: str = Field(max_length=400)
-    follow_up: str = Field(max_length=400)
+    summary: str = Field(max_length=400)
 
 
 class Moment(BaseModel):
@@ -56,9 +59,15 @@ class Report(BaseModel):
     strongest: Moment | None
     weakest: Moment | None
     summary: str | None = None
+    #: "coach" when the model's phrasing passed the checks, "facts" when the code's stands.
+    summary_source: str = "coach"
+    #: Why the model's phrasing was not used, when it passed no check (the code's summary stands).
+    summary_rejected: str | None = None
     drill: str
     drill_source: str = "coach"
     follow_up: str | None = None
+    #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
+    follow_up_at: str | None = None
     coach_error: str | None = None
     coach_model: str = ""
     coach_raw: str = ""
@@ -68,34 +77,82 @@ class Report(BaseModel):
 RepTurn = tuple[int, str, Grade | None]
 
 
-def _moment(turn: int, rep: str, grade: Grade, pick_low: bool) -> Moment:
-    dims = sorted(grade.dimensions.items(), key=lambda kv: kv[1].score, reverse=not pick_low)
-    detail = dims[0][1]
+def _moment(turn: int, rep: str, grade: Grade, dim: str) -> Moment:
+    detail = grade.dimensions[dim]
     return Moment(turn=turn, rep=rep, scores=grade.scores, evidence=detail.evidence, note=detail.note)
 
 
 def summarise(rep_turns: list[RepTurn]) -> dict:
-    """Averages, weakest dimension and the strongest / weakest moments, from the grades."""
+    """Averages, the weakest dimension and the strongest and weakest moments, from the grades.
+
+    The strongest moment is the reply with the highest total, shown on its best dimension; the
+    weakest is the lowest reply on the weakest dimension (ties: the lowest total), shown on that
+    dimension, so the moment and the weakest habit tell the same story.
+    """
     scored = [(t, text, g) for t, text, g in rep_turns if g is not None and g.scored]
     averages: dict[str, float | None] = {}
     for dim in DIMENSIONS:
         values = [g.scores[dim.value] for _, _, g in scored]
         averages[dim.value] = round(sum(values) / len(values), 2) if values else None
     known = {k: v for k, v in averages.items() if v is not None}
-    total = lambda item: sum(item[2].scores.values())  # noqa: E731
+    weakest_dim = min(known, key=known.get) if known else None
+    strongest = weakest = None
+    if scored:
+        t, text, g = max(scored, key=lambda item: sum(item[2].scores.values()))
+        strongest = _moment(t, text, g, max(g.scores, key=g.scores.get))
+        t, text, g = min(scored, key=lambda item: (item[2].scores[weakest_dim], sum(item[2].scores.values())))
+        weakest = _moment(t, text, g, weakest_dim)
     return {
         "replies": len(rep_turns),
         "graded": len(scored),
         "unscored": sum(1 for _, _, g in rep_turns if g is not None and not g.scored),
         "averages": averages,
-        "weakest_dimension": min(known, key=known.get) if known else None,
-        "strongest": _moment(*max(scored, key=total), pick_low=False) if scored else None,
-        "weakest": _moment(*min(scored, key=total), pick_low=True) if scored else None,
+        "weakest_dimension": weakest_dim,
+        "strongest": strongest,
+        "weakest": weakest,
     }
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def facts_summary(report: Report, first_name: str) -> str:
+    """The summary code writes from the facts: how the call ended, then the weakest habit with
+    the moment that shows it in the rep's own words (or the best moment, when nothing was weak)."""
+    if report.ended_by == "prospect":
+        ended = f"{first_name} hung up, and the door is closed."
+    else:
+        ended = {"closed": "You ended the call with the door closed.",
+                 "not_now": f"You ended the call with the door at not now: {first_name} said to try again "
+                            f"{report.door_when or 'later'}.",
+                 "open": "You ended the call with the door open."}[report.door]
+    w, s, dim = report.weakest, report.strongest, report.weakest_dimension
+    if w and dim and (report.averages[dim] or 5) < 4:
+        said = f"on reply {w.turn} you said “{w.evidence or w.rep}”"
+        return f"{ended} Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): {said}. {w.note or ''}".strip()
+    if s:
+        best = f"reply {s.turn}, “{s.evidence or s.rep}”"
+        return f"{ended} Your replies held up on all three habits; the best was {best}."
+    return f"{ended} None of your replies could be graded, so there is nothing more to sum up."
+
+
+def follow_up_plan(door: str, door_when: str | None, at: datetime | None, first_name: str) -> str:
+    """What to do next, from where the door was left (never conditional: code knows the door)."""
+    if door == "closed":
+        return (f"The door is closed: don't call {first_name} again unprompted. If you reach out in a few months, "
+                "send one short email that offers something useful and asks for nothing.")
+    when = door_when or "later"
+    dated = f" ({at:%A %d %B %Y, %H:%M})" if at else ""
+    if door == "open":
+        return (f"{first_name} agreed to talk again {when}{dated}. Put it in your calendar and confirm it by email "
+                "today, in two lines.")
+    return (f"Call {first_name} back {when}{dated}, as asked. Open with what you learned on this call, ask how "
+            "things stand, and make one clear ask at most.")
+
+
 class Coach:
-    """Writes the end-of-call report with the coach-role model."""
+    """Writes the end-of-call report; the coach-role model only rephrases its summary."""
 
     def __init__(
         self, model: BaseChatModel, prompts_dir: Path, history_tokens: int = ROLE_DEFAULTS[Role.COACH][2],
@@ -106,39 +163,61 @@ class Coach:
         self.retry = retry or RetryPolicy()
         self.prompts_dir = prompts_dir
         self.history_tokens = history_tokens
-        self._count = token_counter(model)
         self._drills = prompts.load_data(prompts_dir, "drills.yaml")
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
 
-    def transcript(self, lines: list[Line], rep_turns: list[RepTurn]) -> str:
-        """The call within the token budget, each rep reply numbered and followed by its scores."""
-        marks = iter(
-            f"reply {n}: " + ("/".join(str(g.scores[d.value]) for d in DIMENSIONS) if g and g.scored else "unscored")
-            for n, _, g in rep_turns
-        )
-        out = [f"{ln.speaker.capitalize()}: {ln.text}" + (f"  [{next(marks, '')}]" if ln.speaker == "rep" else "")
-               for ln in lines]
-        kept = fit(lines, self._count, self.history_tokens)
-        if len(kept) < len(lines):
-            out = [f"(… {len(lines) - len(kept)} earlier turns)", *out[len(lines) - len(kept) :]]
-        return "\n".join(out) or "(the rep said nothing)"
+    @staticmethod
+    def facts(report: Report, persona: Persona) -> str:
+        """The facts the model may phrase, one per line, spoken to the rep as the summary will be."""
+        ended = f"{persona.name} hung up" if report.ended_by == "prospect" else "you ended the call"
+        door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
+        lines = [f"- How it ended: {ended}; the door was left {door}"
+                 + (f", to try again {report.door_when}." if report.door_when else ".")]
+        for label, m in (("Strongest", report.strongest), ("Weakest", report.weakest)):
+            if m and (label == "Strongest" or m != report.strongest):
+                said = m.evidence or m.rep
+                lines.append(f"- {label} moment (reply {m.turn}): you said \"{said}\". {m.note or ''}")
+        if report.weakest_dimension:
+            avg = report.averages[report.weakest_dimension]
+            lines.append(f"- Weakest habit: {report.weakest_dimension} (average {avg:.1f} of 5).")
+        return "\n".join(lines)
 
     def report(
         self, persona: Persona, lines: list[Line], rep_turns: list[RepTurn], door: str,
-        door_when: str | None, ended_by: str,
+        door_when: str | None, ended_by: str, on_facts: Callable[[Report], None] | None = None,
+        today: date | None = None,
     ) -> Report:
-        """Build the report; never raises for model faults (they are recorded in it)."""
+        """Build the report; never raises for model faults (they are recorded in it).
+
+        Args:
+            persona, lines, rep_turns: the call, and each rep reply with its grade.
+            door, door_when: where the prospect left the door and when to try again.
+            ended_by: "prospect" (hung up) or "rep".
+            on_facts: called with the report built from facts, before the model rephrases the
+                summary (the app shows it at once).
+            today: the date the follow-up is counted from (default: today).
+        """
         started = time.monotonic()
         facts = summarise(rep_turns)
-        prompt = prompts.render(
-            self.prompts_dir, "coach.md", persona=persona, transcript=self.transcript(lines, rep_turns),
-            door=door.replace("_", " "), door_when=door_when, ended_by=ended_by,
-        )
+        at = follow_up_at(door_when, today or date.today()) if door in ("not_now", "open") else None
+        weakest = facts["weakest_dimension"] or "curiosity"
         report = Report(
             persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
-            drill=self._drills.get(facts["weakest_dimension"] or "curiosity", "").strip(),
-            drill_source="standard", coach_model=model_label(self.model),
+            drill=self._drills.get(weakest, "").strip(), drill_source="library", coach_model=model_label(self.model),
+            follow_up=follow_up_plan(door, door_when, at, persona.name.split()[0]),
+            follow_up_at=at.isoformat(timespec="minutes") if at else None,
         )
+        report.summary, report.summary_source = facts_summary(report, persona.name.split()[0]), "facts"
+        if on_facts:
+            on_facts(report.model_copy())
+        if report.graded:
+            self._phrase(report, persona, [text for _, text, _ in rep_turns])
+        report.seconds = round(time.monotonic() - started, 3)
+        return report
+
+    def _phrase(self, report: Report, persona: Persona, replies: list[str]) -> None:
+        """Let the model rephrase the summary; keep its words only if they pass every check."""
+        prompt = prompts.render(self.prompts_dir, "coach.md", persona=persona, facts=self.facts(report, persona))
 
         def attempt() -> CoachOutput:
             report.coach_raw = raw = self._runnable.invoke([HumanMessage(prompt)]).text
@@ -146,12 +225,15 @@ class Coach:
 
         try:
             out = self.retry.call(attempt, malformed=True, what="coach report")
-        except ModelFault as fault:  # the report survives any model fault, with its reason
+        except ModelFault as fault:  # the code's summary stands, with the reason
             report.coach_error = fault.describe("the coach's model")
             log.warning("coach: %s", report.coach_error)
-        else:
-            report.summary, report.follow_up = out.summary.strip(), out.follow_up.strip()
-            if out.drill.strip():
-                report.drill, report.drill_source = out.drill.strip(), "coach"
-        report.seconds = round(time.monotonic() - started, 3)
-        return report
+            return
+        summary = out.summary.strip()
+        facts = [f.fact for f in persona.hidden_facts]
+        defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts)
+        if defects:
+            report.summary_rejected = "failed the " + ", ".join(sorted({d.kind.replace("_", " ") for d in defects}))
+            report.summary_rejected += " check" + ("s" if len({d.kind for d in defects}) > 1 else "")
+            return
+        report.summary, report.summary_source = summary, "coach"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,8 @@ import gradio as gr
 
 from roleplay.accounts import Viewer
 from roleplay.calls import Gym
-from roleplay.exports import scores_csv, session_json, session_markdown
+from roleplay.coaching.follow_up import calendar_file
+from roleplay.exports import persona_name, scores_csv, session_json, session_markdown
 from roleplay.progress import PLAIN_DIMENSIONS, PLOT_COLUMNS, RepProgress, TeamRow, rep_progress, team_table
 from roleplay.storage import ScoreRow
 from roleplay.views import plain
@@ -119,6 +121,22 @@ def _empty_frame() -> Any:
     import pandas as pd
 
     return pd.DataFrame(columns=list(PLOT_COLUMNS))
+
+
+def export_follow_up(gym: Gym, session_id: str) -> str:
+    """Write the follow-up call of session ``session_id`` (already checked readable) as an .ics
+    file; its path. Raises ``LookupError`` when the report names no time to try again."""
+    record = gym.store.get_session(session_id)
+    report = record.report or {}
+    if not report.get("follow_up_at"):
+        raise LookupError("This call has no follow-up to put in a calendar: the door was closed, "
+                          "or the prospect named no time to try again.")
+    name = persona_name(record)
+    start = datetime.fromisoformat(report["follow_up_at"])
+    body = calendar_file(f"Follow-up call: {name}", report.get("follow_up") or "", start)
+    path = Path(tempfile.mkdtemp(prefix="roleplay-export-")) / f"follow-up-{record.persona_id}-{start:%Y%m%d}.ics"
+    path.write_bytes(body)
+    return str(path)
 
 
 def export_session(gym: Gym, session_id: str, fmt: str) -> str:

@@ -139,7 +139,7 @@ def _door(record: SessionRecord) -> str | None:
     return str(door) if door is not None else None
 
 
-def _persona_name(record: SessionRecord) -> str:
+def persona_name(record: SessionRecord) -> str:
     """The persona's name on one line (it heads the Markdown and labels each prospect turn)."""
     return " ".join(str(record.persona.get("name") or record.persona_id).split()) or record.persona_id
 
@@ -176,7 +176,7 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
         report.pop("coach_raw", None)
     meta = SessionMeta(
         id=record.id, owner=record.owner, persona_id=record.persona_id, persona_version=record.persona_version,
-        persona_name=_persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
+        persona_name=persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
         created_at=iso_utc(record.created_at), ended_at=iso_utc(record.ended_at), ended_by=record.ended_by,
         door=_door(record),
     )
@@ -240,7 +240,7 @@ def _report_section(record: SessionRecord) -> str | None:
     except ValidationError as exc:
         log.warning("session %s: the stored report cannot be read: %s", record.id, exc)
         return "## Coaching report\n\n*The stored report could not be read.*"
-    return report_markdown(report, _persona_name(record))
+    return report_markdown(report, persona_name(record))
 
 
 def _multiline(text: str) -> str:
@@ -263,7 +263,7 @@ def session_markdown(record: SessionRecord) -> str:
     Returns:
         Markdown text, ending with a newline.
     """
-    name = _persona_name(record)
+    name = persona_name(record)
     door = _door(record)
     door_text = _DOORS.get(door, plain(door)) if door else "unknown"
     when = (record.report or {}).get("door_when")

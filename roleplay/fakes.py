@@ -39,13 +39,10 @@ def fake_grader(messages: list[BaseMessage]) -> str:
 
 
 def fake_coach(messages: list[BaseMessage]) -> str:
-    first_rep = re.search(r"^Rep: (.*)$", messages[-1].text, re.MULTILINE)
-    said = first_rep.group(1)[:60] if first_rep else "nothing"
-    return json.dumps({
-        "summary": f"(fake coach) You opened with \"{said}\".",
-        "drill": "(fake coach) Ask one open question after each objection.",
-        "follow_up": "(fake coach) Follow up at the time the prospect gave.",
-    })
+    """A summary that quotes the first words of the rep the facts give, as the prompt asks."""
+    said = re.search(r'you said "(.*?)"', messages[-1].text)
+    quote = said.group(1) if said else "nothing"
+    return json.dumps({"summary": f"(fake coach) You said \"{quote}\", and that set the tone of the call."})
 
 
 _RESPONDERS = {Role.PROSPECT: fake_prospect, Role.GRADER: fake_grader, Role.COACH: fake_coach}

@@ -102,7 +102,7 @@ def _avg(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
-def report_markdown(report: Report, persona_name: str) -> str:
+def report_markdown(report: Report, persona_name: str, pending: bool = False) -> str:
     door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
     if report.door_when:
         door += f" — try again {plain(report.door_when)}"
@@ -121,11 +121,12 @@ def report_markdown(report: Report, persona_name: str) -> str:
         w = report.weakest
         lines.append(f"**Weakest moment** (reply {w.turn}): “{plain(w.rep)}” — {plain(w.note or '')}")
     if report.summary:
-        lines.append(f"**Summary:** {plain(report.summary)}")
-    label = "Drill for next time" if report.drill_source == "coach" else "Drill for next time (standard drill)"
+        lines.append(f"**Summary:** {plain(report.summary)}" + (" *(the coach is still writing…)*" if pending else ""))
+    label = "Drill for next time (standard drill)" if report.drill_source == "standard" else "Drill for next time"
     lines.append(f"**{label}:** {plain(report.drill)}")
     if report.follow_up:
         lines.append(f"**Follow-up plan:** {plain(report.follow_up)}")
     if report.coach_error:
-        lines.append(f"*The coach could not write its part of this report: {plain(report.coach_error)}.*")
+        lines.append(f"*The coach's model could not phrase the summary, so it is written from the facts: "
+                     f"{plain(report.coach_error)}.*")
     return "\n\n".join(lines)

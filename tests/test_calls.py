@@ -47,8 +47,9 @@ def test_a_coach_failure_keeps_the_computed_report(settings):
     call.say("What made Fleetly the right fit?")
     report = call.end(grade_timeout=5)
     assert "TimeoutError" in report.coach_error
-    assert report.drill_source == "standard" and report.drill
-    assert report.summary is None
+    assert report.drill_source == "library" and report.drill
+    # the summary written from the facts stands, in the rep's own words
+    assert report.summary_source == "facts" and "“What made Fleetly the right fit?”" in report.summary
 
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "\x00\x01"])

@@ -256,7 +256,7 @@ def test_coach_fault_retries_once_then_keeps_the_computed_report(settings: Setti
     assert len(model.calls) == 2, "exactly one retry"
     assert report.coach_error.startswith("the coach's model failed: ")
     assert f"{words}, tried twice" in report.coach_error
-    assert report.drill_source == "standard" and report.drill and report.graded == 1
+    assert report.summary_source == "facts" and report.summary and report.drill and report.graded == 1
     stored = gym.store.get_session(call_.id)
     assert stored.report["coach_error"] == report.coach_error
     assert [t.speaker for t in stored.turns] == ["prospect", "rep", "prospect"]
@@ -272,7 +272,7 @@ def test_coach_fault_once_is_healed_by_the_retry(settings: Settings, name: str) 
     call_.say(QUESTION)
     report = call_.end(grade_timeout=10)
     assert len(model.calls) == 2
-    assert report.coach_error is None and report.summary and report.drill_source == "coach"
+    assert report.coach_error is None and report.summary_source == "coach" and "(fake coach)" in report.summary
     gym.close()
 
 
@@ -305,7 +305,7 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
     assert [t.speaker for t in turns] == ["prospect", "rep", "prospect", "rep", "prospect"]
 
     report = call(client, "/end")["report"]["value"]
-    assert "The coach could not write its part" in report and "could not be reached, tried twice" in report
+    assert "The coach's model could not phrase the summary" in report and "could not be reached, tried twice" in report
     # the grader's model is asked only for the push (twice); the question needs no line to try instead
     assert (len(prospect.calls), len(grader.calls), len(coach.calls)) == (3, 2, 2)
 

@@ -402,7 +402,8 @@ def _browser_check(gym: Gym, tmp_path: Path) -> None:
             assert not browser.find_elements(By.CSS_SELECTOR, active)
             wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
             wait.until(lambda d: "Coaching report" in text_of("#report"))
-            assert f'You opened with "{evil[:60]}"' in text_of("#report")  # the (fake) coach quotes the rep
+            wait.until(lambda d: "still writing" not in text_of("#report"))
+            assert f"“{evil}”" in text_of("#report")  # the report quotes the rep's words as typed
             assert not browser.find_elements(By.CSS_SELECTOR, "#report img[src='x'], #report a[href*='javascript']")
             assert browser.execute_script("return window.pwned") is None
         except Exception:
