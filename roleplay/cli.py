@@ -163,6 +163,39 @@ def cmd_eval_robustness(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_eval_coaching(args: argparse.Namespace) -> int:
+    from roleplay.calls import Gym
+    from roleplay.coach import Report
+    from roleplay.coaching.evaluation import coaching_table, run_coaching_eval
+    from roleplay.simulation import REP_SCRIPTS, load_rep_script, rep_script_names, simulate
+    from roleplay.storage import create_store
+
+    settings = _backend_settings(args, database_url="sqlite://")
+    cases = []
+    if args.gold or not args.calls:
+        if (cases := _golden_or_none(args.gold or str(PROJECT_ROOT / "evals" / "golden" / "dev.jsonl"))) is None:
+            return 2
+        cases = cases[: args.limit] if args.limit else cases
+    gym = Gym(settings, store=create_store(settings.db_url))
+    plays = [(p, s) for s in (args.script or rep_script_names()) for p in sorted(gym.personas)]
+
+    def simulate_call(i: int):
+        persona_id, script = plays[i % len(plays)]
+        played = simulate(settings, persona_id, load_rep_script(REP_SCRIPTS / f"{script}.json"), gym=gym)
+        record = gym.store.get_session(played["session_id"])
+        replies = [(t.text, record.grades.get(t.id)) for t in record.turns if t.speaker == "rep"]
+        return replies, Report.model_validate(record.report), gym.personas[persona_id]
+
+    try:
+        result = run_coaching_eval(gym.grader, cases, gym.personas, settings.grader.backend.value, simulate_call,
+                                   args.calls, _progress)
+    finally:
+        gym.close()
+    print(file=sys.stderr)
+    print(json.dumps(result) if args.json else "\n".join(coaching_table(result)))
+    return 0
+
+
 def _golden_or_none(path: str):
     """The cases of a golden file, or None after saying on stderr why it can't be read."""
     from roleplay.evaluation import GoldenError, load_golden
@@ -391,6 +424,20 @@ def build_parser() -> argparse.ArgumentParser:
     reading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
     reading.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     reading.set_defaults(func=cmd_eval_reading)
+
+    coaching = evals.add_parser(
+        "coaching", help="check the notes and reports the app would show and count defects by kind",
+        description="Grade golden contexts (default: evals/golden/dev.jsonl) and/or play simulated calls "
+                    "(every persona in turn with each rep script), then run every note and report through "
+                    "the coaching checks. Example: roleplay eval coaching --gold evals/golden/dev.jsonl --calls 18")
+    coaching.add_argument("--gold", help="golden JSONL file whose contexts are graded (default: dev.jsonl "
+                                         "unless only --calls is given)")
+    coaching.add_argument("--calls", type=int, default=0, help="simulated calls to play and check (default: 0)")
+    coaching.add_argument("--script", nargs="*", help="rep scripts for the simulated calls (default: all)")
+    coaching.add_argument("--limit", type=int, help="use only the first N golden cases")
+    coaching.add_argument("--backend", choices=backends)
+    coaching.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    coaching.set_defaults(func=cmd_eval_coaching)
 
     fit = sub.add_parser("fit", help="fit models kept as data").add_subparsers(dest="fit_command", required=True)
     fit_reader = fit.add_parser("reader", help="fit the reader's heads on dev golden files (dev cases only)")

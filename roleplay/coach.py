@@ -129,8 +129,9 @@ def facts_summary(report: Report, first_name: str) -> str:
                  "open": "You ended the call with the door open."}[report.door]
     w, s, dim = report.weakest, report.strongest, report.weakest_dimension
     if w and dim and (report.averages[dim] or 5) < 4:
-        said = f"on reply {w.turn} you said “{w.evidence or w.rep}”"
-        return f"{ended} Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): {said}. {w.note or ''}".strip()
+        quote = w.evidence or w.rep
+        said = f"on reply {w.turn} you said “{quote}”" + ("" if quote.rstrip()[-1:] in ".!?" else ".")
+        return f"{ended} Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): {said} {w.note or ''}".strip()
     if s:
         best = f"reply {s.turn}, “{s.evidence or s.rep}”"
         return f"{ended} Your replies held up on all three habits; the best was {best}."

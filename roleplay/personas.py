@@ -9,12 +9,13 @@ patience, when they hang up, and what "not now" sounds like for them. The state 
 from __future__ import annotations
 
 import hashlib
+import re
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 
 SCHEMA_VERSION = 1
 
@@ -111,6 +112,23 @@ class Persona(_Strict):
         min_length=2, description="how they say no: first refusal, then firmer ones"
     )
 
+    @field_validator("hidden_facts")
+    @classmethod
+    def _facts_in_the_first_person(cls, facts: list[HiddenFact], info: ValidationInfo) -> list[HiddenFact]:
+        """The prospect says its facts aloud: written as it would say them, they can't come out
+        as "she sends her wish list" in its own mouth."""
+        names = [w for w in str(info.data.get("name", "")).split() if len(w) > 1]
+        for i, item in enumerate(facts, start=1):
+            words = set(re.findall(r"[a-z']+", item.fact.lower()))
+            # "she" may be someone else ("my daughter… she's been asking me"); with no I, my, we
+            # or our anywhere, it is the prospect.
+            pronouns = sorted(words & _THIRD_PERSON) if not words & _FIRST_PERSON else []
+            found = pronouns + [n for n in names if re.search(rf"\b{re.escape(n)}\b", item.fact)]
+            if found:
+                raise ValueError(f"fact {i} speaks of the prospect in the third person ({', '.join(found)}); write it "
+                                 "as they would say it, with I, my, we and our")
+        return facts
+
     @field_validator("schema_version")
     @classmethod
     def _known_version(cls, v: int) -> int:
@@ -173,6 +191,8 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return sorted(current.model_fields)
 
 
+_THIRD_PERSON = frozenset({"she", "he", "her", "his", "him", "hers", "herself", "himself", "she's", "he's"})
+_FIRST_PERSON = frozenset({"i", "me", "my", "mine", "we", "us", "our", "ours", "i'm", "i've", "we're", "we've"})
 _KINDS = {"bool": "a yes/no value", "NoneType": "null", "int": "a number", "float": "a number", "date": "a date",
           "datetime": "a date"}
 

@@ -251,6 +251,22 @@ def tidy(text: str, name: str) -> str:
     return " ".join(p.strip() for p in parts[:MAX_SENTENCES]).strip()
 
 
+_SELF_INTRO = r"(?:this is|it'?s|i'?m|i am|my name is|speaking|here)\W*"
+
+
+def names_itself(text: str, name: str) -> bool:
+    """Does the prospect speak of itself by name, in the third person ("Simone sends her wish
+    list…")? Saying who is speaking ("Simone here", "this is Simone Achterberg") does not count."""
+    for part in (w for w in name.split() if len(w) > 1):
+        for m in re.finditer(rf"\b{re.escape(part)}\b", text):
+            before, after = text[: m.start()], text[m.end():]
+            intro = re.search(rf"(?i)(?:^|[.!?]\s*|{_SELF_INTRO})(?:\w+\s+)?$", before) and not re.match(
+                r"(?i)\s*(?:'s|\s+(?:is|was|has|does|sends|thinks|said|says|wants|needs)\b)", after)
+            if not intro:
+                return True
+    return False
+
+
 class Voiced(BaseModel):
     text: str
     fallback_reason: str | None = None
@@ -328,6 +344,8 @@ class Prospect:
             reason = "empty reply"
         elif breaks_character(text):
             reason = "broke character"
+        elif names_itself(text, self.persona.name):
+            reason = "spoke of itself in the third person"
         elif agrees(text) and decision.move != Move.OPEN_DOOR:
             reason = "agreed against the direction"
         elif decision.fact and _overlap(decision.fact, text) < 0.4:

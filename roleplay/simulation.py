@@ -20,7 +20,7 @@ from roleplay import PROJECT_ROOT
 from roleplay.calls import Gym
 from roleplay.config import Settings
 from roleplay.personas import Persona
-from roleplay.prospect import agrees, breaks_character
+from roleplay.prospect import agrees, breaks_character, names_itself
 from roleplay.storage import create_store
 
 #: The scripted reps (``pushy``, ``curious``, ``attack_ai`` …), one JSON file each.
@@ -79,6 +79,10 @@ def simulate(
             "unscored_reason": None if grade and grade.scored else (grade.unscored_reason if grade else "pending"),
             "prospect_state": state,
             "fallback_reason": result.fallback_reason,
+            "third_person": names_itself(result.text, call.persona.name),
+            # the model left a fact out and the persona's own sentence was said in its place
+            "fact_pasted": bool(result.fallback_reason)
+            and any(f.fact in result.text for f in call.persona.hidden_facts),
         })
     if report:
         call.end()
@@ -110,6 +114,9 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
     ``facts`` (at least one hidden fact came out). ``raw_broke`` counts the model's own lines
     that broke character before the persona's line replaced them, ``spoken`` is the share of
     prospect turns of at most three sentences and ``turns`` counts rep turns in all runs.
+    ``third_person`` counts spoken lines where the prospect names itself in the third person,
+    ``raw_third`` the model's lines replaced for it, and ``pasted`` the lines where the model
+    left a hidden fact out and the persona's own sentence for it was said instead.
     """
     n = len(outcomes)
     if n == 0:
@@ -125,6 +132,9 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
         "raw_broke": sum(t["fallback_reason"] == "broke character" for t in turns),
         "facts": sum(bool(o["turns"] and o["turns"][-1]["prospect_state"]["revealed"]) for o in outcomes) / n,
         "spoken": sum(sentences(t["prospect"]) <= 3 for t in turns) / max(1, len(turns)),
+        "third_person": sum(t.get("third_person", False) for t in turns),
+        "raw_third": sum(t["fallback_reason"] == "spoke of itself in the third person" for t in turns),
+        "pasted": sum(t.get("fact_pasted", False) for t in turns),
         "turns": len(turns),
         "broke_lines": [t["prospect"] for t in turns if breaks_character(t["prospect"])],
     }
@@ -137,6 +147,7 @@ COLUMNS: list[tuple[str, str, int, bool]] = [
     ("agreed", "agreed", 6, True), ("closed", "closed", 6, True), ("not_now", "not_now", 7, True),
     ("open", "open", 5, True), ("hung_up", "hung_up", 7, True), ("broke", "broke", 5, True),
     ("raw_broke", "raw_broke", 9, False), ("facts", "facts", 5, True), ("spoken", "spoken", 6, True),
+    ("third_person", "3rd_pers", 8, False), ("raw_third", "raw_3rd", 7, False), ("pasted", "pasted", 6, False),
     ("turns", "turns", 5, False),
 ]
 _TEXT = ("persona", "script")

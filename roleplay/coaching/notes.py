@@ -28,6 +28,8 @@ DIMENSIONS = ("curiosity", "composure", "restraint")
 PROVEN_AT = 4
 _EVIDENCE_CHARS = 160
 Source = Literal["model", "library"]
+NOTHING_SAID = ("You spoke to the grader or the system, not to the prospect, so there is nothing here to coach; "
+                "the prospect heard it all the same.")
 
 
 class Note(BaseModel):
@@ -106,6 +108,8 @@ def write_notes(
         facts: the persona's hidden facts, which a line may not paste.
     """
     evidence = evidence_by_meaning(reader, context, reply, reading)
+    if not any(evidence.values()):  # every word was addressed to the grader or the system
+        return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}
     line = clean_line(model_line) if model_line else ""
     problem = model_problem or (line_problem(line, facts) if model_line is not None else "no model line")
     notes = {}

@@ -134,7 +134,9 @@ def report_defects(
     replies = [r for r in rep_replies if r.strip()]
     if summary:
         found += text_defects(summary, "report summary", SUMMARY_CHARS, (), facts)
-        if replies and not any(_shares_words(summary, r, 3) for r in replies):
+        quoted = [q for q in re.findall(r"[“\"]([^”\"]+)[”\"]", summary) if _norm(q)]
+        in_reply = any(f" {_norm(q)} " in f" {_norm(r)} " for q in quoted for r in replies)
+        if replies and not in_reply and not any(_shares_words(summary, r, 3) for r in replies):
             found.append(Defect(kind="generic", text=summary, where="report summary"))
     if drill:
         found += text_defects(drill, "report drill", SUMMARY_CHARS, names, facts)

@@ -1,0 +1,122 @@
+"""``roleplay eval coaching``: every note and report the app would show, run through the
+coaching checks, with the defects counted by kind (the JSON contract is in ``cli.md``).
+
+Notes come from grading golden contexts and the replies of simulated calls; reports from the
+simulated calls. The fallback rate is the share of notes with a score of 3 or lower where the
+line to try instead is not the model's (the library's proven line, or none).
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from roleplay.coach import Report
+from roleplay.coaching.quality import DEFECT_KINDS, Defect, note_defects, report_defects
+from roleplay.grading import Grade, Grader
+from roleplay.personas import Persona
+from roleplay.understanding import spoken_words
+
+#: Examples kept per defect kind in the JSON, so a run says what went wrong, not only how often.
+EXAMPLES_PER_KIND = 3
+
+
+def _persona_words(persona: Persona | None) -> tuple[list[str], list[str]]:
+    if persona is None:
+        return [], []
+    return [persona.name], [f.fact for f in persona.hidden_facts]
+
+
+class Tally:
+    """Counts notes, reports, defects and fallbacks as they are checked."""
+
+    def __init__(self) -> None:
+        self.notes = self.reports = self.low = self.fallbacks = 0
+        self.defects: list[Defect] = []
+
+    def grade(self, grade: Grade, reply: str, where: str, persona: Persona | None) -> None:
+        if not grade.scored:
+            return
+        names, facts = _persona_words(persona)
+        for dim, g in grade.dimensions.items():
+            self.notes += 1
+            self.defects += note_defects(dim.value, g.score, g.note, g.evidence, g.try_instead, spoken_words(reply),
+                                         f"{where} {dim.value}", names, facts)
+            if g.score <= 3:
+                self.low += 1
+                self.fallbacks += g.try_instead_source != "model"
+
+    def report(self, report: Report, replies: Sequence[str], persona: Persona | None, where: str) -> None:
+        self.reports += 1
+        names, facts = _persona_words(persona)
+        found = report_defects(report.summary, report.follow_up, report.drill, report.door, report.door_when,
+                               replies, names, facts)
+        for moment in (report.strongest, report.weakest):
+            if moment and moment.evidence and moment.evidence not in moment.rep:
+                found.append(Defect(kind="quote_not_verbatim", text=moment.evidence, where="report moment"))
+        self.defects += [d.model_copy(update={"where": f"{where} {d.where}"}) for d in found]
+
+    def result(self, backend: str, seconds: float) -> dict[str, Any]:
+        counts = Counter(d.kind for d in self.defects)
+        examples = [{"kind": kind, "text": d.text, "where": d.where}
+                    for kind in DEFECT_KINDS
+                    for d in itertools.islice((d for d in self.defects if d.kind == kind), EXAMPLES_PER_KIND)]
+        checked = self.notes + self.reports
+        return {
+            "n_notes": self.notes, "n_reports": self.reports, "backend": backend, "seconds": round(seconds, 1),
+            "defects": {kind: counts.get(kind, 0) for kind in DEFECT_KINDS},
+            "defect_rate": round(len(self.defects) / checked, 4) if checked else 0.0,
+            "fallback_rate": round(self.fallbacks / self.low, 4) if self.low else 0.0,
+            "examples": examples,
+        }
+
+
+def run_coaching_eval(
+    grader: Grader, cases: Sequence[Any], personas: dict[str, Persona], backend: str,
+    simulate_call: Callable[[int], tuple[list[tuple[str, Grade | None]], Report, Persona]] | None = None,
+    calls: int = 0, progress: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Check the notes on golden ``cases`` and the notes and reports of ``calls`` simulated calls.
+
+    Args:
+        grader: grades each golden reply as the app would.
+        cases: golden cases; ``meta.persona`` names the persona whose facts no note may paste.
+        personas: the loaded personas, by id.
+        backend: recorded in the result.
+        simulate_call: plays simulated call number ``i``; returns each reply with its grade, the
+            report and the persona.
+        calls: how many simulated calls to play.
+        progress: called with (done, total) after each case and call.
+    """
+    started, tally = time.monotonic(), Tally()
+    total = len(cases) + calls
+    for i, case in enumerate(cases, start=1):
+        meta = (getattr(case, "model_extra", None) or {}).get("meta") or {}
+        persona = personas.get(meta.get("persona", ""))
+        facts = [f.fact for f in persona.hidden_facts] if persona else []
+        tally.grade(grader.grade(case.context[:], case.reply, facts=facts), case.reply, case.id, persona)
+        if progress:
+            progress(i, total)
+    for i in range(calls):
+        replies, report, persona = simulate_call(i)  # type: ignore[misc]
+        for n, (reply, grade) in enumerate(replies, start=1):
+            if grade is not None:
+                tally.grade(grade, reply, f"call {i + 1} reply {n}", persona)
+        tally.report(report, [r for r, _ in replies], persona, f"call {i + 1}")
+        if progress:
+            progress(len(cases) + i + 1, total)
+    return tally.result(backend, time.monotonic() - started)
+
+
+def coaching_table(result: dict[str, Any]) -> list[str]:
+    """The result as lines for people."""
+    lines = [f"{result['n_notes']} notes and {result['n_reports']} reports checked ({result['backend']}, "
+             f"{result['seconds']} s)", f"{'defect':<24} count"]
+    lines += [f"{kind:<24} {count}" for kind, count in result["defects"].items()]
+    lines.append(f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
+                 f"{result['fallback_rate']:.1%}")
+    lines += [f"  e.g. {e['kind']} ({e['where']}): {e['text'][:140]}" for e in result["examples"]]
+    return lines
