@@ -107,8 +107,10 @@ def bench_app(settings: Settings) -> dict[str, Any]:
         })
         _progress("app", turns[-1])
     started = time.monotonic()
-    call.end(grade_timeout=None)
+    facts_at: list[float] = []
+    call.end(grade_timeout=None, on_facts=lambda _: facts_at.append(time.monotonic()))
     coach_s = time.monotonic() - started
+    report_first_s = facts_at[0] - started if facts_at else None
     # A new call with the same persona after a restart: the persona's processed prompt comes
     # from disk, not from the live context.
     shared = prospect_model.shared()
@@ -123,7 +125,8 @@ def bench_app(settings: Settings) -> dict[str, Any]:
     first_state = prospect_model.last_stats().prefix_state
     second.grades(wait=None)
     gym.close()
-    return {**_summary(turns, first_again, coach_s), "first_turn_prefix_state": first_state, "per_turn": turns}
+    return {**_summary(turns, first_again, coach_s), "report_first_s": _round(report_first_s, 2),
+            "first_turn_prefix_state": first_state, "per_turn": turns}
 
 
 def bench_baseline(settings: Settings) -> dict[str, Any]:

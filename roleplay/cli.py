@@ -110,6 +110,19 @@ def cmd_personas_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_coaching_validate(args: argparse.Namespace) -> int:
+    from roleplay.coaching import LibraryError, load_library
+
+    path = Path(args.path) if args.path else PROJECT_ROOT / "prompts" / "coaching.yaml"
+    try:
+        library = load_library(path)
+    except LibraryError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"coaching library valid: {len(library.entries)} entries")
+    return 0
+
+
 def cmd_eval_grading(args: argparse.Namespace) -> int:
     from roleplay.config import Role
     from roleplay.evaluation import GoldenError, compare, load_golden, run_grading_eval, save_run, summary_table
@@ -398,6 +411,13 @@ def build_parser() -> argparse.ArgumentParser:
     validate = personas.add_parser("validate", help="validate persona files; exit 1 on any problem")
     validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
     validate.set_defaults(func=cmd_personas_validate)
+
+    coaching_lib = sub.add_parser("coaching", help="the coaching library").add_subparsers(
+        dest="coaching_command", required=True)
+    check = coaching_lib.add_parser("validate", help="validate the coaching library; exit 1 on any problem",
+                                    description="Example: roleplay coaching validate prompts/coaching.yaml")
+    check.add_argument("path", nargs="?", help="the library file (default: prompts/coaching.yaml)")
+    check.set_defaults(func=cmd_coaching_validate)
 
     evals = sub.add_parser("eval", help="evaluations").add_subparsers(dest="eval_command", required=True)
     grading = evals.add_parser("grading", help="grade a golden file and report agreement with the labels")

@@ -319,7 +319,7 @@ class Grader:
             score = reading.scores[dim.value]
             if score <= 3:
                 entry = self.library.entry(dim.value, score, reading)
-                out.append(f"- {dim.value}: {entry.saw} {entry.why}")
+                out.append(f"- {dim.value}: {entry.saw} {entry.why} For example: {entry.try_instead}")
         return "\n".join(out)
 
     def _case(self, context: list[Line], reply: str, aims: str) -> str:

@@ -30,12 +30,27 @@ def _persona_words(persona: Persona | None) -> tuple[list[str], list[str]]:
     return [persona.name], [f.fact for f in persona.hidden_facts]
 
 
+def _reason_kind(reason: str | None) -> str:
+    """Why a model's line was not shown, without the dimension: "not proven better", a failed
+    check, a model failure."""
+    if not reason:
+        return "none"
+    if "did not score" in reason:
+        return "not proven better"
+    if reason.startswith("fails the"):
+        return reason.removeprefix("fails the ").removesuffix(" checks").removesuffix(" check") + " check"
+    if "model failed" in reason:
+        return "model failed"
+    return reason
+
+
 class Tally:
     """Counts notes, reports, defects and fallbacks as they are checked."""
 
     def __init__(self) -> None:
-        self.notes = self.reports = self.low = self.fallbacks = 0
+        self.notes = self.reports = self.low = self.fallbacks = self.model_summaries = 0
         self.defects: list[Defect] = []
+        self.reasons: Counter[str] = Counter()
 
     def grade(self, grade: Grade, reply: str, where: str, persona: Persona | None) -> None:
         if not grade.scored:
@@ -47,10 +62,13 @@ class Tally:
                                          f"{where} {dim.value}", names, facts)
             if g.score <= 3:
                 self.low += 1
-                self.fallbacks += g.try_instead_source != "model"
+                if g.try_instead_source != "model":
+                    self.fallbacks += 1
+                    self.reasons[_reason_kind(g.fallback_reason)] += 1
 
     def report(self, report: Report, replies: Sequence[str], persona: Persona | None, where: str) -> None:
         self.reports += 1
+        self.model_summaries += report.summary_source == "coach"
         names, facts = _persona_words(persona)
         found = report_defects(report.summary, report.follow_up, report.drill, report.door, report.door_when,
                                replies, names, facts)
@@ -70,6 +88,8 @@ class Tally:
             "defects": {kind: counts.get(kind, 0) for kind in DEFECT_KINDS},
             "defect_rate": round(len(self.defects) / checked, 4) if checked else 0.0,
             "fallback_rate": round(self.fallbacks / self.low, 4) if self.low else 0.0,
+            "fallback_reasons": dict(self.reasons.most_common()),
+            "summaries_by_model": self.model_summaries,
             "examples": examples,
         }
 
@@ -116,7 +136,9 @@ def coaching_table(result: dict[str, Any]) -> list[str]:
     lines = [f"{result['n_notes']} notes and {result['n_reports']} reports checked ({result['backend']}, "
              f"{result['seconds']} s)", f"{'defect':<24} count"]
     lines += [f"{kind:<24} {count}" for kind, count in result["defects"].items()]
+    reasons = ", ".join(f"{k}: {v}" for k, v in result["fallback_reasons"].items())
     lines.append(f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
-                 f"{result['fallback_rate']:.1%}")
+                 f"{result['fallback_rate']:.1%} ({reasons or 'none'}), "
+                 f"summaries phrased by the model {result['summaries_by_model']} of {result['n_reports']}")
     lines += [f"  e.g. {e['kind']} ({e['where']}): {e['text'][:140]}" for e in result["examples"]]
     return lines
