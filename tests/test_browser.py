@@ -97,6 +97,70 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
             raise
 
 
+def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym: Gym, driver, tmp_path: Path) -> None:
+    """Read every note and the report as the rep sees them, and run the coaching checks on them."""
+    import re
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from roleplay.coaching.quality import note_defects, report_defects
+
+    persona = next(iter(gym.personas.values()))
+    replies = ["Fair enough. What made you choose them in the first place?",
+               "Could we still book twenty minutes on Thursday?",
+               "Come on, just fifteen minutes then, Friday at ten?"]
+    wait = WebDriverWait(driver, WAIT_S)
+
+    def text_of(selector: str) -> str:
+        found = driver.find_elements(By.CSS_SELECTOR, selector)
+        return found[0].text if found else ""
+
+    with serve_app(gym) as url:
+        try:
+            driver.get(url)
+            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start"))).click()
+            wait.until(lambda d: persona.opening_line in text_of("#chat"))
+            for n, reply in enumerate(replies, start=1):
+                if "hung up" in text_of("#status"):
+                    break
+                box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+                box.send_keys(reply, Keys.ENTER)
+                wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
+                           and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
+            cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
+            assert cards
+            for card, reply in zip(cards, replies, strict=False):
+                pills = {p.get_attribute("title"): int(p.text.split()[-1])
+                         for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
+                for shown in card.find_elements(By.CSS_SELECTOR, ".rp-note"):
+                    dim, _, rest = shown.text.partition(": ")
+                    quote = re.match(r"“(.*?)” — ", rest)
+                    note, _, line = rest[quote.end() if quote else 0:].partition("Try instead: ")
+                    found = note_defects(dim, pills[dim], note.strip(), quote.group(1) if quote else None,
+                                         line.strip().strip("“”") or None, reply, f"card {dim}",
+                                         names=[persona.name], facts=[f.fact for f in persona.hidden_facts])
+                    assert found == [], found
+            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
+            wait.until(lambda d: "Coaching report" in text_of("#report") and "still writing" not in text_of("#report"))
+            report = text_of("#report")
+            parts = dict(re.findall(r"^(Summary|Follow-up plan|Drill for next time): (.*)$", report, re.MULTILINE))
+            assert parts.keys() == {"Summary", "Follow-up plan", "Drill for next time"}
+            door = "closed" if "Door: closed" in report else "not_now" if "Door: not now" in report else "open"
+            when = persona.not_now.when if door != "closed" else None
+            found = report_defects(parts["Summary"], parts["Follow-up plan"], parts["Drill for next time"], door,
+                                   when, replies, facts=[f.fact for f in persona.hidden_facts])
+            assert found == [], found
+            assert "the rep" not in (text_of("#scores") + report).lower()
+        except Exception:
+            driver.save_screenshot(str(tmp_path / "failure.png"))
+            (tmp_path / "failure.html").write_text(driver.page_source)
+            print(f"screenshot and page source saved in {tmp_path}")
+            raise
+
+
 def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver,
                                                                             tmp_path: Path) -> None:
     """Ben signs in; Ana's call is not among his sessions, and typing its id into the box opens nothing."""
