@@ -349,6 +349,9 @@ class Gym:
         grader_model = self.models[Role.GRADER]
         if isinstance(grader_model, LlamaCppChatModel):
             grader_model.prime([SystemMessage(self.grader.system_prompt)])
+        coach_model = self.models[Role.COACH]
+        if isinstance(coach_model, LlamaCppChatModel):
+            coach_model.prime([SystemMessage(self.coach.system_prompt)])
         prospect_model = self.models[Role.PROSPECT]
         if isinstance(prospect_model, LlamaCppChatModel):
             for persona in self.personas.values():

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
-from langchain_core.messages import HumanMessage
+from langchain_core.messages import HumanMessage, SystemMessage
 from pydantic import BaseModel, Field
 
 from roleplay import prompts
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 
 
 class CoachOutput(BaseModel):
-    summary: str = Field(max_length=400)
+    summary: str = Field(max_length=320)
 
 
 class Moment(BaseModel):
@@ -165,14 +165,17 @@ class Coach:
         self.prompts_dir = prompts_dir
         self.history_tokens = history_tokens
         self._drills = prompts.load_data(prompts_dir, "drills.yaml")
+        #: The same for every call, so its processed state can be kept (see ``Gym.warm_up``).
+        self.system_prompt = prompts.render(prompts_dir, "coach.md")
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
 
     @staticmethod
     def facts(report: Report, persona: Persona) -> str:
         """The facts the model may phrase, one per line, spoken to the rep as the summary will be."""
         ended = f"{persona.name} hung up" if report.ended_by == "prospect" else "you ended the call"
+        who = f"- The prospect: {persona.name}, {persona.title}."
         door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
-        lines = [f"- How it ended: {ended}; the door was left {door}"
+        lines = [who, f"- How it ended: {ended}; the door was left {door}"
                  + (f", to try again {report.door_when}." if report.door_when else ".")]
         for label, m in (("Strongest", report.strongest), ("Weakest", report.weakest)):
             if m and (label == "Strongest" or m != report.strongest):
@@ -218,10 +221,10 @@ class Coach:
 
     def _phrase(self, report: Report, persona: Persona, replies: list[str]) -> None:
         """Let the model rephrase the summary; keep its words only if they pass every check."""
-        prompt = prompts.render(self.prompts_dir, "coach.md", persona=persona, facts=self.facts(report, persona))
+        messages = [SystemMessage(self.system_prompt), HumanMessage("FACTS:\n" + self.facts(report, persona))]
 
         def attempt() -> CoachOutput:
-            report.coach_raw = raw = self._runnable.invoke([HumanMessage(prompt)]).text
+            report.coach_raw = raw = self._runnable.invoke(messages).text
             return CoachOutput.model_validate(json.loads(raw[raw.find("{") : raw.rfind("}") + 1]))
 
         try:

@@ -62,7 +62,7 @@ class RoleSettings(BaseModel):
 ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
     Role.PROSPECT: (0.5, 80, 1600),
     Role.GRADER: (0.0, 220, 900),
-    Role.COACH: (0.3, 360, 1600),
+    Role.COACH: (0.3, 160, 1600),
 }
 
 

@@ -16,7 +16,7 @@ TEMPLATES: dict[str, set[str]] = {
     "prospect_turn.md": {"persona", "mood", "move", "line", "fact", "refusals"},
     "grader.md": set(),
     "grader_case.md": {"transcript", "reply", "aims"},
-    "coach.md": {"persona", "facts"},
+    "coach.md": set(),
 }
 
 
