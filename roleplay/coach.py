@@ -85,7 +85,8 @@ def _moment(turn: int, rep: str, grade: Grade, dim: str) -> Moment:
 def summarise(rep_turns: list[RepTurn]) -> dict:
     """Averages, the weakest dimension and the strongest and weakest moments, from the grades.
 
-    The strongest moment is the reply with the highest total, shown on its best dimension; the
+    The strongest moment is the reply with the highest total, shown on the dimension where it
+    stands out most from the call's average; the
     weakest is the lowest reply on the weakest dimension (ties: the lowest total), shown on that
     dimension, so the moment and the weakest habit tell the same story.
     """
@@ -99,7 +100,8 @@ def summarise(rep_turns: list[RepTurn]) -> dict:
     strongest = weakest = None
     if scored:
         t, text, g = max(scored, key=lambda item: sum(item[2].scores.values()))
-        strongest = _moment(t, text, g, max(g.scores, key=g.scores.get))
+        # shown on the dimension where it stands out most from the call's average
+        strongest = _moment(t, text, g, max(g.scores, key=lambda d: (g.scores[d] - averages[d], g.scores[d])))
         t, text, g = min(scored, key=lambda item: (item[2].scores[weakest_dim], sum(item[2].scores.values())))
         weakest = _moment(t, text, g, weakest_dim)
     return {

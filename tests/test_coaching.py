@@ -180,3 +180,23 @@ def test_coaching_validate_says_valid_or_what_is_wrong(tmp_path: Path, capsys: p
     broken.write_text("schema_version: 1\nentries: []\n", encoding="utf-8")
     assert main(["coaching", "validate", str(broken)]) == 1
     assert "missing: curiosity 1" in capsys.readouterr().err
+
+
+def test_a_line_that_repeats_the_prospects_words_is_not_offered() -> None:
+    from roleplay.coaching.notes import line_problem
+
+    said = "Alex, I'm sorry, but we don't have budget for anything new this year."
+    line = "Alex, I'm sorry, but we don't have budget for anything new this year. Could you tell me more?"
+    assert line_problem(line, (), [said]) == "repeats the prospect's words"
+    assert line_problem("Understood. What does the budget cover this year?", (), [said]) is None
+
+
+def test_the_entry_chosen_fits_the_moment() -> None:
+    reader = Reader()
+    opener = [Line(speaker="prospect", text="Simone Achterberg, HR.")]
+    ask = reader.read(opener, "Hi Simone, could we book twenty minutes next week?")
+    assert LIBRARY.entry("restraint", 5, ask).saw == "You made one clear ask before any refusal."
+    hello = reader.read(opener, "Hi Simone, it's Alex from Crewbook.")
+    assert LIBRARY.entry("restraint", 5, hello).when == "before_refusal"
+    after = reader.read(CONTEXT, "Understood, thanks for your time.")
+    assert LIBRARY.entry("restraint", 5, after).when is None

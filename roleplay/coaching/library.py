@@ -14,7 +14,7 @@ from roleplay.understanding import Reading
 
 Dimension = Literal["curiosity", "composure", "restraint"]
 #: Readings an entry may be limited to (see ``applies``).
-When = Literal["servile", "asks", "after_refusal", "stop_requested", "time_short"]
+When = Literal["servile", "asks", "after_refusal", "before_refusal", "stop_requested", "time_short"]
 LIBRARY_FILE = "coaching.yaml"
 
 
@@ -50,6 +50,7 @@ class Entry(BaseModel):
             "servile": reading.servile >= 0.5,
             "asks": reading.asks_for_commitment,
             "after_refusal": s.refusals_before > 0,
+            "before_refusal": s.refusals_before == 0,
             "stop_requested": s.stop_requested,
             "time_short": s.time_short,
         }[self.when]
@@ -77,7 +78,8 @@ class CoachingLibrary(BaseModel):
         return self
 
     def entry(self, dimension: str, score: int, reading: Reading) -> Entry:
-        """The most specific entry for this score that applies to the reading."""
+        """The entry for this score that applies to the reading: the first with a ``when`` that
+        applies, in file order, else the plain one."""
         candidates = [e for e in self.entries if e.dimension == dimension and e.score == score and e.applies(reading)]
         return max(candidates, key=lambda e: e.when is not None)
 

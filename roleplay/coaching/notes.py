@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from roleplay.coaching.library import CoachingLibrary, Entry
-from roleplay.coaching.quality import LINE_CHARS, text_defects
+from roleplay.coaching.quality import LINE_CHARS, shares_words, text_defects
 from roleplay.signals import sentences
 from roleplay.transcript import Line
 from roleplay.understanding import Reader, Reading, spoken_words
@@ -78,10 +78,14 @@ def clean_line(line: str) -> str:
     return line.strip().strip("\"'“”‘’").strip()
 
 
-def line_problem(line: str, facts: Sequence[str] = ()) -> str | None:
-    """Why a proposed line cannot be shown as written (None when it can)."""
+def line_problem(line: str, facts: Sequence[str] = (), prospect_said: Sequence[str] = ()) -> str | None:
+    """Why a proposed line cannot be shown as written (None when it can): it fails a coaching
+    check, or it repeats the prospect's own words (a small model sometimes answers as the
+    prospect)."""
     if not line:
         return "empty"
+    if any(shares_words(line, said, 5) for said in prospect_said):
+        return "repeats the prospect's words"
     kinds = sorted({d.kind.replace("_", " ") for d in text_defects(line, "try instead", LINE_CHARS, (), facts)
                     if d.kind != "not_to_you"})
     return f"fails the {', '.join(kinds)} check" + ("s" if len(kinds) > 1 else "") if kinds else None
@@ -111,7 +115,8 @@ def write_notes(
     if not any(evidence.values()):  # every word was addressed to the grader or the system
         return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}
     line = clean_line(model_line) if model_line else ""
-    problem = model_problem or (line_problem(line, facts) if model_line is not None else "no model line")
+    said = [ln.text for ln in context if ln.speaker == "prospect"]
+    problem = model_problem or (line_problem(line, facts, said) if model_line is not None else "no model line")
     notes = {}
     for dim in DIMENSIONS:
         score = reading.scores[dim]

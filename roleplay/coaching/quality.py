@@ -60,7 +60,7 @@ def _norm(text: str) -> str:
     return " ".join(_WORD.findall(text.lower()))
 
 
-def _shares_words(text: str, source: str, n: int) -> bool:
+def shares_words(text: str, source: str, n: int) -> bool:
     """Does ``text`` contain ``n`` consecutive words of ``source``?"""
     words = _norm(source).split()
     hay = f" {_norm(text)} "
@@ -88,7 +88,7 @@ def text_defects(
     if _ROLE.search(stripped):
         add("role_confusion")
     if (_NON_LATIN.search(stripped) or _REPEAT.search(stripped) or any(n and n in stripped for n in names)
-            or any(_shares_words(stripped, f, 5) for f in facts)):
+            or any(shares_words(stripped, f, 5) for f in facts)):
         add("garbled_persona")
     if len(stripped) > limit:
         add("too_long")
@@ -136,7 +136,7 @@ def report_defects(
         found += text_defects(summary, "report summary", SUMMARY_CHARS, (), facts)
         quoted = [q for q in re.findall(r"[“\"]([^”\"]+)[”\"]", summary) if _norm(q)]
         in_reply = any(f" {_norm(q)} " in f" {_norm(r)} " for q in quoted for r in replies)
-        if replies and not in_reply and not any(_shares_words(summary, r, 3) for r in replies):
+        if replies and not in_reply and not any(shares_words(summary, r, 3) for r in replies):
             found.append(Defect(kind="generic", text=summary, where="report summary"))
     if drill:
         found += text_defects(drill, "report drill", SUMMARY_CHARS, names, facts)
@@ -145,7 +145,7 @@ def report_defects(
         ignores = bool(_CONDITIONAL.search(follow_up))
         if door == "closed" and _CALL_SOON.search(follow_up):
             ignores = True
-        if door in ("not_now", "open") and door_when and not _shares_words(follow_up, door_when, 2):
+        if door in ("not_now", "open") and door_when and not shares_words(follow_up, door_when, 2):
             ignores = True
         if ignores:
             found.append(Defect(kind="follow_up_ignores_door", text=follow_up, where="report follow-up"))
