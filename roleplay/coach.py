@@ -82,13 +82,15 @@ def _moment(turn: int, rep: str, grade: Grade, dim: str) -> Moment:
     return Moment(turn=turn, rep=rep, scores=grade.scores, evidence=detail.evidence, note=detail.note)
 
 
-def summarise(rep_turns: list[RepTurn]) -> dict:
+def summarise(rep_turns: list[RepTurn], hung_up: bool = False) -> dict:
     """Averages, the weakest dimension and the strongest and weakest moments, from the grades.
 
     The strongest moment is the reply with the highest total, shown on the dimension where it
     stands out most from the call's average; the
     weakest is the lowest reply on the weakest dimension (ties: the lowest total), shown on that
-    dimension, so the moment and the weakest habit tell the same story.
+    dimension, so the moment and the weakest habit tell the same story. The weakest dimension is
+    the lowest average, except when the prospect hung up on a push or on hostility: then it is the
+    habit that ended the call.
     """
     scored = [(t, text, g) for t, text, g in rep_turns if g is not None and g.scored]
     averages: dict[str, float | None] = {}
@@ -97,6 +99,9 @@ def summarise(rep_turns: list[RepTurn]) -> dict:
         averages[dim.value] = round(sum(values) / len(values), 2) if values else None
     known = {k: v for k, v in averages.items() if v is not None}
     weakest_dim = min(known, key=known.get) if known else None
+    if hung_up and scored:  # the habit that ended the call: a push, or hostility, in the last reply
+        last = scored[-1][2].scores
+        weakest_dim = next((d for d in ("restraint", "composure") if last[d] <= 2), weakest_dim)
     strongest = weakest = None
     if scored:
         t, text, g = max(scored, key=lambda item: sum(item[2].scores.values()))
@@ -204,7 +209,7 @@ class Coach:
             today: the date the follow-up is counted from (default: today).
         """
         started = time.monotonic()
-        facts = summarise(rep_turns)
+        facts = summarise(rep_turns, hung_up=ended_by == "prospect")
         at = follow_up_at(door_when, today or date.today()) if door in ("not_now", "open") else None
         weakest = facts["weakest_dimension"] or "curiosity"
         report = Report(

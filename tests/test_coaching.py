@@ -200,3 +200,18 @@ def test_the_entry_chosen_fits_the_moment() -> None:
     assert LIBRARY.entry("restraint", 5, hello).when == "before_refusal"
     after = reader.read(CONTEXT, "Understood, thanks for your time.")
     assert LIBRARY.entry("restraint", 5, after).when is None
+
+
+def test_when_the_prospect_hangs_up_on_a_push_the_weakest_habit_is_restraint() -> None:
+    from roleplay.coach import summarise
+    from roleplay.grading import Dimension, DimensionGrade, Grade
+
+    def grade(c: int, m: int, r: int) -> Grade:
+        dims = {Dimension.CURIOSITY: c, Dimension.COMPOSURE: m, Dimension.RESTRAINT: r}
+        return Grade(scored=True, dimensions={d: DimensionGrade(score=s, evidence="x", note="n") for d, s in dims.items()})
+
+    turns = [(1, "What made you pick them?", grade(5, 5, 5)), (2, "Could we meet?", grade(1, 5, 3)),
+             (3, "Friday at ten then?", grade(1, 4, 1))]
+    assert summarise(turns)["weakest_dimension"] == "curiosity"  # lowest average
+    hung_up = summarise(turns, hung_up=True)
+    assert hung_up["weakest_dimension"] == "restraint" and hung_up["weakest"].turn == 3
