@@ -187,7 +187,8 @@ class Coach:
         for label, m in (("Strongest", report.strongest), ("Weakest", report.weakest)):
             if m and (label == "Strongest" or m != report.strongest):
                 said = m.evidence or m.rep
-                lines.append(f"- {label} moment (reply {m.turn}): you said “{said}”. {m.note or ''}")
+                saw = (m.note or "").split(". ")[0].rstrip(".")  # what was seen; the why stays in the report
+                lines.append(f"- {label} moment (reply {m.turn}): you said “{said}”. {saw}.")
         if report.weakest_dimension:
             avg = report.averages[report.weakest_dimension]
             lines.append(f"- Weakest habit: {report.weakest_dimension} (average {avg:.1f} of 5).")
