@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -29,6 +31,26 @@ pytestmark = [
                "(apt-get install -y chromium chromium-driver)",
     ),
 ]
+
+
+def shown_text(driver, selector: str) -> str:
+    """The text of the first element ``selector`` finds, or "" when there is none."""
+    from selenium.webdriver.common.by import By
+
+    found = driver.find_elements(By.CSS_SELECTOR, selector)
+    return found[0].text if found else ""
+
+
+@contextmanager
+def saved_on_failure(driver, folder: Path) -> Iterator[None]:
+    """On a failure, keep a screenshot and the page source in ``folder`` and say where."""
+    try:
+        yield
+    except Exception:
+        driver.save_screenshot(str(folder / "failure.png"))
+        (folder / "failure.html").write_text(driver.page_source)
+        print(f"screenshot and page source saved in {folder}")
+        raise
 
 
 @pytest.fixture
@@ -62,39 +84,31 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
     def css(selector: str):
         return driver.find_element(By.CSS_SELECTOR, selector)
 
-    def text_of(selector: str) -> str:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        return found[0].text if found else ""
+    text_of = partial(shown_text, driver)
 
-    with serve_app(gym) as url:
-        try:
-            driver.get(url)
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
-            assert css("#persona").is_displayed()
-            assert persona.name in css("#brief").text
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
+        assert css("#persona").is_displayed()
+        assert persona.name in css("#brief").text
 
-            css("button#start").click()
-            wait.until(lambda d: persona.opening_line in text_of("#chat"))
-            box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+        css("button#start").click()
+        wait.until(lambda d: persona.opening_line in text_of("#chat"))
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
 
-            box.send_keys(said, Keys.ENTER)
-            # The rep's line, then the prospect's reply below it.
-            wait.until(lambda d: said in text_of("#chat")
-                       and text_of("#chat").split(said, 1)[1].strip() != "")
-            wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")) == 3)
-            titles = [p.get_attribute("title") for p in driver.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")]
-            assert titles == ["curiosity", "composure", "restraint"]
-            assert box.get_attribute("value") == ""
+        box.send_keys(said, Keys.ENTER)
+        # The rep's line, then the prospect's reply below it.
+        wait.until(lambda d: said in text_of("#chat")
+                   and text_of("#chat").split(said, 1)[1].strip() != "")
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")) == 3)
+        titles = [p.get_attribute("title") for p in driver.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")]
+        assert titles == ["curiosity", "composure", "restraint"]
+        assert box.get_attribute("value") == ""
 
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
-            wait.until(lambda d: "Coaching report" in text_of("#report"))
-            assert "Door" in text_of("#report")
-            assert "Call ended" in text_of("#status")
-        except Exception:
-            driver.save_screenshot(str(tmp_path / "failure.png"))
-            (tmp_path / "failure.html").write_text(driver.page_source)
-            print(f"screenshot and page source saved in {tmp_path}")
-            raise
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
+        wait.until(lambda d: "Coaching report" in text_of("#report"))
+        assert "Door" in text_of("#report")
+        assert "Call ended" in text_of("#status")
 
 
 def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym: Gym, driver, tmp_path: Path) -> None:
@@ -114,51 +128,43 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
                "Come on, just fifteen minutes then, Friday at ten?"]
     wait = WebDriverWait(driver, WAIT_S)
 
-    def text_of(selector: str) -> str:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        return found[0].text if found else ""
+    text_of = partial(shown_text, driver)
 
-    with serve_app(gym) as url:
-        try:
-            driver.get(url)
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start"))).click()
-            wait.until(lambda d: persona.opening_line in text_of("#chat"))
-            for n, reply in enumerate(replies, start=1):
-                if "hung up" in text_of("#status"):
-                    break
-                box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
-                box.send_keys(reply, Keys.ENTER)
-                wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
-                           and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
-            cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
-            assert cards
-            for card, reply in zip(cards, replies, strict=False):
-                pills = {p.get_attribute("title"): int(p.text.split()[-1])
-                         for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
-                for shown in card.find_elements(By.CSS_SELECTOR, ".rp-note"):
-                    dim, _, rest = shown.text.partition(": ")
-                    quote = re.match(r"“(.*?)” — ", rest)
-                    note, _, line = rest[quote.end() if quote else 0:].partition("Try instead: ")
-                    found = note_defects(dim, pills[dim], note.strip(), quote.group(1) if quote else None,
-                                         line.strip().strip("“”") or None, reply, f"card {dim}",
-                                         names=[persona.name], facts=[f.fact for f in persona.hidden_facts])
-                    assert found == [], found
-            wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
-            wait.until(lambda d: "Coaching report" in text_of("#report") and "still writing" not in text_of("#report"))
-            report = text_of("#report")
-            parts = dict(re.findall(r"^(Summary|Follow-up plan|Drill for next time): (.*)$", report, re.MULTILINE))
-            assert parts.keys() == {"Summary", "Follow-up plan", "Drill for next time"}
-            door = "closed" if "Door: closed" in report else "not_now" if "Door: not now" in report else "open"
-            when = persona.not_now.when if door != "closed" else None
-            found = report_defects(parts["Summary"], parts["Follow-up plan"], parts["Drill for next time"], door,
-                                   when, replies, facts=[f.fact for f in persona.hidden_facts])
-            assert found == [], found
-            assert "the rep" not in (text_of("#scores") + report).lower()
-        except Exception:
-            driver.save_screenshot(str(tmp_path / "failure.png"))
-            (tmp_path / "failure.html").write_text(driver.page_source)
-            print(f"screenshot and page source saved in {tmp_path}")
-            raise
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start"))).click()
+        wait.until(lambda d: persona.opening_line in text_of("#chat"))
+        for n, reply in enumerate(replies, start=1):
+            if "hung up" in text_of("#status"):
+                break
+            box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+            box.send_keys(reply, Keys.ENTER)
+            wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
+                       and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
+        cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
+        assert cards
+        for card, reply in zip(cards, replies, strict=False):
+            pills = {p.get_attribute("title"): int(p.text.split()[-1])
+                     for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
+            for shown in card.find_elements(By.CSS_SELECTOR, ".rp-note"):
+                dim, _, rest = shown.text.partition(": ")
+                quote = re.match(r"“(.*?)” — ", rest)
+                note, _, line = rest[quote.end() if quote else 0:].partition("Try instead: ")
+                found = note_defects(dim, pills[dim], note.strip(), quote.group(1) if quote else None,
+                                     line.strip().strip("“”") or None, reply, f"card {dim}",
+                                     names=[persona.name], facts=[f.fact for f in persona.hidden_facts])
+                assert found == [], found
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
+        wait.until(lambda d: "Coaching report" in text_of("#report") and "still writing" not in text_of("#report"))
+        report = text_of("#report")
+        parts = dict(re.findall(r"^(Summary|Follow-up plan|Drill for next time): (.*)$", report, re.MULTILINE))
+        assert parts.keys() == {"Summary", "Follow-up plan", "Drill for next time"}
+        door = "closed" if "Door: closed" in report else "not_now" if "Door: not now" in report else "open"
+        when = persona.not_now.when if door != "closed" else None
+        found = report_defects(parts["Summary"], parts["Follow-up plan"], parts["Drill for next time"], door,
+                               when, replies, facts=[f.fact for f in persona.hidden_facts])
+        assert found == [], found
+        assert "the rep" not in (text_of("#scores") + report).lower()
 
 
 def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver,
@@ -179,44 +185,34 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(sett
     anas.say("Ana's private words: what made you pick Fleetly?")
     wait = WebDriverWait(driver, WAIT_S)
 
-    def text_of(selector: str) -> str:
-        found = driver.find_elements(By.CSS_SELECTOR, selector)
-        return found[0].text if found else ""
+    text_of = partial(shown_text, driver)
 
-    with serve_app(gym) as url:
-        try:
-            driver.get(url)
-            user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
-            user.send_keys("ben")
-            driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("wrong password", Keys.ENTER)
-            wait.until(lambda d: "Incorrect" in d.page_source or "incorrect" in d.page_source)
-            assert "button#start" not in driver.page_source
+    with closing(gym), serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+        user.send_keys("ben")
+        driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("wrong password", Keys.ENTER)
+        wait.until(lambda d: "Incorrect" in d.page_source or "incorrect" in d.page_source)
+        assert "button#start" not in driver.page_source
 
-            driver.get(url)
-            user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
-            user.send_keys("ben")
-            driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery",
-                                                                                 Keys.ENTER)
-            wait.until(lambda d: "Signed in as ben" in text_of("#account"))
-            # The studio holds every persona's hidden facts: a rep gets a notice, not the editor.
-            driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Persona studio')]").click()
-            wait.until(lambda d: "for the enablement team" in text_of("#studio-notice"))
-            assert not driver.find_elements(By.CSS_SELECTOR, "#studio-yaml .cm-content")
-            assert "Fleetly contract comes up for renewal" not in driver.page_source
-            driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Practice')]").click()
+        driver.get(url)
+        user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+        user.send_keys("ben")
+        driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery",
+                                                                             Keys.ENTER)
+        wait.until(lambda d: "Signed in as ben" in text_of("#account"))
+        # The studio holds every persona's hidden facts: a rep gets a notice, not the editor.
+        driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Persona studio')]").click()
+        wait.until(lambda d: "for the enablement team" in text_of("#studio-notice"))
+        assert not driver.find_elements(By.CSS_SELECTOR, "#studio-yaml .cm-content")
+        assert "Fleetly contract comes up for renewal" not in driver.page_source
+        driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Practice')]").click()
 
-            driver.find_element(By.XPATH, "//button[contains(., 'Past sessions')]").click()
-            box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#past input")))
-            box.click()
-            assert "happy_incumbent" not in text_of("#past") + text_of("ul[role=listbox]")
-            box.send_keys(anas.id, Keys.ENTER)
-            driver.find_element(By.CSS_SELECTOR, "button#open").click()
-            wait.until(lambda d: "There is no such session" in d.page_source)
-            assert "Ana's private words" not in driver.page_source
-        except Exception:
-            driver.save_screenshot(str(tmp_path / "failure.png"))
-            (tmp_path / "failure.html").write_text(driver.page_source)
-            print(f"screenshot and page source saved in {tmp_path}")
-            raise
-        finally:
-            gym.close()
+        driver.find_element(By.XPATH, "//button[contains(., 'Past sessions')]").click()
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#past input")))
+        box.click()
+        assert "happy_incumbent" not in text_of("#past") + text_of("ul[role=listbox]")
+        box.send_keys(anas.id, Keys.ENTER)
+        driver.find_element(By.CSS_SELECTOR, "button#open").click()
+        wait.until(lambda d: "There is no such session" in d.page_source)
+        assert "Ana's private words" not in driver.page_source
