@@ -319,8 +319,7 @@ class Gym:
         self.retry = RetryPolicy(retries=1, delay_s=settings.retry_delay_s, max_delay_s=settings.retry_max_delay_s)
         self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
                              history_tokens=settings.grader.history_tokens, retry=self.retry)
-        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, history_tokens=settings.coach.history_tokens,
-                           retry=self.retry)
+        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, retry=self.retry)
         # Two workers: grading one call never waits for another call's report.
         self.gate = PriorityGate()
         self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")

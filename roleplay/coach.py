@@ -23,8 +23,7 @@ from pydantic import BaseModel, Field
 
 from roleplay import prompts
 from roleplay.coaching.follow_up import follow_up_at
-from roleplay.coaching.quality import report_defects
-from roleplay.config import ROLE_DEFAULTS, Role
+from roleplay.coaching.quality import describe, report_defects
 from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.models import json_constrained, model_label
@@ -75,6 +74,8 @@ class Report(BaseModel):
 
 
 RepTurn = tuple[int, str, Grade | None]
+#: Where the door was left, in words.
+DOOR_WORDS = {"closed": "closed", "not_now": "not now", "open": "open"}
 
 
 def _moment(turn: int, rep: str, grade: Grade, dim: str) -> Moment:
@@ -162,15 +163,11 @@ def follow_up_plan(door: str, door_when: str | None, at: datetime | None, first_
 class Coach:
     """Writes the end-of-call report; the coach-role model only rephrases its summary."""
 
-    def __init__(
-        self, model: BaseChatModel, prompts_dir: Path, history_tokens: int = ROLE_DEFAULTS[Role.COACH][2],
-        retry: RetryPolicy | None = None,
-    ):
+    def __init__(self, model: BaseChatModel, prompts_dir: Path, retry: RetryPolicy | None = None):
         self.model = model
         #: Faults and malformed answers get one retry (see ``roleplay.faults``).
         self.retry = retry or RetryPolicy()
         self.prompts_dir = prompts_dir
-        self.history_tokens = history_tokens
         self._drills = prompts.load_data(prompts_dir, "drills.yaml")
         #: The same for every call, so its processed state can be kept (see ``Gym.warm_up``).
         self.system_prompt = prompts.render(prompts_dir, "coach.md")
@@ -181,7 +178,7 @@ class Coach:
         """The facts the model may phrase, one per line, spoken to the rep as the summary will be."""
         ended = f"{persona.name} hung up" if report.ended_by == "prospect" else "you ended the call"
         who = f"- The prospect: {persona.name}, {persona.title}."
-        door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
+        door = DOOR_WORDS[report.door]
         lines = [who, f"- How it ended: {ended}; the door was left {door}"
                  + (f", to try again {report.door_when}." if report.door_when else ".")]
         for label, m in (("Strongest", report.strongest), ("Weakest", report.weakest)):
@@ -212,14 +209,14 @@ class Coach:
         started = time.monotonic()
         facts = summarise(rep_turns, hung_up=ended_by == "prospect")
         at = follow_up_at(door_when, today or date.today()) if door in ("not_now", "open") else None
-        weakest = facts["weakest_dimension"] or "curiosity"
+        weakest, first_name = facts["weakest_dimension"] or "curiosity", persona.name.split()[0]
         report = Report(
             persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
             drill=self._drills.get(weakest, "").strip(), drill_source="library", coach_model=model_label(self.model),
-            follow_up=follow_up_plan(door, door_when, at, persona.name.split()[0]),
+            follow_up=follow_up_plan(door, door_when, at, first_name),
             follow_up_at=at.isoformat(timespec="minutes") if at else None,
         )
-        report.summary, report.summary_source = facts_summary(report, persona.name.split()[0]), "facts"
+        report.summary, report.summary_source = facts_summary(report, first_name), "facts"
         if on_facts:
             on_facts(report.model_copy())
         if report.graded:
@@ -245,7 +242,6 @@ class Coach:
         facts = [f.fact for f in persona.hidden_facts]
         defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts)
         if defects:
-            report.summary_rejected = "failed the " + ", ".join(sorted({d.kind.replace("_", " ") for d in defects}))
-            report.summary_rejected += " check" + ("s" if len({d.kind for d in defects}) > 1 else "")
+            report.summary_rejected = f"failed {describe(defects)}"
             return
         report.summary, report.summary_source = summary, "coach"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from roleplay.coach import Report
+from roleplay.coach import DOOR_WORDS, Report
 from roleplay.grading import DIMENSIONS, Grade
 from roleplay.personas import Persona
 from roleplay.transcript import Line
@@ -103,7 +103,7 @@ def _avg(value: float | None) -> str:
 
 
 def report_markdown(report: Report, persona_name: str, pending: bool = False) -> str:
-    door = {"closed": "closed", "not_now": "not now", "open": "open"}[report.door]
+    door = DOOR_WORDS[report.door]
     if report.door_when:
         door += f" — try again {plain(report.door_when)}"
     ended = f"{plain(persona_name)} hung up" if report.ended_by == "prospect" else "you ended the call"

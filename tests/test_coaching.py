@@ -208,7 +208,8 @@ def test_when_the_prospect_hangs_up_on_a_push_the_weakest_habit_is_restraint() -
 
     def grade(c: int, m: int, r: int) -> Grade:
         dims = {Dimension.CURIOSITY: c, Dimension.COMPOSURE: m, Dimension.RESTRAINT: r}
-        return Grade(scored=True, dimensions={d: DimensionGrade(score=s, evidence="x", note="n") for d, s in dims.items()})
+        return Grade(scored=True,
+                     dimensions={d: DimensionGrade(score=s, evidence="x", note="n") for d, s in dims.items()})
 
     turns = [(1, "What made you pick them?", grade(5, 5, 5)), (2, "Could we meet?", grade(1, 5, 3)),
              (3, "Friday at ten then?", grade(1, 4, 1))]

@@ -37,7 +37,7 @@ def _reason_kind(reason: str | None) -> str:
         return "none"
     if "did not score" in reason:
         return "not proven better"
-    if reason.startswith("fails the"):
+    if reason.startswith("fails the "):  # as ``quality.describe`` words it
         return reason.removeprefix("fails the ").removesuffix(" checks").removesuffix(" check") + " check"
     if "model failed" in reason:
         return "model failed"

@@ -18,7 +18,7 @@ from typing import Literal
 from pydantic import BaseModel
 
 from roleplay.coaching.library import CoachingLibrary, Entry
-from roleplay.coaching.quality import LINE_CHARS, shares_words, text_defects
+from roleplay.coaching.quality import LINE_CHARS, describe, shares_words, text_defects
 from roleplay.signals import sentences
 from roleplay.transcript import Line
 from roleplay.understanding import Reader, Reading, spoken_words
@@ -86,9 +86,8 @@ def line_problem(line: str, facts: Sequence[str] = (), prospect_said: Sequence[s
         return "empty"
     if any(shares_words(line, said, 5) for said in prospect_said):
         return "repeats the prospect's words"
-    kinds = sorted({d.kind.replace("_", " ") for d in text_defects(line, "try instead", LINE_CHARS, (), facts)
-                    if d.kind != "not_to_you"})
-    return f"fails the {', '.join(kinds)} check" + ("s" if len(kinds) > 1 else "") if kinds else None
+    found = [d for d in text_defects(line, "try instead", LINE_CHARS, (), facts) if d.kind != "not_to_you"]
+    return f"fails {describe(found)}" if found else None
 
 
 def proven(reader: Reader, context: Sequence[Line], line: str, dimension: str, rep_score: int) -> bool:

@@ -67,6 +67,12 @@ def shares_words(text: str, source: str, n: int) -> bool:
     return any(f" {' '.join(words[i:i + n])} " in hay for i in range(len(words) - n + 1))
 
 
+def describe(defects: Sequence[Defect]) -> str:
+    """Which checks some text failed, in words: "the cut off, generic checks"."""
+    kinds = sorted({d.kind.replace("_", " ") for d in defects})
+    return f"the {', '.join(kinds)} check" + ("s" if len(kinds) > 1 else "")
+
+
 def text_defects(
     text: str, where: str, limit: int, names: Sequence[str] = (), facts: Sequence[str] = (),
 ) -> list[Defect]:

@@ -159,15 +159,16 @@ def _reading_parts(e: Example, heads: dict[str, Head]) -> tuple[float, int, Stru
     return float(heads["asks"].proba(e.ask_x)[1]), count_pushes_before(e.case.context, p_ctx, declined), s
 
 
-def _dim_x(e: Example, heads: dict[str, Head]) -> np.ndarray:
-    p_ask, before, s = _reading_parts(e, heads)
+def _dim_x(e: Example, heads: dict[str, Head], parts: tuple[float, int, Structure] | None = None) -> np.ndarray:
+    p_ask, before, s = parts or _reading_parts(e, heads)
     return dimension_features(e.vec, s, p_ask, before, float(heads["servile"].proba(e.vec)[1]))
 
 
 def _predict(e: Example, heads: dict[str, Head]) -> tuple[dict[str, int], int]:
     """The scores and push count the reader would give ``e`` with ``heads`` (as ``Reader.read``)."""
-    x = _dim_x(e, heads)
-    p_ask, before, s = _reading_parts(e, heads)
+    parts = _reading_parts(e, heads)
+    x = _dim_x(e, heads, parts)
+    p_ask, before, s = parts
     asks = round(p_ask, 4) >= ASK_THRESHOLD
     pushes = push_number(asks, s.refusals_before, before)
     levels = dimension_levels(heads, x, pushes, s.stop_hard, asks)
