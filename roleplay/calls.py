@@ -26,7 +26,7 @@ from roleplay.faults import ModelFault, RetryPolicy
 from roleplay.grading import Grade, Grader
 from roleplay.models import create_chat_model, model_label
 from roleplay.personas import Persona, load_personas, persona_version
-from roleplay.prospect import Move, Prospect, ProspectState, advance, initial_state, note_prospect_line
+from roleplay.prospect import Move, Prospect, ProspectState, advance, initial_state, note_prospect_line, withhold
 from roleplay.storage import Store, create_store
 from roleplay.transcript import Line
 from roleplay.understanding import Reading
@@ -88,6 +88,8 @@ class TurnResult:
     ended: bool
     #: Set when the prospect's model failed (after its one retry), for the rep to read.
     fault: str | None = None
+    #: The hidden fact this turn was to reveal and did not say (it stays hidden).
+    withheld_fact: str | None = None
 
 
 @dataclass
@@ -157,9 +159,13 @@ class Call:
                 log.warning("call %s: %s", self.id, error)
             voiced = prospect.finish("" if error else raw, decision)
             reason = error or voiced.fallback_reason
+            if voiced.withheld_fact:
+                withhold(self.state, voiced.withheld_fact)
             note_prospect_line(self.state, voiced.text)
             ended = decision.move == Move.HANG_UP
             meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}
+            if voiced.withheld_fact:
+                meta["withheld_fact"] = voiced.withheld_fact
             if retried:
                 meta["retried_after"] = [f"{type(exc).__name__}: {str(exc)[:160]}" for exc in retried]
             prospect_turn_id = store.add_turn(
@@ -171,7 +177,7 @@ class Call:
             self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
                                          if self.grading else self._skip_grade(rep_turn_id))
             self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
-                                        fault=error)
+                                        fault=error, withheld_fact=voiced.withheld_fact)
             if ended:
                 self._end("prospect")
             yield voiced.text

@@ -179,7 +179,7 @@ def cmd_eval_robustness(args: argparse.Namespace) -> int:
 def cmd_eval_coaching(args: argparse.Namespace) -> int:
     from roleplay.calls import Gym
     from roleplay.coach import Report
-    from roleplay.coaching.evaluation import coaching_table, run_coaching_eval
+    from roleplay.coaching.evaluation import PlayedCall, coaching_table, run_coaching_eval
     from roleplay.simulation import REP_SCRIPTS, load_rep_script, rep_script_names, simulate
     from roleplay.storage import create_store
 
@@ -192,12 +192,15 @@ def cmd_eval_coaching(args: argparse.Namespace) -> int:
     gym = Gym(settings, store=create_store(settings.db_url))
     plays = [(p, s) for s in (args.script or rep_script_names()) for p in sorted(gym.personas)]
 
-    def simulate_call(i: int):
+    def simulate_call(i: int) -> PlayedCall:
         persona_id, script = plays[i % len(plays)]
         played = simulate(settings, persona_id, load_rep_script(REP_SCRIPTS / f"{script}.json"), gym=gym)
         record = gym.store.get_session(played["session_id"])
-        replies = [(t.text, record.grades.get(t.id)) for t in record.turns if t.speaker == "rep"]
-        return replies, Report.model_validate(record.report), gym.personas[persona_id]
+        return PlayedCall(
+            replies=[(t.text, record.grades.get(t.id)) for t in record.turns if t.speaker == "rep"],
+            report=Report.model_validate(record.report), persona=gym.personas[persona_id],
+            prospect=[(t.text, t.meta or {}) for t in record.turns[1:] if t.speaker == "prospect"],
+        )
 
     try:
         result = run_coaching_eval(gym.grader, cases, gym.personas, settings.grader.backend.value, simulate_call,

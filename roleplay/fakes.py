@@ -17,7 +17,7 @@ from roleplay.config import Role
 from roleplay.models import FakeChatModel
 
 _QUOTED = re.compile(r'(?:Something like|in your own words): "(.*?)"\s*$', re.MULTILINE | re.DOTALL)
-_FACT = re.compile(r"Tell them this, as yourself \(I, we, my, our\), in your own words: (.*?)\n")
+_FACT = re.compile(r"Tell them this about yourself, in your own words \(I, we, my, our\), something like: \"(.*?)\"\n")
 
 
 def fake_prospect(messages: list[BaseMessage]) -> str:

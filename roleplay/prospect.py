@@ -196,6 +196,12 @@ def _earned_fact(state: ProspectState, persona: Persona) -> str | None:
     return None
 
 
+def withhold(state: ProspectState, fact: str) -> None:
+    """The prospect did not say ``fact`` after all: it stays hidden for a later question."""
+    if fact in state.revealed:
+        state.revealed.remove(fact)
+
+
 def note_prospect_line(state: ProspectState, text: str) -> None:
     """Count a decline the model voiced on a move that was not itself a refusal."""
     if state.last_move in (Move.OBJECT, Move.ANSWER, Move.DEFLECT) and prospect_declines(text):
@@ -206,13 +212,20 @@ def note_prospect_line(state: ProspectState, text: str) -> None:
 
 _OUT_OF_CHARACTER = re.compile(
     r"\b(?:as an ai|an ai\b|language model|assistant|chatbot|i'?m a bot|role[- ]?play|my (?:system )?prompt|"
-    r"my instructions|the direction|(?:private )?direction|i'?m here to help|i can(?:'|no)t (?:assist|help) with (?:that|this)|how (?:can|may) i (?:help|assist) you|"
+    r"my instructions|the direction|(?:private )?direction|i'?m here to help|i can(?:'|no)t (?:assist|help)(?: you)? with (?:that|this)|how (?:can|may) i (?:help|assist) you|"
     r"qwen|alibaba|openai|as a model)",
     re.IGNORECASE,
 )
 _COACHING = re.compile(
     r"\b(?:you should (?:ask|try|have|listen)|(?:a |one )?(?:tip|advice|feedback) for you|your (?:pitch|sales technique|approach) (?:was|is|could)|"
     r"try asking|next time,? (?:try|you)|good (?:question|job|pitch)!)",
+    re.IGNORECASE,
+)
+#: The caller's words in the prospect's mouth (the small model sometimes swaps roles).
+_CALLERS_WORDS = re.compile(
+    r"\b(?:i'?ll (?:check|circle|touch) (?:back|in)|i'?ll (?:call|ring|email) you (?:back|then|later)|"
+    r"i'?m (?:just )?trying to (?:get|reach|book|help|set up)|i'?ll leave it there|"
+    r"thanks for (?:explaining|your time|taking my call))",
     re.IGNORECASE,
 )
 _AGREEMENT = re.compile(
@@ -226,6 +239,7 @@ _AGREEMENT = re.compile(
 _LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
 _STAGE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 MAX_SENTENCES = 3
+LEFT_OUT_FACT = "left out the fact it was to reveal"
 #: Marks where the rep's next line goes in a prompt prepared before the line exists.
 _CUT = "\u0000NEXT\u0000"
 
@@ -241,8 +255,11 @@ def agrees(text: str) -> bool:
 
 
 def tidy(text: str, name: str) -> str:
-    """Strip labels, stage directions and quotes, and keep at most three sentences."""
+    """Strip labels, stage directions, quotes and a leading "Full Name.", and keep at most
+    three sentences."""
     text = _STAGE.sub("", text).strip()
+    # "Marcus Bell. I'm in a meeting…": the name it answered the phone with, said again
+    text = re.sub(rf"^{re.escape(name)}\s*[.,!-]\s+(?=\S)", "", text, flags=re.IGNORECASE)
     if text.lower().startswith(name.lower().split()[0].lower()) and ":" in text[:40]:
         text = text.split(":", 1)[1]
     text = _LABEL.sub("", text) if re.match(r"^\s*(?:prospect|[A-Z][a-z]+ [A-Z][a-z]+):", text) else text
@@ -270,6 +287,9 @@ def names_itself(text: str, name: str) -> bool:
 class Voiced(BaseModel):
     text: str
     fallback_reason: str | None = None
+    #: The earned fact this line does not say: it is never pasted in, and stays hidden for a
+    #: later question.
+    withheld_fact: str | None = None
 
 
 class Prospect:
@@ -337,7 +357,11 @@ class Prospect:
                 yield chunk.text
 
     def finish(self, raw: str, decision: Decision) -> Voiced:
-        """Check the model's words for this move; fall back to the persona's line if unusable."""
+        """Check the model's words for this move; fall back to the persona's line if unusable.
+
+        A hidden fact is only ever said in the model's words: a line that leaves it out is
+        kept if it is otherwise fine, and the fact is withheld (``Voiced.withheld_fact``).
+        """
         text = tidy(raw, self.persona.name)
         reason = None
         if not text:
@@ -346,21 +370,22 @@ class Prospect:
             reason = "broke character"
         elif names_itself(text, self.persona.name):
             reason = "spoke of itself in the third person"
+        elif _CALLERS_WORDS.search(text):
+            reason = "spoke as the caller"
         elif agrees(text) and decision.move != Move.OPEN_DOOR:
             reason = "agreed against the direction"
         elif decision.fact and _overlap(decision.fact, text) < 0.4:
-            reason = "left out the fact it was to reveal"
+            reason = LEFT_OUT_FACT
         elif decision.move in (Move.NOT_NOW, Move.OPEN_DOOR) and not _overlap(self.persona.not_now.when, text):
             reason = "left out when to try again"
         if reason is None:
             return Voiced(text=text)
+        if reason == LEFT_OUT_FACT:
+            # the prospect's own answer stands; a fact it did not say is not put in its mouth
+            log.info("prospect line kept without its fact: %r", raw)
+            return Voiced(text=text, withheld_fact=decision.fact)
         log.info("prospect line replaced (%s): %r", reason, raw)
-        if decision.move == Move.ANSWER and decision.fact:
-            return Voiced(text=decision.fact, fallback_reason=reason)
-        fallback = self.example_line(decision)
-        if decision.fact and decision.fact not in fallback:
-            fallback = f"{fallback} {decision.fact}".strip()
-        return Voiced(text=fallback, fallback_reason=reason)
+        return Voiced(text=self.example_line(decision), fallback_reason=reason, withheld_fact=decision.fact)
 
 
 _STOPWORDS = frozenset(

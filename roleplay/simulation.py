@@ -80,9 +80,11 @@ def simulate(
             "prospect_state": state,
             "fallback_reason": result.fallback_reason,
             "third_person": names_itself(result.text, call.persona.name),
-            # the model left a fact out and the persona's own sentence was said in its place
+            # a line that fell back to the persona's words and carries a hidden fact: the fact
+            # was pasted in rather than voiced by the prospect
             "fact_pasted": bool(result.fallback_reason)
             and any(f.fact in result.text for f in call.persona.hidden_facts),
+            "fact_withheld": bool(result.withheld_fact),
         })
     if report:
         call.end()
@@ -115,8 +117,10 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
     that broke character before the persona's line replaced them, ``spoken`` is the share of
     prospect turns of at most three sentences and ``turns`` counts rep turns in all runs.
     ``third_person`` counts spoken lines where the prospect names itself in the third person,
-    ``raw_third`` the model's lines replaced for it, and ``pasted`` the lines where the model
-    left a hidden fact out and the persona's own sentence for it was said instead.
+    ``raw_third`` the model's lines replaced for it, ``pasted`` the lines where a hidden fact
+    was put in the prospect's mouth in the persona's written sentence instead of voiced by the
+    model, and ``withheld`` the lines that were to reveal a fact and left it out (the fact stays
+    hidden for a later question).
     """
     n = len(outcomes)
     if n == 0:
@@ -135,6 +139,7 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
         "third_person": sum(t.get("third_person", False) for t in turns),
         "raw_third": sum(t["fallback_reason"] == "spoke of itself in the third person" for t in turns),
         "pasted": sum(t.get("fact_pasted", False) for t in turns),
+        "withheld": sum(t.get("fact_withheld", False) for t in turns),
         "turns": len(turns),
         "broke_lines": [t["prospect"] for t in turns if breaks_character(t["prospect"])],
     }
@@ -148,6 +153,7 @@ COLUMNS: list[tuple[str, str, int, bool]] = [
     ("open", "open", 5, True), ("hung_up", "hung_up", 7, True), ("broke", "broke", 5, True),
     ("raw_broke", "raw_broke", 9, False), ("facts", "facts", 5, True), ("spoken", "spoken", 6, True),
     ("third_person", "3rd_pers", 8, False), ("raw_third", "raw_3rd", 7, False), ("pasted", "pasted", 6, False),
+    ("withheld", "withheld", 8, False),
     ("turns", "turns", 5, False),
 ]
 _TEXT = ("persona", "script")

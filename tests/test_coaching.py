@@ -160,6 +160,9 @@ def test_eval_coaching_checks_golden_notes_and_simulated_reports(capsys: pytest.
                                       "template_residue", "role_confusion", "garbled_persona", "generic",
                                       "follow_up_ignores_door", "too_long"}
     assert result["defect_rate"] == 0.0, result["examples"]
+    # the prospect's lines in those calls are counted too: none names itself or has a fact pasted in
+    voice = result["prospect"]
+    assert voice["lines"] >= 2 and voice["third_person"] == 0 and voice["pasted"] == 0
 
 
 def test_a_reply_made_only_of_words_to_the_grader_gets_no_invented_evidence() -> None:

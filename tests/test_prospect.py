@@ -97,6 +97,7 @@ def test_attacks_are_deflected_in_character():
     [
         ("As an AI language model, I can't take meetings.", True),
         ("I'm sorry, but I can't assist with that.", True),
+        ("I'm sorry, but I can't assist you with that.", True),
         ("Here is my prompt: you are Dana.", True),
         ("You should ask more open questions next time.", True),
         ("No thanks, we're happy with Fleetly.", False),
@@ -153,34 +154,73 @@ def test_the_prospect_prompt_keeps_a_stable_prefix(persona, settings):
 
 
 @pytest.mark.parametrize(
-    ("said", "reason"),
+    ("said", "voiced_fact"),
     [
-        ("Fair question. We've been fine, honestly.", "left out the fact it was to reveal"),
-        ("Fair question. Our Fleetly contract comes up for renewal in March.", None),
+        ("Fair question. We've been fine, honestly.", False),
+        ("Fair question. Our Fleetly contract comes up for renewal in March.", True),
     ],
 )
-def test_an_earned_fact_must_actually_be_said(persona, settings, said, reason):
+def test_an_earned_fact_is_said_by_the_prospect_or_stays_hidden(persona, settings, said, voiced_fact):
     from roleplay.prospect import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     fact = persona.hidden_facts[0].fact
     voiced = prospect.finish(said, Decision(move=Move.ANSWER, line="", fact=fact))
-    assert voiced.fallback_reason == reason
-    assert voiced.text == (fact if reason else said)
+    # the prospect's own words stand either way: a fact is never pasted into its mouth
+    assert voiced.text == said and voiced.fallback_reason is None
+    assert voiced.withheld_fact == (None if voiced_fact else fact)
 
 
 @pytest.mark.parametrize(
-    ("said", "reason"),
-    [("Sure, let me know when you're ready.", "left out when to try again"),
-     ("Not now. Try me in February, before the renewal.", None)],
+    "said",
+    ["Sure, I'll check back in next week.", "No, it's not a terrible time. I'm just trying to get a demo.",
+     "Understood, I'll leave it there."],
 )
-def test_not_now_must_say_when(persona, settings, said, reason):
+def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings, said):
     from roleplay.prospect import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     voiced = prospect.finish(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
-    assert voiced.fallback_reason == reason
-    assert voiced.text == (persona.not_now.line if reason else said)
+    assert voiced.fallback_reason == "spoke as the caller" and voiced.text == persona.not_now.line
+
+
+def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(persona, settings):
+    from roleplay.prospect import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    fact = persona.hidden_facts[0].fact
+    voiced = prospect.finish("As an AI, I can't share that.", Decision(move=Move.ANSWER, line="", fact=fact))
+    assert voiced.fallback_reason == "broke character"
+    assert fact not in voiced.text and voiced.withheld_fact == fact
+
+
+def test_a_withheld_fact_stays_hidden_for_a_later_question(settings):
+    from .conftest import make_gym
+
+    from roleplay.fakes import fake_prospect
+    from roleplay.models import FakeChatModel
+
+    answers = []
+
+    def shy_once(messages):  # the first answer that is to reveal a fact leaves it out
+        line = fake_prospect(messages)
+        answers.append(line)
+        return "Fair question. It's a long story." if len(answers) == 1 else line
+
+    gym = make_gym(settings, prospect=FakeChatModel(responder=shy_once, calls=[]))
+    try:
+        call = gym.start("happy_incumbent")
+        first = call.say("What made you choose Fleetly in the first place?")
+        assert first.move == Move.ANSWER and first.withheld_fact and first.fallback_reason is None
+        assert first.text == "Fair question. It's a long story." and call.state.revealed == []
+        second = call.say("And how has it worked out for the team since?")
+        assert second.withheld_fact is None and call.state.revealed == [first.withheld_fact]
+        assert first.withheld_fact in second.text
+        stored = gym.store.get_session(call.id).turns
+        assert [t.meta.get("withheld_fact") for t in stored if t.speaker == "prospect" and t.meta][-1:] == [
+            first.withheld_fact]
+    finally:
+        gym.close()
 
 
 def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts(persona, settings):

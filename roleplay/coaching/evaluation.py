@@ -12,12 +12,13 @@ import itertools
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 from roleplay.coach import Report
 from roleplay.coaching.quality import DEFECT_KINDS, Defect, note_defects, report_defects
 from roleplay.grading import Grade, Grader
 from roleplay.personas import Persona
+from roleplay.prospect import names_itself
 from roleplay.understanding import spoken_words
 
 #: Examples kept per defect kind in the JSON, so a run says what went wrong, not only how often.
@@ -44,6 +45,15 @@ def _reason_kind(reason: str | None) -> str:
     return reason
 
 
+class PlayedCall(NamedTuple):
+    """A simulated call as the eval reads it back from storage."""
+
+    replies: list[tuple[str, Grade | None]]  # each rep reply with its grade
+    report: Report
+    persona: Persona
+    prospect: list[tuple[str, dict[str, Any]]]  # each prospect line with its turn's meta
+
+
 class Tally:
     """Counts notes, reports, defects and fallbacks as they are checked."""
 
@@ -51,6 +61,7 @@ class Tally:
         self.notes = self.reports = self.low = self.fallbacks = self.model_summaries = 0
         self.defects: list[Defect] = []
         self.reasons: Counter[str] = Counter()
+        self.voice: Counter[str] = Counter()
 
     def grade(self, grade: Grade, reply: str, where: str, persona: Persona | None) -> None:
         if not grade.scored:
@@ -77,6 +88,15 @@ class Tally:
                 found.append(Defect(kind="quote_not_verbatim", text=moment.evidence, where="report moment"))
         self.defects += [d.model_copy(update={"where": f"{where} {d.where}"}) for d in found]
 
+    def prospect(self, lines: Sequence[tuple[str, dict[str, Any]]], persona: Persona) -> None:
+        """How the prospect spoke: lines naming itself, facts pasted in, facts withheld."""
+        facts = [f.fact for f in persona.hidden_facts]
+        for text, meta in lines:
+            self.voice["lines"] += 1
+            self.voice["third_person"] += names_itself(text, persona.name)
+            self.voice["pasted"] += bool(meta.get("fallback_reason")) and any(f in text for f in facts)
+            self.voice["withheld"] += bool(meta.get("withheld_fact"))
+
     def result(self, backend: str, seconds: float) -> dict[str, Any]:
         counts = Counter(d.kind for d in self.defects)
         examples = [{"kind": kind, "text": d.text, "where": d.where}
@@ -91,12 +111,14 @@ class Tally:
             "fallback_reasons": dict(self.reasons.most_common()),
             "summaries_by_model": self.model_summaries,
             "examples": examples,
+            **({"prospect": {k: self.voice[k] for k in ("lines", "third_person", "pasted", "withheld")}}
+               if self.voice else {}),
         }
 
 
 def run_coaching_eval(
     grader: Grader, cases: Sequence[Any], personas: dict[str, Persona], backend: str,
-    simulate_call: Callable[[int], tuple[list[tuple[str, Grade | None]], Report, Persona]] | None = None,
+    simulate_call: Callable[[int], PlayedCall] | None = None,
     calls: int = 0, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Check the notes on golden ``cases`` and the notes and reports of ``calls`` simulated calls.
@@ -106,8 +128,7 @@ def run_coaching_eval(
         cases: golden cases; ``meta.persona`` names the persona whose facts no note may paste.
         personas: the loaded personas, by id.
         backend: recorded in the result.
-        simulate_call: plays simulated call number ``i``; returns each reply with its grade, the
-            report and the persona.
+        simulate_call: plays simulated call number ``i``.
         calls: how many simulated calls to play.
         progress: called with (done, total) after each case and call.
     """
@@ -121,11 +142,12 @@ def run_coaching_eval(
         if progress:
             progress(i, total)
     for i in range(calls):
-        replies, report, persona = simulate_call(i)  # type: ignore[misc]
-        for n, (reply, grade) in enumerate(replies, start=1):
+        played = simulate_call(i)  # type: ignore[misc]
+        for n, (reply, grade) in enumerate(played.replies, start=1):
             if grade is not None:
-                tally.grade(grade, reply, f"call {i + 1} reply {n}", persona)
-        tally.report(report, [r for r, _ in replies], persona, f"call {i + 1}")
+                tally.grade(grade, reply, f"call {i + 1} reply {n}", played.persona)
+        tally.report(played.report, [r for r, _ in played.replies], played.persona, f"call {i + 1}")
+        tally.prospect(played.prospect, played.persona)
         if progress:
             progress(len(cases) + i + 1, total)
     return tally.result(backend, time.monotonic() - started)
@@ -140,5 +162,9 @@ def coaching_table(result: dict[str, Any]) -> list[str]:
     lines.append(f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
                  f"{result['fallback_rate']:.1%} ({reasons or 'none'}), "
                  f"summaries phrased by the model {result['summaries_by_model']} of {result['n_reports']}")
+    if voice := result.get("prospect"):
+        lines.append(f"prospect: {voice['lines']} lines, {voice['third_person']} naming itself in the third "
+                     f"person, {voice['pasted']} with a hidden fact pasted in, {voice['withheld']} withholding "
+                     "the fact they were to reveal")
     lines += [f"  e.g. {e['kind']} ({e['where']}): {e['text'][:140]}" for e in result["examples"]]
     return lines
