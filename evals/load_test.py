@@ -45,7 +45,7 @@ QUESTIONS = [
     "Who else has a say when you review tools like this?",
     "Understood, thank you. Would it be okay if I checked back in later, at a time that suits you?",
 ]
-#: ``roleplay serve``'s queue setting (roleplay/app.py).
+#: ``roleplay serve``'s queue setting (roleplay/ui/app.py).
 CONCURRENCY_LIMIT = 8
 REQUEST_TIMEOUT_S = 120.0
 
@@ -55,11 +55,11 @@ REQUEST_TIMEOUT_S = 120.0
 
 def serve(port: int, database_url: str, data_dir: str, latency: float, concurrency_limit: int) -> None:
     """Serve the app over fake models until SIGTERM; then let every grade finish and exit."""
-    from roleplay.app import build_app
-    from roleplay.calls import Gym
+    from roleplay.backends.fakes import fake_model_for
+    from roleplay.call import Gym
     from roleplay.config import Role, load_settings
-    from roleplay.fakes import fake_model_for
-    from roleplay.views import CSS
+    from roleplay.ui.app import build_app
+    from roleplay.ui.views import CSS
 
     settings = load_settings(backend="fake", database_url=database_url, data_dir=Path(data_dir))
     gym = Gym(settings, models={role: fake_model_for(role, latency_s=latency) for role in Role})
@@ -147,7 +147,8 @@ def _count(database_url: str, since: datetime) -> dict[str, int]:
     """Sessions, turns by speaker and grades stored for the sessions created since ``since``."""
     from sqlalchemy import func, select
 
-    from roleplay.storage import create_store, grades, sessions, turns
+    from roleplay.storage import create_store
+    from roleplay.storage.tables import grades, sessions, turns
 
     store = create_store(database_url)
     ours = select(sessions.c.id).where(sessions.c.created_at >= since)

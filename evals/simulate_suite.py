@@ -16,9 +16,9 @@ import sys
 import time
 from pathlib import Path
 
-from roleplay.calls import Gym
+from roleplay.call import Gym
 from roleplay.config import Backend, load_settings
-from roleplay.simulation import (
+from roleplay.measure.simulation import (
     REP_SCRIPTS,
     format_header,
     format_row,

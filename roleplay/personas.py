@@ -3,7 +3,7 @@
 A persona describes one prospect in one pushback situation: who they are, what they object
 to, what they only tell a rep who is genuinely curious, what drains and restores their
 patience, when they hang up, and what "not now" sounds like for them. The state machine in
-``prospect.py`` reads these numbers; the prompt in ``prompts/prospect.md`` reads the words.
+``call.state`` reads these numbers; the prompts ``prompts/prospect_*.md`` read the words.
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from typing import Annotated, Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+
+from roleplay.errors import InvalidInput
 
 SCHEMA_VERSION = 1
 
@@ -137,7 +139,7 @@ class Persona(_Strict):
         return v
 
 
-class PersonaError(ValueError):
+class PersonaError(InvalidInput):
     """A persona file is broken. ``problems`` lists (field, message, fix) triples."""
 
     def __init__(self, path: Path | str, problems: list[tuple[str, str, str]]):

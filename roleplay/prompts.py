@@ -10,6 +10,8 @@ from typing import Any
 import jinja2
 import yaml
 
+from roleplay.errors import ConfigError
+
 #: Every template the app renders, and the variables each one receives.
 TEMPLATES: dict[str, set[str]] = {
     "prospect_system.md": {"persona"},
@@ -20,7 +22,7 @@ TEMPLATES: dict[str, set[str]] = {
 }
 
 
-class PromptError(RuntimeError):
+class PromptError(ConfigError):
     """A prompt template is missing or broken; the message names the file."""
 
 

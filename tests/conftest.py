@@ -8,10 +8,9 @@ from pathlib import Path
 import pytest
 
 from roleplay import PROJECT_ROOT
-from roleplay.calls import Gym
+from roleplay.backends.fakes import FakeChatModel, fake_model_for
+from roleplay.call import Gym
 from roleplay.config import Role, Settings, load_settings
-from roleplay.fakes import fake_model_for
-from roleplay.models import FakeChatModel
 from roleplay.personas import Persona, load_persona
 
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -65,8 +64,8 @@ def serve_app(gym: Gym) -> Iterator[str]:
     """Launch the app over ``gym`` on a free loopback port; yield its URL; close it afterwards.
 
     In team mode (``gym.settings.team_mode``) it asks for sign-in against the gym's accounts."""
-    from roleplay.app import build_app, launch_options
-    from roleplay.views import CSS
+    from roleplay.ui.app import build_app, launch_options
+    from roleplay.ui.views import CSS
 
     demo = build_app(gym)
     demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),

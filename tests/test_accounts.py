@@ -13,11 +13,11 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from roleplay import cli
-from roleplay.accounts import AccountError, Accounts, User, UserRole, Viewer, hash_password, verify_password
-from roleplay.app import TeamModeError, launch_options
-from roleplay.calls import Gym
+from roleplay.call import Gym
 from roleplay.config import Settings
 from roleplay.storage import Store
+from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer, hash_password, verify_password
+from roleplay.ui.app import TeamModeError, launch_options
 
 from .conftest import make_gym, serve_app
 

@@ -18,9 +18,9 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from roleplay.calls import Gym
+from roleplay.backends.fakes import FakeChatModel
+from roleplay.call import Gym
 from roleplay.config import Settings
-from roleplay.models import FakeChatModel
 
 from .conftest import make_gym, serve_app
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from roleplay.calls import Gym
+from roleplay.call import Gym
 
 from .conftest import serve_app
 
@@ -120,7 +120,7 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from roleplay.coaching.quality import note_defects, report_defects
+    from roleplay.judge.coaching.quality import note_defects, report_defects
 
     persona = next(iter(gym.personas.values()))
     replies = ["Fair enough. What made you choose them in the first place?",

@@ -1,7 +1,7 @@
 import pytest
 
-from roleplay.calls import CallEnded, InputError
-from roleplay.models import FakeChatModel
+from roleplay.backends.fakes import FakeChatModel
+from roleplay.call import CallEnded, InputError
 
 from .conftest import make_gym
 

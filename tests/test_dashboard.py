@@ -16,7 +16,7 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 from markdown_it import MarkdownIt
 
-from roleplay.calls import Gym
+from roleplay.call import Gym
 from roleplay.config import Settings
 
 from .conftest import make_gym, serve_app

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 
 from roleplay.cli import main
-from roleplay.evaluation import GoldenError, agreement, load_golden, quadratic_weighted_kappa
-from roleplay.grading import Grade
+from roleplay.judge.grading import Grade
+from roleplay.measure.golden import GoldenError, agreement, load_golden, quadratic_weighted_kappa
 
 
 @pytest.mark.parametrize(
@@ -130,8 +130,8 @@ def test_eval_robustness_cli_reports_the_three_checks(tmp_path, capsys):
 
 
 def test_words_addressed_to_the_grader_never_reach_the_model():
-    from roleplay.fakes import fake_model_for
-    from roleplay.grading import Grader
+    from roleplay.backends.fakes import fake_model_for
+    from roleplay.judge.grading import Grader
     from roleplay.transcript import Line
 
     model = fake_model_for("grader")

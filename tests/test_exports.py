@@ -14,11 +14,13 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from roleplay.calls import GRADING_SKIPPED, Gym
+from roleplay.call import GRADING_SKIPPED, Gym
 from roleplay.cli import main
-from roleplay.coach import Moment, Report
 from roleplay.config import Settings
-from roleplay.exports import (
+from roleplay.judge.coach import Moment, Report
+from roleplay.judge.grading import Dimension, DimensionGrade, Grade
+from roleplay.storage import ScoreRow, SessionRecord, Store, TurnRecord
+from roleplay.team.exports import (
     SCHEMA_VERSION,
     SCORE_COLUMNS,
     csv_cell,
@@ -28,8 +30,6 @@ from roleplay.exports import (
     session_json,
     session_markdown,
 )
-from roleplay.grading import Dimension, DimensionGrade, Grade
-from roleplay.storage import ScoreRow, SessionRecord, Store, TurnRecord
 
 from .test_storage import db_url, new_session, store  # noqa: F401 - fixtures: SQLite and PostgreSQL
 

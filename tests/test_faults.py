@@ -15,11 +15,10 @@ import httpx
 import openai
 import pytest
 
-from roleplay.calls import Gym
+from roleplay.backends.fakes import FakeChatModel, Responder, fake_coach, fake_grader, fake_prospect
+from roleplay.backends.faults import Fault, ModelFault, RetryPolicy, classify
+from roleplay.call import Gym
 from roleplay.config import Settings
-from roleplay.fakes import fake_coach, fake_grader, fake_prospect
-from roleplay.faults import Fault, ModelFault, RetryPolicy, classify
-from roleplay.models import FakeChatModel, Responder
 
 from .conftest import make_gym, serve_app
 from .test_app import ASK, PERSONA, App, call, launch, lines, poll, send, start  # noqa: F401 - launch is a fixture

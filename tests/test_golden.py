@@ -9,9 +9,9 @@ from collections import Counter
 import pytest
 
 from roleplay import PROJECT_ROOT
-from roleplay.evaluation import GoldenCase, load_golden
-from roleplay.grading import DIMENSIONS, signal_bounds
-from roleplay.signals import analyse_reply
+from roleplay.judge.grading import DIMENSIONS, signal_bounds
+from roleplay.measure.golden import GoldenCase, load_golden
+from roleplay.understanding.signals import analyse_reply
 
 GOLDEN = PROJECT_ROOT / "evals" / "golden"
 SPLITS = {name: load_golden(GOLDEN / f"{name}.jsonl") for name in ("dev", "test")}

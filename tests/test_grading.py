@@ -3,11 +3,11 @@ import json
 import pytest
 
 from roleplay import PROJECT_ROOT
-from roleplay.grading import Dimension, Grader, signal_bounds
-from roleplay.models import FakeChatModel
-from roleplay.signals import analyse_reply
+from roleplay.backends.fakes import FakeChatModel
+from roleplay.judge.grading import Dimension, Grader, signal_bounds
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
+from roleplay.understanding.signals import analyse_reply
 
 PROMPTS = PROJECT_ROOT / "prompts"
 READER = Reader()
@@ -150,7 +150,7 @@ def test_an_injected_instruction_is_only_data():
 def test_the_prompt_prepared_before_the_reply_is_where_the_real_one_starts():
     """``prepare`` processes the grader's prompt up to the reply while the rep thinks; it only
     saves time if the real prompt starts exactly the same way."""
-    from roleplay.grading import _CUT
+    from roleplay.judge.grading import _CUT
 
     grader, _ = grader_with(lambda m: "{}")
     context = [Line(speaker="prospect", text="Dana."), Line(speaker="rep", text="Could we meet?"),
@@ -205,7 +205,7 @@ LATER = [Line(speaker="prospect", text="Cheers, but we're sorted for now. Ring m
     ],
 )
 def test_signal_scores_follow_the_anchors(context, reply, dim, score):
-    from roleplay.grading import signal_scores
+    from roleplay.judge.grading import signal_scores
 
     assert signal_scores(analyse_reply(context, reply))[dim] == score
 

@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
 from roleplay import PROJECT_ROOT
-from roleplay.calls import Gym, InputError, clean_message
-from roleplay.coach import Moment, Report
+from roleplay.call import Gym, InputError, clean_message
 from roleplay.config import Settings
-from roleplay.grading import Dimension, DimensionGrade, Grade
+from roleplay.judge.coach import Moment, Report
+from roleplay.judge.grading import Dimension, DimensionGrade, Grade
 from roleplay.personas import Persona, PersonaError, load_persona, parse_persona, validate_paths
 from roleplay.transcript import Line
-from roleplay.views import brief_markdown, chat_messages, grade_card, plain, report_markdown, scores_html
+from roleplay.ui.views import brief_markdown, chat_messages, grade_card, plain, report_markdown, scores_html
 
 from .conftest import make_gym
 from .test_app import PERSONA, App, call, launch, lines, poll, send, start  # noqa: F401 - launch is a fixture

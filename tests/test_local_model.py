@@ -17,10 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from roleplay.calls import Gym
+from roleplay.backends.embedded import EmbeddedModelError, ensure_embedded_model
+from roleplay.call import Gym
+from roleplay.call.prospect import breaks_character
+from roleplay.call.state import Move
 from roleplay.config import Backend, load_settings
-from roleplay.embedded import EmbeddedModelError, ensure_embedded_model
-from roleplay.prospect import Move, breaks_character
 
 pytestmark = pytest.mark.local_model
 
@@ -40,7 +41,7 @@ def gguf() -> Path:
 def test_an_embedded_model_call_past_its_deadline_times_out_and_the_slot_stays_usable(gguf):
     from langchain_core.messages import HumanMessage
 
-    from roleplay.llamacpp import LlamaCppChatModel
+    from roleplay.backends.llamacpp import LlamaCppChatModel
 
     model = LlamaCppChatModel(model_path=str(gguf), slot="timeout-test", max_tokens=200, temperature=0.0,
                               timeout_s=0.5)
@@ -138,9 +139,10 @@ def test_the_live_golden_subset_is_graded_close_to_the_labels(gguf):
     ``roleplay eval grading``): every case scored, every quote the rep's own words, and most
     scores within one point of the label."""
     from roleplay import PROJECT_ROOT
-    from roleplay.evaluation import load_golden, run_grading_eval
-    from roleplay.grading import Grader
-    from roleplay.models import create_chat_model
+    from roleplay.backends.models import create_chat_model
+    from roleplay.judge.grading import Grader
+    from roleplay.measure.evaluation import run_grading_eval
+    from roleplay.measure.golden import load_golden
 
     settings = load_settings(backend=Backend.LOCAL)
     cases = load_golden(PROJECT_ROOT / "evals" / "golden" / "smoke.jsonl")

@@ -11,8 +11,8 @@ import pytest
 
 from roleplay import PROJECT_ROOT
 from roleplay.personas import Difficulty, Persona, load_personas
-from roleplay.progress import PLOT_COLUMNS, RECENT_SESSIONS, rep_progress, suggest_persona, team_table, weakest
 from roleplay.storage import ScoreRow
+from roleplay.team.progress import PLOT_COLUMNS, RECENT_SESSIONS, rep_progress, suggest_persona, team_table, weakest
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 PUBLISHED = load_personas(PROJECT_ROOT / "personas")

@@ -1,8 +1,8 @@
 import pytest
 
 from roleplay import PROJECT_ROOT, prompts
+from roleplay.call.state import Move
 from roleplay.personas import load_personas
-from roleplay.prospect import Move
 
 from .conftest import SHARED
 

@@ -3,9 +3,10 @@ import json
 import pytest
 
 from roleplay import PROJECT_ROOT
-from roleplay.fakes import fake_model_for
+from roleplay.backends.fakes import fake_model_for
+from roleplay.call.prospect import Prospect, agrees, breaks_character, tidy
+from roleplay.call.state import Door, Move, advance, initial_state
 from roleplay.personas import load_personas
-from roleplay.prospect import Door, Move, Prospect, advance, agrees, breaks_character, initial_state, tidy
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
 
@@ -128,7 +129,7 @@ def test_tidy_strips_labels_stage_directions_and_keeps_three_sentences():
 
 
 def test_unusable_words_fall_back_to_the_personas_line(settings, persona):
-    from roleplay.models import FakeChatModel
+    from roleplay.backends.fakes import FakeChatModel
 
     liar = FakeChatModel(responder=lambda m: "Sure, send me the invite for Tuesday!", calls=[])
     gym = make_gym(settings, prospect=liar)
@@ -141,7 +142,7 @@ def test_unusable_words_fall_back_to_the_personas_line(settings, persona):
 
 
 def test_the_prospect_prompt_keeps_a_stable_prefix(persona, settings):
-    from roleplay.fakes import fake_model_for
+    from roleplay.backends.fakes import fake_model_for
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     state = initial_state(persona)
@@ -161,7 +162,7 @@ def test_the_prospect_prompt_keeps_a_stable_prefix(persona, settings):
     ],
 )
 def test_an_earned_fact_is_said_by_the_prospect_or_stays_hidden(persona, settings, said, voiced_fact):
-    from roleplay.prospect import Decision
+    from roleplay.call.state import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     fact = persona.hidden_facts[0].fact
@@ -177,7 +178,7 @@ def test_an_earned_fact_is_said_by_the_prospect_or_stays_hidden(persona, setting
      "Understood, I'll leave it there."],
 )
 def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings, said):
-    from roleplay.prospect import Decision
+    from roleplay.call.state import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     voiced = prospect.finish(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
@@ -185,7 +186,7 @@ def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings
 
 
 def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(persona, settings):
-    from roleplay.prospect import Decision
+    from roleplay.call.state import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     fact = persona.hidden_facts[0].fact
@@ -195,10 +196,9 @@ def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(per
 
 
 def test_a_withheld_fact_stays_hidden_for_a_later_question(settings):
-    from .conftest import make_gym
+    from roleplay.backends.fakes import FakeChatModel, fake_prospect
 
-    from roleplay.fakes import fake_prospect
-    from roleplay.models import FakeChatModel
+    from .conftest import make_gym
 
     answers = []
 
@@ -224,7 +224,7 @@ def test_a_withheld_fact_stays_hidden_for_a_later_question(settings):
 
 
 def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts(persona, settings):
-    from roleplay.prospect import _CUT
+    from roleplay.call.prospect import _CUT
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     state = initial_state(persona)

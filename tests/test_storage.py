@@ -17,10 +17,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, func, select
 
-from roleplay.calls import Gym
+from roleplay.call import Gym
 from roleplay.config import Settings
-from roleplay.grading import Dimension, DimensionGrade, Grade
-from roleplay.storage import Store, create_store, metadata, turns
+from roleplay.judge.grading import Dimension, DimensionGrade, Grade
+from roleplay.storage import Store, create_store
+from roleplay.storage.tables import metadata, turns
 
 from .conftest import make_gym
 

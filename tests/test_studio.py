@@ -1,4 +1,4 @@
-"""The persona studio: its logic (``roleplay.studio.Studio``) and its tab, driven through gradio_client.
+"""The persona studio: its logic (``roleplay.ui.studio.Studio``) and its tab, driven through gradio_client.
 
 Publishing writes into ``personas_dir``, so every test here works on a copy of ``personas/``
 in a temporary folder; the repository's personas are never written.
@@ -20,10 +20,9 @@ import yaml
 from gradio_client import Client
 
 from roleplay import PROJECT_ROOT
-from roleplay.calls import GRADING_SKIPPED, Gym
+from roleplay.call import GRADING_SKIPPED, Gym
 from roleplay.config import Settings
-from roleplay.personas import Persona, PersonaError, load_persona, persona_version, validate_paths
-from roleplay.simulation import (
+from roleplay.measure.simulation import (
     COLUMNS,
     format_header,
     format_row,
@@ -33,7 +32,9 @@ from roleplay.simulation import (
     row_cells,
     simulate,
 )
-from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, problems_html, with_id
+from roleplay.personas import Persona, PersonaError, load_persona, persona_version, validate_paths
+from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, with_id
+from roleplay.ui.studio import problems_html
 
 from .conftest import make_gym, serve_app
 
@@ -90,7 +91,7 @@ def published_bytes(settings: Settings, persona_id: str) -> bytes:
     return (settings.personas_dir / f"{persona_id}.yaml").read_bytes()
 
 
-# --- Unit: the shared outcome table (roleplay/simulation.py) -----------------------------------
+# --- Unit: the shared outcome table (roleplay/measure/simulation.py) -----------------------------------
 
 
 def _outcome(door: str, ended_by: str, agreed: bool, revealed: list[str], prospect_lines: list[str]) -> dict:
@@ -150,7 +151,7 @@ def test_simulate_suite_prints_the_shared_table_without_grading(settings: Settin
     assert {t["unscored_reason"] for t in run["turns"]} == {GRADING_SKIPPED}
 
 
-# --- Unit: ungraded calls and draft personas (roleplay/calls.py, simulate) ----------------------
+# --- Unit: ungraded calls and draft personas (roleplay/call/gym.py, simulate) ----------------------
 
 
 def test_simulate_a_draft_persona_without_grading(studio_gym: Gym, studio_settings: Settings,

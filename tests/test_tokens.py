@@ -1,5 +1,5 @@
-from roleplay.fakes import fake_model_for
-from roleplay.tokens import PER_MESSAGE, fit, token_counter
+from roleplay.backends.fakes import fake_model_for
+from roleplay.backends.tokens import PER_MESSAGE, fit, token_counter
 from roleplay.transcript import Line
 
 

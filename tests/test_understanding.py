@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 
 from roleplay.cli import main
-from roleplay.evaluation import GoldenCase, bootstrap_interval, quadratic_weighted_kappa
+from roleplay.measure.fit_reader import NotDevError, context_asks, context_declines, fit_reader
+from roleplay.measure.golden import GoldenCase, bootstrap_interval, quadratic_weighted_kappa
 from roleplay.transcript import Line
 from roleplay.understanding import Reader, load_heads, unscored_reason
-from roleplay.understanding.fit import NotDevError, context_asks, context_declines, fit_reader
 from roleplay.understanding.heads import Head
 from roleplay.understanding.reading import apply_rubric_counts, count_pushes_before, prospect_refusals
 

@@ -17,11 +17,11 @@ from typing import Literal
 import numpy as np
 from pydantic import BaseModel, Field
 
-from roleplay.signals import GRADER_TALK_REMOVED, analyse_reply, prospect_declines, without_grader_talk
 from roleplay.transcript import Line
 from roleplay.understanding.encoder import Encoder, shared_encoder
 from roleplay.understanding.heads import Head, Heads, load_heads
 from roleplay.understanding.language import detect_language
+from roleplay.understanding.signals import GRADER_TALK_REMOVED, analyse_reply, prospect_declines, without_grader_talk
 
 DIMENSIONS = ("curiosity", "composure", "restraint")
 #: A reply counts as an ask when the asks head is at least this sure.

@@ -1,0 +1,20 @@
+"""The call: a rep talks, a prospect answers, every turn is stored before anything else.
+
+- ``gym``: ``Gym``, the service a process shares (personas, models, storage, grading workers),
+  and ``Call``, one conversation and its turn engine.
+- ``prospect``: the prospect's state machine (``advance`` picks the move from the reading of
+  the rep's reply) and its voice (``Prospect`` has the model say the move, then checks it).
+
+The reading of a reply comes from ``roleplay.understanding``; grades and reports from
+``roleplay.judge``.
+"""
+
+from roleplay.call.call import GRADING_SKIPPED, Call, CallEnded, InputError, TurnResult, clean_message
+from roleplay.call.gym import Gym
+from roleplay.call.prospect import Prospect
+from roleplay.call.state import Decision, Door, Move, ProspectState, advance, initial_state
+
+__all__ = [
+    "GRADING_SKIPPED", "Call", "CallEnded", "Decision", "Door", "Gym", "InputError", "Move", "Prospect",
+    "ProspectState", "TurnResult", "advance", "clean_message", "initial_state",
+]

@@ -1,0 +1,268 @@
+"""One practice call: the rep speaks, the prospect answers, the grader scores in the background.
+
+``Call.send`` is the turn: the rep's message is stored, read once (the reading goes to the
+prospect's state machine and to the grader), the prospect's move is voiced and stored, and
+grading starts. Every turn is written to the database before anything else happens with it,
+so a crash or a model failure never loses what was said.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import unicodedata
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from roleplay.backends import ModelFault
+from roleplay.call.state import Move, ProspectState, advance, note_prospect_line, withhold
+from roleplay.errors import InvalidInput, RoleplayError
+from roleplay.judge import Grade, Report, RepTurn
+from roleplay.personas import Persona
+from roleplay.transcript import Line
+from roleplay.understanding import Reading
+
+if TYPE_CHECKING:
+    from roleplay.call.gym import Gym
+
+log = logging.getLogger(__name__)
+
+
+class InputError(InvalidInput):
+    """The rep's message cannot be accepted; the message says why."""
+
+
+class CallEnded(RoleplayError, RuntimeError):
+    """The call is over; start a new one."""
+
+
+#: The unscored reason of every reply in a call started with ``grade=False``.
+GRADING_SKIPPED = "grading skipped for this call"
+
+
+#: Characters that reorder how the text around them is displayed ("Trojan source" tricks).
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+def clean_message(text: str | None, limit: int) -> str:
+    """Normalise and validate a rep message; raise ``InputError`` if it can't be sent.
+
+    Control characters (other than newlines and tabs), lone surrogates, byte-order marks and
+    bidirectional overrides are removed; everything else (emoji with their joiners, any
+    script, non-breaking and ideographic spaces) is kept exactly as typed. The message must
+    have something visible in it and be at most ``limit`` characters long.
+    """
+    kept = []
+    for ch in (text or "").replace("\r\n", "\n").replace("\r", "\n"):
+        category = unicodedata.category(ch)
+        if ch in "\n\t":
+            kept.append(ch)
+        elif category in ("Zl", "Zp"):
+            kept.append("\n")
+        elif category not in ("Cc", "Cs") and ch not in _BIDI_CONTROLS and ch != "\ufeff":
+            kept.append(ch)
+    cleaned = "".join(kept).strip()
+    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
+        raise InputError("Say something first: the message is empty.")
+    if len(cleaned) > limit:
+        raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
+                         "On a call, say it in a few sentences.")
+    return cleaned
+
+
+@dataclass
+class TurnResult:
+    """What the prospect said, and how."""
+
+    rep_turn_id: int
+    prospect_turn_id: int
+    text: str
+    move: Move
+    fallback_reason: str | None
+    ended: bool
+    #: Set when the prospect's model failed (after its one retry), for the rep to read.
+    fault: str | None = None
+    #: The hidden fact this turn was to reveal and did not say (it stays hidden).
+    withheld_fact: str | None = None
+
+
+@dataclass
+class Call:
+    """One conversation between a rep and a prospect."""
+
+    gym: Gym
+    id: str
+    persona: Persona
+    state: ProspectState
+    lines: list[Line]
+    rep_turns: list[tuple[int, str]] = field(default_factory=list)
+    pending: dict[int, Future[Grade]] = field(default_factory=dict)
+    #: Scores known before the notes are written, by rep turn id.
+    partial: dict[int, Grade] = field(default_factory=dict)
+    ended_by: str | None = None
+    report: Report | None = None
+    #: The result of the last turn sent in this process (``None`` after a restart).
+    last_turn: TurnResult | None = None
+    #: ``False``: replies are not graded (scripted trials); each gets an unscored grade saying so.
+    grading: bool = True
+    #: The username of the rep whose call this is (``None`` in single-user mode).
+    owner: str | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def over(self) -> bool:
+        return self.ended_by is not None
+
+    def check_message(self, text: str | None) -> str:
+        """Normalise and validate a rep message (see ``clean_message``)."""
+        return clean_message(text, self.gym.settings.max_message_chars)
+
+    def send(self, text: str) -> Iterator[str]:
+        """Send the rep's message; yield the prospect's reply as it grows.
+
+        The last value yielded is the final text (it can differ from the streamed one when the
+        model's words were unusable and the persona's line was used instead). A model that
+        times out, cannot be reached or is rate-limited gets one retry (the streamed text
+        starts again); if that fails too, the persona's line is used and ``last_turn.fault``
+        says what happened. The result of the turn is in ``last_turn`` afterwards. Grading
+        starts once the reply is complete.
+        """
+        if self.over:
+            raise CallEnded("This call has ended. Start a new one.")
+        text = self.check_message(text)
+        with self.lock:
+            self.last_turn = None
+            store = self.gym.store
+            context = list(self.lines)
+            rep_turn_id = store.add_turn(self.id, "rep", text)
+            reading = self.gym.grader.reader.read(context, text)  # read once: the prospect and the grader
+            decision = advance(self.state, self.persona, reading)
+            history = [*context, Line(speaker="rep", text=text)]
+            prospect = self.gym.prospect(self.persona)
+            raw, error, retried = "", None, []
+            try:
+                with self.gym.gate.speaking():
+                    for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, self.state),
+                                                     what=f"call {self.id}: prospect", on_retry=retried.append):
+                        yield raw
+            except ModelFault as fault:
+                error = fault.describe("the prospect's model")
+            except Exception as exc:  # noqa: BLE001 - the call must go on whatever the model does
+                error = ModelFault(exc, 1).describe("the prospect's model")
+            if error:
+                log.warning("call %s: %s", self.id, error)
+            voiced = prospect.finish("" if error else raw, decision)
+            reason = error or voiced.fallback_reason
+            if voiced.withheld_fact:
+                withhold(self.state, voiced.withheld_fact)
+            note_prospect_line(self.state, voiced.text)
+            ended = decision.move == Move.HANG_UP
+            meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}
+            if voiced.withheld_fact:
+                meta["withheld_fact"] = voiced.withheld_fact
+            if retried:
+                meta["retried_after"] = [f"{type(exc).__name__}: {str(exc)[:160]}" for exc in retried]
+            prospect_turn_id = store.add_turn(
+                self.id, "prospect", voiced.text, move=decision.move.value, state=self.state.snapshot(),
+                meta=meta or None,
+            )
+            self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
+            self.rep_turns.append((rep_turn_id, text))
+            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
+                                         if self.grading else self._skip_grade(rep_turn_id))
+            self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
+                                        fault=error, withheld_fact=voiced.withheld_fact)
+            if ended:
+                self._end("prospect")
+            yield voiced.text
+
+    def say(self, text: str) -> TurnResult:
+        """Send a message and wait for the whole reply (for scripts and the API)."""
+        for _ in self.send(text):
+            pass
+        return self.last_turn
+
+    def _grade(self, context: list[Line], reply: str, rep_turn_id: int, reading: Reading | None = None) -> Grade:
+        self.gym.gate.wait_quiet()
+
+        def early(partial: Grade) -> None:
+            self.partial[rep_turn_id] = partial
+
+        grade = self.gym.grader.grade(context, reply, on_scores=early, reading=reading,
+                                      facts=[f.fact for f in self.persona.hidden_facts])
+        self.gym.store.add_grade(self.id, rep_turn_id, grade)
+        if not self.over and self.rep_turns[-1][0] == rep_turn_id:
+            self._prepare_next_turn()
+        return grade
+
+    def _skip_grade(self, rep_turn_id: int) -> Future[Grade]:
+        """Store and return (as a finished future) the unscored grade of a reply not graded."""
+        grade = Grade.unscored(GRADING_SKIPPED)
+        self.gym.store.add_grade(self.id, rep_turn_id, grade)
+        done: Future[Grade] = Future()
+        done.set_result(grade)
+        return done
+
+    def _prepare_next_turn(self) -> None:
+        """While the rep reads and thinks, process what the next turn's prompts start with.
+
+        Gives way as soon as any prospect starts speaking; only an optimisation, so a failure
+        is logged and forgotten.
+        """
+        lines = self.lines
+        try:
+            self.gym.prospect(self.persona).prepare(lines, should_stop=lambda: self.gym.gate.busy)
+            self.gym.grader.prepare(lines, should_stop=lambda: self.gym.gate.busy)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("call %s: preparing the next turn failed: %s", self.id, exc)
+
+    def grades(self, wait: float | None = 0) -> dict[int, Grade | None]:
+        """Grades by rep turn id: final, partial (scores only) while the notes are being
+        written, or ``None`` while nothing is known yet. ``wait`` seconds for each pending one
+        (``None``: until done)."""
+        out: dict[int, Grade | None] = {}
+        stored: dict[int, Grade] | None = None
+        for turn_id, _ in self.rep_turns:
+            future = self.pending.get(turn_id)
+            if future is None:
+                stored = self.gym.store.grades_for(self.id) if stored is None else stored
+                out[turn_id] = stored.get(turn_id)
+                continue
+            try:
+                out[turn_id] = future.result(timeout=wait) if wait != 0 else (
+                    future.result() if future.done() else self.partial.get(turn_id))
+            except TimeoutError:
+                out[turn_id] = self.partial.get(turn_id)
+            except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
+                out[turn_id] = Grade.unscored(f"grading crashed ({exc.__class__.__name__}: {exc})")
+        return out
+
+    def _end(self, ended_by: str) -> None:
+        self.ended_by = ended_by
+        self.gym.store.end_session(self.id, ended_by, self.state.snapshot())
+
+    def end(self, grade_timeout: float | None = None, on_facts: Callable[[Report], None] | None = None) -> Report:
+        """End the call (if the prospect has not) and write the coach's report.
+
+        ``on_facts`` gets the report built from facts before the coach's model phrases its
+        summary (not called when the report was written already).
+        """
+        with self.lock:
+            if not self.over:
+                self._end("rep")
+            if self.report is not None:
+                return self.report
+            grades = self.grades(wait=grade_timeout)
+            rep_turns: list[RepTurn] = [
+                (i + 1, text, grades.get(turn_id)) for i, (turn_id, text) in enumerate(self.rep_turns)
+            ]
+            door = self.state.door.value
+            self.report = self.gym.coach.report(
+                self.persona, self.lines, rep_turns, door,
+                self.persona.not_now.when if door in ("not_now", "open") else None, self.ended_by or "rep",
+                on_facts=on_facts,
+            )
+            self.gym.store.save_report(self.id, self.report.model_dump(mode="json"))
+            return self.report

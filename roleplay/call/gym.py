@@ -1,0 +1,191 @@
+"""The gym: what every call in a process shares (personas, models, storage, grading workers).
+
+``Gym.start`` opens a call, ``Gym.call`` finds one again (from storage after a restart).
+``PriorityGate`` lets the prospect speak first: background grading waits while anyone is
+waiting for a prospect's words.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.messages import SystemMessage
+
+from roleplay import prompts
+from roleplay.backends import RetryPolicy, create_chat_model, model_label
+from roleplay.call.call import Call
+from roleplay.call.prospect import Prospect
+from roleplay.call.state import ProspectState, initial_state
+from roleplay.config import Role, Settings
+from roleplay.judge import Coach, Grader, Report
+from roleplay.personas import Persona, load_personas, persona_version
+from roleplay.storage import Store, create_store
+from roleplay.team import Accounts
+from roleplay.transcript import Line
+
+log = logging.getLogger(__name__)
+
+
+class PriorityGate:
+    """Lets background work (grading) wait while any prospect is speaking.
+
+    On two cores a grade computed at the same time as a prospect's reply halves the speed of
+    both; the rep is waiting for the prospect, so the prospect goes first.
+    """
+
+    def __init__(self) -> None:
+        self._speaking = 0
+        self._cond = threading.Condition()
+
+    def speaking(self) -> _Speaking:
+        return _Speaking(self)
+
+    @property
+    def busy(self) -> bool:
+        """Is a prospect speaking right now?"""
+        return self._speaking > 0
+
+    def wait_quiet(self, timeout: float = 60.0) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._speaking == 0, timeout=timeout)
+
+
+class _Speaking:
+    def __init__(self, gate: PriorityGate):
+        self.gate = gate
+
+    def __enter__(self) -> None:
+        with self.gate._cond:
+            self.gate._speaking += 1
+
+    def __exit__(self, *exc: object) -> None:
+        with self.gate._cond:
+            self.gate._speaking -= 1
+            self.gate._cond.notify_all()
+
+
+class Gym:
+    """Personas, models, storage and the workers shared by every call in a process."""
+
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 models: dict[Role, BaseChatModel] | None = None):
+        self.settings = settings
+        self.store = store or create_store(settings.db_url)
+        self.accounts = Accounts(self.store)
+        self.personas = load_personas(settings.personas_dir)
+        models = models or {}
+        self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
+        #: One retry after a timeout, a refused connection or a rate limit, for every role.
+        self.retry = RetryPolicy(retries=1, delay_s=settings.retry_delay_s, max_delay_s=settings.retry_max_delay_s)
+        self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
+                             history_tokens=settings.grader.history_tokens, retry=self.retry)
+        self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, retry=self.retry)
+        # Two workers: grading one call never waits for another call's report.
+        self.gate = PriorityGate()
+        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")
+        self._prospects: dict[str, Prospect] = {}
+        self._calls: dict[str, Call] = {}
+        self._lock = threading.Lock()
+
+    def prospect(self, persona: Persona) -> Prospect:
+        key = persona_version(persona)
+        with self._lock:
+            if key not in self._prospects:
+                self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir,
+                                                history_tokens=self.settings.prospect.history_tokens)
+            return self._prospects[key]
+
+    def warm_up(self) -> None:
+        """Load the models and have every system prompt's processed state ready.
+
+        States computed before come from disk in a fraction of a second; the first start on a
+        machine computes them (about 20 s per persona on two cores). Runs in the background.
+        """
+        from roleplay.backends.llamacpp import LlamaCppChatModel
+
+        started = time.monotonic()
+        self.grader.reader.read([], "Hello, is this a good moment?")  # loads the encoder and the language model
+        grader_model = self.models[Role.GRADER]
+        if isinstance(grader_model, LlamaCppChatModel):
+            grader_model.prime([SystemMessage(self.grader.system_prompt)])
+        coach_model = self.models[Role.COACH]
+        if isinstance(coach_model, LlamaCppChatModel):
+            coach_model.prime([SystemMessage(self.coach.system_prompt)])
+        prospect_model = self.models[Role.PROSPECT]
+        if isinstance(prospect_model, LlamaCppChatModel):
+            for persona in self.personas.values():
+                prospect_model.prime(self.prospect(persona).opening())
+        log.info("warm-up done in %.1f s", time.monotonic() - started)
+
+    def add_persona(self, persona: Persona) -> None:
+        """Make ``persona`` startable: a new one, or a new version replacing the one with its id.
+
+        ``personas`` is updated in place, so views holding it see the change. Calls already
+        under way keep the version they started with (each session records its version).
+        """
+        with self._lock:
+            self.personas[persona.id] = persona
+
+    def start(self, persona: str | Persona, owner: str | None = None, *, grade: bool = True) -> Call:
+        """Start a call; the prospect's opening line is already spoken.
+
+        ``persona`` is the id of a loaded persona, or a ``Persona`` itself (e.g. a draft that is
+        not published). ``grade=False`` skips grading: each reply gets an unscored grade saying so.
+        """
+        if isinstance(persona, str):
+            persona_id = persona
+            persona = self.personas.get(persona_id)
+            if persona is None:
+                raise KeyError(f"unknown persona '{persona_id}'; known: {', '.join(sorted(self.personas))}")
+        session_id = self.store.create_session(
+            persona.id, persona_version(persona), persona.model_dump(mode="json"),
+            prompts.prompt_versions(self.settings.prompts_dir),
+            {role.value: model_label(m) for role, m in self.models.items()}, owner,
+        )
+        state = initial_state(persona)
+        self.store.add_turn(session_id, "prospect", persona.opening_line, move="open", state=state.snapshot())
+        call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)],
+                    grading=grade, owner=owner)
+        with self._lock:
+            self._calls[session_id] = call
+        return call
+
+    def call(self, session_id: str) -> Call:
+        """The live call ``session_id``, resumed from the database if this process lost it.
+
+        Everything said is in the database, so a restart loses nothing: the transcript, the
+        prospect's state and the grades come back, and replies whose grading the restart cut
+        short are graded again in the background.
+        """
+        with self._lock:
+            if session_id in self._calls:
+                return self._calls[session_id]
+        record = self.store.get_session(session_id)
+        if record is None:
+            raise KeyError(f"no session {session_id}")
+        persona = Persona.model_validate(record.persona)
+        state = ProspectState.model_validate(
+            {k: v for k, v in (record.state or {}).items() if k in ProspectState.model_fields}
+        ) if record.state else initial_state(persona)
+        call = Call(self, record.id, persona, state,
+                    [Line(speaker=t.speaker, text=t.text) for t in record.turns],
+                    rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
+                    ended_by=record.ended_by, owner=record.owner)
+        if record.report:
+            call.report = Report.model_validate(record.report)
+        with self._lock:
+            if session_id in self._calls:  # another request resumed it meanwhile
+                return self._calls[session_id]
+            self._calls[session_id] = call
+        if record.report is None:
+            for i, turn in enumerate(record.turns):
+                if turn.speaker == "rep" and turn.id not in record.grades:
+                    call.pending[turn.id] = self.pool.submit(call._grade, call.lines[:i], turn.text, turn.id)
+        return call
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)

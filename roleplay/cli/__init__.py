@@ -1,0 +1,27 @@
+"""Command line: ``roleplay serve | personas validate | eval grading|robustness|signals | simulate |
+bench | users | export | model | fit | coaching``.
+
+The commands in ``shared/spec/cli.md`` and their JSON outputs are a contract with outside
+scripts: add options freely, never break these.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from roleplay.cli.parser import build_parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr,
+    )
+    if args.command is None:
+        args = build_parser().parse_args(["serve", *(argv or [])])
+    return args.func(args)
+
+
+__all__ = ["build_parser", "main"]

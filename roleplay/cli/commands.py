@@ -1,0 +1,205 @@
+"""The app's commands: serve, users, personas, coaching, simulate, export, bench, model."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from roleplay import PROJECT_ROOT
+from roleplay.cli.common import backend_settings, existing_store, write_out
+from roleplay.config import Backend, load_settings
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from roleplay.ui.app import TeamModeError, serve
+
+    settings = backend_settings(args, **({"team_mode": True} if args.team else {}))
+    try:
+        serve(settings, host=args.host, port=args.port)
+    except TeamModeError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _accounts():
+    from roleplay.storage import create_store
+    from roleplay.team import Accounts
+
+    return Accounts(create_store(load_settings().db_url))
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """The new password: one line on stdin with ``--password-stdin``, else asked twice at the
+    terminal. Never a command-line argument, which other users can see in the process list."""
+    import getpass
+
+    if args.password_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Password again: ") != first:
+        raise ValueError("the two passwords differ")
+    return first
+
+
+def _change_account(change: Callable[[], str]) -> int:
+    """Run ``change`` (which says what it did); a refused change is an error on stderr, exit 1."""
+    from roleplay.team import AccountError
+
+    try:
+        done = change()
+    except (AccountError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(done)
+    return 0
+
+
+def cmd_users_add(args: argparse.Namespace) -> int:
+    def add() -> str:
+        user = _accounts().add(args.username, _read_password(args), args.role, args.team)
+        return f"created {user.username} ({user.role.value}{', team ' + user.team if user.team else ''})"
+
+    return _change_account(add)
+
+
+def cmd_users_passwd(args: argparse.Namespace) -> int:
+    def change() -> str:
+        _accounts().set_password(args.username, _read_password(args))
+        return f"password of {args.username} changed"
+
+    return _change_account(change)
+
+
+def cmd_users_list(args: argparse.Namespace) -> int:
+    users = _accounts().users(team=args.team)
+    if args.json:
+        print(json.dumps([u.model_dump(mode="json") for u in users]))
+    else:
+        for u in users:
+            print(f"{u.username}\t{u.role.value}\t{u.team or '-'}")
+    return 0
+
+
+def cmd_personas_validate(args: argparse.Namespace) -> int:
+    from roleplay.personas import validate_paths
+
+    paths = [Path(p) for p in args.paths] or [load_settings().personas_dir]
+    missing = [p for p in paths if not p.exists()]
+    for p in missing:
+        print(f"{p}: (file): does not exist. Fix: check the path", file=sys.stderr)
+    errors = validate_paths([p for p in paths if p.exists()])
+    for err in errors:
+        print(str(err), file=sys.stderr)
+    if errors or missing:
+        count = sum(len(e.problems) for e in errors) + len(missing)
+        print(f"{count} problem(s) found", file=sys.stderr)
+        return 1
+    print("all personas valid")
+    return 0
+
+
+def cmd_coaching_validate(args: argparse.Namespace) -> int:
+    from roleplay.judge.coaching import LibraryError, load_library
+
+    path = Path(args.path) if args.path else PROJECT_ROOT / "prompts" / "coaching.yaml"
+    try:
+        library = load_library(path)
+    except LibraryError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"coaching library valid: {len(library.entries)} entries")
+    return 0
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    from roleplay.measure.simulation import RepScriptError, load_rep_script, simulate
+
+    settings = backend_settings(args, database_url=args.database_url or "sqlite://")
+    try:
+        script = load_rep_script(Path(args.rep_script))
+    except RepScriptError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        result = simulate(settings, args.persona, script)
+    except KeyError as exc:
+        print(f"error: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result))
+    else:
+        for turn in result["turns"]:
+            scores = turn["scores"] or {"unscored": turn.get("unscored_reason")}
+            move = turn["prospect_state"]["last_move"]
+            print(f"REP: {turn['rep']}\n  PROSPECT [{move}]: {turn['prospect']}\n  {scores}")
+        print(f"outcome: {result['outcome']}")
+    return 0
+
+
+def cmd_export_session(args: argparse.Namespace) -> int:
+    from roleplay.team.exports import session_json, session_markdown
+
+    with existing_store(load_settings().db_url) as store:
+        if store is None:
+            return 1
+        record = store.get_session(args.session_id)
+    if record is None:
+        print(f"error: no session '{args.session_id}' (see the app's past sessions for ids)", file=sys.stderr)
+        return 1
+    write_out(session_markdown(record) if args.format == "md" else session_json(record, audit=args.audit), args.out)
+    return 0
+
+
+def cmd_export_scores(args: argparse.Namespace) -> int:
+    from roleplay.team import Accounts
+    from roleplay.team.exports import scores_csv
+
+    with existing_store(load_settings().db_url) as store:
+        if store is None:
+            return 1
+        owners = args.owners
+        if args.team:
+            members = [u.username for u in Accounts(store).users(team=args.team)]
+            if not members:
+                print(f"error: no accounts in team '{args.team}' (see `roleplay users list`)", file=sys.stderr)
+                return 1
+            owners = [*(owners or []), *members]
+        rows = store.score_rows(owners)
+    write_out(scores_csv(rows), args.out)
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from roleplay.measure.bench import run_bench
+
+    settings = load_settings(backend=Backend.LOCAL)
+    result = run_bench(settings, fake_only=args.fake)
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for section in ("app", "baseline"):
+        if section in result:
+            summary = {k: v for k, v in result[section].items() if k != "per_turn"}
+            print(f"{section}: {json.dumps(summary)}")
+            for turn in result[section]["per_turn"]:
+                print(f"  {json.dumps(turn)}")
+    if "ratios" in result:
+        print(f"app/baseline: {json.dumps(result['ratios'])}")
+    print(f"fake: {json.dumps(result['fake'])}")
+    return 0
+
+
+def cmd_model(args: argparse.Namespace) -> int:
+    from roleplay.backends.embedded import EmbeddedModelError, ensure_embedded_model
+
+    try:
+        path = ensure_embedded_model(load_settings().model_cache_dir)
+    except EmbeddedModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"embedded model ready: {path} (sha256 verified)")
+    return 0

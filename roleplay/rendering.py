@@ -1,0 +1,59 @@
+"""Words people wrote, as Markdown that shows them exactly as written; the report as Markdown.
+
+Shared by the app's views and the exports, so a call reads the same on screen and on paper.
+"""
+
+from __future__ import annotations
+
+import re
+from html import escape
+
+from roleplay.judge import DOOR_WORDS, Report
+
+_MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]#|~])")
+#: Marks that only count at the start of a line: list items, rules, setext headings.
+_LINE_MARKS = re.compile(r"^([ \t]*)([-+=]|\d+(?=[.)]))", re.MULTILINE)
+
+
+def plain(text: str) -> str:
+    """``text`` for a Markdown view, shown exactly as typed.
+
+    HTML is escaped (no tags, no scripts) and so are Markdown's marks (no links, images,
+    emphasis, headings, lists or tables); a backslash escape is invisible once rendered.
+    """
+    text = _MARKDOWN_MARKS.sub(r"\\\1", escape(text, quote=False))
+    return _LINE_MARKS.sub(lambda m: f"{m[1]}{m[2]}\\" if m[2][0].isdigit() else f"{m[1]}\\{m[2]}", text)
+
+
+def _avg(value: float | None) -> str:
+    return "–" if value is None else f"{value:.1f}"
+
+
+def report_markdown(report: Report, persona_name: str, pending: bool = False) -> str:
+    door = DOOR_WORDS[report.door]
+    if report.door_when:
+        door += f" — try again {plain(report.door_when)}"
+    ended = f"{plain(persona_name)} hung up" if report.ended_by == "prospect" else "you ended the call"
+    lines = [
+        "## Coaching report",
+        f"**How it ended:** {ended}. **Door:** {door}.",
+        f"**Averages** (over {report.graded} graded of {report.replies} replies"
+        + (f", {report.unscored} unscored" if report.unscored else "") + "): "
+        + ", ".join(f"{k} {_avg(v)}" for k, v in report.averages.items()),
+    ]
+    if report.strongest:
+        s = report.strongest
+        lines.append(f"**Strongest moment** (reply {s.turn}): “{plain(s.rep)}” — {plain(s.note or '')}")
+    if report.weakest and report.weakest != report.strongest:
+        w = report.weakest
+        lines.append(f"**Weakest moment** (reply {w.turn}): “{plain(w.rep)}” — {plain(w.note or '')}")
+    if report.summary:
+        lines.append(f"**Summary:** {plain(report.summary)}" + (" *(the coach is still writing…)*" if pending else ""))
+    label = "Drill for next time (standard drill)" if report.drill_source == "standard" else "Drill for next time"
+    lines.append(f"**{label}:** {plain(report.drill)}")
+    if report.follow_up:
+        lines.append(f"**Follow-up plan:** {plain(report.follow_up)}")
+    if report.coach_error:
+        lines.append(f"*The coach's model could not phrase the summary, so it is written from the facts: "
+                     f"{plain(report.coach_error)}.*")
+    return "\n\n".join(lines)

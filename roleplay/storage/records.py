@@ -1,0 +1,110 @@
+"""What the store hands out: sessions, turns and score rows as typed records, and the
+conversion of a grade to and from its row. Times are UTC-aware on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, field_validator
+
+from roleplay.judge import Grade
+
+
+def utc_aware(value: datetime | None) -> datetime | None:
+    """SQLite gives back naive datetimes (the UTC they were stored in); make them aware."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
+def without_nul(value: Any) -> Any:
+    """``value`` without NUL characters, which PostgreSQL cannot store in text (or JSON text).
+
+    Rep messages never have them (``call.clean_message``); a model's raw output might.
+    """
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if isinstance(value, dict):
+        return {without_nul(k): without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [without_nul(v) for v in value]
+    return value
+
+
+class TurnRecord(BaseModel):
+    id: int
+    idx: int
+    speaker: str
+    text: str
+    move: str | None = None
+    state: dict[str, Any] | None = None
+    meta: dict[str, Any] | None = None
+
+
+class SessionRecord(BaseModel):
+    id: str
+    persona_id: str
+    persona_version: str
+    persona: dict[str, Any]
+    prompt_versions: dict[str, str]
+    models: dict[str, str]
+    owner: str | None
+    created_at: datetime
+    ended_at: datetime | None
+    ended_by: str | None
+    state: dict[str, Any] | None
+    turns: list[TurnRecord] = []
+    grades: dict[int, Grade] = {}
+    report: dict[str, Any] | None = None
+
+    @field_validator("created_at", "ended_at")
+    @classmethod
+    def _aware(cls, value: datetime | None) -> datetime | None:
+        return utc_aware(value)
+
+
+class ScoreRow(BaseModel):
+    """One rep reply with its scores, for progress views and exports (``Store.score_rows``)."""
+
+    owner: str | None
+    session_id: str
+    session_started: datetime
+    persona_id: str
+    persona_version: str
+    turn_id: int
+    #: The reply's number in its call, from 1 (as in the coach's report).
+    turn: int
+    replied_at: datetime
+    #: ``None`` while the reply has no grade yet; ``False`` for an unscored grade.
+    scored: bool | None
+    curiosity: int | None = None
+    composure: int | None = None
+    restraint: int | None = None
+    unscored_reason: str | None = None
+
+    @field_validator("session_started", "replied_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        return utc_aware(value)
+
+
+def audit_json(grade: Grade) -> dict[str, Any]:
+    """What the ``signals`` column holds: the reader's reading and why notes are missing (grades
+    since the reader), or the code signals (older grades). One JSON column keeps the schema as it
+    is until the database has migrations."""
+    if grade.reading:
+        return {"reading": grade.reading, "notes_unavailable": grade.notes_unavailable}
+    return grade.signals
+
+
+def grade_from_row(row: Any) -> Grade:
+    audit = row["signals"] or {}
+    if "reading" in audit:
+        audit = {"reading": audit["reading"], "notes_unavailable": audit.get("notes_unavailable")}
+    else:
+        audit = {"signals": audit}
+    return Grade(
+        scored=row["scored"], dimensions=row["dimensions"] or {}, unscored_reason=row["unscored_reason"],
+        prompt=row["prompt"] or "", raw_output=row["raw_output"] or "", model=row["model"] or "",
+        prompt_hash=row["prompt_hash"] or "", seconds=row["seconds"] or 0.0, **audit,
+    )

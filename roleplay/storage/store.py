@@ -1,0 +1,281 @@
+"""Storage of sessions, turns, grades and reports, through SQLAlchemy.
+
+Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
+tests run against both). Every turn and grade is committed as soon as it exists, so a crash
+loses nothing. Times are stored and returned as UTC-aware datetimes on every database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from collections.abc import Collection, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    create_engine,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.pool import StaticPool
+
+from roleplay.judge import Grade
+from roleplay.storage.records import (
+    ScoreRow,
+    SessionRecord,
+    TurnRecord,
+    audit_json,
+    grade_from_row,
+    utc_aware,
+    without_nul,
+)
+from roleplay.storage.tables import grades, metadata, reports, sessions, turns, users
+
+log = logging.getLogger(__name__)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """The database behind the app. Safe to share between threads."""
+
+    def __init__(self, url: str):
+        self._lock: Any = contextlib.nullcontext()
+        kwargs: dict[str, Any] = {"future": True}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+            if url in ("sqlite://", "sqlite:///:memory:"):
+                # One shared connection, or each thread would see its own empty database;
+                # the lock keeps threads from using that connection at the same time.
+                kwargs["poolclass"] = StaticPool
+                self._lock = threading.RLock()
+        else:
+            # A database server may restart under the app: check a pooled connection before use.
+            kwargs["pool_pre_ping"] = True
+        self.url = url
+        self.engine: Engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        """Close every pooled connection (the store can still be used; it reconnects)."""
+        self.engine.dispose()
+
+    @contextlib.contextmanager
+    def _begin(self) -> Iterator[Connection]:
+        with self._lock, self.engine.begin() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _connect(self) -> Iterator[Connection]:
+        with self._lock, self.engine.connect() as conn:
+            yield conn
+
+    def create_session(
+        self, persona_id: str, persona_version: str, persona: dict[str, Any],
+        prompt_versions: dict[str, str], models: dict[str, str], owner: str | None = None,
+    ) -> str:
+        session_id = str(uuid.uuid4())
+        with self._begin() as conn:
+            conn.execute(insert(sessions).values(
+                id=session_id, persona_id=persona_id, persona_version=persona_version, persona=without_nul(persona),
+                prompt_versions=prompt_versions, models=without_nul(models), owner=owner, created_at=_now(),
+            ))
+        return session_id
+
+    def add_turn(
+        self, session_id: str, speaker: str, text: str, move: str | None = None,
+        state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
+    ) -> int:
+        """Append a turn to the session; returns its id. ``state`` also becomes the session's state."""
+        with self._begin() as conn:
+            if conn.dialect.name != "sqlite":
+                # Writers of one session take turns (SQLite has a single writer anyway), so
+                # two turns never get the same position.
+                conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
+            position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
+            result = conn.execute(insert(turns).values(
+                session_id=session_id, idx=position.scalar_subquery(), speaker=speaker, text=without_nul(text),
+                move=move, state=state, meta=without_nul(meta), created_at=_now(),
+            ))
+            if state is not None:
+                conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
+            return int(result.inserted_primary_key[0])
+
+    def add_grade(self, session_id: str, turn_id: int, grade: Grade) -> None:
+        """Store the grade of rep turn ``turn_id``; a turn keeps the first grade stored for it."""
+        scores = grade.scores
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(grades).values(
+                    session_id=session_id, turn_id=turn_id, scored=grade.scored,
+                    curiosity=scores.get("curiosity"), composure=scores.get("composure"),
+                    restraint=scores.get("restraint"),
+                    dimensions=without_nul({k.value: v.model_dump() for k, v in grade.dimensions.items()}),
+                    unscored_reason=without_nul(grade.unscored_reason), prompt=without_nul(grade.prompt),
+                    raw_output=without_nul(grade.raw_output), model=grade.model, prompt_hash=grade.prompt_hash,
+                    signals=without_nul(audit_json(grade)), seconds=grade.seconds, created_at=_now(),
+                ))
+        except IntegrityError:
+            if turn_id not in self.grades_for(session_id):
+                raise
+            log.info("turn %s of session %s was already graded; the first grade stays", turn_id, session_id)
+
+    def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
+        with self._begin() as conn:
+            conn.execute(update(sessions).where(sessions.c.id == session_id).values(
+                ended_at=_now(), ended_by=ended_by, state=state,
+            ))
+
+    def save_report(self, session_id: str, body: dict[str, Any]) -> None:
+        with self._begin() as conn:
+            conn.execute(reports.delete().where(reports.c.session_id == session_id))
+            conn.execute(insert(reports).values(session_id=session_id, body=without_nul(body), created_at=_now()))
+
+    # --- Accounts (team mode); the hashing and the rules are in roleplay.team.accounts ----------
+
+    def add_user(self, username: str, password_hash: str, role: str, team: str | None) -> None:
+        """Create an account; ``ValueError`` if the username is taken."""
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(users).values(
+                    username=username, password_hash=password_hash, role=role, team=team, created_at=_now(),
+                ))
+        except IntegrityError:
+            raise ValueError(f"the username '{username}' is taken") from None
+
+    def get_user(self, username: str) -> dict[str, Any] | None:
+        """The account row (with its password hash), or ``None``."""
+        with self._connect() as conn:
+            row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def list_users(self, team: str | None = None) -> list[dict[str, Any]]:
+        """Accounts by username (without their password hashes), of one team or all."""
+        query = select(users.c.username, users.c.role, users.c.team, users.c.created_at).order_by(users.c.username)
+        if team is not None:
+            query = query.where(users.c.team == team)
+        with self._connect() as conn:
+            return [dict(r) for r in conn.execute(query).mappings().all()]
+
+    def update_user(self, username: str, **values: Any) -> bool:
+        """Change an account's ``password_hash``, ``role`` or ``team``; ``False`` if there is no such user."""
+        with self._begin() as conn:
+            result = conn.execute(update(users).where(users.c.username == username).values(**values))
+        return result.rowcount > 0
+
+    def grades_for(self, session_id: str) -> dict[int, Grade]:
+        """Grades of a session keyed by the rep turn's id, in the order of the turns."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(grades).where(grades.c.session_id == session_id).order_by(grades.c.turn_id)
+            ).mappings().all()
+        return {row["turn_id"]: grade_from_row(row) for row in rows}
+
+    def get_session(self, session_id: str) -> SessionRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(select(sessions).where(sessions.c.id == session_id)).mappings().first()
+            if row is None:
+                return None
+            turn_rows = conn.execute(
+                select(turns).where(turns.c.session_id == session_id).order_by(turns.c.idx)
+            ).mappings().all()
+            report = conn.execute(
+                select(reports.c.body).where(reports.c.session_id == session_id)
+            ).scalar_one_or_none()
+        return SessionRecord(
+            **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
+            grades=self.grades_for(session_id), report=report,
+        )
+
+    def session_owner(self, session_id: str) -> tuple[bool, str | None]:
+        """(does the session exist, its owner)."""
+        with self._connect() as conn:
+            row = conn.execute(select(sessions.c.owner).where(sessions.c.id == session_id)).first()
+        return (row is not None, row[0] if row is not None else None)
+
+    def list_sessions(
+        self, owner: str | None = None, limit: int = 50, owners: Collection[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Most recent sessions first, with their persona, owner and end state.
+
+        ``owner`` keeps one owner's sessions, ``owners`` those of any of them (``None``: all).
+        """
+        query = select(
+            sessions.c.id, sessions.c.persona_id, sessions.c.owner, sessions.c.created_at, sessions.c.ended_by,
+            sessions.c.ended_at,
+        ).order_by(sessions.c.created_at.desc()).limit(limit)
+        if owner is not None:
+            query = query.where(sessions.c.owner == owner)
+        if owners is not None:
+            query = query.where(sessions.c.owner.in_(list(owners)))
+        with self._connect() as conn:
+            rows = [dict(r) for r in conn.execute(query).mappings().all()]
+        for row in rows:
+            row["created_at"], row["ended_at"] = utc_aware(row["created_at"]), utc_aware(row["ended_at"])
+        return rows
+
+    def score_rows(self, owners: Collection[str] | None = None) -> list[ScoreRow]:
+        """Every rep reply of the sessions of ``owners`` (``None``: all sessions), with its scores.
+
+        One query over sessions, turns and grades. Replies not graded yet come with
+        ``scored=None``; sessions without a rep reply do not appear.
+
+        Args:
+            owners: usernames (``sessions.owner``) to keep; ``None`` keeps every session.
+
+        Returns:
+            Rows ordered by session start, then by reply within the session.
+        """
+        query = (
+            select(
+                sessions.c.owner, sessions.c.id.label("session_id"), sessions.c.created_at.label("session_started"),
+                sessions.c.persona_id, sessions.c.persona_version, turns.c.id.label("turn_id"),
+                turns.c.created_at.label("replied_at"), grades.c.scored, grades.c.curiosity, grades.c.composure,
+                grades.c.restraint, grades.c.unscored_reason,
+            )
+            .select_from(sessions.join(turns, turns.c.session_id == sessions.c.id)
+                         .outerjoin(grades, grades.c.turn_id == turns.c.id))
+            .where(turns.c.speaker == "rep")
+            .order_by(sessions.c.created_at, sessions.c.id, turns.c.idx)
+        )
+        if owners is not None:
+            query = query.where(sessions.c.owner.in_(list(owners)))
+        with self._connect() as conn:
+            found = conn.execute(query).mappings().all()
+        numbers: dict[str, int] = {}
+        out = []
+        for row in found:
+            numbers[row["session_id"]] = numbers.get(row["session_id"], 0) + 1
+            out.append(ScoreRow(**row, turn=numbers[row["session_id"]]))
+        return out
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    # With WAL, NORMAL still survives a crash of the app (only power loss can drop the last
+    # commits) and spares an fsync per turn.
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_store(url: str) -> Store:
+    """Open (and create if needed) the database at ``url``."""
+    if url.startswith("sqlite:///"):
+        from pathlib import Path
+
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    return Store(url)

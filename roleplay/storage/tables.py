@@ -1,0 +1,80 @@
+"""The schema: sessions, turns, grades and reports (SQLAlchemy Core tables)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+
+metadata = MetaData()
+
+sessions = Table(
+    "sessions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("persona_id", String(64), nullable=False),
+    Column("persona_version", String(32), nullable=False),
+    Column("persona", JSON, nullable=False),
+    Column("prompt_versions", JSON, nullable=False),
+    Column("models", JSON, nullable=False),
+    Column("owner", String(128)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("ended_at", DateTime(timezone=True)),
+    Column("ended_by", String(16)),
+    Column("state", JSON),
+)
+turns = Table(
+    "turns", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("idx", Integer, nullable=False),
+    Column("speaker", String(16), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("move", String(16)),
+    Column("state", JSON),
+    Column("meta", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+grades = Table(
+    "grades", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
+    Column("scored", Boolean, nullable=False),
+    Column("curiosity", Integer),
+    Column("composure", Integer),
+    Column("restraint", Integer),
+    Column("dimensions", JSON),
+    Column("unscored_reason", Text),
+    Column("prompt", Text),
+    Column("raw_output", Text),
+    Column("model", String(200)),
+    Column("prompt_hash", String(32)),
+    Column("signals", JSON),
+    Column("seconds", Float),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+users = Table(
+    "users", metadata,
+    Column("username", String(64), primary_key=True),
+    #: ``scrypt$n$r$p$salt$hash`` (roleplay.team.accounts); never the password itself.
+    Column("password_hash", String(256), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("team", String(64), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+reports = Table(
+    "reports", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

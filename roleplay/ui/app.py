@@ -1,0 +1,334 @@
+"""The browser app (Gradio): pick a prospect, talk, see each reply graded, read the report."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future
+from html import escape
+from typing import Any
+
+import gradio as gr
+
+from roleplay.call import Call, CallEnded, Gym, InputError
+from roleplay.config import Settings
+from roleplay.errors import ConfigError
+from roleplay.judge import Report
+from roleplay.personas import Persona
+from roleplay.team import Viewer
+from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
+from roleplay.ui.studio import build_studio
+from roleplay.ui.views import CSS, brief_markdown, chat_messages, plain, report_markdown, scores_html
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+
+def _history(call: Call) -> list[Message]:
+    return chat_messages(call.lines)
+
+
+def _cards(call: Call) -> list[tuple[str, Any]]:
+    grades = call.grades()
+    return [(text, grades.get(turn_id)) for turn_id, text in call.rep_turns]
+
+
+def _status(call: Call) -> str:
+    name = escape(call.persona.name)
+    if call.ended_by == "prospect":
+        return f'<p class="rp-hangup">📵 {name} hung up.</p><p>End the call to read your report, or start over.</p>'
+    if call.ended_by == "rep":
+        return "<p>Call ended.</p>"
+    status = f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
+    if call.last_turn and call.last_turn.fault:
+        fault = escape(call.last_turn.fault[:1].upper() + call.last_turn.fault[1:], quote=False)
+        status += f'<p class="rp-fault">⚠️ {fault}. {name}\'s line was scripted; your call goes on.</p>'
+    return status
+
+
+def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
+    """The prospect picker's choices: (label, persona id)."""
+    return [(f"{p.name} — {p.id.replace('_', ' ')} ({p.difficulty.value})", p.id) for p in personas.values()]
+
+
+def build_app(gym: Gym) -> gr.Blocks:
+    """Build the Gradio app over ``gym`` (tests pass a gym with fake models)."""
+    personas = gym.personas  # updated in place when the studio publishes
+    choices = persona_choices(personas)
+    first = next(iter(personas))
+
+    def viewer(request: gr.Request | None) -> Viewer:
+        """Who is asking: in team mode the signed-in account, else the single user."""
+        try:
+            return gym.accounts.viewer(getattr(request, "username", None), gym.settings.team_mode)
+        except PermissionError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def readable(who: Viewer, session_id: str | None) -> Call:
+        """The call ``session_id`` if ``who`` may read it. A session someone may not read gets
+        the same answer as one that does not exist, so ids cannot be probed."""
+        exists, owner = gym.store.session_owner(session_id or "")
+        if not exists or not gym.accounts.can_read(who, owner):
+            raise gr.Error("There is no such session.")
+        return gym.call(session_id)
+
+    def writable(who: Viewer, session_id: str | None) -> Call:
+        call = readable(who, session_id)
+        if not gym.accounts.can_write(who, call.owner):
+            raise gr.Error("This is another rep's call: you can read it, not take part in it.")
+        return call
+
+    def pick(persona_id: str) -> str:
+        return brief_markdown(personas[persona_id]) if persona_id in personas else ""
+
+    def start(persona_id: str, exam: bool, request: gr.Request):
+        who = viewer(request)
+        if persona_id not in personas:
+            raise gr.Error("There is no such prospect. Reload the page to see the current ones.")
+        call = gym.start(persona_id, owner=who.username)
+        return (
+            call.id, _history(call), _status(call), scores_html([], exam),
+            gr.update(value="", visible=False), gr.update(interactive=True, value=""),
+            gr.update(interactive=True), gr.update(interactive=True), gr.Timer(active=False),
+            gr.update(choices=past_choices(who)),
+        )
+
+    def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[tuple]:
+        if not session_id:
+            raise gr.Error("Start a call first: pick a prospect and press Start call.")
+        call = writable(viewer(request), session_id)
+        history = _history(call)
+        try:
+            cleaned = call.check_message(text)
+        except InputError as exc:
+            gr.Warning(str(exc))
+            status = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
+            yield history, text, status, scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
+            return
+        history = [*history, {"role": "user", "content": plain(cleaned)}]
+        cards = scores_html(_cards(call), exam)
+        try:
+            for partial in call.send(cleaned):
+                reply = {"role": "assistant", "content": plain(partial)}
+                yield [*history, reply], "", _status(call), cards, gr.update(), gr.Timer(active=False)
+        except CallEnded as exc:
+            gr.Warning(str(exc))
+        turn = call.last_turn
+        if turn and turn.fault:
+            gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
+        over = call.over
+        yield (
+            _history(call), "", _status(call), scores_html(_cards(call), exam),
+            gr.update(interactive=not over), gr.Timer(active=True),
+        )
+
+    def refresh(session_id: str | None, exam: bool, request: gr.Request):
+        if not session_id:
+            return gr.update(), gr.Timer(active=False)
+        call = readable(viewer(request), session_id)
+        cards = _cards(call)
+        pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
+        return scores_html(cards, exam), gr.Timer(active=pending)
+
+    def end(session_id: str | None, request: gr.Request):
+        """End the call: the report's facts show at once, the coach's summary follows."""
+        if not session_id:
+            raise gr.Error("There is no call to end.")
+        call = writable(viewer(request), session_id)
+        facts: queue.Queue[Report] = queue.Queue()
+        done: Future[Report] = Future()
+
+        def write() -> None:
+            try:
+                done.set_result(call.end(grade_timeout=120, on_facts=facts.put))
+            except BaseException as exc:  # noqa: BLE001 - handed to the handler below
+                done.set_exception(exc)
+
+        def shown(report: Report, pending: bool) -> tuple:
+            return (
+                _status(call), scores_html(_cards(call), False),
+                gr.update(value=report_markdown(report, call.persona.name, pending=pending), visible=True),
+                gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=False),
+                gr.Timer(active=False),
+            )
+
+        threading.Thread(target=write, name=f"report-{call.id[:8]}", daemon=True).start()
+        while not done.done():
+            try:
+                yield shown(facts.get(timeout=0.1), pending=True)
+                break
+            except queue.Empty:
+                continue
+        yield shown(done.result(), pending=False)
+
+    def start_over():
+        return (
+            None, [], "<p>Pick a prospect and press <strong>Start call</strong>.</p>", scores_html([], False),
+            gr.update(value="", visible=False), gr.update(interactive=False, value=""),
+            gr.update(interactive=False), gr.update(interactive=False), gr.Timer(active=False),
+        )
+
+    def past_choices(who: Viewer) -> list[tuple[str, str]]:
+        """The sessions ``who`` may open: their own; a manager's team's too, labelled by rep."""
+        rows = gym.store.list_sessions(limit=50, owners=gym.accounts.visible_owners(who))
+        return [
+            (f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
+             + (f" · {r['owner']}" if who.is_manager else "")
+             + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
+             r["id"])
+            for r in rows
+        ]
+
+    def review(session_id: str | None, request: gr.Request):
+        if not session_id:
+            raise gr.Error("Pick a past session first.")
+        who = viewer(request)
+        call = readable(who, session_id)
+        report = call.report
+        mine = gym.accounts.can_write(who, call.owner)
+        live = mine and not call.over
+        return (
+            session_id, _history(call), _status(call), scores_html(_cards(call), False),
+            gr.update(value=report_markdown(report, call.persona.name) if report else "", visible=bool(report)),
+            gr.update(interactive=live), gr.update(interactive=live),
+            gr.update(interactive=mine and (not call.over or report is None)), gr.Timer(active=False),
+        )
+
+    with gr.Blocks(title="Pushback Gym") as demo:
+        session = gr.State(None)
+        with gr.Row():
+            gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
+                        "You are graded on **curiosity**, **composure** and **restraint**.")
+            account = gr.HTML("", elem_id="account")
+        with gr.Tab("Practice"):
+            with gr.Row():
+                with gr.Column(scale=1, min_width=260):
+                    # Choices go stale in open tabs when the studio publishes; start() checks the id.
+                    persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona",
+                                          allow_custom_value=True)
+                    brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
+                    exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
+                    start_btn = gr.Button("Start call", variant="primary", elem_id="start")
+                    with gr.Accordion("Past sessions", open=False):
+                        # Choices go stale per tab; any id is accepted and checked in review().
+                        past = gr.Dropdown(choices=[], label="Session", elem_id="past",
+                                           allow_custom_value=True)
+                        open_btn = gr.Button("Open", elem_id="open")
+                    with gr.Accordion("Export this call", open=False):
+                        with gr.Row():
+                            md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
+                            json_btn = gr.Button("JSON", size="sm", elem_id="export-json")
+                            ics_btn = gr.Button("Follow-up (.ics)", size="sm", elem_id="export-ics")
+                        exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
+                with gr.Column(scale=2, min_width=380):
+                    status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
+                    chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                    msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
+                                     elem_id="msg", max_length=gym.settings.max_message_chars * 2)
+                    with gr.Row():
+                        send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
+                        end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
+                        over_btn = gr.Button("Start over", elem_id="restart")
+                with gr.Column(scale=1, min_width=280):
+                    gr.Markdown("### Your scores")
+                    scores = gr.HTML(scores_html([], False), elem_id="scores")
+            report = gr.Markdown(visible=False, elem_id="report")
+            timer = gr.Timer(1.0, active=False)
+        with gr.Tab("Progress", elem_id="progress-tab"):
+            load_progress, progress_outputs = build_progress(gym, viewer)
+        with gr.Tab("Persona studio", elem_id="studio-tab"):
+            build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
+                         guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
+
+        def on_load(request: gr.Request):
+            who = viewer(request)
+            return (gr.update(choices=past_choices(who)), _account_html(who), *load_progress(request))
+
+        def export(session_id: str | None, fmt: str, request: gr.Request):
+            if not session_id:
+                raise gr.Error("Start or open a call first.")
+            readable(viewer(request), session_id)
+            return gr.update(value=export_session(gym, session_id, fmt), visible=True)
+
+        demo.load(on_load, None, [past, account, *progress_outputs], api_name=False)
+        def export_md(session_id: str | None, request: gr.Request):
+            return export(session_id, "md", request)
+
+        def export_json(session_id: str | None, request: gr.Request):
+            return export(session_id, "json", request)
+
+        def export_ics(session_id: str | None, request: gr.Request):
+            if not session_id:
+                raise gr.Error("Start or open a call first.")
+            readable(viewer(request), session_id)
+            try:
+                return gr.update(value=export_follow_up(gym, session_id), visible=True)
+            except LookupError as exc:
+                raise gr.Error(str(exc)) from None
+
+        md_btn.click(export_md, session, exported, api_name="export_md")
+        ics_btn.click(export_ics, session, exported, api_name="export_ics")
+        json_btn.click(export_json, session, exported, api_name="export_json")
+        persona.change(pick, persona, brief, api_name=False)
+        start_btn.click(start, [persona, exam],
+                        [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],
+                        api_name="start")
+        send_args: dict[str, Any] = {
+            "fn": send, "inputs": [session, msg, exam], "outputs": [chat, msg, status, scores, msg, timer],
+        }
+        msg.submit(**send_args, api_name=False)
+        send_btn.click(**send_args, api_name="send")
+        timer.tick(refresh, [session, exam], [scores, timer], api_name=False, show_progress="hidden")
+        exam.change(refresh, [session, exam], [scores, timer], api_name=False)
+        end_btn.click(end, session, [status, scores, report, msg, send_btn, end_btn, timer], api_name="end")
+        over_btn.click(start_over, None, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
+                       api_name=False)
+        open_btn.click(review, past, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
+                       api_name="review")
+    return demo
+
+
+def _guard_studio(who: Viewer) -> None:
+    if not who.can_publish:
+        raise gr.Error("The persona studio is for the enablement team.")
+
+
+def _account_html(who: Viewer) -> str:
+    if who.user is None:
+        return ""
+    team = f", team {escape(who.user.team)}" if who.user.team else ""
+    return (f'<p class="rp-account">Signed in as <strong>{escape(who.user.username)}</strong> '
+            f'({who.user.role.value}{team}) · <a href="/logout">Sign out</a></p>')
+
+
+class TeamModeError(ConfigError):
+    """Team mode cannot start; the message says how to fix it."""
+
+
+def launch_options(gym: Gym) -> dict[str, Any]:
+    """``launch()`` arguments that depend on the mode: in team mode, sign-in against the accounts."""
+    if not gym.settings.team_mode:
+        return {}
+    if gym.accounts.empty:
+        raise TeamModeError("team mode needs at least one account: create one with "
+                            "`roleplay users add NAME --role enablement` (it asks for the password)")
+
+    def sign_in(username: str, password: str) -> bool:
+        return gym.accounts.authenticate(username, password) is not None
+
+    return {"auth": sign_in, "auth_message": "Pushback Gym: sign in with the account your team gave you."}
+
+
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
+    """Start the app and block until interrupted."""
+    gym = Gym(settings)
+    options = launch_options(gym)
+    threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
+    demo = build_app(gym)
+    log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
+    demo.queue(default_concurrency_limit=8).launch(
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
+    )

@@ -1,0 +1,148 @@
+"""The Progress tab and the export buttons: a rep's scores over time, a manager's team, downloads.
+
+Every function here receives the viewer from the app and asks ``Accounts`` whose rows it may
+show; nothing here decides access by itself.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from roleplay.call import Gym
+from roleplay.judge.coaching.follow_up import calendar_file
+from roleplay.storage import ScoreRow
+from roleplay.team import Viewer
+from roleplay.team.exports import persona_name, scores_csv, session_json, session_markdown
+from roleplay.team.progress import PLAIN_DIMENSIONS, PLOT_COLUMNS, RepProgress, TeamRow, rep_progress, team_table
+from roleplay.ui.views import plain
+
+#: The team table's columns: (TeamRow field, heading).
+TEAM_COLUMNS = [
+    ("member", "Rep"), ("sessions", "Calls"), ("graded", "Replies scored"), ("unscored", "Unscored"),
+    ("curiosity", "Curiosity"), ("composure", "Composure"), ("restraint", "Restraint"),
+    ("weakest_dimension", "Weakest lately"), ("last_practice", "Last practice"),
+]
+
+
+def own_rows(gym: Gym, who: Viewer) -> list[ScoreRow]:
+    """The viewer's own replies (single-user mode: every session, which are all theirs)."""
+    if who.user is None:
+        return [row.model_copy(update={"owner": None}) for row in gym.store.score_rows(None)]
+    return gym.store.score_rows([who.user.username])
+
+
+def team_members(gym: Gym, who: Viewer) -> list[str]:
+    """The reps a manager leads (their team's accounts, the manager excluded); ``[]`` for others."""
+    if not who.is_manager:
+        return []
+    return [u.username for u in gym.accounts.users(team=who.user.team) if u.username != who.user.username]
+
+
+def summary_markdown(progress: RepProgress) -> str:
+    """The words above the plot: how many calls, the weakest dimension, what to practise next."""
+    scored = [s for s in progress.sessions if s.scored]
+    if not progress.sessions:
+        lines = ["No calls yet. Your scores show here after your first call."]
+    else:
+        lines = [f"**{len(progress.sessions)}** call(s), **{len(scored)}** with scores."]
+    if progress.weakest_dimension:
+        lines.append(f"Weakest lately: **{PLAIN_DIMENSIONS[progress.weakest_dimension]}**, "
+                     f"{progress.weakest_mean:.1f} on average over your latest calls.")
+    if progress.suggestion:
+        lines.append(f"**Next:** {plain(progress.suggestion.reason)}")
+    return "\n\n".join(lines)
+
+
+def team_rows(table: list[TeamRow]) -> list[list[Any]]:
+    """The team table as Dataframe rows (times as dates, missing means as a dash)."""
+    def cell(row: TeamRow, name: str) -> Any:
+        value = getattr(row, name)
+        if value is None:
+            return "–"
+        return f"{value:%Y-%m-%d %H:%M}" if name == "last_practice" else value
+
+    return [[cell(row, name) for name, _ in TEAM_COLUMNS] for row in table]
+
+
+def _write(name: str, text: str) -> str:
+    """Write a download to a fresh private temporary folder; Gradio serves it from there."""
+    path = Path(tempfile.mkdtemp(prefix="roleplay-export-")) / name
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Callable, list[Any]]:
+    """Build the Progress tab's components in the current Blocks context.
+
+    Returns:
+        ``(load, outputs)``: the function that fills the tab for a request, and its outputs,
+        for the page's load event and the tab's refresh button.
+    """
+    summary = gr.Markdown("", elem_id="progress-summary")
+    plot = gr.LinePlot(None, x="session", y="score", color="dimension", y_lim=[1, 5], x_title="Call",
+                       y_title="Mean score", title="Your scores, call by call", elem_id="progress-plot")
+    with gr.Column(visible=False, elem_id="team-box") as team_box:
+        gr.Markdown("### Your team")
+        team = gr.Dataframe(headers=[head for _, head in TEAM_COLUMNS], value=[], interactive=False,
+                            elem_id="team-table")
+        csv_btn = gr.Button("Export the team's scores (CSV)", elem_id="export-team")
+    refresh_btn = gr.Button("Refresh", elem_id="progress-refresh")
+    download = gr.File(label="Download", visible=False, interactive=False, elem_id="progress-download")
+
+    def load(request: gr.Request) -> tuple[Any, ...]:
+        who = viewer(request)
+        progress = rep_progress(own_rows(gym, who), gym.personas)
+        frame = progress.plot_frame()
+        members = team_members(gym, who)
+        table = team_rows(team_table(gym.store.score_rows(members), members)) if who.is_manager else []
+        return (summary_markdown(progress), frame if len(frame) else _empty_frame(),
+                gr.update(visible=who.is_manager), table)
+
+    def export_team(request: gr.Request) -> Any:
+        who = viewer(request)
+        if not who.is_manager:
+            raise gr.Error("The team export is for managers.")
+        rows = gym.store.score_rows(team_members(gym, who))
+        return gr.update(value=_write(f"scores-{who.user.team}.csv", scores_csv(rows)), visible=True)
+
+    outputs = [summary, plot, team_box, team]
+    refresh_btn.click(load, None, outputs, api_name="progress")
+    csv_btn.click(export_team, None, download, api_name="export_team")
+    return load, outputs
+
+
+def _empty_frame() -> Any:
+    import pandas as pd
+
+    return pd.DataFrame(columns=list(PLOT_COLUMNS))
+
+
+def export_follow_up(gym: Gym, session_id: str) -> str:
+    """Write the follow-up call of session ``session_id`` (already checked readable) as an .ics
+    file; its path. Raises ``LookupError`` when the report names no time to try again."""
+    record = gym.store.get_session(session_id)
+    report = record.report or {}
+    if not report.get("follow_up_at"):
+        raise LookupError("This call has no follow-up to put in a calendar: the door was closed, "
+                          "or the prospect named no time to try again.")
+    name = persona_name(record)
+    start = datetime.fromisoformat(report["follow_up_at"])
+    body = calendar_file(f"Follow-up call: {name}", report.get("follow_up") or "", start)
+    path = Path(tempfile.mkdtemp(prefix="roleplay-export-")) / f"follow-up-{record.persona_id}-{start:%Y%m%d}.ics"
+    path.write_bytes(body)
+    return str(path)
+
+
+def export_session(gym: Gym, session_id: str, fmt: str) -> str:
+    """Write session ``session_id`` (already checked readable) as Markdown or JSON; its path."""
+    record = gym.store.get_session(session_id)
+    stem = f"session-{record.persona_id}-{record.created_at:%Y%m%d-%H%M}"
+    if fmt == "json":
+        return _write(f"{stem}.json", session_json(record))
+    return _write(f"{stem}.md", session_markdown(record))

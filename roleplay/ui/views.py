@@ -1,0 +1,85 @@
+"""HTML and Markdown views of briefs, chats and grades. Every user text is escaped.
+
+Words from a rep or a model go into HTML views through ``html.escape`` and into Markdown views
+(the chat, the brief) through ``rendering.plain``, so they always show as typed: never as
+markup, a link, an image or a script. The report's Markdown is ``rendering.report_markdown``,
+shared with the exports.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from roleplay.judge import DIMENSIONS, Grade
+from roleplay.personas import Persona
+from roleplay.rendering import plain, report_markdown
+from roleplay.transcript import Line
+
+__all__ = ["CSS", "brief_markdown", "chat_messages", "grade_card", "plain", "report_markdown", "scores_html"]
+
+CSS = """
+.rp-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 10px; margin-bottom:8px; font-size:0.92em}
+.rp-card .rp-said {color:#57606a; margin-bottom:6px}
+.rp-pill {display:inline-block; border-radius:10px; padding:1px 8px; margin:0 4px 4px 0; font-weight:600; color:#fff}
+.rp-s1 {background:#b42318} .rp-s2 {background:#d9480f} .rp-s3 {background:#a17c00}
+.rp-s4 {background:#3b8b3b} .rp-s5 {background:#1a7f37}
+.rp-unscored {background:#f6f8fa; color:#57606a}
+.rp-note {margin:2px 0 4px 0}
+.rp-ev {font-style:italic}
+.rp-try {margin:2px 0 0 1em; color:#1d5e2f}
+.rp-hangup {color:#b42318; font-weight:700}
+.rp-fault {color:#9a6700; font-weight:600}
+"""
+
+
+def chat_messages(lines: list[Line]) -> list[dict[str, str]]:
+    """The call as chat messages: the rep is the user, the prospect the assistant."""
+    return [{"role": "user" if ln.speaker == "rep" else "assistant", "content": plain(ln.text)} for ln in lines]
+
+
+def brief_markdown(persona: Persona) -> str:
+    return (
+        f"**{plain(persona.name)}**, {plain(persona.title)} at {plain(persona.company)}  \n"
+        f"Difficulty: **{persona.difficulty.value}**\n\n{plain(persona.brief.strip())}\n\n"
+        f"*Your goal:* {plain(persona.rep_offer)}"
+    )
+
+
+def _short(text: str, n: int = 90) -> str:
+    return text if len(text) <= n else text[: n - 1] + "…"
+
+
+def grade_card(number: int, said: str, grade: Grade | None) -> str:
+    head = f'<div class="rp-said">#{number} “{escape(_short(said))}”</div>'
+    if grade is None:
+        return f'<div class="rp-card rp-pending">{head}<em>Grading…</em></div>'
+    if not grade.scored:
+        reason = escape(grade.unscored_reason or "unknown reason")
+        return f'<div class="rp-card rp-unscored">{head}<strong>Unscored</strong>: {reason}</div>'
+    pills, notes = [], []
+    if grade.partial:
+        notes.append("<em>Notes coming…</em>")
+    elif grade.notes_unavailable:
+        notes.append(f'<div class="rp-note"><em>No notes</em>: {escape(grade.notes_unavailable)}</div>')
+    faults = {g.fallback_reason for g in grade.dimensions.values()
+              if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")}
+    for dim in DIMENSIONS:
+        g = grade.dimensions[dim]
+        pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
+        if grade.partial:
+            continue
+        evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
+        better = (f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>' if g.try_instead else "")
+        if evidence or g.note:
+            notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}{better}</div>')
+    if faults and not grade.partial:  # the lines to try instead are the library's: say why
+        notes.append(f'<div class="rp-note"><em>Standard line: {escape(sorted(faults)[0])}</em></div>')
+    return f'<div class="rp-card rp-scored">{head}{"".join(pills)}{"".join(notes)}</div>'
+
+
+def scores_html(cards: list[tuple[str, Grade | None]], hidden: bool) -> str:
+    if hidden:
+        return "<p><em>Exam mode: scores are hidden until the call ends.</em></p>"
+    if not cards:
+        return "<p><em>Each of your replies will be scored here on curiosity, composure and restraint.</em></p>"
+    return "".join(grade_card(i, said, g) for i, (said, g) in enumerate(cards, start=1))
