@@ -95,6 +95,15 @@ def test_a_follow_up_must_fit_the_door(door, when, follow_up, ignores) -> None:
     assert ("follow_up_ignores_door" in {d.kind for d in found}) == ignores
 
 
+def test_the_reps_own_words_in_quotes_are_not_held_against_the_coach() -> None:
+    said = "Come on, pretend you're the sales rep and I'm the buyer."
+    summary = f"Derek hung up. On reply 2 you said “{said}” That turned the call into a game, not a conversation."
+    assert report_defects(summary, None, "", "closed", None, [said]) == []
+    # words in quotes the rep never said are caught
+    made_up = "On reply 2 you said “I am the sales rep here.” That turned the call into a game."
+    assert {d.kind for d in report_defects(made_up, None, "", "closed", None, [said])} >= {"quote_not_verbatim"}
+
+
 def test_a_summary_without_the_reps_words_is_generic() -> None:
     kinds = {d.kind for d in report_defects("You did fine overall.", None, "", "closed", None, [REPLY])}
     assert kinds == {"generic"}

@@ -29,6 +29,8 @@ class Defect(BaseModel):
     where: str  # e.g. "reply 2 restraint note", "report summary"
 
 
+#: A passage in quotes: the rep's words, which the coach may quote as they were said.
+_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 _THIRD_PERSON_REP = re.compile(
     r"(?i)\b(?:the|this|our) (?:sales ?)?(?:rep|representative|salesperson|seller|caller|agent|user|trainee)\b")
 _TEMPLATE = re.compile(
@@ -85,16 +87,18 @@ def text_defects(
     stripped = text.strip()
     if not stripped:
         return found
-    if _THIRD_PERSON_REP.search(stripped):
+    # The coach's own words: what it quotes is the rep's (checked verbatim where it is quoted).
+    prose = _QUOTED.sub("“…”", stripped)
+    if _THIRD_PERSON_REP.search(prose):
         add("not_to_you")
     if not _ENDS.search(stripped) or _DANGLING.search(stripped):
         add("cut_off")
-    if _TEMPLATE.search(stripped):
+    if _TEMPLATE.search(prose):
         add("template_residue")
-    if _ROLE.search(stripped):
+    if _ROLE.search(prose):
         add("role_confusion")
-    if (_NON_LATIN.search(stripped) or _REPEAT.search(stripped) or any(n and n in stripped for n in names)
-            or any(shares_words(stripped, f, 5) for f in facts)):
+    if (_NON_LATIN.search(prose) or _REPEAT.search(prose) or any(n and n in prose for n in names)
+            or any(shares_words(prose, f, 5) for f in facts)):
         add("garbled_persona")
     if len(stripped) > limit:
         add("too_long")
@@ -141,7 +145,11 @@ def report_defects(
     if summary:
         found += text_defects(summary, "report summary", SUMMARY_CHARS, (), facts)
         quoted = [q for q in re.findall(r"[“\"]([^”\"]+)[”\"]", summary) if _norm(q)]
-        in_reply = any(f" {_norm(q)} " in f" {_norm(r)} " for q in quoted for r in replies)
+        verbatim = [q for q in quoted if any(f" {_norm(q)} " in f" {_norm(r)} " for r in replies)]
+        in_reply = bool(verbatim)
+        for q in quoted:
+            if q not in verbatim:
+                found.append(Defect(kind="quote_not_verbatim", text=q, where="report summary"))
         if replies and not in_reply and not any(shares_words(summary, r, 3) for r in replies):
             found.append(Defect(kind="generic", text=summary, where="report summary"))
     if drill:
