@@ -207,7 +207,7 @@ def test_the_entry_chosen_fits_the_moment() -> None:
     reader = Reader()
     opener = [Line(speaker="prospect", text="Simone Achterberg, HR.")]
     ask = reader.read(opener, "Hi Simone, could we book twenty minutes next week?")
-    assert LIBRARY.entry("restraint", 5, ask).saw == "You made one clear ask before any refusal."
+    assert LIBRARY.entry("restraint", 5, ask).saw == "You asked for a commitment, and they had not said no."
     hello = reader.read(opener, "Hi Simone, it's Alex from Crewbook.")
     assert LIBRARY.entry("restraint", 5, hello).when == "before_refusal"
     after = reader.read(CONTEXT, "Understood, thanks for your time.")

@@ -185,6 +185,16 @@ def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings
     assert voiced.fallback_reason == "spoke as the caller" and voiced.text == persona.not_now.line
 
 
+@pytest.mark.parametrize("said", ["Dana Whitfield.", "Whitfield.", "Dana Whitfield"])
+def test_a_line_that_only_repeats_the_greeting_is_replaced(persona, settings, said):
+    from roleplay.call.state import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    assert persona.opening_line == "Dana Whitfield."
+    voiced = prospect.finish(said, Decision(move=Move.REFUSE, line=persona.refusal_lines[0]))
+    assert voiced.fallback_reason == "repeated its greeting" and voiced.text == persona.refusal_lines[0]
+
+
 def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(persona, settings):
     from roleplay.call.state import Decision
 

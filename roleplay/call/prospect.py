@@ -188,6 +188,8 @@ class Prospect:
             reason = "spoke of itself in the third person"
         elif _CALLERS_WORDS.search(text):
             reason = "spoke as the caller"
+        elif _words_within(text, self.persona.opening_line):
+            reason = "repeated its greeting"
         elif agrees(text) and decision.move != Move.OPEN_DOOR:
             reason = "agreed against the direction"
         elif decision.fact and _overlap(decision.fact, text) < 0.4:
@@ -207,6 +209,12 @@ class Prospect:
 _STOPWORDS = frozenset(
     ["about", "after", "again", "before", "being", "from", "have", "into", "just", "like", "more", "once", "only", "over", "rather", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "when", "where", "which", "while", "will", "with", "would", "your"]
 )
+
+
+def _words_within(text: str, line: str) -> bool:
+    """Is ``text`` nothing but (a run of) the words of ``line``? ("HR." of "Simone Achterberg, HR.")"""
+    words, within = re.findall(r"[a-z0-9']+", text.lower()), re.findall(r"[a-z0-9']+", line.lower())
+    return bool(words) and any(within[i:i + len(words)] == words for i in range(len(within) - len(words) + 1))
 
 
 def _content_words(text: str) -> set[str]:
