@@ -115,6 +115,7 @@ def test_breaks_character(text, broken):
         ("Fine, send me the invite.", True),
         ("Okay, let's set up a meeting in March.", True),
         ("Tuesday works for me.", True),
+        ("We're looking forward to your call.", True),
         ("No. I said no.", False),
         ("Call me in February, no promises.", False),
     ],

@@ -49,7 +49,8 @@ _AGREEMENT = re.compile(
     r"send (?:me )?(?:the|an|over the) invite|book (?:it|the meeting|a time)|i'?ll (?:take|join) the (?:meeting|demo|call)|"
     r"(?:you'?ve|you have) convinced me|count me in|we'?ll (?:sign|buy|go with you)|i agree to (?:the|a) (?:meeting|demo|call)|"
     r"let'?s (?:set up|schedule|book|arrange|plan|have|get) (?:a|the|that|it)|(?:monday|tuesday|wednesday|thursday|friday) works\b|(?:that|this|it) works for me\b|"
-    r"let'?s meet\b|sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo))",
+    r"let'?s meet\b|sounds good|see you (?:then|on|next)|i'?m in\b|i'?ll (?:see|meet) you|happy to (?:meet|talk|chat|do a demo)|"
+    r"looking forward to (?:your call|the (?:call|meeting|demo)|(?:talking|speaking|meeting|chatting)))",
     re.IGNORECASE,
 )
 _LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
