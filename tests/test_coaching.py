@@ -201,6 +201,10 @@ def test_a_line_that_repeats_the_prospects_words_is_not_offered() -> None:
     line = "Alex, I'm sorry, but we don't have budget for anything new this year. Could you tell me more?"
     assert line_problem(line, (), [said]) == "repeats the prospect's words"
     assert line_problem("Understood. What does the budget cover this year?", (), [said]) is None
+    # a line that is the rep's own words with a question tacked on is not something else to say
+    reply = "Hi Dana, it's Sam from RouteWise. I know I'm calling out of the blue, is now a bad time?"
+    assert line_problem(f"{reply} That's fair. What's behind that for you?", (), [], reply) == "repeats your own line"
+    assert line_problem("That's fair. What's behind that for you?", (), [], reply) is None
 
 
 def test_the_entry_chosen_fits_the_moment() -> None:

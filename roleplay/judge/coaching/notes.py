@@ -78,14 +78,18 @@ def clean_line(line: str) -> str:
     return line.strip().strip("\"'“”‘’").strip()
 
 
-def line_problem(line: str, facts: Sequence[str] = (), prospect_said: Sequence[str] = ()) -> str | None:
+def line_problem(
+    line: str, facts: Sequence[str] = (), prospect_said: Sequence[str] = (), reply: str = "",
+) -> str | None:
     """Why a proposed line cannot be shown as written (None when it can): it fails a coaching
-    check, or it repeats the prospect's own words (a small model sometimes answers as the
-    prospect)."""
+    check, it repeats the prospect's own words (a small model sometimes answers as the
+    prospect), or it repeats the rep's own line (a suggestion must be something else to say)."""
     if not line:
         return "empty"
     if any(shares_words(line, said, 5) for said in prospect_said):
         return "repeats the prospect's words"
+    if reply and shares_words(line, reply, 8):
+        return "repeats your own line"
     found = [d for d in text_defects(line, "try instead", LINE_CHARS, (), facts) if d.kind != "not_to_you"]
     return f"fails {describe(found)}" if found else None
 
@@ -115,7 +119,7 @@ def write_notes(
         return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}
     line = clean_line(model_line) if model_line else ""
     said = [ln.text for ln in context if ln.speaker == "prospect"]
-    problem = model_problem or (line_problem(line, facts, said) if model_line is not None else "no model line")
+    problem = model_problem or (line_problem(line, facts, said, reply) if model_line is not None else "no model line")
     notes = {}
     for dim in DIMENSIONS:
         score = reading.scores[dim]
