@@ -34,7 +34,7 @@ from typing import Any
 
 #: Open, unhurried questions: no persona hangs up on these within ten turns.
 QUESTIONS = [
-    "Hi, it's Sam from RouteWise. Is now a terrible time?",
+    "Hi, it's Sam from RouteWise. Sorry to catch you again, is now a terrible time?",
     "That's fair. Can I ask what's behind that for you?",
     "How does that play out for your team day to day?",
     "What made you choose the way you work today?",
