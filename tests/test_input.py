@@ -29,7 +29,8 @@ from roleplay.judge.coach import Moment, Report
 from roleplay.judge.grading import Dimension, DimensionGrade, Grade
 from roleplay.personas import Persona, PersonaError, load_persona, parse_persona, validate_paths
 from roleplay.transcript import Line
-from roleplay.ui.views import brief_markdown, chat_messages, grade_card, plain, report_markdown, scores_html
+from roleplay.rendering import plain, report_markdown
+from roleplay.ui.views import brief_markdown, chat_messages, grade_card, scores_html
 
 from .conftest import make_gym
 from .test_app import PERSONA, App, call, launch, lines, poll, send, start  # noqa: F401 - launch is a fixture

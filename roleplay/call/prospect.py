@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from langchain_core.language_models.chat_models import BaseChatModel
@@ -99,6 +99,12 @@ def names_itself(text: str, name: str) -> bool:
             if not intro:
                 return True
     return False
+
+
+def pasted_fact(text: str, fallback_reason: str | None, facts: Sequence[str]) -> bool:
+    """Is ``text`` a replacement line (it has a ``fallback_reason``) carrying a hidden fact in the
+    persona's written sentence, put in the prospect's mouth rather than voiced by the model?"""
+    return bool(fallback_reason) and any(fact in text for fact in facts)
 
 
 class Voiced(BaseModel):

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
-from roleplay.call.prospect import names_itself
+from roleplay.call.prospect import names_itself, pasted_fact
 from roleplay.judge import Grade, Grader, Report
 from roleplay.judge.coaching import DEFECT_KINDS, Defect, note_defects, report_defects
 from roleplay.personas import Persona
@@ -93,7 +93,7 @@ class Tally:
         for text, meta in lines:
             self.voice["lines"] += 1
             self.voice["third_person"] += names_itself(text, persona.name)
-            self.voice["pasted"] += bool(meta.get("fallback_reason")) and any(f in text for f in facts)
+            self.voice["pasted"] += pasted_fact(text, meta.get("fallback_reason"), facts)
             self.voice["withheld"] += bool(meta.get("withheld_fact"))
 
     def result(self, backend: str, seconds: float) -> dict[str, Any]:

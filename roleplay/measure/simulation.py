@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from roleplay import PROJECT_ROOT
 from roleplay.call import Gym
-from roleplay.call.prospect import agrees, breaks_character, names_itself
+from roleplay.call.prospect import agrees, breaks_character, names_itself, pasted_fact
 from roleplay.config import Settings
 from roleplay.errors import InvalidInput
 from roleplay.personas import Persona
@@ -70,6 +70,7 @@ def simulate(
     grades = call.grades(wait=None)
     turns = []
     broke = False
+    facts = [f.fact for f in call.persona.hidden_facts]
     for result, line, state in played:
         grade = grades.get(result.rep_turn_id)
         broke = broke or breaks_character(result.text)
@@ -81,10 +82,7 @@ def simulate(
             "prospect_state": state,
             "fallback_reason": result.fallback_reason,
             "third_person": names_itself(result.text, call.persona.name),
-            # a line that fell back to the persona's words and carries a hidden fact: the fact
-            # was pasted in rather than voiced by the prospect
-            "fact_pasted": bool(result.fallback_reason)
-            and any(f.fact in result.text for f in call.persona.hidden_facts),
+            "fact_pasted": pasted_fact(result.text, result.fallback_reason, facts),
             "fact_withheld": bool(result.withheld_fact),
         })
     if report:

@@ -17,10 +17,11 @@ from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.judge import Report
 from roleplay.personas import Persona
+from roleplay.rendering import plain, report_markdown
 from roleplay.team import Viewer
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
 from roleplay.ui.studio import build_studio
-from roleplay.ui.views import CSS, brief_markdown, chat_messages, plain, report_markdown, scores_html
+from roleplay.ui.views import CSS, brief_markdown, chat_messages, scores_html
 
 log = logging.getLogger(__name__)
 

@@ -16,11 +16,11 @@ import gradio as gr
 
 from roleplay.call import Gym
 from roleplay.judge.coaching.follow_up import calendar_file
+from roleplay.rendering import plain
 from roleplay.storage import ScoreRow
 from roleplay.team import Viewer
 from roleplay.team.exports import persona_name, scores_csv, session_json, session_markdown
 from roleplay.team.progress import PLAIN_DIMENSIONS, PLOT_COLUMNS, RepProgress, TeamRow, rep_progress, team_table
-from roleplay.ui.views import plain
 
 #: The team table's columns: (TeamRow field, heading).
 TEAM_COLUMNS = [

@@ -12,10 +12,8 @@ from html import escape
 
 from roleplay.judge import DIMENSIONS, Grade
 from roleplay.personas import Persona
-from roleplay.rendering import plain, report_markdown
+from roleplay.rendering import plain
 from roleplay.transcript import Line
-
-__all__ = ["CSS", "brief_markdown", "chat_messages", "grade_card", "plain", "report_markdown", "scores_html"]
 
 CSS = """
 .rp-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 10px; margin-bottom:8px; font-size:0.92em}

@@ -30,7 +30,7 @@ class Defect(BaseModel):
 
 
 #: A passage in quotes: the rep's words, which the coach may quote as they were said.
-_QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
+_QUOTED = re.compile(r"[“\"]([^”\"]*)[”\"]")
 _THIRD_PERSON_REP = re.compile(
     r"(?i)\b(?:the|this|our) (?:sales ?)?(?:rep|representative|salesperson|seller|caller|agent|user|trainee)\b")
 _TEMPLATE = re.compile(
@@ -144,7 +144,7 @@ def report_defects(
     replies = [r for r in rep_replies if r.strip()]
     if summary:
         found += text_defects(summary, "report summary", SUMMARY_CHARS, (), facts)
-        quoted = [q for q in re.findall(r"[“\"]([^”\"]+)[”\"]", summary) if _norm(q)]
+        quoted = [q for q in _QUOTED.findall(summary) if _norm(q)]
         verbatim = [q for q in quoted if any(f" {_norm(q)} " in f" {_norm(r)} " for r in replies)]
         in_reply = bool(verbatim)
         for q in quoted:
