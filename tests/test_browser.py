@@ -161,8 +161,9 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
         assert parts.keys() == {"Summary", "Follow-up plan", "Drill for next time"}
         door = "closed" if "Door: closed" in report else "not_now" if "Door: not now" in report else "open"
         when = persona.not_now.when if door != "closed" else None
+        ended_by = "prospect" if "hung up" in report.split("Summary:")[0] else "rep"
         found = report_defects(parts["Summary"], parts["Follow-up plan"], parts["Drill for next time"], door,
-                               when, replies, facts=[f.fact for f in persona.hidden_facts])
+                               when, replies, facts=[f.fact for f in persona.hidden_facts], ended_by=ended_by)
         assert found == [], found
         assert "the rep" not in (text_of("#scores") + report).lower()
 

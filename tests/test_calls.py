@@ -60,6 +60,17 @@ def test_empty_messages_are_refused_and_not_stored(gym, text):
     assert len(gym.store.get_session(call.id).turns) == 1
 
 
+def test_a_message_is_checked_once_when_sent_before_the_prospect_speaks(gym):
+    call = gym.start("happy_incumbent")
+    with pytest.raises(InputError):
+        call.send("  ")  # refused on the call itself, not when the reply is read
+    reply = call.send("  What made Fleetly\x00 the right fit?  ")
+    assert reply.message == "What made Fleetly the right fit?"  # as stored and graded
+    assert len(gym.store.get_session(call.id).turns) == 1  # nothing happens until the reply is read
+    *_, last = reply
+    assert last == call.last_turn.text and call.rep_turns[-1][1] == reply.message
+
+
 def test_an_overlong_message_is_refused_with_the_limit(gym):
     call = gym.start("happy_incumbent")
     with pytest.raises(InputError, match="limit is 2,000"):
@@ -92,3 +103,28 @@ def test_a_call_resumes_after_a_restart(settings):
     result = resumed.say("Just fifteen minutes, Thursday?")
     assert result.move.value == "refuse"
     assert resumed.state.pushes == 1
+
+
+@pytest.mark.parametrize(("sentence", "kept", "why"), [
+    ("Dana told you to try again after you asked “What made Fleetly the right fit?”.", True, None),
+    ("Dana told you to try again after you asked about Fleetly.", False, "left out your words"),
+    ("Dana liked “What made Fleetly the right fit?”. Ask more like it.", False, "more than one sentence"),
+    ("The rep asked “What made Fleetly the right fit?”.", False, "not to you"),
+])
+def test_the_coachs_model_says_only_the_summarys_first_sentence(settings, sentence, kept, why):
+    import json
+
+    coach = FakeChatModel(responder=lambda _: json.dumps({"sentence": sentence}), calls=[])
+    gym = make_gym(settings, coach=coach)
+    call = gym.start("happy_incumbent")
+    call.say("What made Fleetly the right fit?")
+    report = call.end(grade_timeout=5)
+    gym.close()
+    # the model is given how the call ended and the rep's words, nothing to rewrite
+    assert "THE MOMENT: on reply 1 you said “What made Fleetly the right fit?”" in coach.calls[0][-1].text
+    if kept:
+        assert report.summary_source == "coach" and report.summary.startswith(sentence)
+        assert report.summary.count("What made Fleetly") == 1  # the habit that follows is the code's, unquoted
+    else:
+        assert report.summary_source == "facts" and why in report.summary_rejected
+        assert "“What made Fleetly the right fit?”" in report.summary

@@ -111,6 +111,23 @@ def test_a_summary_without_the_reps_words_is_generic() -> None:
     assert report_defects(quoted, None, "", "closed", None, [REPLY]) == []
 
 
+@pytest.mark.parametrize(("summary", "door", "ended_by", "contradicts"), [
+    ("The call went well, with Grace expressing interest.", "closed", "prospect", True),
+    ("Grace hung up, and the door is closed.", "closed", "prospect", False),
+    ("Grace hung up after your third ask.", "not_now", "rep", True),  # she did not: you ended it
+    ("You ended the call with the door closed.", "not_now", "rep", True),
+    ("You ended the call with the door at not now.", "not_now", "rep", False),
+    ("The door was left open after she agreed to talk in March.", "open", "rep", False),
+    ("She hung up; the door was left open.", "closed", "prospect", True),
+    # the rep's own words in quotes are not the coach's claim
+    ("Grace hung up after you said “I'm sure you'd be interested”.", "closed", "prospect", False),
+])
+def test_a_summary_must_tell_the_ending_the_call_had(summary, door, ended_by, contradicts) -> None:
+    kinds = {d.kind for d in report_defects(summary, None, "", door, None, [REPLY, "I'm sure you'd be interested"],
+                                            ended_by=ended_by)}
+    assert ("contradicts_outcome" in kinds) == contradicts
+
+
 @pytest.mark.parametrize(("when", "expected"), [
     ("in July, once the new budget year has started", datetime(2027, 7, 1, 10, 0)),
     ("in February, before the March renewal", datetime(2027, 2, 1, 10, 0)),
@@ -165,7 +182,7 @@ def test_eval_coaching_checks_golden_notes_and_simulated_reports(capsys: pytest.
     result = json.loads(capsys.readouterr().out)
     assert set(result) >= {"n_notes", "n_reports", "backend", "defects", "defect_rate", "fallback_rate", "examples"}
     assert result["n_reports"] == 2 and result["n_notes"] >= 30 and result["backend"] == "fake"
-    assert set(result["defects"]) == {"not_to_you", "quote_not_verbatim", "contradicts_score", "cut_off",
+    assert set(result["defects"]) >= {"not_to_you", "quote_not_verbatim", "contradicts_score", "cut_off",
                                       "template_residue", "role_confusion", "garbled_persona", "generic",
                                       "follow_up_ignores_door", "too_long"}
     assert result["defect_rate"] == 0.0, result["examples"]
@@ -216,6 +233,11 @@ def test_the_entry_chosen_fits_the_moment() -> None:
     assert LIBRARY.entry("restraint", 5, hello).when == "before_refusal"
     after = reader.read(CONTEXT, "Understood, thanks for your time.")
     assert LIBRARY.entry("restraint", 5, after).when is None
+    # before any objection there is no objection to speak of, and no "before I go"
+    for score in (1, 2):
+        entry = LIBRARY.entry("curiosity", score, ask)
+        assert entry.when == "no_objection" and "objection" not in entry.saw + entry.why
+        assert "Before I go" not in entry.try_instead
 
 
 def test_when_the_prospect_hangs_up_on_a_push_the_weakest_habit_is_restraint() -> None:
@@ -232,3 +254,26 @@ def test_when_the_prospect_hangs_up_on_a_push_the_weakest_habit_is_restraint() -
     assert summarise(turns)["weakest_dimension"] == "curiosity"  # lowest average
     hung_up = summarise(turns, hung_up=True)
     assert hung_up["weakest_dimension"] == "restraint" and hung_up["weakest"].turn == 3
+
+
+def test_a_note_about_the_ask_quotes_the_ask() -> None:
+    from roleplay.judge.coaching.notes import write_notes
+
+    reader = Reader()
+    context = [Line(speaker="prospect", text="Dana Whitfield."), Line(speaker="rep", text="Hi Dana, it's Sam from RouteWise."),
+               Line(speaker="prospect", text="We're happy with Fleetly, thanks.")]
+    reply = "Fleetly is a solid tool and lots of our customers came from it. Could we book a call next Tuesday instead?"
+    reading = reader.read(context, reply)
+    notes = write_notes(LIBRARY, reader, context, reply, reading)
+    assert reading.asks_for_commitment and "asked for a commitment" in notes["curiosity"].text
+    assert notes["curiosity"].evidence == notes["restraint"].evidence == "Could we book a call next Tuesday instead?"
+
+
+def test_an_entry_limited_to_several_readings_needs_them_all() -> None:
+    reader = Reader()
+    opener = [Line(speaker="prospect", text="Dana Whitfield.")]
+    early = reader.read(opener, "We help fleets cut fuel costs. Could I get 20 minutes with you next week?")
+    after_objection = reader.read(CONTEXT[1:], "Could we book a call next Tuesday instead?")
+    assert early.asks_for_commitment and after_objection.asks_for_commitment
+    assert LIBRARY.entry("restraint", 4, early).when == ("asks", "no_objection")
+    assert LIBRARY.entry("restraint", 4, after_objection).when == "asks"

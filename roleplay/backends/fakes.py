@@ -99,10 +99,10 @@ def fake_grader(messages: list[BaseMessage]) -> str:
 
 
 def fake_coach(messages: list[BaseMessage]) -> str:
-    """A summary that quotes the first words of the rep the facts give, as the prompt asks."""
+    """The summary's first sentence, quoting the rep's words it is given, as the prompt asks."""
     said = re.search(r"you said “(.*?)”", messages[-1].text)
     quote = said.group(1) if said else "nothing"
-    return json.dumps({"summary": f"(fake coach) You said \"{quote}\", and that set the tone of the call."})
+    return json.dumps({"sentence": f"(fake coach) You said “{quote}”, and that set the tone of the call."})
 
 
 _RESPONDERS = {Role.PROSPECT: fake_prospect, Role.GRADER: fake_grader, Role.COACH: fake_coach}

@@ -72,6 +72,18 @@ def clean_message(text: str | None, limit: int) -> str:
     return cleaned
 
 
+class Reply:
+    """A reply being spoken: the rep's message as the call took it (``message``), and the
+    prospect's words as they grow, by iterating."""
+
+    def __init__(self, message: str, words: Iterator[str]):
+        self.message = message
+        self._words = words
+
+    def __iter__(self) -> Iterator[str]:
+        return self._words
+
+
 @dataclass
 class TurnResult:
     """What the prospect said, and how."""
@@ -115,12 +127,9 @@ class Call:
     def over(self) -> bool:
         return self.ended_by is not None
 
-    def check_message(self, text: str | None) -> str:
-        """Normalise and validate a rep message (see ``clean_message``)."""
-        return clean_message(text, self.gym.settings.max_message_chars)
-
-    def send(self, text: str) -> Iterator[str]:
-        """Send the rep's message; yield the prospect's reply as it grows.
+    def send(self, text: str | None) -> Reply:
+        """Send the rep's message: checked at once (``InputError``, ``CallEnded``), then the
+        prospect's reply is spoken as the returned ``Reply`` is iterated.
 
         The last value yielded is the final text (it can differ from the streamed one when the
         model's words were unusable and the persona's line was used instead). A model that
@@ -131,8 +140,13 @@ class Call:
         """
         if self.over:
             raise CallEnded("This call has ended. Start a new one.")
-        text = self.check_message(text)
+        message = clean_message(text, self.gym.settings.max_message_chars)
+        return Reply(message, self._speak(message))
+
+    def _speak(self, text: str) -> Iterator[str]:
         with self.lock:
+            if self.over:  # ended (in another tab, say) since the message was taken
+                raise CallEnded("This call has ended. Start a new one.")
             self.last_turn = None
             store = self.gym.store
             context = list(self.lines)

@@ -2,8 +2,8 @@
 
 - ``grading``: ``Grader`` turns the reader's scores into a ``Grade`` with notes, evidence and
   a proven line to try instead (the only thing a model writes there).
-- ``coach``: ``Coach`` builds the end-of-call ``Report`` from facts; a model may rephrase its
-  summary, kept only if it passes the coaching checks.
+- ``coach``: ``Coach`` builds the end-of-call ``Report`` from facts; a model may say its
+  summary's first sentence, kept only if it passes the coaching checks.
 - ``coaching``: the coaching library, the notes, the defect checks, the dated follow-up.
 """
 

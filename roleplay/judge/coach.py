@@ -3,9 +3,10 @@
 Everything a report states comes from code: the averages, the strongest and weakest moments
 with the rep's own words and what the coaching library says of them, where the prospect left
 the door and when to try again (with a calendar file), the drill for the weakest dimension and
-a summary written from those facts. The coach-role model only rephrases the summary; its words
-replace the code's only when they pass the coaching checks (``roleplay.judge.coaching.quality``), and
-a failure or a rejection is recorded in the report.
+a summary written from those facts. The coach-role model only says the summary's first
+sentence (how the call ended, quoting the rep); the habit and its why stay the code's. Its words
+replace the code's only when they pass the coaching checks (``roleplay.judge.coaching.quality``),
+and a failure or a rejection is recorded in the report.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import HumanMessage, SystemMessage
@@ -24,16 +26,18 @@ from pydantic import BaseModel, Field
 from roleplay import prompts
 from roleplay.backends import ModelFault, RetryPolicy, json_constrained, model_label
 from roleplay.judge.coaching.follow_up import follow_up_at
-from roleplay.judge.coaching.quality import describe, report_defects
+from roleplay.judge.coaching.quality import describe, report_defects, without_quotes
 from roleplay.judge.grading import DIMENSIONS, Grade
 from roleplay.personas import Persona
 from roleplay.transcript import Line
+from roleplay.understanding.signals import sentences
 
 log = logging.getLogger(__name__)
 
 
 class CoachOutput(BaseModel):
-    summary: str = Field(max_length=320)
+    #: The summary's first sentence: how the call ended and the rep's words that mattered most.
+    sentence: str = Field(max_length=240)
 
 
 class Moment(BaseModel):
@@ -124,25 +128,52 @@ def _lower_first(text: str) -> str:
     return text[:1].lower() + text[1:]
 
 
+def ending(report: Report, first_name: str) -> str:
+    """How the call ended and where the door was left, in one sentence spoken to the rep."""
+    if report.ended_by == "prospect":
+        return f"{first_name} hung up, and the door is closed."
+    return {"closed": "You ended the call with the door closed.",
+            "not_now": f"You ended the call with the door at not now: {first_name} said to try again "
+                       f"{report.door_when or 'later'}.",
+            "open": "You ended the call with the door open."}[report.door]
+
+
+class SummaryParts(NamedTuple):
+    """The summary code writes, in the pieces a model may phrase around."""
+
+    ended: str  # how the call ended and where the door was left
+    moment: Moment | None  # the moment the summary quotes: the weakest, or the best when none was weak
+    habit: str  # what the summary says of the habits, without the quote
+
+
+def summary_parts(report: Report, first_name: str) -> SummaryParts:
+    """How the call ended, the moment to quote and the weakest habit (or that all held up)."""
+    ended = ending(report, first_name)
+    w, s, dim = report.weakest, report.strongest, report.weakest_dimension
+    if w and dim and (report.averages[dim] or 5) < 4:
+        return SummaryParts(ended, w, f"Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): "
+                                      f"{w.note or ''}".strip())
+    if s:
+        return SummaryParts(ended, s, "Your replies held up on all three habits.")
+    return SummaryParts(ended, None, "None of your replies could be graded, so there is nothing more to sum up.")
+
+
+def _quote(moment: Moment) -> str:
+    return moment.evidence or moment.rep
+
+
 def facts_summary(report: Report, first_name: str) -> str:
     """The summary code writes from the facts: how the call ended, then the weakest habit with
     the moment that shows it in the rep's own words (or the best moment, when nothing was weak)."""
-    if report.ended_by == "prospect":
-        ended = f"{first_name} hung up, and the door is closed."
-    else:
-        ended = {"closed": "You ended the call with the door closed.",
-                 "not_now": f"You ended the call with the door at not now: {first_name} said to try again "
-                            f"{report.door_when or 'later'}.",
-                 "open": "You ended the call with the door open."}[report.door]
-    w, s, dim = report.weakest, report.strongest, report.weakest_dimension
-    if w and dim and (report.averages[dim] or 5) < 4:
-        quote = w.evidence or w.rep
-        said = f"on reply {w.turn} you said “{quote}”" + ("" if quote.rstrip()[-1:] in ".!?" else ".")
-        return f"{ended} Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): {said} {w.note or ''}".strip()
-    if s:
-        best = f"reply {s.turn}, “{s.evidence or s.rep}”"
-        return f"{ended} Your replies held up on all three habits; the best was {best}."
-    return f"{ended} None of your replies could be graded, so there is nothing more to sum up."
+    ended, moment, habit = summary_parts(report, first_name)
+    if moment is None:
+        return f"{ended} {habit}"
+    quote = _quote(moment)
+    said = f"on reply {moment.turn} you said “{quote}”" + ("" if quote.rstrip()[-1:] in ".!?" else ".")
+    if moment is report.weakest and habit.startswith("Your weakest"):
+        head, note = habit.split(": ", 1)
+        return f"{ended} {head}: {said} {note}".strip()
+    return f"{ended} {habit.rstrip('.')}; the best was reply {moment.turn}, “{quote}”."
 
 
 def follow_up_plan(door: str, door_when: str | None, at: datetime | None, first_name: str) -> str:
@@ -160,7 +191,7 @@ def follow_up_plan(door: str, door_when: str | None, at: datetime | None, first_
 
 
 class Coach:
-    """Writes the end-of-call report; the coach-role model only rephrases its summary."""
+    """Writes the end-of-call report; the coach-role model only says its summary's first sentence."""
 
     def __init__(self, model: BaseChatModel, prompts_dir: Path, retry: RetryPolicy | None = None):
         self.model = model
@@ -171,24 +202,6 @@ class Coach:
         #: The same for every call, so its processed state can be kept (see ``Gym.warm_up``).
         self.system_prompt = prompts.render(prompts_dir, "coach.md")
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
-
-    @staticmethod
-    def facts(report: Report, persona: Persona) -> str:
-        """The facts the model may phrase, one per line, spoken to the rep as the summary will be."""
-        ended = f"{persona.name} hung up" if report.ended_by == "prospect" else "you ended the call"
-        who = f"- The prospect: {persona.name}, {persona.title}."
-        door = DOOR_WORDS[report.door]
-        lines = [who, f"- How it ended: {ended}; the door was left {door}"
-                 + (f", to try again {report.door_when}." if report.door_when else ".")]
-        for label, m in (("Strongest", report.strongest), ("Weakest", report.weakest)):
-            if m and (label == "Strongest" or m != report.strongest):
-                said = m.evidence or m.rep
-                saw = (m.note or "").split(". ")[0].rstrip(".")  # what was seen; the why stays in the report
-                lines.append(f"- {label} moment (reply {m.turn}): you said “{said}”. {saw}.")
-        if report.weakest_dimension:
-            avg = report.averages[report.weakest_dimension]
-            lines.append(f"- Weakest habit: {report.weakest_dimension} (average {avg:.1f} of 5).")
-        return "\n".join(lines)
 
     def report(
         self, persona: Persona, lines: list[Line], rep_turns: list[RepTurn], door: str,
@@ -201,7 +214,7 @@ class Coach:
             persona, lines, rep_turns: the call, and each rep reply with its grade.
             door, door_when: where the prospect left the door and when to try again.
             ended_by: "prospect" (hung up) or "rep".
-            on_facts: called with the report built from facts, before the model rephrases the
+            on_facts: called with the report built from facts, before the model phrases the
                 summary (the app shows it at once).
             today: the date the follow-up is counted from (default: today).
         """
@@ -224,8 +237,16 @@ class Coach:
         return report
 
     def _phrase(self, report: Report, persona: Persona, replies: list[str]) -> None:
-        """Let the model rephrase the summary; keep its words only if they pass every check."""
-        messages = [SystemMessage(self.system_prompt), HumanMessage("FACTS:\n" + self.facts(report, persona))]
+        """Let the model say the summary's first sentence (how the call ended, with the rep's
+        words); the habit and its why stay the code's. Its words are kept only if they pass
+        every check, quote the moment's words exactly and add no second sentence."""
+        first_name = persona.name.split()[0]
+        ended, moment, habit = summary_parts(report, first_name)
+        if moment is None:
+            return
+        quote = _quote(moment)
+        messages = [SystemMessage(self.system_prompt),
+                    HumanMessage(f"HOW IT ENDED: {ended}\nTHE MOMENT: on reply {moment.turn} you said “{quote}”")]
 
         def attempt() -> CoachOutput:
             report.coach_raw = raw = self._runnable.invoke(messages).text
@@ -237,10 +258,17 @@ class Coach:
             report.coach_error = fault.describe("the coach's model")
             log.warning("coach: %s", report.coach_error)
             return
-        summary = out.summary.strip()
+        sentence = out.sentence.strip()
+        summary = f"{sentence} {habit}"
         facts = [f.fact for f in persona.hidden_facts]
-        defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts)
-        if defects:
-            report.summary_rejected = f"failed {describe(defects)}"
+        defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts,
+                                 ended_by=report.ended_by)
+        problems = [f"failed {describe(defects)}"] if defects else []
+        if quote not in sentence:
+            problems.append("left out your words")
+        if len(sentences(without_quotes(sentence))) > 1:
+            problems.append("said more than one sentence")
+        if problems:
+            report.summary_rejected = "; ".join(problems)
             return
         report.summary, report.summary_source = summary, "coach"

@@ -74,8 +74,13 @@ def _rate(stats: Any) -> float | None:
 
 
 def bench_app(settings: Settings) -> dict[str, Any]:
-    """Play the script through the app's own ``Gym`` and measure each turn."""
+    """Play the script through the app's own ``Gym`` and measure each turn.
+
+    The gym is warmed up first, as ``roleplay serve`` does when it starts (models loaded, system
+    prompts processed), so the call is the one a rep makes once the app is up.
+    """
     gym = Gym(settings, store=create_store("sqlite://"))
+    gym.warm_up()
     prospect_model = gym.models[Role.PROSPECT]
     call = gym.start(PERSONA)
     turns = []
@@ -109,6 +114,13 @@ def bench_app(settings: Settings) -> dict[str, Any]:
     call.end(grade_timeout=None, on_facts=lambda _: facts_at.append(time.monotonic()))
     coach_s = time.monotonic() - started
     report_first_s = facts_at[0] - started if facts_at else None
+    coach_model = gym.models[Role.COACH]
+    coach = None
+    if isinstance(coach_model, LlamaCppChatModel):
+        st = coach_model.last_stats()
+        coach = {"processed_tokens": st.processed_tokens, "completion_tokens": st.completion_tokens,
+                 "first_token_s": _round(st.first_token_s), "total_s": _round(st.total_s),
+                 "prefix_state": st.prefix_state, "summary_source": call.report.summary_source}
     # A new call with the same persona after a restart: the persona's processed prompt comes
     # from disk, not from the live context.
     shared = prospect_model.shared()
@@ -124,7 +136,7 @@ def bench_app(settings: Settings) -> dict[str, Any]:
     second.grades(wait=None)
     gym.close()
     return {**_summary(turns, first_again, coach_s), "report_first_s": _round(report_first_s, 2),
-            "first_turn_prefix_state": first_state, "per_turn": turns}
+            "first_turn_prefix_state": first_state, "coach": coach, "per_turn": turns}
 
 
 def bench_baseline(settings: Settings) -> dict[str, Any]:

@@ -60,6 +60,7 @@ class Tally:
         self.notes = self.reports = self.low = self.fallbacks = self.model_summaries = 0
         self.defects: list[Defect] = []
         self.reasons: Counter[str] = Counter()
+        self.summary_reasons: Counter[str] = Counter()  # why the model's summary was not used
         self.voice: Counter[str] = Counter()
 
     def grade(self, grade: Grade, reply: str, where: str, persona: Persona | None) -> None:
@@ -79,9 +80,12 @@ class Tally:
     def report(self, report: Report, replies: Sequence[str], persona: Persona | None, where: str) -> None:
         self.reports += 1
         self.model_summaries += report.summary_source == "coach"
+        if report.summary_source != "coach" and report.graded:
+            why = report.summary_rejected or report.coach_error or "none"
+            self.summary_reasons[_reason_kind(why.replace("failed the ", "fails the ", 1))] += 1
         names, facts = _persona_words(persona)
         found = report_defects(report.summary, report.follow_up, report.drill, report.door, report.door_when,
-                               replies, names, facts)
+                               replies, names, facts, report.ended_by)
         for moment in (report.strongest, report.weakest):
             if moment and moment.evidence and moment.evidence not in moment.rep:
                 found.append(Defect(kind="quote_not_verbatim", text=moment.evidence, where="report moment"))
@@ -109,6 +113,7 @@ class Tally:
             "fallback_rate": round(self.fallbacks / self.low, 4) if self.low else 0.0,
             "fallback_reasons": dict(self.reasons.most_common()),
             "summaries_by_model": self.model_summaries,
+            "summary_rejections": dict(self.summary_reasons.most_common()),
             "examples": examples,
             **({"prospect": {k: self.voice[k] for k in ("lines", "third_person", "pasted", "withheld")}}
                if self.voice else {}),
@@ -161,6 +166,9 @@ def coaching_table(result: dict[str, Any]) -> list[str]:
     lines.append(f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
                  f"{result['fallback_rate']:.1%} ({reasons or 'none'}), "
                  f"summaries phrased by the model {result['summaries_by_model']} of {result['n_reports']}")
+    if result["summary_rejections"]:
+        lines.append("the model's summary not used: "
+                     + ", ".join(f"{k}: {v}" for k, v in result["summary_rejections"].items()))
     if voice := result.get("prospect"):
         lines.append(f"prospect: {voice['lines']} lines, {voice['third_person']} naming itself in the third "
                      f"person, {voice['pasted']} with a hidden fact pasted in, {voice['withheld']} withholding "

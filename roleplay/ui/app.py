@@ -103,19 +103,19 @@ def build_app(gym: Gym) -> gr.Blocks:
         call = writable(viewer(request), session_id)
         history = _history(call)
         try:
-            cleaned = call.check_message(text)
-        except InputError as exc:
+            reply = call.send(text)
+        except (InputError, CallEnded) as exc:
             gr.Warning(str(exc))
             status = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
             yield history, text, status, scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
             return
-        history = [*history, {"role": "user", "content": plain(cleaned)}]
+        history = [*history, {"role": "user", "content": plain(reply.message)}]
         cards = scores_html(_cards(call), exam)
         try:
-            for partial in call.send(cleaned):
-                reply = {"role": "assistant", "content": plain(partial)}
-                yield [*history, reply], "", _status(call), cards, gr.update(), gr.Timer(active=False)
-        except CallEnded as exc:
+            for partial in reply:
+                spoken = {"role": "assistant", "content": plain(partial)}
+                yield [*history, spoken], "", _status(call), cards, gr.update(), gr.Timer(active=False)
+        except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
         if turn and turn.fault:

@@ -15,7 +15,7 @@ from roleplay.understanding import Reading
 
 Dimension = Literal["curiosity", "composure", "restraint"]
 #: Readings an entry may be limited to (see ``applies``).
-When = Literal["servile", "asks", "after_refusal", "before_refusal", "stop_requested", "time_short"]
+When = Literal["servile", "asks", "after_refusal", "before_refusal", "no_objection", "stop_requested", "time_short"]
 LIBRARY_FILE = "coaching.yaml"
 
 
@@ -28,7 +28,8 @@ class Entry(BaseModel):
 
     dimension: Dimension
     score: int = Field(ge=1, le=5)
-    when: When | None = None
+    #: The reading(s) the entry is limited to; with a list, all must apply.
+    when: When | tuple[When, ...] | None = None
     saw: str = Field(min_length=8, max_length=140)
     keep: str | None = Field(default=None, max_length=160)
     why: str | None = Field(default=None, max_length=160)
@@ -46,15 +47,17 @@ class Entry(BaseModel):
 
     def applies(self, reading: Reading) -> bool:
         s = reading.structure
-        return {
-            None: True,
+        holds = {
             "servile": reading.servile >= 0.5,
             "asks": reading.asks_for_commitment,
             "after_refusal": s.refusals_before > 0,
             "before_refusal": s.refusals_before == 0,
+            "no_objection": s.refusals_before == 0 and not s.objection_last,
             "stop_requested": s.stop_requested,
             "time_short": s.time_short,
-        }[self.when]
+        }
+        when = (self.when,) if isinstance(self.when, str) else self.when or ()
+        return all(holds[w] for w in when)
 
 
 class CoachingLibrary(BaseModel):
@@ -70,11 +73,12 @@ class CoachingLibrary(BaseModel):
                    if (d, s) not in plain]
         if missing:
             raise ValueError("every dimension and score needs an entry without 'when'; missing: " + ", ".join(missing))
-        seen: set[tuple[str, int, str | None]] = set()
+        seen: set[tuple[str, int, str | tuple[str, ...] | None]] = set()
         for e in self.entries:
             key = (e.dimension, e.score, e.when)
             if key in seen:
-                raise ValueError(f"two entries for {e.dimension} {e.score}" + (f" when {e.when}" if e.when else ""))
+                when = e.when if isinstance(e.when, str) else " and ".join(e.when or ())
+                raise ValueError(f"two entries for {e.dimension} {e.score}" + (f" when {when}" if when else ""))
             seen.add(key)
         return self
 

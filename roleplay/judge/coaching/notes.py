@@ -51,10 +51,13 @@ def _expected(level_distribution: Sequence[float]) -> float:
     return sum((i + 1) * p for i, p in enumerate(level_distribution))
 
 
-def evidence_by_meaning(reader: Reader, context: Sequence[Line], reply: str, reading: Reading) -> dict[str, str | None]:
+def evidence_by_meaning(
+    reader: Reader, context: Sequence[Line], reply: str, reading: Reading, on_the_ask: Sequence[str] = (),
+) -> dict[str, str | None]:
     """The rep's own words behind each score: the sentence of the reply whose own reading is
-    closest to the score the whole reply got (for a reply that asks for a commitment, restraint's
-    evidence is the sentence that asks). Quoted exactly; cut at a word boundary when long."""
+    closest to the score the whole reply got, or, for the dimensions ``on_the_ask`` (whose note
+    speaks of the ask), the sentence that asks for a commitment. Quoted exactly; cut at a word
+    boundary when long."""
     parts = sentences(re.sub(r"\s+", " ", spoken_words(reply)))
     if not parts:
         return dict.fromkeys(DIMENSIONS)
@@ -63,7 +66,7 @@ def evidence_by_meaning(reader: Reader, context: Sequence[Line], reply: str, rea
     readings = [reader.read(context, p) for p in parts]
     out: dict[str, str | None] = {}
     for dim in DIMENSIONS:
-        if dim == "restraint" and reading.asks_for_commitment:
+        if dim in on_the_ask:
             best = max(range(len(parts)), key=lambda i: readings[i].asks)
         else:
             target = reading.scores[dim]
@@ -114,7 +117,10 @@ def write_notes(
         model_problem: why there is no model line (recorded as the fallback reason).
         facts: the persona's hidden facts, which a line may not paste.
     """
-    evidence = evidence_by_meaning(reader, context, reply, reading)
+    entries: dict[str, Entry] = {dim: library.entry(dim, reading.scores[dim], reading) for dim in DIMENSIONS}
+    on_the_ask = [dim for dim, e in entries.items()
+                  if reading.asks_for_commitment and (dim == "restraint" or e.when == "asks")]
+    evidence = evidence_by_meaning(reader, context, reply, reading, on_the_ask)
     if not any(evidence.values()):  # every word was addressed to the grader or the system
         return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}
     line = clean_line(model_line) if model_line else ""
@@ -122,8 +128,7 @@ def write_notes(
     problem = model_problem or (line_problem(line, facts, said, reply) if model_line is not None else "no model line")
     notes = {}
     for dim in DIMENSIONS:
-        score = reading.scores[dim]
-        entry: Entry = library.entry(dim, score, reading)
+        score, entry = reading.scores[dim], entries[dim]
         if score >= 4:
             notes[dim] = Note(text=f"{entry.saw} {entry.keep}", evidence=evidence[dim])
             continue

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 
 DEFECT_KINDS = (
     "not_to_you", "quote_not_verbatim", "contradicts_score", "cut_off", "template_residue", "role_confusion",
-    "garbled_persona", "generic", "follow_up_ignores_door", "too_long",
+    "garbled_persona", "generic", "follow_up_ignores_door", "too_long", "contradicts_outcome",
 )
 
 #: Longest a note (what was seen and why or what to keep) may be, and a "try instead" line.
@@ -56,6 +56,22 @@ _CONDITIONAL = re.compile(
     r"|interested|it'?s (?:closed|open))\b")
 _CALL_SOON = re.compile(r"(?i)\b(?:call|ring|meet|book|schedule|demo)\b[^.]*\b(?:tomorrow|next week|this week|soon)\b")
 _WORD = re.compile(r"[a-z0-9']+")
+#: What a summary may not claim, by how the call ended: a good outcome after a hang-up or a
+#: closed door, a hang-up the prospect never made, a door in another place than it was left.
+_GOOD_OUTCOME = re.compile(
+    r"(?i)\b(?:went (?:well|smoothly)|(?:show|express)(?:ed|ing|s)? (?:a |strong |some |real |genuine )?interest"
+    r"|(?:was|were|is|are) (?:interested|keen|open to)|agreed|booked|a success|successful(?:ly)?)\b")
+_HUNG_UP = re.compile(r"(?i)\bhung up\b|\bhanging up\b|\bhang up on\b")
+_DOOR_AT = {
+    "closed": re.compile(r"(?i)\bdoor (?:was |is |remains |stays )?(?:left )?open\b|\bnot now\b"),
+    "not_now": re.compile(r"(?i)\bdoor (?:was |is |remains |stays )?(?:left )?closed\b"),
+    "open": re.compile(r"(?i)\bdoor (?:was |is |remains |stays )?(?:left )?closed\b"),
+}
+
+
+def without_quotes(text: str) -> str:
+    """The coach's own words: what is quoted (the rep's words) replaced by “…”."""
+    return _QUOTED.sub("“…”", text)
 
 
 def _norm(text: str) -> str:
@@ -88,7 +104,7 @@ def text_defects(
     if not stripped:
         return found
     # The coach's own words: what it quotes is the rep's (checked verbatim where it is quoted).
-    prose = _QUOTED.sub("“…”", stripped)
+    prose = without_quotes(stripped)
     if _THIRD_PERSON_REP.search(prose):
         add("not_to_you")
     if not _ENDS.search(stripped) or _DANGLING.search(stripped):
@@ -135,15 +151,28 @@ def note_defects(
     return found
 
 
+def outcome_contradicted(summary: str, door: str, ended_by: str | None) -> bool:
+    """Does the summary's own prose (quotes aside) tell another ending than the call had?"""
+    prose = without_quotes(summary)
+    if (door == "closed" or ended_by == "prospect") and _GOOD_OUTCOME.search(prose):
+        return True
+    if ended_by == "rep" and _HUNG_UP.search(prose):
+        return True
+    return bool(door in _DOOR_AT and _DOOR_AT[door].search(prose))
+
+
 def report_defects(
     summary: str | None, follow_up: str | None, drill: str, door: str, door_when: str | None,
-    rep_replies: Iterable[str], names: Sequence[str] = (), facts: Sequence[str] = (),
+    rep_replies: Iterable[str], names: Sequence[str] = (), facts: Sequence[str] = (), ended_by: str | None = None,
 ) -> list[Defect]:
-    """Defects of a report's written parts, against where the door was left and what the rep said."""
+    """Defects of a report's written parts, against how the call ended (``ended_by``: "prospect"
+    or "rep"), where the door was left and what the rep said."""
     found: list[Defect] = []
     replies = [r for r in rep_replies if r.strip()]
     if summary:
         found += text_defects(summary, "report summary", SUMMARY_CHARS, (), facts)
+        if outcome_contradicted(summary, door, ended_by):
+            found.append(Defect(kind="contradicts_outcome", text=summary, where="report summary"))
         quoted = [q for q in _QUOTED.findall(summary) if _norm(q)]
         verbatim = [q for q in quoted if any(f" {_norm(q)} " in f" {_norm(r)} " for r in replies)]
         in_reply = bool(verbatim)
