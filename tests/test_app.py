@@ -2,7 +2,7 @@
 
 A ``Client`` keeps the app's ``gr.State`` for its own session, so the calls of one client
 share one practice call. The API drops State and Button outputs, so each endpoint returns
-the remaining outputs of its ``outputs`` list in ``build_app``, in order (see ``OUTPUTS``).
+the remaining outputs of its ``outputs`` list in ``build_app``, in order (see ``VIEW``).
 """
 
 from __future__ import annotations
@@ -30,13 +30,10 @@ PERSONA = "happy_incumbent"
 ASK = "Hi Dana, could we book 20 minutes next week?"
 DIMENSIONS = ["curiosity", "composure", "restraint"]
 
-# What each endpoint returns through the API, by name ("msg_update" is the second msg output).
-OUTPUTS = {
-    "/start": ("chat", "status", "scores", "report", "msg", "timer", "past"),
-    "/send": ("chat", "msg", "status", "scores", "msg_update", "timer"),
-    "/end": ("status", "scores", "report", "msg", "timer"),
-    "/review": ("chat", "status", "scores", "report", "msg", "timer"),
-}
+# What the call view's endpoints return through the API, by name: every one lists the same
+# components (``view`` in ``build_app``), and an output a handler leaves alone is unchanged.
+VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past")
+OUTPUTS = dict.fromkeys(("/start", "/send", "/end", "/review"), VIEW)
 
 
 @dataclass
@@ -129,8 +126,8 @@ def test_main_flow_start_send_scores_report(launch: Callable[..., App]) -> None:
     chat = lines(out["chat"])
     assert chat[:2] == [("assistant", persona.opening_line), ("user", ASK)]
     assert len(chat) == 3 and chat[2][0] == "assistant" and chat[2][1].strip()
-    assert out["msg"] == ""
-    assert out["msg_update"]["interactive"] is True
+    assert out["msg"]["value"] == ""
+    assert out["msg"]["interactive"] is True
 
     scores = poll(lambda: current_scores(client), lambda html: len(pills(html)) == 3)
     assert pills(scores) == DIMENSIONS
@@ -239,7 +236,7 @@ def test_prospect_model_failure_falls_back_to_the_persona_line(launch: Callable[
     turns = app.turns(session_id)
     assert [(t.speaker, t.text) for t in turns[-2:]] == [("rep", ASK), ("prospect", persona.refusal_lines[0])]
     assert "ConnectionError" in turns[-1].meta["fallback_reason"]
-    assert out["msg_update"]["interactive"] is True
+    assert out["msg"]["interactive"] is True
 
     question = "What does dispatch do when a customer moves a pickup?"
     out = send(client, question)
@@ -264,7 +261,7 @@ def test_prospect_hangs_up_after_three_pushes(launch: Callable[..., App]) -> Non
     for text, hung_up in script:
         out = send(client, text)
         assert ("hung up" in out["status"]) is hung_up, (text, out["status"])
-        assert out["msg_update"]["interactive"] is not hung_up, text
+        assert out["msg"]["interactive"] is not hung_up, text
 
     assert lines(out["chat"])[-1] == ("assistant", persona.hang_up.line)
     report = call(client, "/end")["report"]

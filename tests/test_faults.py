@@ -292,7 +292,7 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
     assert lines(out["chat"])[-2:] == [("user", ASK), ("assistant", persona.refusal_lines[0])]
     assert "The prospect's model failed: it timed out, tried twice" in out["status"]
     assert "line was scripted; your call goes on" in out["status"]
-    assert out["msg_update"]["interactive"] is True
+    assert out["msg"]["interactive"] is True
     scores = poll(lambda: send(client, "")["scores"], lambda html: "Standard line" in html)
     assert "rate-limiting requests (HTTP 429), tried twice" in scores
 

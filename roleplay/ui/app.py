@@ -85,19 +85,21 @@ def build_app(gym: Gym) -> gr.Blocks:
     def pick(persona_id: str) -> str:
         return brief_markdown(personas[persona_id]) if persona_id in personas else ""
 
-    def start(persona_id: str, exam: bool, request: gr.Request):
+    # Each handler of the call view returns what it changes, by component (``view``: every
+    # component it may change, in the order the API lists them). The components are made below.
+    def start(persona_id: str, exam: bool, request: gr.Request) -> dict:
         who = viewer(request)
         if persona_id not in personas:
             raise gr.Error("There is no such prospect. Reload the page to see the current ones.")
         call = gym.start(persona_id, owner=who.username)
-        return (
-            call.id, _history(call), _status(call), scores_html([], exam),
-            gr.update(value="", visible=False), gr.update(interactive=True, value=""),
-            gr.update(interactive=True), gr.update(interactive=True), gr.Timer(active=False),
-            gr.update(choices=past_choices(who)),
-        )
+        return {
+            session: call.id, chat: _history(call), status: _status(call), scores: scores_html([], exam),
+            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
+            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
+            past: gr.update(choices=past_choices(who)),
+        }
 
-    def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[tuple]:
+    def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[dict]:
         if not session_id:
             raise gr.Error("Start a call first: pick a prospect and press Start call.")
         call = writable(viewer(request), session_id)
@@ -106,25 +108,24 @@ def build_app(gym: Gym) -> gr.Blocks:
             reply = call.send(text)
         except (InputError, CallEnded) as exc:
             gr.Warning(str(exc))
-            status = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
-            yield history, text, status, scores_html(_cards(call), exam), gr.update(), gr.Timer(active=False)
+            fault = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
+            yield {chat: history, msg: text, status: fault, scores: scores_html(_cards(call), exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
         cards = scores_html(_cards(call), exam)
         try:
             for partial in reply:
                 spoken = {"role": "assistant", "content": plain(partial)}
-                yield [*history, spoken], "", _status(call), cards, gr.update(), gr.Timer(active=False)
+                yield {chat: [*history, spoken], msg: "", status: _status(call), scores: cards}
         except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
-        over = call.over
-        yield (
-            _history(call), "", _status(call), scores_html(_cards(call), exam),
-            gr.update(interactive=not over), gr.Timer(active=True),
-        )
+        yield {
+            chat: _history(call), msg: gr.update(value="", interactive=not call.over), status: _status(call),
+            scores: scores_html(_cards(call), exam), timer: gr.Timer(active=True),
+        }
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
@@ -134,7 +135,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
         return scores_html(cards, exam), gr.Timer(active=pending)
 
-    def end(session_id: str | None, request: gr.Request):
+    def end(session_id: str | None, request: gr.Request) -> Iterator[dict]:
         """End the call: the report's facts show at once, the coach's summary follows."""
         if not session_id:
             raise gr.Error("There is no call to end.")
@@ -148,13 +149,13 @@ def build_app(gym: Gym) -> gr.Blocks:
             except BaseException as exc:  # noqa: BLE001 - handed to the handler below
                 done.set_exception(exc)
 
-        def shown(report: Report, pending: bool) -> tuple:
-            return (
-                _status(call), scores_html(_cards(call), False),
-                gr.update(value=report_markdown(report, call.persona.name, pending=pending), visible=True),
-                gr.update(interactive=False), gr.update(interactive=False), gr.update(interactive=False),
-                gr.Timer(active=False),
-            )
+        def shown(written: Report, pending: bool) -> dict:
+            return {
+                status: _status(call), scores: scores_html(_cards(call), False),
+                report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
+                msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
+                end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
+            }
 
         threading.Thread(target=write, name=f"report-{call.id[:8]}", daemon=True).start()
         while not done.done():
@@ -165,12 +166,13 @@ def build_app(gym: Gym) -> gr.Blocks:
                 continue
         yield shown(done.result(), pending=False)
 
-    def start_over():
-        return (
-            None, [], "<p>Pick a prospect and press <strong>Start call</strong>.</p>", scores_html([], False),
-            gr.update(value="", visible=False), gr.update(interactive=False, value=""),
-            gr.update(interactive=False), gr.update(interactive=False), gr.Timer(active=False),
-        )
+    def start_over() -> dict:
+        return {
+            session: None, chat: [], status: "<p>Pick a prospect and press <strong>Start call</strong>.</p>",
+            scores: scores_html([], False), report: gr.update(value="", visible=False),
+            msg: gr.update(interactive=False, value=""), send_btn: gr.update(interactive=False),
+            end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
+        }
 
     def past_choices(who: Viewer) -> list[tuple[str, str]]:
         """The sessions ``who`` may open: their own; a manager's team's too, labelled by rep."""
@@ -183,20 +185,21 @@ def build_app(gym: Gym) -> gr.Blocks:
             for r in rows
         ]
 
-    def review(session_id: str | None, request: gr.Request):
+    def review(session_id: str | None, request: gr.Request) -> dict:
         if not session_id:
             raise gr.Error("Pick a past session first.")
         who = viewer(request)
         call = readable(who, session_id)
-        report = call.report
+        written = call.report
         mine = gym.accounts.can_write(who, call.owner)
         live = mine and not call.over
-        return (
-            session_id, _history(call), _status(call), scores_html(_cards(call), False),
-            gr.update(value=report_markdown(report, call.persona.name) if report else "", visible=bool(report)),
-            gr.update(interactive=live), gr.update(interactive=live),
-            gr.update(interactive=mine and (not call.over or report is None)), gr.Timer(active=False),
-        )
+        return {
+            session: session_id, chat: _history(call), status: _status(call), scores: scores_html(_cards(call), False),
+            report: gr.update(value=report_markdown(written, call.persona.name) if written else "",
+                              visible=bool(written)),
+            msg: gr.update(interactive=live), send_btn: gr.update(interactive=live),
+            end_btn: gr.update(interactive=mine and (not call.over or written is None)), timer: gr.Timer(active=False),
+        }
 
     with gr.Blocks(title="Pushback Gym") as demo:
         session = gr.State(None)
@@ -274,21 +277,15 @@ def build_app(gym: Gym) -> gr.Blocks:
         ics_btn.click(export_ics, session, exported, api_name="export_ics")
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
-        start_btn.click(start, [persona, exam],
-                        [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past],
-                        api_name="start")
-        send_args: dict[str, Any] = {
-            "fn": send, "inputs": [session, msg, exam], "outputs": [chat, msg, status, scores, msg, timer],
-        }
-        msg.submit(**send_args, api_name=False)
-        send_btn.click(**send_args, api_name="send")
+        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past]
+        start_btn.click(start, [persona, exam], view, api_name="start")
+        msg.submit(send, [session, msg, exam], view, api_name=False)
+        send_btn.click(send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, timer], api_name=False)
-        end_btn.click(end, session, [status, scores, report, msg, send_btn, end_btn, timer], api_name="end")
-        over_btn.click(start_over, None, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
-                       api_name=False)
-        open_btn.click(review, past, [session, chat, status, scores, report, msg, send_btn, end_btn, timer],
-                       api_name="review")
+        end_btn.click(end, session, view, api_name="end")
+        over_btn.click(start_over, None, view, api_name=False)
+        open_btn.click(review, past, view, api_name="review")
     return demo
 
 
