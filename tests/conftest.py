@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -37,13 +40,24 @@ def make_gym(settings: Settings, **models: FakeChatModel) -> Gym:
 
 
 @pytest.fixture
-def gym(settings: Settings) -> Iterator[Gym]:
-    g = make_gym(settings)
-    yield g
-    g.close()
+def new_gym(settings: Settings) -> Iterator[Callable[..., Gym]]:
+    """``new_gym(**models)``: a gym over the fakes, any role replaced (``settings=`` for other
+    settings), closed after the test even when the test fails."""
+    with ExitStack() as stack:
+        def _new(settings: Settings = settings, **models: FakeChatModel) -> Gym:
+            gym = make_gym(settings, **models)
+            stack.callback(gym.close)
+            return gym
+
+        yield _new
 
 
-# --- Serving the Gradio app (tests/test_app.py, tests/test_browser.py) ------------------------
+@pytest.fixture
+def gym(new_gym: Callable[..., Gym]) -> Gym:
+    return new_gym()
+
+
+# --- Serving the Gradio app (tests/test_app.py, test_studio.py, test_browser.py, team mode) ------
 
 import contextlib  # noqa: E402
 import os  # noqa: E402
@@ -74,3 +88,63 @@ def serve_app(gym: Gym) -> Iterator[str]:
         yield demo.local_url
     finally:
         demo.close()
+
+
+@dataclass
+class App:
+    """The app served over ``gym`` at ``url``."""
+
+    gym: Gym
+    url: str
+
+    def client(self, auth: tuple[str, str] | None = None) -> Any:
+        from gradio_client import Client
+
+        return Client(self.url, auth=auth, verbose=False)
+
+    def session_id(self) -> str:
+        (row,) = self.gym.store.list_sessions()
+        return row["id"]
+
+    def turns(self, session_id: str) -> list[Any]:
+        return self.gym.store.get_session(session_id).turns
+
+    def signed_in(self, name: str) -> Any:
+        """A client signed in as ``name`` of ``TEAM`` (team mode)."""
+        return self.client(auth=(name, PASSWORD))
+
+
+@pytest.fixture
+def serve(new_gym: Callable[..., Gym]) -> Iterator[Callable[..., App]]:
+    """``serve(**models)`` (or ``serve(gym)``): the app over a fresh gym of fakes, any role
+    replaced; the server is closed before the gym."""
+    with ExitStack() as stack:
+        def _serve(gym: Gym | None = None, **models: FakeChatModel) -> App:
+            gym = gym or new_gym(**models)
+            return App(gym, stack.enter_context(serve_app(gym)))
+
+        yield _serve
+
+
+def endpoint(client: Any, api_name: str, names: tuple[str, ...], *args: Any) -> dict[str, Any]:
+    """Run an endpoint through the API and name its outputs."""
+    result = client.predict(*args, api_name=api_name)
+    result = result if isinstance(result, tuple | list) else (result,)
+    assert len(result) == len(names), f"{api_name} returned {len(result)} outputs, expected {names}"
+    return dict(zip(names, result, strict=True))
+
+
+#: The people of a team-mode gym: (name, role, team).
+TEAM = [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"), ("max", "manager", "west"),
+        ("wes", "rep", "west"), ("eve", "enablement", None)]
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def team_app(settings: Settings, new_gym: Callable[..., Gym], serve: Callable[..., App]) -> App:
+    """The app in team mode, everyone in ``TEAM`` signed up with ``PASSWORD``."""
+    gym = new_gym(settings.model_copy(update={"team_mode": True}))
+    gym.accounts.scrypt_n = 2**10  # fast hashing for tests
+    for name, role, team_name in TEAM:
+        gym.accounts.add(name, PASSWORD, role, team_name)
+    return serve(gym)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -19,13 +18,12 @@ from roleplay.storage import Store
 from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer, hash_password, verify_password
 from roleplay.ui.app import TeamModeError, launch_options
 
-from .conftest import make_gym, serve_app
+from .conftest import PASSWORD, App
 
 pytestmark = pytest.mark.timeout(180)
 
 #: Cheap scrypt for tests (the default costs ~30 ms per check); the code path is the same.
 FAST_N = 2**10
-PASSWORD = "correct horse battery"
 
 
 @pytest.fixture
@@ -181,42 +179,23 @@ class _Lines:
 
 # --- Through the app's API (gradio_client), signed in as different people ------------------------
 
-@pytest.fixture
-def team_app(settings: Settings) -> Iterator[tuple[Gym, str]]:
-    gym = make_gym(settings.model_copy(update={"team_mode": True}))
-    gym.accounts.scrypt_n = FAST_N
-    for name, role, team_name in [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"),
-                                  ("max", "manager", "west"), ("eve", "enablement", None)]:
-        gym.accounts.add(name, PASSWORD, role, team_name)
-    with ExitStack() as stack:
-        stack.callback(gym.close)
-        yield gym, stack.enter_context(serve_app(gym))
+def test_team_mode_cannot_start_without_accounts(settings: Settings, new_gym: Callable[..., Gym]) -> None:
+    gym = new_gym(settings.model_copy(update={"team_mode": True}))
+    with pytest.raises(TeamModeError, match="roleplay users add"):
+        launch_options(gym)
 
 
-def signed_in(url: str, name: str) -> Client:
-    return Client(url, auth=(name, PASSWORD), verbose=False)
-
-
-def test_team_mode_cannot_start_without_accounts(settings: Settings) -> None:
-    gym = make_gym(settings.model_copy(update={"team_mode": True}))
-    try:
-        with pytest.raises(TeamModeError, match="roleplay users add"):
-            launch_options(gym)
-    finally:
-        gym.close()
-
-
-def test_the_app_refuses_anyone_not_signed_in(team_app: tuple[Gym, str]) -> None:
-    _, url = team_app
+def test_the_app_refuses_anyone_not_signed_in(team_app: App) -> None:
+    url = team_app.url
     with pytest.raises(Exception):  # noqa: B017 - gradio_client raises different errors by version
         Client(url, verbose=False).predict("happy_incumbent", False, api_name="/start")
     with pytest.raises(Exception):  # noqa: B017
         Client(url, auth=("ana", "wrong password"), verbose=False)
 
 
-def test_a_rep_cannot_read_another_reps_session(team_app: tuple[Gym, str]) -> None:
-    gym, url = team_app
-    ana = signed_in(url, "ana")
+def test_a_rep_cannot_read_another_reps_session(team_app: App) -> None:
+    gym = team_app.gym
+    ana = team_app.signed_in("ana")
     started = ana.predict("happy_incumbent", False, api_name="/start")
     ana.predict("Hi Dana, what made you pick Fleetly back then?", False, api_name="/send")
     (row,) = gym.store.list_sessions()
@@ -224,7 +203,7 @@ def test_a_rep_cannot_read_another_reps_session(team_app: tuple[Gym, str]) -> No
     assert row["owner"] == "ana"
     assert session_id in [value for _, value in started[-1]["choices"]]
 
-    ben = signed_in(url, "ben")
+    ben = team_app.signed_in("ben")
     ben_started = ben.predict("happy_incumbent", False, api_name="/start")
     assert session_id not in [value for _, value in ben_started[-1]["choices"]]
     with pytest.raises(AppError, match="There is no such session") as info:
@@ -240,14 +219,14 @@ def test_a_rep_cannot_read_another_reps_session(team_app: tuple[Gym, str]) -> No
         ben.predict("00000000-0000-0000-0000-000000000000", api_name="/review")
 
 
-def test_a_manager_reads_their_teams_sessions_but_cannot_speak_in_them(team_app: tuple[Gym, str]) -> None:
-    gym, url = team_app
-    ana = signed_in(url, "ana")
+def test_a_manager_reads_their_teams_sessions_but_cannot_speak_in_them(team_app: App) -> None:
+    gym = team_app.gym
+    ana = team_app.signed_in("ana")
     ana.predict("happy_incumbent", False, api_name="/start")
     ana.predict("What matters most to you in a route planner?", False, api_name="/send")
     (row,) = gym.store.list_sessions()
 
-    mia = signed_in(url, "mia")
+    mia = team_app.signed_in("mia")
     chat, *_ = mia.predict(row["id"], api_name="/review")
     assert "What matters most to you" in str(chat)
     with pytest.raises(AppError, match="another rep's call"):
@@ -257,24 +236,24 @@ def test_a_manager_reads_their_teams_sessions_but_cannot_speak_in_them(team_app:
     assert [t.text for t in gym.store.get_session(row["id"]).turns if t.speaker == "rep"] == [
         "What matters most to you in a route planner?"]
 
-    max_ = signed_in(url, "max")  # the other team's manager
+    max_ = team_app.signed_in("max")  # the other team's manager
     with pytest.raises(AppError, match="There is no such session"):
         max_.predict(row["id"], api_name="/review")
 
 
-def test_only_enablement_publishes_personas(team_app: tuple[Gym, str]) -> None:
-    gym, url = team_app
+def test_only_enablement_publishes_personas(team_app: App) -> None:
+    gym = team_app.gym
     draft = (gym.settings.personas_dir / "happy_incumbent.yaml").read_text()
     for name in ("ana", "mia"):
         with pytest.raises(AppError, match="for the enablement team"):
-            signed_in(url, name).predict(draft, api_name="/studio_publish")
+            team_app.signed_in(name).predict(draft, api_name="/studio_publish")
         with pytest.raises(AppError, match="for the enablement team"):
-            signed_in(url, name).predict("happy_incumbent", api_name="/studio_open")
-    editor, *_ = signed_in(url, "eve").predict("happy_incumbent", api_name="/studio_open")
+            team_app.signed_in(name).predict("happy_incumbent", api_name="/studio_open")
+    editor, *_ = team_app.signed_in("eve").predict("happy_incumbent", api_name="/studio_open")
     assert "happy_incumbent" in editor
 
 
-def test_the_page_sent_to_a_rep_holds_no_personas_hidden_facts(team_app: tuple[Gym, str]) -> None:
-    gym, url = team_app
+def test_the_page_sent_to_a_rep_holds_no_personas_hidden_facts(team_app: App) -> None:
+    gym = team_app.gym
     hidden = gym.personas["happy_incumbent"].hidden_facts[0].fact
-    assert hidden not in json.dumps(signed_in(url, "ana").config)
+    assert hidden not in json.dumps(team_app.signed_in("ana").config)

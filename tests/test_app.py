@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -19,10 +17,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 from roleplay.backends.fakes import FakeChatModel
-from roleplay.call import Gym
-from roleplay.config import Settings
 
-from .conftest import make_gym, serve_app
+from .conftest import App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -36,29 +32,8 @@ VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past")
 OUTPUTS = dict.fromkeys(("/start", "/send", "/end", "/review"), VIEW)
 
 
-@dataclass
-class App:
-    """The app served over ``gym``; ``call`` runs an endpoint and names its outputs."""
-
-    gym: Gym
-    url: str
-
-    def client(self) -> Client:
-        return Client(self.url, verbose=False)
-
-    def session_id(self) -> str:
-        (row,) = self.gym.store.list_sessions()
-        return row["id"]
-
-    def turns(self, session_id: str) -> list[Any]:
-        return self.gym.store.get_session(session_id).turns
-
-
 def call(client: Client, api_name: str, *args: Any) -> dict[str, Any]:
-    result = client.predict(*args, api_name=api_name)
-    names = OUTPUTS[api_name]
-    assert len(result) == len(names), f"{api_name} returned {len(result)} outputs, expected {names}"
-    return dict(zip(names, result, strict=True))
+    return endpoint(client, api_name, OUTPUTS[api_name], *args)
 
 
 def start(client: Client, exam: bool = False) -> dict[str, Any]:
@@ -94,24 +69,12 @@ def current_scores(client: Client, exam: bool = False) -> str:
     return send(client, "", exam)["scores"]
 
 
-@pytest.fixture
-def launch(settings: Settings) -> Iterator[Callable[..., App]]:
-    """``launch(**models)`` serves the app over a fresh gym (fakes, any role replaced)."""
-    with ExitStack() as stack:
-        def _launch(**models: FakeChatModel) -> App:
-            gym = make_gym(settings, **models)
-            stack.callback(gym.close)  # after the server is closed
-            return App(gym, stack.enter_context(serve_app(gym)))
-
-        yield _launch
-
-
 def failing(exc: BaseException) -> FakeChatModel:
     return FakeChatModel(responder=lambda messages: "", fail_with=exc, calls=[])
 
 
-def test_main_flow_start_send_scores_report(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_main_flow_start_send_scores_report(serve: Callable[..., App]) -> None:
+    app = serve()
     client = app.client()
     persona = app.gym.personas[PERSONA]
 
@@ -142,8 +105,8 @@ def test_main_flow_start_send_scores_report(launch: Callable[..., App]) -> None:
     assert out["msg"]["interactive"] is False
 
 
-def test_exam_mode_hides_scores_until_the_end(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_exam_mode_hides_scores_until_the_end(serve: Callable[..., App]) -> None:
+    app = serve()
     client = app.client()
 
     assert "scores are hidden" in start(client, exam=True)["scores"]
@@ -158,8 +121,8 @@ def test_exam_mode_hides_scores_until_the_end(launch: Callable[..., App]) -> Non
     assert "scores are hidden" not in out["scores"]
 
 
-def test_markup_in_a_message_is_escaped_everywhere(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_markup_in_a_message_is_escaped_everywhere(serve: Callable[..., App]) -> None:
+    app = serve()
     client = app.client()
     evil = "What happens <script>alert(1)</script> when <img src=x onerror=alert(1)> shows up?"
 
@@ -177,8 +140,8 @@ def test_markup_in_a_message_is_escaped_everywhere(launch: Callable[..., App]) -
 
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t  \n"], ids=["empty", "spaces", "newlines-tabs"])
-def test_empty_message_is_refused_and_the_call_goes_on(launch: Callable[..., App], text: str) -> None:
-    app = launch()
+def test_empty_message_is_refused_and_the_call_goes_on(serve: Callable[..., App], text: str) -> None:
+    app = serve()
     client = app.client()
     started = start(client)
     session_id = app.session_id()
@@ -196,9 +159,9 @@ def test_empty_message_is_refused_and_the_call_goes_on(launch: Callable[..., App
 
 
 def test_grader_model_failure_keeps_scores_and_notes_and_records_why_the_line_is_the_librarys(
-    launch: Callable[..., App],
+    serve: Callable[..., App],
 ) -> None:
-    app = launch(grader=failing(RuntimeError("boom")))
+    app = serve(grader=failing(RuntimeError("boom")))
     client = app.client()
     start(client)
     send(client, ASK)
@@ -213,8 +176,8 @@ def test_grader_model_failure_keeps_scores_and_notes_and_records_why_the_line_is
     assert low and all("boom" in d.fallback_reason and d.try_instead_source != "model" for d in low)
 
 
-def test_a_reply_in_another_language_is_unscored_with_the_reason(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_a_reply_in_another_language_is_unscored_with_the_reason(serve: Callable[..., App]) -> None:
+    app = serve()
     client = app.client()
     start(client)
     send(client, "Entiendo perfectamente. ¿Le parece bien si le llamo el jueves a las diez para hablarlo?")
@@ -224,8 +187,8 @@ def test_a_reply_in_another_language_is_unscored_with_the_reason(launch: Callabl
     assert not pills(scores)
 
 
-def test_prospect_model_failure_falls_back_to_the_persona_line(launch: Callable[..., App]) -> None:
-    app = launch(prospect=failing(ConnectionError("refused")))
+def test_prospect_model_failure_falls_back_to_the_persona_line(serve: Callable[..., App]) -> None:
+    app = serve(prospect=failing(ConnectionError("refused")))
     client = app.client()
     persona = app.gym.personas[PERSONA]
     start(client)
@@ -246,8 +209,8 @@ def test_prospect_model_failure_falls_back_to_the_persona_line(launch: Callable[
     assert len(turns) == 5 and (turns[-1].speaker, turns[-1].text) == ("prospect", reply)
 
 
-def test_prospect_hangs_up_after_three_pushes(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_prospect_hangs_up_after_three_pushes(serve: Callable[..., App]) -> None:
+    app = serve()
     client = app.client()
     persona = app.gym.personas[PERSONA]
     start(client)
@@ -268,8 +231,8 @@ def test_prospect_hangs_up_after_three_pushes(launch: Callable[..., App]) -> Non
     assert report["visible"] is True and "hung up" in report["value"]
 
 
-def test_review_a_past_session_from_a_new_client(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_review_a_past_session_from_a_new_client(serve: Callable[..., App]) -> None:
+    app = serve()
     first = app.client()
     start(first)
     send(first, ASK)
@@ -286,7 +249,7 @@ def test_review_a_past_session_from_a_new_client(launch: Callable[..., App]) -> 
     assert out["msg"]["interactive"] is False
 
 
-def test_review_of_an_unknown_session_is_a_clear_error(launch: Callable[..., App]) -> None:
-    app = launch()
+def test_review_of_an_unknown_session_is_a_clear_error(serve: Callable[..., App]) -> None:
+    app = serve()
     with pytest.raises(AppError, match="no such session"):
         call(app.client(), "/review", "not-a-session")

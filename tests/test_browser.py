@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
@@ -168,7 +168,7 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
         assert "the rep" not in (text_of("#scores") + report).lower()
 
 
-def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver,
+def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver, new_gym,
                                                                             tmp_path: Path) -> None:
     """Ben signs in; Ana's call is not among his sessions, and typing its id into the box opens nothing."""
     from selenium.webdriver.common.by import By
@@ -176,9 +176,7 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(sett
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from .conftest import make_gym
-
-    gym = make_gym(settings.model_copy(update={"team_mode": True}))
+    gym = new_gym(settings.model_copy(update={"team_mode": True}))
     gym.accounts.scrypt_n = 2**10
     for name in ("ana", "ben"):
         gym.accounts.add(name, "correct horse battery", "rep", "east")
@@ -188,7 +186,7 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(sett
 
     text_of = partial(shown_text, driver)
 
-    with closing(gym), serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
         driver.get(url)
         user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
         user.send_keys("ben")

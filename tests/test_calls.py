@@ -3,8 +3,6 @@ import pytest
 from roleplay.backends.fakes import FakeChatModel
 from roleplay.call import CallEnded, InputError
 
-from .conftest import make_gym
-
 
 def test_a_call_is_written_turn_by_turn(gym):
     call = gym.start("happy_incumbent")
@@ -31,8 +29,8 @@ def test_the_report_covers_moments_door_and_drill(gym):
     assert gym.store.get_session(call.id).report["door"] == "not_now"
 
 
-def test_a_prospect_model_failure_never_loses_the_turn(settings):
-    gym = make_gym(settings, prospect=FakeChatModel(responder=str, fail_with=ConnectionError("refused"), calls=[]))
+def test_a_prospect_model_failure_never_loses_the_turn(new_gym):
+    gym = new_gym(prospect=FakeChatModel(responder=str, fail_with=ConnectionError("refused"), calls=[]))
     call = gym.start("happy_incumbent")
     result = call.say("Could we book 20 minutes next Tuesday?")
     assert "refused" in result.fallback_reason
@@ -41,8 +39,8 @@ def test_a_prospect_model_failure_never_loses_the_turn(settings):
     assert len(gym.store.get_session(call.id).turns) == 5
 
 
-def test_a_coach_failure_keeps_the_computed_report(settings):
-    gym = make_gym(settings, coach=FakeChatModel(responder=str, fail_with=TimeoutError("slow"), calls=[]))
+def test_a_coach_failure_keeps_the_computed_report(new_gym):
+    gym = new_gym(coach=FakeChatModel(responder=str, fail_with=TimeoutError("slow"), calls=[]))
     call = gym.start("happy_incumbent")
     call.say("What made Fleetly the right fit?")
     report = call.end(grade_timeout=5)
@@ -90,13 +88,13 @@ def test_after_a_hang_up_the_call_is_over(gym):
     assert gym.store.get_session(call.id).ended_by == "prospect"
 
 
-def test_a_call_resumes_after_a_restart(settings):
-    first = make_gym(settings)
+def test_a_call_resumes_after_a_restart(new_gym):
+    first = new_gym()
     call = first.start("happy_incumbent")
     call.say("Could we book 20 minutes next Tuesday?")
     call.grades(wait=5)
     first.close()
-    second = make_gym(settings)
+    second = new_gym()
     resumed = second.call(call.id)
     assert [ln.text for ln in resumed.lines] == [ln.text for ln in call.lines]
     assert resumed.state.refusals == call.state.refusals
@@ -111,15 +109,14 @@ def test_a_call_resumes_after_a_restart(settings):
     ("Dana liked “What made Fleetly the right fit?”. Ask more like it.", False, "more than one sentence"),
     ("The rep asked “What made Fleetly the right fit?”.", False, "not to you"),
 ])
-def test_the_coachs_model_says_only_the_summarys_first_sentence(settings, sentence, kept, why):
+def test_the_coachs_model_says_only_the_summarys_first_sentence(sentence, kept, why, new_gym):
     import json
 
     coach = FakeChatModel(responder=lambda _: json.dumps({"sentence": sentence}), calls=[])
-    gym = make_gym(settings, coach=coach)
+    gym = new_gym(coach=coach)
     call = gym.start("happy_incumbent")
     call.say("What made Fleetly the right fit?")
     report = call.end(grade_timeout=5)
-    gym.close()
     # the model is given how the call ended and the rep's words, nothing to rewrite
     assert "THE MOMENT: on reply 1 you said “What made Fleetly the right fit?”" in coach.calls[0][-1].text
     if kept:

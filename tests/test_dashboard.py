@@ -6,8 +6,7 @@ import csv
 import io
 import json
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,13 +16,11 @@ from gradio_client.exceptions import AppError
 from markdown_it import MarkdownIt
 
 from roleplay.call import Gym
-from roleplay.config import Settings
 
-from .conftest import make_gym, serve_app
+from .conftest import App
 
 pytestmark = pytest.mark.timeout(180)
 
-PASSWORD = "correct horse battery"
 PERSONA = "happy_incumbent"
 
 
@@ -47,11 +44,9 @@ def downloaded(update: Any) -> str:
 
 
 @pytest.fixture
-def single(settings: Settings) -> Iterator[tuple[Gym, Client]]:
-    gym = make_gym(settings)
-    with ExitStack() as stack:
-        stack.callback(gym.close)
-        yield gym, Client(stack.enter_context(serve_app(gym)), verbose=False)
+def single(serve: Callable[..., App]) -> tuple[Gym, Client]:
+    app = serve()
+    return app.gym, app.client()
 
 
 def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(
@@ -97,31 +92,15 @@ def test_exporting_needs_a_call(single: tuple[Gym, Client]) -> None:
         client.predict(api_name="/export_md")
 
 
-@pytest.fixture
-def team(settings: Settings) -> Iterator[tuple[Gym, str]]:
-    gym = make_gym(settings.model_copy(update={"team_mode": True}))
-    gym.accounts.scrypt_n = 2**10
-    for name, role, team_name in [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"),
-                                  ("wes", "rep", "west")]:
-        gym.accounts.add(name, PASSWORD, role, team_name)
-    with ExitStack() as stack:
-        stack.callback(gym.close)
-        yield gym, stack.enter_context(serve_app(gym))
-
-
-def as_user(url: str, name: str) -> Client:
-    return Client(url, auth=(name, PASSWORD), verbose=False)
-
-
-def test_each_rep_sees_only_their_own_progress_and_a_manager_sees_the_team(team: tuple[Gym, str]) -> None:
-    gym, url = team
-    ana, wes, mia = as_user(url, "ana"), as_user(url, "wes"), as_user(url, "mia")
+def test_each_rep_sees_only_their_own_progress_and_a_manager_sees_the_team(team_app: App) -> None:
+    gym = team_app.gym
+    ana, wes, mia = team_app.signed_in("ana"), team_app.signed_in("wes"), team_app.signed_in("mia")
     graded_call(gym, ana, "How do you plan routes today?")
     graded_call(gym, wes, "Could we book twenty minutes next week?")
 
     assert "**1** call(s)" in ana.predict(api_name="/progress")[0]
     assert "**1** call(s)" in wes.predict(api_name="/progress")[0]
-    assert "No calls yet" in as_user(url, "ben").predict(api_name="/progress")[0]
+    assert "No calls yet" in team_app.signed_in("ben").predict(api_name="/progress")[0]
 
     summary, _, table = mia.predict(api_name="/progress")
     assert "No calls yet" in summary  # the manager's own practice
@@ -135,9 +114,9 @@ def test_each_rep_sees_only_their_own_progress_and_a_manager_sees_the_team(team:
         ana.predict(api_name="/export_team")
 
 
-def test_a_rep_cannot_export_another_reps_call(team: tuple[Gym, str]) -> None:
-    gym, url = team
-    ana, ben = as_user(url, "ana"), as_user(url, "ben")
+def test_a_rep_cannot_export_another_reps_call(team_app: App) -> None:
+    gym = team_app.gym
+    ana, ben = team_app.signed_in("ana"), team_app.signed_in("ben")
     session_id = graded_call(gym, ana, "How do you plan routes today?")
     with pytest.raises(AppError, match="There is no such session"):
         ben.predict(session_id, api_name="/review")

@@ -18,10 +18,9 @@ import pytest
 from roleplay.backends.fakes import FakeChatModel, Responder, fake_coach, fake_grader, fake_prospect
 from roleplay.backends.faults import Fault, ModelFault, RetryPolicy, classify
 from roleplay.call import Gym
-from roleplay.config import Settings
 
-from .conftest import make_gym, serve_app
-from .test_app import ASK, PERSONA, App, call, launch, lines, poll, send, start  # noqa: F401 - launch is a fixture
+from .conftest import App, serve_app
+from .test_app import ASK, PERSONA, call, lines, poll, send, start
 
 try:  # the openai SDK's own HTTP library (httpx2 in recent releases, httpx before)
     import httpx2 as openai_http
@@ -129,10 +128,10 @@ def _broken_stream():
 
 
 @pytest.mark.parametrize("name", FAULTS)
-def test_prospect_fault_retries_once_then_speaks_the_scripted_line(settings: Settings, name: str) -> None:
+def test_prospect_fault_retries_once_then_speaks_the_scripted_line(name: str, new_gym: Callable[..., Gym]) -> None:
     make, words = FAULTS[name]
     model = faulty("prospect", make())
-    gym = make_gym(settings, prospect=model)
+    gym = new_gym(prospect=model)
     call_ = gym.start(PERSONA)
 
     result = call_.say(ASK)
@@ -150,14 +149,13 @@ def test_prospect_fault_retries_once_then_speaks_the_scripted_line(settings: Set
     assert len(model.calls) == 3
     assert speakers(gym, call_.id) == ["prospect", "rep", "prospect", "rep", "prospect"]
     assert all(g is not None and g.scored for g in call_.grades(wait=5).values())
-    gym.close()
 
 
 @pytest.mark.parametrize("name", FAULTS)
-def test_prospect_fault_once_is_healed_by_the_retry(settings: Settings, name: str) -> None:
+def test_prospect_fault_once_is_healed_by_the_retry(name: str, new_gym: Callable[..., Gym]) -> None:
     make, _ = FAULTS[name]
     model = faulty("prospect", make(), times=1)
-    gym = make_gym(settings, prospect=model)
+    gym = new_gym(prospect=model)
     call_ = gym.start(PERSONA)
 
     result = call_.say(QUESTION)
@@ -166,18 +164,16 @@ def test_prospect_fault_once_is_healed_by_the_retry(settings: Settings, name: st
     assert result.text.startswith("Fair question.")  # the model's own words
     (prospect_turn,) = [t for t in gym.store.get_session(call_.id).turns[1:] if t.speaker == "prospect"]
     assert prospect_turn.meta["retried_after"][0].startswith(type(make()).__name__)
-    gym.close()
 
 
-def test_prospect_words_that_cannot_be_used_are_replaced_without_a_retry(settings: Settings) -> None:
+def test_prospect_words_that_cannot_be_used_are_replaced_without_a_retry(new_gym: Callable[..., Gym]) -> None:
     """Unusable words (here: out of character) get the persona's line at once: the scripted
     line is always a valid answer, and a retry would double the rep's wait."""
     model = FakeChatModel(responder=lambda m: "As an AI language model, I cannot roleplay.", calls=[])
-    gym = make_gym(settings, prospect=model)
+    gym = new_gym(prospect=model)
     result = gym.start(PERSONA).say(ASK)
     assert len(model.calls) == 1
     assert result.fault is None and result.fallback_reason == "broke character"
-    gym.close()
 
 
 # --- The grader ------------------------------------------------------------------------------
@@ -186,10 +182,10 @@ GRADER_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("no JSON object in t
 
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
-def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(settings: Settings, name: str) -> None:
+def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(name: str, new_gym: Callable[..., Gym]) -> None:
     make, words = GRADER_FAULTS[name]
     model = faulty("grader", make())
-    gym = make_gym(settings, grader=model)
+    gym = new_gym(grader=model)
     call_ = gym.start(PERSONA)
     first = call_.say(PUSH)  # a reply with something to fix: the model is asked for a line
 
@@ -209,24 +205,22 @@ def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes
     grades = call_.grades(wait=10)
     assert grades[second.rep_turn_id].scored
     assert speakers(gym, call_.id) == ["prospect", "rep", "prospect", "rep", "prospect"]
-    gym.close()
 
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
-def test_grader_fault_once_is_healed_by_the_retry(settings: Settings, name: str) -> None:
+def test_grader_fault_once_is_healed_by_the_retry(name: str, new_gym: Callable[..., Gym]) -> None:
     make, _ = GRADER_FAULTS[name]
     model = faulty("grader", make(), times=1)
-    gym = make_gym(settings, grader=model)
+    gym = new_gym(grader=model)
     call_ = gym.start(PERSONA)
     call_.say(PUSH)
     (grade,) = call_.grades(wait=10).values()
     assert grade.scored and len(model.calls) == 2
-    gym.close()
 
 
-def test_a_malformed_grade_answer_is_retried_once(settings: Settings) -> None:
+def test_a_malformed_grade_answer_is_retried_once(new_gym: Callable[..., Gym]) -> None:
     model = FakeChatModel(responder=lambda m: "I'd give it a 4.", calls=[])
-    gym = make_gym(settings, grader=model)
+    gym = new_gym(grader=model)
     call_ = gym.start(PERSONA)
     call_.say(PUSH)
     (grade,) = call_.grades(wait=10).values()
@@ -235,7 +229,6 @@ def test_a_malformed_grade_answer_is_retried_once(settings: Settings) -> None:
     assert low and all(d.fallback_reason.startswith("the grader's model failed: its answer was malformed, tried twice")
                        for d in low)
     assert grade.scored and grade.raw_output == "I'd give it a 4."
-    gym.close()
 
 
 # --- The coach -------------------------------------------------------------------------------
@@ -244,10 +237,10 @@ COACH_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("Expecting value: lin
 
 
 @pytest.mark.parametrize("name", COACH_FAULTS)
-def test_coach_fault_retries_once_then_keeps_the_computed_report(settings: Settings, name: str) -> None:
+def test_coach_fault_retries_once_then_keeps_the_computed_report(name: str, new_gym: Callable[..., Gym]) -> None:
     make, words = COACH_FAULTS[name]
     model = faulty("coach", make())
-    gym = make_gym(settings, coach=model)
+    gym = new_gym(coach=model)
     call_ = gym.start(PERSONA)
     call_.say(QUESTION)
 
@@ -259,30 +252,28 @@ def test_coach_fault_retries_once_then_keeps_the_computed_report(settings: Setti
     stored = gym.store.get_session(call_.id)
     assert stored.report["coach_error"] == report.coach_error
     assert [t.speaker for t in stored.turns] == ["prospect", "rep", "prospect"]
-    gym.close()
 
 
 @pytest.mark.parametrize("name", COACH_FAULTS)
-def test_coach_fault_once_is_healed_by_the_retry(settings: Settings, name: str) -> None:
+def test_coach_fault_once_is_healed_by_the_retry(name: str, new_gym: Callable[..., Gym]) -> None:
     make, _ = COACH_FAULTS[name]
     model = faulty("coach", make(), times=1)
-    gym = make_gym(settings, coach=model)
+    gym = new_gym(coach=model)
     call_ = gym.start(PERSONA)
     call_.say(QUESTION)
     report = call_.end(grade_timeout=10)
     assert len(model.calls) == 2
     assert report.coach_error is None and report.summary_source == "coach" and "(fake coach)" in report.summary
-    gym.close()
 
 
 # --- In the app ------------------------------------------------------------------------------
 
 
-def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App]) -> None:  # noqa: F811
+def test_the_app_says_what_failed_and_the_call_goes_on(serve: Callable[..., App]) -> None:  # noqa: F811
     prospect = faulty("prospect", openai.APITimeoutError(request=REQUEST))
     grader = faulty("grader", rate_limited())
     coach = faulty("coach", openai.APIConnectionError(request=REQUEST))
-    app = launch(prospect=prospect, grader=grader, coach=coach)
+    app = serve(prospect=prospect, grader=grader, coach=coach)
     persona = app.gym.personas[PERSONA]
     client = app.client()
     start(client)
@@ -312,19 +303,19 @@ def test_the_app_says_what_failed_and_the_call_goes_on(launch: Callable[..., App
 # --- A restart mid-call ----------------------------------------------------------------------
 
 
-def test_a_restart_mid_call_loses_nothing_and_regrades_what_it_cut_short(settings: Settings) -> None:
+def test_a_restart_mid_call_loses_nothing_and_regrades_what_it_cut_short(new_gym: Callable[..., Gym]) -> None:
     release = threading.Event()
 
     def stuck_grader(messages):  # the first process dies while grading
         release.wait(30)
         return fake_grader(messages)
 
-    first = make_gym(settings, grader=FakeChatModel(responder=stuck_grader, calls=[]))
+    first = new_gym(grader=FakeChatModel(responder=stuck_grader, calls=[]))
     call_ = first.start(PERSONA)
     call_.say(QUESTION)
     call_.say("How does dispatch handle a moved pickup today?")
 
-    second = make_gym(settings)  # a new process over the same database file
+    second = new_gym()  # a new process over the same database file
     resumed = second.call(call_.id)
     assert [ln.model_dump() for ln in resumed.lines] == [ln.model_dump() for ln in call_.lines]
     assert resumed.state == call_.state and resumed.rep_turns == call_.rep_turns
@@ -340,11 +331,10 @@ def test_a_restart_mid_call_loses_nothing_and_regrades_what_it_cut_short(setting
     release.set()  # the first process's late grades do not replace the stored ones
     first.close()
     assert len(second.store.grades_for(call_.id)) == 3
-    second.close()
 
 
-def test_the_app_restarts_and_the_rep_carries_on(settings: Settings) -> None:
-    first_gym = make_gym(settings)
+def test_the_app_restarts_and_the_rep_carries_on(new_gym: Callable[..., Gym]) -> None:
+    first_gym = new_gym()
     with serve_app(first_gym) as url:
         client = App(first_gym, url).client()
         start(client)
@@ -353,7 +343,7 @@ def test_the_app_restarts_and_the_rep_carries_on(settings: Settings) -> None:
         session_id = row["id"]
     first_gym.close()
 
-    second_gym = make_gym(settings)
+    second_gym = new_gym()
     with serve_app(second_gym) as url:
         app = App(second_gym, url)
         client = app.client()
@@ -363,7 +353,6 @@ def test_the_app_restarts_and_the_rep_carries_on(settings: Settings) -> None:
         assert lines(out["chat"])[-2:][0] == ("user", QUESTION)
         assert [t.speaker for t in app.turns(session_id)] == ["prospect", "rep", "prospect", "rep", "prospect"]
         assert "Coaching report" in call(client, "/end")["report"]["value"]
-    second_gym.close()
 
 
 @pytest.mark.parametrize(("backend", "timeout"), [("local", 600.0), ("openai", 120.0), ("fake", 120.0)])

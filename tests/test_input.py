@@ -28,12 +28,12 @@ from roleplay.config import Settings
 from roleplay.judge.coach import Moment, Report
 from roleplay.judge.grading import Dimension, DimensionGrade, Grade
 from roleplay.personas import Persona, PersonaError, load_persona, parse_persona, validate_paths
-from roleplay.transcript import Line
 from roleplay.rendering import plain, report_markdown
+from roleplay.transcript import Line
 from roleplay.ui.views import brief_markdown, chat_messages, grade_card, scores_html
 
-from .conftest import make_gym
-from .test_app import PERSONA, App, call, launch, lines, poll, send, start  # noqa: F401 - launch is a fixture
+from .conftest import App
+from .test_app import PERSONA, call, lines, poll, send, start
 
 QUESTION = "What made Fleetly the right fit?"
 
@@ -68,16 +68,15 @@ def test_the_documented_limit_is_enforced_with_a_message(gym: Gym) -> None:
     assert len(gym.store.get_session(call_.id).turns[1].text) == limit
 
 
-def test_the_limit_is_a_setting(settings: Settings) -> None:
-    gym = make_gym(settings.model_copy(update={"max_message_chars": 40}))
+def test_the_limit_is_a_setting(settings: Settings, new_gym: Callable[..., Gym]) -> None:
+    gym = new_gym(settings.model_copy(update={"max_message_chars": 40}))
     call_ = gym.start(PERSONA)
     with pytest.raises(InputError, match="the limit is 40"):
         call_.say("Could you tell me more about how dispatch works today?")
-    gym.close()
 
 
-def test_a_huge_message_in_the_app_is_refused_and_given_back(launch: Callable[..., App]) -> None:  # noqa: F811
-    app = launch()
+def test_a_huge_message_in_the_app_is_refused_and_given_back(serve: Callable[..., App]) -> None:  # noqa: F811
+    app = serve()
     client = app.client()
     started = start(client)
     huge = ("Let me explain." * 3334)[:50_000]
@@ -137,8 +136,8 @@ def test_any_script_and_emoji_are_stored_exactly(gym: Gym, text: str) -> None:
     assert text in rendered_text(report_markdown(report, call_.persona.name)) or not report.strongest
 
 
-def test_any_script_and_emoji_are_shown_exactly_in_the_app(launch: Callable[..., App]) -> None:  # noqa: F811
-    app = launch()
+def test_any_script_and_emoji_are_shown_exactly_in_the_app(serve: Callable[..., App]) -> None:  # noqa: F811
+    app = serve()
     client = app.client()
     start(client)
     sent = INTACT[:4]
@@ -215,8 +214,8 @@ def test_markup_is_stored_as_typed_and_every_view_shows_it_as_text(gym: Gym, tex
     assert visible_text(MARKDOWN.render(brief_markdown(persona)))
 
 
-def test_markup_in_the_app_never_becomes_markup(launch: Callable[..., App]) -> None:  # noqa: F811
-    app = launch()
+def test_markup_in_the_app_never_becomes_markup(serve: Callable[..., App]) -> None:  # noqa: F811
+    app = serve()
     client = app.client()
     start(client)
     outputs: list[Any] = []

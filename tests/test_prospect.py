@@ -10,8 +10,6 @@ from roleplay.personas import load_personas
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
 
-from .conftest import make_gym
-
 PERSONAS = load_personas(PROJECT_ROOT / "personas")
 READER = Reader()
 PUSHY = ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?", "How about Friday at 2pm?",
@@ -129,11 +127,11 @@ def test_tidy_strips_labels_stage_directions_and_keeps_three_sentences():
     assert tidy(raw, "Dana Whitfield") == "Look. We are set. Really."
 
 
-def test_unusable_words_fall_back_to_the_personas_line(settings, persona):
+def test_unusable_words_fall_back_to_the_personas_line(persona, new_gym):
     from roleplay.backends.fakes import FakeChatModel
 
     liar = FakeChatModel(responder=lambda m: "Sure, send me the invite for Tuesday!", calls=[])
-    gym = make_gym(settings, prospect=liar)
+    gym = new_gym(prospect=liar)
     call = gym.start(persona.id)
     result = call.say("Could we book 20 minutes next Tuesday?")
     assert result.move == Move.REFUSE
@@ -206,10 +204,9 @@ def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(per
     assert fact not in voiced.text and voiced.withheld_fact == fact
 
 
-def test_a_withheld_fact_stays_hidden_for_a_later_question(settings):
+def test_a_withheld_fact_stays_hidden_for_a_later_question(new_gym):
     from roleplay.backends.fakes import FakeChatModel, fake_prospect
 
-    from .conftest import make_gym
 
     answers = []
 
@@ -218,20 +215,17 @@ def test_a_withheld_fact_stays_hidden_for_a_later_question(settings):
         answers.append(line)
         return "Fair question. It's a long story." if len(answers) == 1 else line
 
-    gym = make_gym(settings, prospect=FakeChatModel(responder=shy_once, calls=[]))
-    try:
-        call = gym.start("happy_incumbent")
-        first = call.say("What made you choose Fleetly in the first place?")
-        assert first.move == Move.ANSWER and first.withheld_fact and first.fallback_reason is None
-        assert first.text == "Fair question. It's a long story." and call.state.revealed == []
-        second = call.say("And how has it worked out for the team since?")
-        assert second.withheld_fact is None and call.state.revealed == [first.withheld_fact]
-        assert first.withheld_fact in second.text
-        stored = gym.store.get_session(call.id).turns
-        assert [t.meta.get("withheld_fact") for t in stored if t.speaker == "prospect" and t.meta][-1:] == [
-            first.withheld_fact]
-    finally:
-        gym.close()
+    gym = new_gym(prospect=FakeChatModel(responder=shy_once, calls=[]))
+    call = gym.start("happy_incumbent")
+    first = call.say("What made you choose Fleetly in the first place?")
+    assert first.move == Move.ANSWER and first.withheld_fact and first.fallback_reason is None
+    assert first.text == "Fair question. It's a long story." and call.state.revealed == []
+    second = call.say("And how has it worked out for the team since?")
+    assert second.withheld_fact is None and call.state.revealed == [first.withheld_fact]
+    assert first.withheld_fact in second.text
+    stored = gym.store.get_session(call.id).turns
+    assert [t.meta.get("withheld_fact") for t in stored if t.speaker == "prospect" and t.meta][-1:] == [
+        first.withheld_fact]
 
 
 def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts(persona, settings):

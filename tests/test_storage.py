@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +22,6 @@ from roleplay.config import Settings
 from roleplay.judge.grading import Dimension, DimensionGrade, Grade
 from roleplay.storage import Store, create_store
 from roleplay.storage.tables import metadata, turns
-
-from .conftest import make_gym
 
 POSTGRES_URL = os.environ.get("ROLEPLAY_TEST_POSTGRES_URL")
 PERSONA = "happy_incumbent"
@@ -174,9 +172,9 @@ def test_concurrent_writers_lose_nothing(db_url: str) -> None:
     store.close()
 
 
-def test_a_call_resumes_from_the_database_after_a_restart(settings: Settings, db_url: str) -> None:
+def test_a_call_resumes_from_the_database_after_a_restart(settings: Settings, db_url: str, new_gym: Callable[..., Gym]) -> None:
     settings = settings.model_copy(update={"database_url": db_url})
-    first = make_gym(settings)
+    first = new_gym()
     call = first.start(PERSONA)
     call.say("Totally fair. What made Fleetly the right fit? 🤔")
     call.say("Could we book 20 minutes next Tuesday?")
@@ -184,7 +182,7 @@ def test_a_call_resumes_from_the_database_after_a_restart(settings: Settings, db
     first.close()
     first.store.close()
 
-    second: Gym = make_gym(settings)  # a new process, over the same database
+    second: Gym = new_gym()  # a new process, over the same database
     resumed = second.call(call.id)
     assert [ln.text for ln in resumed.lines] == [ln.text for ln in call.lines]
     assert resumed.state == call.state and resumed.rep_turns == call.rep_turns

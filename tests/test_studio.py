@@ -9,9 +9,7 @@ from __future__ import annotations
 import json
 import runpy
 import shutil
-from collections.abc import Callable, Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +34,7 @@ from roleplay.personas import Persona, PersonaError, load_persona, persona_versi
 from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, with_id
 from roleplay.ui.studio import problems_html
 
-from .conftest import make_gym, serve_app
+from .conftest import App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -65,10 +63,8 @@ def studio_settings(settings: Settings, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def studio_gym(studio_settings: Settings) -> Iterator[Gym]:
-    gym = make_gym(studio_settings)
-    yield gym
-    gym.close()
+def studio_gym(studio_settings: Settings, new_gym: Callable[..., Gym]) -> Gym:
+    return new_gym(studio_settings)
 
 
 @pytest.fixture
@@ -306,32 +302,14 @@ def test_problems_html_escapes_everything() -> None:
 # --- The tab, through gradio_client ---------------------------------------------------------------
 
 
-@dataclass
-class App:
-    gym: Gym
-    url: str
-
-    def client(self) -> Client:
-        return Client(self.url, verbose=False)
-
-
 @pytest.fixture
-def launch(studio_settings: Settings) -> Iterator[Callable[[], App]]:
+def launch(studio_settings: Settings, new_gym: Callable[..., Gym], serve: Callable[..., App]) -> Callable[[], App]:
     """``launch()`` serves the app (fake models) over a gym whose personas are a temporary copy."""
-    with ExitStack() as stack:
-        def _launch() -> App:
-            gym = make_gym(studio_settings)
-            stack.callback(gym.close)  # after the server is closed
-            return App(gym, stack.enter_context(serve_app(gym)))
-
-        yield _launch
+    return lambda: serve(new_gym(studio_settings))
 
 
 def call(client: Client, api_name: str, *args: Any) -> dict[str, Any]:
-    result = client.predict(*args, api_name=api_name)
-    names = OUTPUTS[api_name]
-    assert len(result) == len(names), f"{api_name} returned {len(result)} outputs, expected {names}"
-    return dict(zip(names, result, strict=True))
+    return endpoint(client, api_name, OUTPUTS[api_name], *args)
 
 
 def opened(client: Client, persona_id: str = SOURCE) -> str:
@@ -357,9 +335,9 @@ def test_broken_draft_shows_file_field_and_fix_and_is_not_publishable(
     out = call(client, "/studio_check", "name: Dana\n  title: [oops")
     assert "line 2, column" in out["problems"] and "not valid YAML" in out["problems"]
 
-    for endpoint in ("/studio_publish", "/studio_save"):
-        out = call(client, endpoint, broken)
-        assert "Not " in out["status"] and "hang_up.after_push" in out["problems"], endpoint
+    for api_name in ("/studio_publish", "/studio_save"):
+        out = call(client, api_name, broken)
+        assert "Not " in out["status"] and "hang_up.after_push" in out["problems"], api_name
     assert published_bytes(studio_settings, SOURCE) == before
     assert app.gym.personas[SOURCE] == load_persona(studio_settings.personas_dir / f"{SOURCE}.yaml")
     assert validate_paths([studio_settings.personas_dir]) == []
