@@ -36,21 +36,66 @@ def test_question_kinds(text, expected):
     assert question_kinds(text) == expected
 
 
-@pytest.mark.parametrize(
-    ("text", "ask"),
-    [
-        ("Could we grab 20 minutes next week?", True),
-        ("How about Friday at 2pm?", True),
-        ("Come on, what about Wednesday then?", True),
-        ("I'll just send you a calendar invite.", True),
-        ("Would you be open to a quick demo?", True),
-        ("Let's set up a call for next week.", True),
-        ("What made Fleetly the right choice?", False),
-        ("Understood. Would it be okay if I checked back in February?", False),
-        ("Thanks for your time, Dana.", False),
-    ],
-)
+@pytest.mark.parametrize(("text", "ask"), [
+    # plain asks for a meeting, a call, a demo, and what asks for nothing
+    ("Could we grab 20 minutes next week?", True),
+    ("How about Friday at 2pm?", True),
+    ("Come on, what about Wednesday then?", True),
+    ("I'll just send you a calendar invite.", True),
+    ("Would you be open to a quick demo?", True),
+    ("Let's set up a call for next week.", True),
+    ("What made Fleetly the right choice?", False),
+    ("Understood. Would it be okay if I checked back in February?", False),
+    ("Thanks for your time, Dana.", False),
+    # asks in other words
+    ("Would you be open to a twenty-minute look next week?", True),
+    ("Would you be up for a quick side-by-side next week?", True),
+    ("With respect, a five-minute conversation would save us both a lot of emails.", True),
+    ("So if I could get it to half, you'd sign this month?", True),
+    ("Can I just have two minutes now?", True),
+    ("Why don't we set up a quick call on Friday?", True),
+    ("Can I show you how it works?", True),
+    ("Let me book you in for Tuesday.", True),
+    ("Are you around on Thursday?", True),
+    ("I'd love to walk you through a demo next week.", True),
+    ("I'd love to walk you through how teams like yours use them.", False),
+    ("Why did you pick them?", False),
+    ("Would it be okay if I sent a one-pager?", False),
+    # hedged and assumptive asks
+    ("Fair enough. Any appetite for a quick look over coffee at some point?", True),
+    ("Would you perhaps be open to a very short intro call with one of your managers?", True),
+    ("Would a three-minute video be easier than a call?", True),
+    ("Worth a quick conversation once you've read it?", True),
+    ("Happy to set up a free two-week trial at one plant if you're keen?", True),
+    ("I can just drop a fifteen-minute Zoom on your calendar for Friday.", True),
+    ("Or I could just show you a three-minute video right now, super quick?", True),
+    ("I'll email today, and I'll suggest a couple of times for a call in it.", True),
+    ("Shall I have my colleague reach out to your controller instead?", True),
+    ("Would it make sense to loop in someone on your team in the meantime?", True),
+    ("Would a shorter call in a few weeks be easier?", True),
+    # questions about the past or their view that merely mention a call or a look
+    ("Did you have a call with them last year?", False),
+    ("What would a good reason to look at this look like for you?", False),
+    ("Can I ask what you'd want to see from a vendor before you'd even take a call?", False),
+    ("I'd love to walk you through how teams like yours use them.", False),
+    # indirect asks, and questions that mention meetings or minutes
+    ("Shall I just fire a calendar hold across to the three of you for next Tuesday?", True),
+    ("I'll stick a hold in for the second week of January.", True),
+    ("I'll include a link to book a slot in the email.", True),
+    ("Would you possibly be open to me popping by the depot one afternoon?", True),
+    ("What if I came down to the office and walked her through it myself?", True),
+    ("Could I at least save you a seat at our webinar next month?", True),
+    ("Ten minutes now would save you that.", True),
+    ("Not even half an hour with one of the plant managers?", True),
+    # questions about their world that mention meetings or minutes ask for nothing
+    ("What usually makes a vendor meeting worth the time for you?", False),
+    ("Help me understand what a supplier would have to do to earn five minutes with you.", False),
+    ("Did their quote include the calibration certificates?", False),
+    pytest.param("We were on hold for twenty minutes last time, I remember.", False,
+                 marks=pytest.mark.xfail(strict=True, reason="patterns read a number of minutes as an ask")),
+])
 def test_commitment_asks(text, ask):
+    """Does the reply ask for a commitment (a meeting, call, demo, trial, intro, purchase)?"""
     assert is_commitment_ask(text) is ask
 
 
@@ -133,28 +178,6 @@ def test_stop_request_is_seen():
 )
 def test_echoes_filler_and_rhetorical_questions(text, prospect_said, expected):
     assert question_kinds(text, prospect_said) == expected
-
-
-@pytest.mark.parametrize(
-    ("text", "ask"),
-    [
-        ("Would you be open to a twenty-minute look next week?", True),
-        ("Would you be up for a quick side-by-side next week?", True),
-        ("With respect, a five-minute conversation would save us both a lot of emails.", True),
-        ("So if I could get it to half, you'd sign this month?", True),
-        ("Can I just have two minutes now?", True),
-        ("Why don't we set up a quick call on Friday?", True),
-        ("Can I show you how it works?", True),
-        ("Let me book you in for Tuesday.", True),
-        ("Are you around on Thursday?", True),
-        ("I'd love to walk you through a demo next week.", True),
-        ("I'd love to walk you through how teams like yours use them.", False),
-        ("Why did you pick them?", False),
-        ("Would it be okay if I sent a one-pager?", False),
-    ],
-)
-def test_more_commitment_asks(text, ask):
-    assert is_commitment_ask(text) is ask
 
 
 @pytest.mark.parametrize(
@@ -256,31 +279,6 @@ def test_what_the_prospect_said(context, field, expected):
 # Patterns found in the dev and dev2 golden sets (evals/golden/dev2.jsonl): hedged and
 # assumptive asks, follow-up and contact logistics, arguing openers, prospects who leave.
 @pytest.mark.parametrize(
-    ("text", "ask"),
-    [
-        ("Fair enough. Any appetite for a quick look over coffee at some point?", True),
-        ("Would you perhaps be open to a very short intro call with one of your managers?", True),
-        ("Would a three-minute video be easier than a call?", True),
-        ("Worth a quick conversation once you've read it?", True),
-        ("Happy to set up a free two-week trial at one plant if you're keen?", True),
-        ("I can just drop a fifteen-minute Zoom on your calendar for Friday.", True),
-        ("Or I could just show you a three-minute video right now, super quick?", True),
-        ("I'll email today, and I'll suggest a couple of times for a call in it.", True),
-        ("Shall I have my colleague reach out to your controller instead?", True),
-        ("Would it make sense to loop in someone on your team in the meantime?", True),
-        ("Would a shorter call in a few weeks be easier?", True),
-        # questions about the past or their view that merely mention a call or a look
-        ("Did you have a call with them last year?", False),
-        ("What would a good reason to look at this look like for you?", False),
-        ("Can I ask what you'd want to see from a vendor before you'd even take a call?", False),
-        ("I'd love to walk you through how teams like yours use them.", False),
-    ],
-)
-def test_hedged_and_assumptive_asks(text, ask):
-    assert is_commitment_ask(text) is ask
-
-
-@pytest.mark.parametrize(
     ("text", "not_now", "expected"),
     [
         ("Got it. I'll reach out in February, if that's okay?", False, [QuestionKind.LOGISTICS]),
@@ -354,28 +352,6 @@ def test_prospects_who_leave(text, declines):
 )
 def test_what_the_reply_does_with_the_moment(said, reply, field, expected):
     assert bool(getattr(analyse_reply(conv((R, "Could we book a call?"), (P, said)), reply), field)) is expected
-
-
-@pytest.mark.parametrize(
-    ("text", "ask"),
-    [
-        ("Shall I just fire a calendar hold across to the three of you for next Tuesday?", True),
-        ("I'll stick a hold in for the second week of January.", True),
-        ("I'll include a link to book a slot in the email.", True),
-        ("Would you possibly be open to me popping by the depot one afternoon?", True),
-        ("What if I came down to the office and walked her through it myself?", True),
-        ("Could I at least save you a seat at our webinar next month?", True),
-        ("Ten minutes now would save you that.", True),
-        ("Not even half an hour with one of the plant managers?", True),
-        # questions about their world that mention meetings or minutes ask for nothing
-        ("What usually makes a vendor meeting worth the time for you?", False),
-        ("Help me understand what a supplier would have to do to earn five minutes with you.", False),
-        ("Did their quote include the calibration certificates?", False),
-        ("We were on hold for twenty minutes last time, I remember.", True),  # a known limit: read as an ask
-    ],
-)
-def test_asks_in_other_words(text, ask):
-    assert is_commitment_ask(text) is ask
 
 
 @pytest.mark.parametrize(
