@@ -125,3 +125,13 @@ def test_the_coachs_model_says_only_the_summarys_first_sentence(sentence, kept, 
     else:
         assert report.summary_source == "facts" and why in report.summary_rejected
         assert "“What made Fleetly the right fit?”" in report.summary
+
+
+def test_a_line_break_the_coachs_model_leaves_in_its_answer_is_not_a_fault(new_gym):
+    raw = '{"sentence": "Dana told you to try again,\n after you asked “What made Fleetly the right fit?”."}'
+    gym = new_gym(coach=FakeChatModel(responder=lambda _: raw, calls=[]))
+    call = gym.start("happy_incumbent")
+    call.say("What made Fleetly the right fit?")
+    report = call.end(grade_timeout=5)
+    assert report.coach_error is None and report.summary_source == "coach"
+    assert report.summary.startswith("Dana told you to try again, after you asked")

@@ -250,7 +250,8 @@ class Coach:
 
         def attempt() -> CoachOutput:
             report.coach_raw = raw = self._runnable.invoke(messages).text
-            return CoachOutput.model_validate(json.loads(raw[raw.find("{") : raw.rfind("}") + 1]))
+            # strict=False: a line break the model left raw inside the string is still its answer
+            return CoachOutput.model_validate(json.loads(raw[raw.find("{") : raw.rfind("}") + 1], strict=False))
 
         try:
             out = self.retry.call(attempt, malformed=True, what="coach report")
@@ -258,7 +259,7 @@ class Coach:
             report.coach_error = fault.describe("the coach's model")
             log.warning("coach: %s", report.coach_error)
             return
-        sentence = out.sentence.strip()
+        sentence = " ".join(out.sentence.split())
         summary = f"{sentence} {habit}"
         facts = [f.fact for f in persona.hidden_facts]
         defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts,

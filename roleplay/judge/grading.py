@@ -230,7 +230,7 @@ def parse_output(raw: str) -> TryInsteadOutput:
     start, end = raw.find("{"), raw.rfind("}")
     if start < 0 or end <= start:
         raise ValueError("no JSON object in the grader's answer")
-    return TryInsteadOutput.model_validate(json.loads(raw[start : end + 1]))
+    return TryInsteadOutput.model_validate(json.loads(raw[start : end + 1], strict=False))  # raw line breaks too
 
 
 #: Marks where the rep's reply goes in a prompt prepared before the reply exists.

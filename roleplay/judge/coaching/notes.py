@@ -77,7 +77,7 @@ def evidence_by_meaning(
 
 def clean_line(line: str) -> str:
     """A model's "try instead" line as the rep would say it: no surrounding quotes or labels."""
-    line = re.sub(r"^\s*(?:rep|you|try instead|instead)\s*:\s*", "", line.strip(), flags=re.I)
+    line = re.sub(r"^\s*(?:rep|you|try instead|instead)\s*:\s*", "", " ".join(line.split()), flags=re.I)
     return line.strip().strip("\"'“”‘’").strip()
 
 
