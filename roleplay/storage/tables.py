@@ -32,22 +32,28 @@ sessions = Table(
     Column("ended_by", String(16)),
     Column("state", JSON),
 )
-turns = Table(
-    "turns", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+def _of_a_session(name: str, *columns: Column) -> Table:
+    """A table whose rows belong to a session: an id, the session, ``columns``, when it was made."""
+    return Table(
+        name, metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+        *columns,
+        Column("created_at", DateTime(timezone=True), nullable=False),
+    )
+
+
+turns = _of_a_session(
+    "turns",
     Column("idx", Integer, nullable=False),
     Column("speaker", String(16), nullable=False),
     Column("text", Text, nullable=False),
     Column("move", String(16)),
     Column("state", JSON),
     Column("meta", JSON),
-    Column("created_at", DateTime(timezone=True), nullable=False),
 )
-grades = Table(
-    "grades", metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+grades = _of_a_session(
+    "grades",
     Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
     Column("scored", Boolean, nullable=False),
     Column("curiosity", Integer),
@@ -61,7 +67,6 @@ grades = Table(
     Column("prompt_hash", String(32)),
     Column("signals", JSON),
     Column("seconds", Float),
-    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 users = Table(
     "users", metadata,
