@@ -165,7 +165,7 @@ def test_an_earned_fact_is_said_by_the_prospect_or_stays_hidden(persona, setting
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     fact = persona.hidden_facts[0].fact
-    voiced = prospect.finish(said, Decision(move=Move.ANSWER, line="", fact=fact))
+    voiced = prospect.check(said, Decision(move=Move.ANSWER, line="", fact=fact))
     # the prospect's own words stand either way: a fact is never pasted into its mouth
     assert voiced.text == said and voiced.fallback_reason is None
     assert voiced.withheld_fact == (None if voiced_fact else fact)
@@ -180,7 +180,7 @@ def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings
     from roleplay.call.state import Decision
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
-    voiced = prospect.finish(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
+    voiced = prospect.check(said, Decision(move=Move.NOT_NOW, line=persona.not_now.line))
     assert voiced.fallback_reason == "spoke as the caller" and voiced.text == persona.not_now.line
 
 
@@ -190,7 +190,7 @@ def test_a_line_that_only_repeats_the_greeting_is_replaced(persona, settings, sa
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     assert persona.opening_line == "Dana Whitfield."
-    voiced = prospect.finish(said, Decision(move=Move.REFUSE, line=persona.refusal_lines[0]))
+    voiced = prospect.check(said, Decision(move=Move.REFUSE, line=persona.refusal_lines[0]))
     assert voiced.fallback_reason == "repeated its greeting" and voiced.text == persona.refusal_lines[0]
 
 
@@ -199,7 +199,7 @@ def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(per
 
     prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
     fact = persona.hidden_facts[0].fact
-    voiced = prospect.finish("As an AI, I can't share that.", Decision(move=Move.ANSWER, line="", fact=fact))
+    voiced = prospect.check("As an AI, I can't share that.", Decision(move=Move.ANSWER, line="", fact=fact))
     assert voiced.fallback_reason == "broke character"
     assert fact not in voiced.text and voiced.withheld_fact == fact
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roleplay.backends import ModelFault
-from roleplay.call.state import Move, ProspectState, advance, note_prospect_line, withhold
+from roleplay.call.state import Move, ProspectState, advance
 from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import Grade, Report, RepTurn
 from roleplay.personas import Persona
@@ -167,11 +167,8 @@ class Call:
                 error = ModelFault(exc, 1).describe("the prospect's model")
             if error:
                 log.warning("call %s: %s", self.id, error)
-            voiced = prospect.finish("" if error else raw, decision)
+            voiced = prospect.finish("" if error else raw, decision, self.state)
             reason = error or voiced.fallback_reason
-            if voiced.withheld_fact:
-                withhold(self.state, voiced.withheld_fact)
-            note_prospect_line(self.state, voiced.text)
             ended = decision.move == Move.HANG_UP
             meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}
             if voiced.withheld_fact:

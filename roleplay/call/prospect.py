@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from roleplay import prompts
 from roleplay.backends.tokens import fit, token_counter
-from roleplay.call.state import Decision, Move, ProspectState
+from roleplay.call.state import Decision, Move, ProspectState, note_prospect_line, withhold
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.personas import Persona
 from roleplay.transcript import Line
@@ -179,7 +179,16 @@ class Prospect:
             if chunk.text:
                 yield chunk.text
 
-    def finish(self, raw: str, decision: Decision) -> Voiced:
+    def finish(self, raw: str, decision: Decision, state: ProspectState) -> Voiced:
+        """The turn as spoken: the model's words checked (``check``), and what they said kept in
+        ``state`` (a fact left unsaid stays hidden; a decline the model voiced is counted)."""
+        voiced = self.check(raw, decision)
+        if voiced.withheld_fact:
+            withhold(state, voiced.withheld_fact)
+        note_prospect_line(state, voiced.text)
+        return voiced
+
+    def check(self, raw: str, decision: Decision) -> Voiced:
         """Check the model's words for this move; fall back to the persona's line if unusable.
 
         A hidden fact is only ever said in the model's words: a line that leaves it out is
