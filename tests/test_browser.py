@@ -215,3 +215,56 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(sett
         driver.find_element(By.CSS_SELECTOR, "button#open").click()
         wait.until(lambda d: "There is no such session" in d.page_source)
         assert "Ana's private words" not in driver.page_source
+
+
+def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, driver, tmp_path: Path) -> None:
+    """Reply 2 of a call is taken again: the new call starts just before it and shows the first
+    answer beside the new one; the original call, opened again, is as it was."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    persona = next(iter(gym.personas.values()))
+    first = ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?"]
+    retry = "Fair enough. What made you choose them in the first place?"
+    wait = WebDriverWait(driver, WAIT_S)
+    text_of = partial(shown_text, driver)
+
+    def say(line: str, cards: int) -> None:
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+        box.send_keys(line, Keys.ENTER)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == cards
+                   and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
+
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start"))).click()
+        wait.until(lambda d: persona.opening_line in text_of("#chat"))
+        for n, line in enumerate(first, start=1):
+            say(line, n)
+        (original,) = gym.store.list_sessions()
+
+        number = driver.find_element(By.CSS_SELECTOR, "#again-reply input")
+        number.clear()
+        number.send_keys("2")
+        driver.find_element(By.CSS_SELECTOR, "button#again").click()
+        wait.until(lambda d: "Taking reply 2 again" in text_of("#status"))
+        chat = text_of("#chat")
+        assert first[0] in chat and first[1] not in chat  # the call as it was just before reply 2
+        assert "#2 the first time" in text_of("#scores") and first[1][:40] in text_of("#scores")
+
+        say(retry, 3)  # reply 1, the first answer to reply 2, and the new one
+        cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
+        assert "the first time" in cards[1].text and retry[:40] in cards[2].text
+        before, after = ({p.get_attribute("title"): int(p.text.split()[-1])
+                          for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")} for card in cards[1:])
+        assert after["restraint"] > before["restraint"]
+
+        # the original, opened from past sessions, is intact
+        driver.find_element(By.XPATH, "//button[contains(., 'Past sessions')]").click()
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#past input")))
+        box.send_keys(original["id"], Keys.ENTER)
+        driver.find_element(By.CSS_SELECTOR, "button#open").click()
+        wait.until(lambda d: first[1] in text_of("#chat") and retry not in text_of("#chat"))
+    assert len(gym.store.list_sessions()) == 2

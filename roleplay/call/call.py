@@ -21,6 +21,7 @@ from roleplay.call.state import Move, ProspectState, advance
 from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import Grade, Report, RepTurn
 from roleplay.personas import Persona
+from roleplay.storage import Attempt
 from roleplay.transcript import Line
 from roleplay.understanding import Reading
 
@@ -121,6 +122,8 @@ class Call:
     grading: bool = True
     #: The username of the rep whose call this is (``None`` in single-user mode).
     owner: str | None = None
+    #: When this call takes a moment of another again: that call, and the reply taken again.
+    attempt_of: Attempt | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property

@@ -21,6 +21,7 @@ from roleplay.call.call import Call
 from roleplay.call.prospect import Prospect
 from roleplay.call.state import ProspectState, initial_state
 from roleplay.config import Role, Settings
+from roleplay.errors import InvalidInput
 from roleplay.judge import Coach, Grader, Report
 from roleplay.personas import Persona, load_personas, persona_version
 from roleplay.storage import Store, create_store
@@ -174,7 +175,7 @@ class Gym:
         call = Call(self, record.id, persona, state,
                     [Line(speaker=t.speaker, text=t.text) for t in record.turns],
                     rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
-                    ended_by=record.ended_by, owner=record.owner)
+                    ended_by=record.ended_by, owner=record.owner, attempt_of=record.attempt_of)
         if record.report:
             call.report = Report.model_validate(record.report)
         with self._lock:
@@ -186,6 +187,34 @@ class Gym:
                 if turn.speaker == "rep" and turn.id not in record.grades:
                     call.pending[turn.id] = self.pool.submit(call._grade, call.lines[:i], turn.text, turn.id)
         return call
+
+    def take_again(self, session_id: str, reply: int, owner: str | None = None) -> Call:
+        """A new call that takes reply ``reply`` (from 1) of ``session_id`` again.
+
+        It starts as that call was just before the reply: the same persona version, the lines
+        said so far with their grades, and the prospect's state as it was then. The original
+        call is not touched; the new one records what it is an attempt at.
+
+        Raises:
+            KeyError: there is no such session.
+            InvalidInput: the call has no reply ``reply``.
+        """
+        record = self.store.get_session(session_id)
+        if record is None:
+            raise KeyError(f"no session {session_id}")
+        replies = [i for i, t in enumerate(record.turns) if t.speaker == "rep"]
+        if not 1 <= reply <= len(replies):
+            raise InvalidInput(f"This call has {len(replies)} repl{'y' if len(replies) == 1 else 'ies'}; "
+                               f"pick one from 1 to {len(replies)} to take again." if replies
+                               else "This call has no reply to take again yet.")
+        new_id = self.store.create_session(record.persona_id, record.persona_version, record.persona,
+                                           record.prompt_versions, record.models, owner)
+        self.store.add_attempt(new_id, session_id, reply)
+        for turn in record.turns[: replies[reply - 1]]:  # up to the prospect's line before the reply
+            copied = self.store.add_turn(new_id, turn.speaker, turn.text, turn.move, turn.state, turn.meta)
+            if turn.id in record.grades:
+                self.store.add_grade(new_id, copied, record.grades[turn.id])
+        return self.call(new_id)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

@@ -1,11 +1,11 @@
-"""Storage of sessions, turns, grades and reports, through SQLAlchemy.
+"""Storage of sessions, turns, grades, reports and attempts, through SQLAlchemy.
 
 - ``store``: ``Store`` and ``create_store(url)``, the only way the app reads or writes.
 - ``records``: the typed records it returns.
 - ``tables``: the schema.
 """
 
-from roleplay.storage.records import ScoreRow, SessionRecord, TurnRecord
+from roleplay.storage.records import Attempt, ScoreRow, SessionRecord, TurnRecord
 from roleplay.storage.store import Store, create_store
 
-__all__ = ["ScoreRow", "SessionRecord", "Store", "TurnRecord", "create_store"]
+__all__ = ["Attempt", "ScoreRow", "SessionRecord", "Store", "TurnRecord", "create_store"]

@@ -41,6 +41,14 @@ class TurnRecord(BaseModel):
     meta: dict[str, Any] | None = None
 
 
+class Attempt(BaseModel):
+    """One session taking reply ``reply`` of another again."""
+
+    session_id: str  # the attempt
+    parent_id: str  # the session whose moment it takes again
+    reply: int
+
+
 class SessionRecord(BaseModel):
     id: str
     persona_id: str
@@ -56,6 +64,10 @@ class SessionRecord(BaseModel):
     turns: list[TurnRecord] = []
     grades: dict[int, Grade] = {}
     report: dict[str, Any] | None = None
+    #: When this session takes a moment of another again: that session and the reply number.
+    attempt_of: Attempt | None = None
+    #: The sessions that take a moment of this one again, oldest first.
+    attempts: list[Attempt] = []
 
     @field_validator("created_at", "ended_at")
     @classmethod

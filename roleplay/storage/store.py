@@ -29,6 +29,7 @@ from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
 from roleplay.storage.records import (
+    Attempt,
     ScoreRow,
     SessionRecord,
     TurnRecord,
@@ -37,7 +38,7 @@ from roleplay.storage.records import (
     utc_aware,
     without_nul,
 )
-from roleplay.storage.tables import grades, metadata, reports, sessions, turns, users
+from roleplay.storage.tables import attempts, grades, metadata, reports, sessions, turns, users
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +139,12 @@ class Store:
                 ended_at=_now(), ended_by=ended_by, state=state,
             ))
 
+    def add_attempt(self, session_id: str, parent_id: str, at_reply: int) -> None:
+        """Record that ``session_id`` takes reply ``at_reply`` of ``parent_id`` again."""
+        with self._begin() as conn:
+            conn.execute(insert(attempts).values(
+                session_id=session_id, parent_id=parent_id, at_reply=at_reply, created_at=_now()))
+
     def save_report(self, session_id: str, body: dict[str, Any]) -> None:
         with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
@@ -194,9 +201,16 @@ class Store:
             report = conn.execute(
                 select(reports.c.body).where(reports.c.session_id == session_id)
             ).scalar_one_or_none()
+            related = conn.execute(
+                select(attempts).where((attempts.c.session_id == session_id) | (attempts.c.parent_id == session_id))
+                .order_by(attempts.c.created_at)
+            ).mappings().all()
+        found = [Attempt(session_id=r["session_id"], parent_id=r["parent_id"], reply=r["at_reply"]) for r in related]
         return SessionRecord(
             **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
             grades=self.grades_for(session_id), report=report,
+            attempt_of=next((a for a in found if a.session_id == session_id), None),
+            attempts=[a for a in found if a.parent_id == session_id],
         )
 
     def session_owner(self, session_id: str) -> tuple[bool, str | None]:

@@ -1,4 +1,4 @@
-"""The schema: sessions, turns, grades and reports (SQLAlchemy Core tables)."""
+"""The schema: sessions, turns, grades, reports and attempts (SQLAlchemy Core tables)."""
 
 from __future__ import annotations
 
@@ -81,5 +81,15 @@ reports = Table(
     "reports", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: A session that takes a moment of another again: it starts as a copy of ``parent_id`` up to
+#: the rep's reply ``at_reply`` (its prospect state as it was then), and the rep answers anew.
+#: A table of its own, so databases made before it gain it without a column change.
+attempts = Table(
+    "attempts", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("at_reply", Integer, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from roleplay.judge import DIMENSIONS, Grade, Report
 from roleplay.rendering import plain, report_markdown
-from roleplay.storage import ScoreRow, SessionRecord, TurnRecord
+from roleplay.storage import Attempt, ScoreRow, SessionRecord, TurnRecord
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +109,10 @@ class SessionMeta(BaseModel):
     ended_by: str | None
     #: ``closed``, ``not_now`` or ``open``; ``None`` if unknown.
     door: str | None
+    #: When this call takes a moment of another again: ``{"session_id", "parent_id", "reply"}``.
+    attempt_of: Attempt | None = None
+    #: The calls that take a moment of this one again, oldest first.
+    attempts: list[Attempt] = []
 
 
 class SessionExport(BaseModel):
@@ -177,7 +181,7 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
         id=record.id, owner=record.owner, persona_id=record.persona_id, persona_version=record.persona_version,
         persona_name=persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
         created_at=iso_utc(record.created_at), ended_at=iso_utc(record.ended_at), ended_by=record.ended_by,
-        door=_door(record),
+        door=_door(record), attempt_of=record.attempt_of, attempts=record.attempts,
     )
     return SessionExport(session=meta, turns=turns, report=report)
 
@@ -278,6 +282,10 @@ def session_markdown(record: SessionRecord) -> str:
         header.append(f"- **Rep:** {plain(record.owner)}")
     ended = _ENDED_BY.get(record.ended_by, plain(record.ended_by)) if record.ended_by else "not ended yet"
     header += [f"- **Ended by:** {ended}", f"- **Door:** {door_text}"]
+    if (source := record.attempt_of) is not None:
+        header.append(f"- **Takes again:** reply {source.reply} of session {source.parent_id} "
+                      "(the replies before it are that call's)")
+    header += [f"- **Taken again:** reply {a.reply} in session {a.session_id}" for a in record.attempts]
     blocks = ["\n".join(header), "## Transcript"]
     replies = _replies(record.turns)
     for turn in record.turns:

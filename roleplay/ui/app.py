@@ -14,7 +14,7 @@ import gradio as gr
 
 from roleplay.call import Call, CallEnded, Gym, InputError
 from roleplay.config import Settings
-from roleplay.errors import ConfigError
+from roleplay.errors import ConfigError, InvalidInput
 from roleplay.judge import Report
 from roleplay.personas import Persona
 from roleplay.rendering import plain, report_markdown
@@ -37,6 +37,22 @@ def _cards(call: Call) -> list[tuple[str, Any]]:
     return [(text, grades.get(turn_id)) for turn_id, text in call.rep_turns]
 
 
+def _first_time(call: Call) -> tuple[int, str, Any] | None:
+    """The reply a call taking a moment again takes again: its number, words and grade then."""
+    if call.attempt_of is None:
+        return None
+    parent = call.gym.store.get_session(call.attempt_of.parent_id)
+    replies = [t for t in parent.turns if t.speaker == "rep"] if parent else []
+    if len(replies) < call.attempt_of.reply:
+        return None
+    turn = replies[call.attempt_of.reply - 1]
+    return call.attempt_of.reply, turn.text, parent.grades.get(turn.id)
+
+
+def _scores(call: Call, exam: bool) -> str:
+    return scores_html(_cards(call), exam, _first_time(call))
+
+
 def _status(call: Call) -> str:
     name = escape(call.persona.name)
     if call.ended_by == "prospect":
@@ -44,6 +60,9 @@ def _status(call: Call) -> str:
     if call.ended_by == "rep":
         return "<p>Call ended.</p>"
     status = f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
+    if call.attempt_of is not None and len(call.rep_turns) < call.attempt_of.reply:
+        status += (f"<p>Taking reply {call.attempt_of.reply} again: the call is as it was just before it. "
+                   "Your first answer is on the right.</p>")
     if call.last_turn and call.last_turn.fault:
         fault = escape(call.last_turn.fault[:1].upper() + call.last_turn.fault[1:], quote=False)
         status += f'<p class="rp-fault">⚠️ {fault}. {name}\'s line was scripted; your call goes on.</p>'
@@ -99,6 +118,23 @@ def build_app(gym: Gym) -> gr.Blocks:
             past: gr.update(choices=past_choices(who)),
         }
 
+    def take_again(session_id: str | None, reply: float | None, exam: bool, request: gr.Request) -> dict:
+        """A new call that takes reply ``reply`` of this one again (the original stays as it is)."""
+        if not session_id:
+            raise gr.Error("Start or open a call first, then pick the reply to take again.")
+        who = viewer(request)
+        readable(who, session_id)
+        try:
+            call = gym.take_again(session_id, int(reply or 0), owner=who.username)
+        except InvalidInput as exc:
+            raise gr.Error(str(exc)) from None
+        return {
+            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
+            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
+            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
+            past: gr.update(choices=past_choices(who)),
+        }
+
     def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[dict]:
         if not session_id:
             raise gr.Error("Start a call first: pick a prospect and press Start call.")
@@ -109,10 +145,10 @@ def build_app(gym: Gym) -> gr.Blocks:
         except (InputError, CallEnded) as exc:
             gr.Warning(str(exc))
             fault = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
-            yield {chat: history, msg: text, status: fault, scores: scores_html(_cards(call), exam)}
+            yield {chat: history, msg: text, status: fault, scores: _scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        cards = scores_html(_cards(call), exam)
+        cards = _scores(call, exam)
         try:
             for partial in reply:
                 spoken = {"role": "assistant", "content": plain(partial)}
@@ -124,7 +160,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
             chat: _history(call), msg: gr.update(value="", interactive=not call.over), status: _status(call),
-            scores: scores_html(_cards(call), exam), timer: gr.Timer(active=True),
+            scores: _scores(call, exam), timer: gr.Timer(active=True),
         }
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
@@ -133,7 +169,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         call = readable(viewer(request), session_id)
         cards = _cards(call)
         pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
-        return scores_html(cards, exam), gr.Timer(active=pending)
+        return scores_html(cards, exam, _first_time(call)), gr.Timer(active=pending)
 
     def end(session_id: str | None, request: gr.Request) -> Iterator[dict]:
         """End the call: the report's facts show at once, the coach's summary follows."""
@@ -151,7 +187,7 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         def shown(written: Report, pending: bool) -> dict:
             return {
-                status: _status(call), scores: scores_html(_cards(call), False),
+                status: _status(call), scores: _scores(call, False),
                 report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
                 msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
                 end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
@@ -194,7 +230,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         mine = gym.accounts.can_write(who, call.owner)
         live = mine and not call.over
         return {
-            session: session_id, chat: _history(call), status: _status(call), scores: scores_html(_cards(call), False),
+            session: session_id, chat: _history(call), status: _status(call), scores: _scores(call, False),
             report: gr.update(value=report_markdown(written, call.persona.name) if written else "",
                               visible=bool(written)),
             msg: gr.update(interactive=live), send_btn: gr.update(interactive=live),
@@ -239,6 +275,10 @@ def build_app(gym: Gym) -> gr.Blocks:
                 with gr.Column(scale=1, min_width=280):
                     gr.Markdown("### Your scores")
                     scores = gr.HTML(scores_html([], False), elem_id="scores")
+                    with gr.Row(equal_height=True):
+                        again_reply = gr.Number(label="Reply", value=1, precision=0, minimum=1, min_width=80,
+                                                elem_id="again-reply")
+                        again_btn = gr.Button("Take it again", size="sm", elem_id="again")
             report = gr.Markdown(visible=False, elem_id="report")
             timer = gr.Timer(1.0, active=False)
         with gr.Tab("Progress", elem_id="progress-tab"):
@@ -286,6 +326,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         end_btn.click(end, session, view, api_name="end")
         over_btn.click(start_over, None, view, api_name=False)
         open_btn.click(review, past, view, api_name="review")
+        again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")
     return demo
 
 

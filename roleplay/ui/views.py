@@ -18,6 +18,7 @@ from roleplay.transcript import Line
 CSS = """
 .rp-card {border:1px solid #d0d7de; border-radius:8px; padding:8px 10px; margin-bottom:8px; font-size:0.92em}
 .rp-card .rp-said {color:#57606a; margin-bottom:6px}
+.rp-before {border-style:dashed; opacity:0.85}
 .rp-pill {display:inline-block; border-radius:10px; padding:1px 8px; margin:0 4px 4px 0; font-weight:600; color:#fff}
 .rp-s1 {background:#b42318} .rp-s2 {background:#d9480f} .rp-s3 {background:#a17c00}
 .rp-s4 {background:#3b8b3b} .rp-s5 {background:#1a7f37}
@@ -47,8 +48,10 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def grade_card(number: int, said: str, grade: Grade | None) -> str:
-    head = f'<div class="rp-said">#{number} “{escape(_short(said))}”</div>'
+def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = False) -> str:
+    """One reply's card; ``first_time``: the reply this call takes again, as it was said then."""
+    label = " the first time" if first_time else ""
+    head = f'<div class="rp-said">#{number}{label} “{escape(_short(said))}”</div>'
     if grade is None:
         return f'<div class="rp-card rp-pending">{head}<em>Grading…</em></div>'
     if not grade.scored:
@@ -72,12 +75,21 @@ def grade_card(number: int, said: str, grade: Grade | None) -> str:
             notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}{better}</div>')
     if faults and not grade.partial:  # the lines to try instead are the library's: say why
         notes.append(f'<div class="rp-note"><em>Standard line: {escape(sorted(faults)[0])}</em></div>')
-    return f'<div class="rp-card rp-scored">{head}{"".join(pills)}{"".join(notes)}</div>'
+    kind = "rp-scored rp-before" if first_time else "rp-scored"
+    return f'<div class="rp-card {kind}">{head}{"".join(pills)}{"".join(notes)}</div>'
 
 
-def scores_html(cards: list[tuple[str, Grade | None]], hidden: bool) -> str:
+def scores_html(
+    cards: list[tuple[str, Grade | None]], hidden: bool, first_time: tuple[int, str, Grade | None] | None = None,
+) -> str:
+    """The score cards of a call's replies. ``first_time`` (reply number, words, grade): the reply
+    a call that takes a moment again is taking again, shown just before this call's answer to it."""
     if hidden:
         return "<p><em>Exam mode: scores are hidden until the call ends.</em></p>"
-    if not cards:
+    shown = [grade_card(i, said, g) for i, (said, g) in enumerate(cards, start=1)]
+    if first_time is not None:
+        number, said, grade = first_time
+        shown.insert(number - 1, grade_card(number, said, grade, first_time=True))
+    if not shown:
         return "<p><em>Each of your replies will be scored here on curiosity, composure and restraint.</em></p>"
-    return "".join(grade_card(i, said, g) for i, (said, g) in enumerate(cards, start=1))
+    return "".join(shown)
