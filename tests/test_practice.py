@@ -69,3 +69,26 @@ def test_only_a_reply_the_call_has_can_be_taken_again(gym: Gym, reply: int, says
         gym.take_again(call.id, reply)
     with pytest.raises(KeyError):
         gym.take_again("no-such-session", 1)
+
+
+def test_the_simulation_takes_a_third_push_again_with_a_curious_reply(settings, gym: Gym) -> None:
+    from roleplay.measure.simulation import REP_SCRIPTS, load_rep_script, outcome_row, simulate
+
+    script = load_rep_script(REP_SCRIPTS / "take_again.json")
+    result = simulate(settings, "happy_incumbent", script, gym=gym, report=False, grade=True)
+    again = result["take_again"]
+    assert again["reply"] == 3 and again["first"]["rep"] == script.rep[2]
+    assert again["first"]["scores"]["restraint"] <= 2  # the third push
+    (retry,) = again["turns"]
+    assert retry["rep"] == script.take_again.rep[0] and retry["scores"]["restraint"] >= 4
+    row = outcome_row("happy_incumbent", "take_again", [result])
+    assert (row["retried"], row["retry_restraint_4"]) == (1, 1)
+
+
+def test_a_rep_script_with_a_mistyped_key_is_refused(tmp_path) -> None:
+    from roleplay.measure.simulation import RepScriptError, load_rep_script
+
+    path = tmp_path / "typo.json"
+    path.write_text(json.dumps({"rep": ["Hi"], "take_agian": {"reply": 1, "rep": ["Hello"]}}))
+    with pytest.raises(RepScriptError, match="take_agian"):
+        load_rep_script(path)

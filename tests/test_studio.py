@@ -116,7 +116,7 @@ def test_text_table_and_cells_share_the_columns() -> None:
     line = format_row(row)
     assert len(line) == len(format_header())
     assert line.split() == ["happy_incumbent", "pushy", "1", "0%", "100%", "0%", "0%", "100%", "0%", "0", "0%",
-                            "100%", "0", "0", "0", "0", "1"]
+                            "100%", "0", "0", "0", "0", "0", "0", "1"]
     assert format_header().split() == [head for _, head, _, _ in COLUMNS]
     assert row_cells(row, ["script", "runs", "closed", "turns"]) == ["pushy", 1, "100%", 1]
 

@@ -14,10 +14,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roleplay import PROJECT_ROOT
-from roleplay.call import Gym
+from roleplay.call import Call, Gym
 from roleplay.call.prospect import agrees, breaks_character, names_itself, pasted_fact
 from roleplay.config import Settings
 from roleplay.errors import InvalidInput
@@ -28,8 +28,20 @@ from roleplay.storage import create_store
 REP_SCRIPTS = PROJECT_ROOT / "evals" / "rep_scripts"
 
 
-class RepScript(BaseModel):
+class TakeAgain(BaseModel):
+    """After the script, take reply ``reply`` again and say ``rep`` from there."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reply: int = Field(ge=1)
     rep: list[str] = Field(min_length=1)
+
+
+class RepScript(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    rep: list[str] = Field(min_length=1)
+    take_again: TakeAgain | None = None
 
 
 class RepScriptError(InvalidInput):
@@ -85,6 +97,7 @@ def simulate(
             "fact_pasted": pasted_fact(result.text, result.fallback_reason, facts),
             "fact_withheld": bool(result.withheld_fact),
         })
+    again = _take_again(gym, call, script.take_again) if script.take_again else None
     if report:
         call.end()
     return {
@@ -99,6 +112,30 @@ def simulate(
             "door": call.state.door.value,
             "broke_character": broke,
         },
+        **({"take_again": again} if again is not None else {}),
+    }
+
+
+def _take_again(gym: Gym, call: Call, take: TakeAgain) -> dict[str, Any] | None:
+    """Take reply ``take.reply`` of ``call`` again and play ``take.rep`` from there (graded);
+    ``None`` when the call ended before that reply."""
+    if len(call.rep_turns) < take.reply:
+        return None
+    again = gym.take_again(call.id, take.reply)
+    said = []
+    for line in take.rep:
+        if again.over:
+            break
+        said.append((line, again.say(line)))
+    grades = again.grades(wait=None)
+    first = call.grades(wait=None).get(call.rep_turns[take.reply - 1][0])
+    return {
+        "session_id": again.id, "reply": take.reply,
+        "first": {"rep": call.rep_turns[take.reply - 1][1],
+                  "scores": first.scores if first and first.scored else None},
+        "turns": [{"rep": line, "prospect": result.text,
+                   "scores": g.scores if (g := grades.get(result.rep_turn_id)) and g.scored else None}
+                  for line, result in said],
     }
 
 
@@ -119,13 +156,16 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
     ``raw_third`` the model's lines replaced for it, ``pasted`` the lines where a hidden fact
     was put in the prospect's mouth in the persona's written sentence instead of voiced by the
     model, and ``withheld`` the lines that were to reveal a fact and left it out (the fact stays
-    hidden for a later question).
+    hidden for a later question). ``retried`` counts the runs that took a reply again (a
+    script with ``take_again`` whose call got that far) and ``retry_restraint_4`` those whose
+    every reply on the retry scored restraint 4 or more.
     """
     n = len(outcomes)
     if n == 0:
         raise ValueError("outcome_row needs at least one run")
     doors = Counter(o["outcome"]["door"] for o in outcomes)
     turns = [t for o in outcomes for t in o["turns"]]
+    retries = [o["take_again"] for o in outcomes if o.get("take_again")]
     return {
         "persona": persona, "script": script, "runs": n,
         "agreed": sum(o["outcome"]["agreed"] for o in outcomes) / n,
@@ -139,6 +179,9 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
         "raw_third": sum(t["fallback_reason"] == "spoke of itself in the third person" for t in turns),
         "pasted": sum(t.get("fact_pasted", False) for t in turns),
         "withheld": sum(t.get("fact_withheld", False) for t in turns),
+        "retried": len(retries),
+        "retry_restraint_4": sum(bool(r["turns"]) and all((t["scores"] or {}).get("restraint", 0) >= 4
+                                                          for t in r["turns"]) for r in retries),
         "turns": len(turns),
         "broke_lines": [t["prospect"] for t in turns if breaks_character(t["prospect"])],
     }
@@ -152,7 +195,7 @@ COLUMNS: list[tuple[str, str, int, bool]] = [
     ("open", "open", 5, True), ("hung_up", "hung_up", 7, True), ("broke", "broke", 5, True),
     ("raw_broke", "raw_broke", 9, False), ("facts", "facts", 5, True), ("spoken", "spoken", 6, True),
     ("third_person", "3rd_pers", 8, False), ("raw_third", "raw_3rd", 7, False), ("pasted", "pasted", 6, False),
-    ("withheld", "withheld", 8, False),
+    ("withheld", "withheld", 8, False), ("retried", "retried", 7, False), ("retry_restraint_4", "retry_R4+", 9, False),
     ("turns", "turns", 5, False),
 ]
 _TEXT = ("persona", "script")
