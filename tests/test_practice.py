@@ -92,3 +92,77 @@ def test_a_rep_script_with_a_mistyped_key_is_refused(tmp_path) -> None:
     path.write_text(json.dumps({"rep": ["Hi"], "take_agian": {"reply": 1, "rep": ["Hello"]}}))
     with pytest.raises(RepScriptError, match="take_agian"):
         load_rep_script(path)
+
+
+# --- Drills ----------------------------------------------------------------------------------
+
+CURIOUS_REPLIES = ["Understood, I'll stop asking. What would make next year different for you?",
+                   "That makes sense. How do the plant managers plan their shifts today?",
+                   "Thanks, that helps. What would you want to see before you looked at anything?"]
+
+
+def test_a_drill_starts_at_its_moment_and_passes_when_every_reply_clears_the_bar(gym: Gym) -> None:
+    from roleplay.call.call import DRILL_SETUP
+
+    drill = gym.drills.get("let_the_no_stand")
+    call = gym.start_drill(drill.id)
+    persona = gym.personas[drill.persona]
+    assert [ln.text for ln in call.lines] == [persona.opening_line, *(m.text for m in drill.moment)]
+    assert call.state.refusals == 2  # two noes before the rep's first reply
+    setup = gym.store.get_session(call.id)
+    assert setup.drill_id == drill.id
+    assert [g.unscored_reason for g in setup.grades.values()] == [DRILL_SETUP, DRILL_SETUP]
+    for n, line in enumerate(CURIOUS_REPLIES, start=1):
+        assert not call.over
+        call.say(line)
+        call.grades(wait=5)
+        assert call.drill_verdict() is (True if n == drill.replies else None)
+    assert call.over and call.ended_by == "rep"  # the drill's replies are given
+    report = call.end(grade_timeout=5)
+    assert report.replies == 5 and report.graded == 3  # the drill's own lines are not the rep's
+
+
+def test_a_drill_fails_on_a_reply_below_the_bar_and_can_be_played_again(gym: Gym) -> None:
+    call = gym.start_drill("let_the_no_stand")
+    call.say("Come on, just fifteen minutes on Friday?")
+    call.grades(wait=5)
+    assert call.drill_verdict() is False
+    retry = gym.start_drill("let_the_no_stand")
+    assert retry.id != call.id and len(retry.lines) == len(call.lines) - 2
+
+
+def test_the_report_names_the_drill_for_the_weakest_habit(gym: Gym) -> None:
+    call = gym.start("happy_incumbent")
+    call.say(PUSHES[0])
+    call.say(PUSHES[1])
+    report = call.end(grade_timeout=5)
+    drill = gym.drills.get(report.drill_id)
+    assert drill.dimension == report.weakest_dimension and " ".join(drill.advice.split()) == report.drill
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("schema_version: 1\ndrills: []\n", "drills: List should have at least 1 item"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, advice: Stop asking after two noes."
+     ", persona: happy_incumbent, moment: [{prospect: No.}]}\n", "starts with the rep's line"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, advice: Stop asking after two noes."
+     ", persona: happy_incumbent, replies: 9}\n", "replies: Input should be less than or equal to 5"),
+])
+def test_drills_are_validated_with_the_field_at_fault(tmp_path, text: str, says: str) -> None:
+    from roleplay.drills import DrillError, load_drills
+
+    path = tmp_path / "drills.yaml"
+    path.write_text(text)
+    with pytest.raises(DrillError, match=says):
+        load_drills(path)
+
+
+def test_drills_validate_on_the_command_line(tmp_path, capsys) -> None:
+    from roleplay.cli import main
+
+    assert main(["drills", "validate"]) == 0
+    assert "drills valid: 3" in capsys.readouterr().out
+    broken = tmp_path / "drills.yaml"
+    broken.write_text("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, "
+                      "advice: Stop asking after two noes., persona: nobody}\n")
+    assert main(["drills", "validate", str(broken)]) == 1
+    assert "every habit needs a drill; missing: curiosity, composure" in capsys.readouterr().err

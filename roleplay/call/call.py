@@ -20,6 +20,7 @@ from roleplay.backends import ModelFault
 from roleplay.call.state import Move, ProspectState, advance
 from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import Grade, Report, RepTurn
+from roleplay.drills import Drill, verdict
 from roleplay.personas import Persona
 from roleplay.storage import Attempt
 from roleplay.transcript import Line
@@ -41,6 +42,8 @@ class CallEnded(RoleplayError, RuntimeError):
 
 #: The unscored reason of every reply in a call started with ``grade=False``.
 GRADING_SKIPPED = "grading skipped for this call"
+#: The unscored reason of a drill's own rep lines, which set up its moment.
+DRILL_SETUP = "said by the drill to set up the moment, not by you"
 
 
 #: Characters that reorder how the text around them is displayed ("Trojan source" tricks).
@@ -124,6 +127,8 @@ class Call:
     owner: str | None = None
     #: When this call takes a moment of another again: that call, and the reply taken again.
     attempt_of: Attempt | None = None
+    #: The drill this call plays: it ends after the drill's replies (``drill_verdict``).
+    drill: Drill | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
@@ -190,7 +195,24 @@ class Call:
                                         fault=error, withheld_fact=voiced.withheld_fact)
             if ended:
                 self._end("prospect")
+            elif self.drill is not None and len(self.drill_replies()) >= self.drill.replies:
+                self._end("rep")  # the drill's replies are given
             yield voiced.text
+
+    def drill_replies(self) -> list[tuple[int, str]]:
+        """The rep's own replies in a drill (the moment's rep lines are the drill's)."""
+        setup = sum(line.speaker == "rep" for line in self.drill.moment) if self.drill else 0
+        return self.rep_turns[setup:]
+
+    def drill_verdict(self) -> bool | None:
+        """Has the drill passed (every reply at least its ``pass_at`` on its dimension)? ``None``
+        while it cannot be told yet, and for a call that is no drill."""
+        if self.drill is None:
+            return None
+        grades = self.grades()
+        scores = [g.scores.get(self.drill.dimension) if g is not None and g.scored else None
+                  for g in (grades.get(turn_id) for turn_id, _ in self.drill_replies())]
+        return verdict(self.drill, scores, hung_up=self.ended_by == "prospect")
 
     def say(self, text: str) -> TurnResult:
         """Send a message and wait for the whole reply (for scripts and the API)."""

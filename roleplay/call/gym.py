@@ -17,12 +17,13 @@ from langchain_core.messages import SystemMessage
 
 from roleplay import prompts
 from roleplay.backends import RetryPolicy, create_chat_model, model_label
-from roleplay.call.call import Call
+from roleplay.call.call import DRILL_SETUP, Call
 from roleplay.call.prospect import Prospect
-from roleplay.call.state import ProspectState, initial_state
+from roleplay.call.state import ProspectState, advance, initial_state, note_prospect_line, withhold
 from roleplay.config import Role, Settings
+from roleplay.drills import Drill, load_drills
 from roleplay.errors import InvalidInput
-from roleplay.judge import Coach, Grader, Report
+from roleplay.judge import Coach, Grade, Grader, Report
 from roleplay.personas import Persona, load_personas, persona_version
 from roleplay.storage import Store, create_store
 from roleplay.team import Accounts
@@ -78,6 +79,7 @@ class Gym:
         self.store = store or create_store(settings.db_url)
         self.accounts = Accounts(self.store)
         self.personas = load_personas(settings.personas_dir)
+        self.drills = load_drills(settings.prompts_dir)
         models = models or {}
         self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
         #: One retry after a timeout, a refused connection or a rate limit, for every role.
@@ -175,7 +177,8 @@ class Gym:
         call = Call(self, record.id, persona, state,
                     [Line(speaker=t.speaker, text=t.text) for t in record.turns],
                     rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
-                    ended_by=record.ended_by, owner=record.owner, attempt_of=record.attempt_of)
+                    ended_by=record.ended_by, owner=record.owner, attempt_of=record.attempt_of,
+                    drill=self.drills.get(record.drill_id) if record.drill_id else None)
         if record.report:
             call.report = Report.model_validate(record.report)
         with self._lock:
@@ -215,6 +218,40 @@ class Gym:
             if turn.id in record.grades:
                 self.store.add_grade(new_id, copied, record.grades[turn.id])
         return self.call(new_id)
+
+    def playable_drills(self) -> list[Drill]:
+        """The drills whose persona is loaded, in file order."""
+        return [d for d in self.drills.drills if d.persona in self.personas]
+
+    def start_drill(self, drill_id: str, owner: str | None = None) -> Call:
+        """Start drill ``drill_id``: a call with its persona whose first lines are the drill's
+        moment, the prospect's state moved through them as if they had been said. The moment's
+        rep lines are the drill's, not the rep's: they are stored unscored (``DRILL_SETUP``).
+
+        Raises:
+            KeyError: no such drill, or its persona is not loaded.
+        """
+        drill = self.drills.get(drill_id)
+        persona = self.personas.get(drill.persona)
+        if persona is None:
+            raise KeyError(f"drill '{drill_id}' needs the persona '{drill.persona}', which is not loaded")
+        call = self.start(persona, owner)
+        self.store.add_drill_run(call.id, drill.id)
+        call.drill = drill
+        for line in drill.moment:
+            if line.speaker == "rep":
+                decision = advance(call.state, persona, self.grader.reader.read(call.lines, line.text))
+                turn_id = self.store.add_turn(call.id, "rep", line.text)
+                self.store.add_grade(call.id, turn_id, Grade.unscored(DRILL_SETUP))
+                call.rep_turns.append((turn_id, line.text))
+            else:  # the drill's words for the prospect: what they say is kept in its state
+                if decision.fact and decision.fact not in line.text:
+                    withhold(call.state, decision.fact)
+                note_prospect_line(call.state, line.text)
+                self.store.add_turn(call.id, "prospect", line.text, move=decision.move.value,
+                                    state=call.state.snapshot())
+            call.lines.append(Line(speaker=line.speaker, text=line.text))
+        return call
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

@@ -115,6 +115,20 @@ def cmd_coaching_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_drills_validate(args: argparse.Namespace) -> int:
+    from roleplay.drills import DrillError, load_drills
+    from roleplay.personas import load_personas
+
+    path = Path(args.path) if args.path else PROJECT_ROOT / "prompts" / "drills.yaml"
+    try:
+        drills = load_drills(path, personas=list(load_personas(PROJECT_ROOT / "personas")))
+    except DrillError as exc:
+        print(str(exc), file=sys.stderr)
+        return 1
+    print(f"drills valid: {len(drills.drills)} ({', '.join(d.id for d in drills.drills)})")
+    return 0
+
+
 def cmd_simulate(args: argparse.Namespace) -> int:
     from roleplay.measure.simulation import RepScriptError, load_rep_script, simulate
 

@@ -52,6 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("path", nargs="?", help="the library file (default: prompts/coaching.yaml)")
     check.set_defaults(func=commands.cmd_coaching_validate)
 
+    drills = sub.add_parser("drills", help="the drills").add_subparsers(dest="drills_command", required=True)
+    check = drills.add_parser("validate", help="validate the drills; exit 1 on any problem",
+                              description="Example: roleplay drills validate prompts/drills.yaml")
+    check.add_argument("path", nargs="?", help="the drills file (default: prompts/drills.yaml)")
+    check.set_defaults(func=commands.cmd_drills_validate)
+
     evals = sub.add_parser("eval", help="evaluations").add_subparsers(dest="eval_command", required=True)
     grading = evals.add_parser("grading", help="grade a golden file and report agreement with the labels")
     grading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")

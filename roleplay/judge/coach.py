@@ -28,6 +28,7 @@ from roleplay.backends import ModelFault, RetryPolicy, json_constrained, model_l
 from roleplay.judge.coaching.follow_up import follow_up_at
 from roleplay.judge.coaching.quality import describe, report_defects, without_quotes
 from roleplay.judge.grading import DIMENSIONS, Grade
+from roleplay.drills import load_drills
 from roleplay.personas import Persona
 from roleplay.transcript import Line
 from roleplay.understanding.signals import sentences
@@ -67,6 +68,8 @@ class Report(BaseModel):
     summary_rejected: str | None = None
     drill: str
     drill_source: str = "coach"
+    #: The drill the rep can play for the weakest habit (``roleplay.drills``).
+    drill_id: str | None = None
     follow_up: str | None = None
     #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
     follow_up_at: str | None = None
@@ -198,7 +201,7 @@ class Coach:
         #: Faults and malformed answers get one retry (see ``roleplay.backends.faults``).
         self.retry = retry or RetryPolicy()
         self.prompts_dir = prompts_dir
-        self._drills = prompts.load_data(prompts_dir, "drills.yaml")
+        self._drills = load_drills(prompts_dir)
         #: The same for every call, so its processed state can be kept (see ``Gym.warm_up``).
         self.system_prompt = prompts.render(prompts_dir, "coach.md")
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
@@ -224,7 +227,8 @@ class Coach:
         weakest, first_name = facts["weakest_dimension"] or "curiosity", persona.name.split()[0]
         report = Report(
             persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
-            drill=self._drills.get(weakest, "").strip(), drill_source="library", coach_model=model_label(self.model),
+            drill=" ".join(self._drills.for_dimension(weakest).advice.split()), drill_source="library",
+            drill_id=self._drills.for_dimension(weakest).id, coach_model=model_label(self.model),
             follow_up=follow_up_plan(door, door_when, at, first_name),
             follow_up_at=at.isoformat(timespec="minutes") if at else None,
         )

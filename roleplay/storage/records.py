@@ -68,6 +68,8 @@ class SessionRecord(BaseModel):
     attempt_of: Attempt | None = None
     #: The sessions that take a moment of this one again, oldest first.
     attempts: list[Attempt] = []
+    #: The drill this session plays (``roleplay.drills``), if it is one.
+    drill_id: str | None = None
 
     @field_validator("created_at", "ended_at")
     @classmethod

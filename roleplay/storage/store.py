@@ -38,7 +38,7 @@ from roleplay.storage.records import (
     utc_aware,
     without_nul,
 )
-from roleplay.storage.tables import attempts, grades, metadata, reports, sessions, turns, users
+from roleplay.storage.tables import attempts, drill_runs, grades, metadata, reports, sessions, turns, users
 
 log = logging.getLogger(__name__)
 
@@ -145,6 +145,11 @@ class Store:
             conn.execute(insert(attempts).values(
                 session_id=session_id, parent_id=parent_id, at_reply=at_reply, created_at=_now()))
 
+    def add_drill_run(self, session_id: str, drill_id: str) -> None:
+        """Record that ``session_id`` plays drill ``drill_id``."""
+        with self._begin() as conn:
+            conn.execute(insert(drill_runs).values(session_id=session_id, drill_id=drill_id, created_at=_now()))
+
     def save_report(self, session_id: str, body: dict[str, Any]) -> None:
         with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
@@ -205,12 +210,15 @@ class Store:
                 select(attempts).where((attempts.c.session_id == session_id) | (attempts.c.parent_id == session_id))
                 .order_by(attempts.c.created_at)
             ).mappings().all()
+            drill_id = conn.execute(
+                select(drill_runs.c.drill_id).where(drill_runs.c.session_id == session_id)
+            ).scalar_one_or_none()
         found = [Attempt(session_id=r["session_id"], parent_id=r["parent_id"], reply=r["at_reply"]) for r in related]
         return SessionRecord(
             **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
             grades=self.grades_for(session_id), report=report,
             attempt_of=next((a for a in found if a.session_id == session_id), None),
-            attempts=[a for a in found if a.parent_id == session_id],
+            attempts=[a for a in found if a.parent_id == session_id], drill_id=drill_id,
         )
 
     def session_owner(self, session_id: str) -> tuple[bool, str | None]:

@@ -1,4 +1,4 @@
-"""The schema: sessions, turns, grades, reports and attempts (SQLAlchemy Core tables)."""
+"""The schema: sessions, turns, grades, reports, attempts and drill runs (SQLAlchemy Core tables)."""
 
 from __future__ import annotations
 
@@ -91,5 +91,12 @@ attempts = Table(
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
     Column("at_reply", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: A session that plays a drill (``roleplay.drills``): its first lines are the drill's moment.
+drill_runs = Table(
+    "drill_runs", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("drill_id", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
