@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING
 
 from roleplay.backends import ModelFault
 from roleplay.call.state import Move, ProspectState, advance
+from roleplay.drills import Drill, verdict
 from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import Grade, Report, RepTurn
-from roleplay.drills import Drill, verdict
 from roleplay.personas import Persona
 from roleplay.storage import Attempt
 from roleplay.transcript import Line

@@ -25,10 +25,10 @@ from pydantic import BaseModel, Field
 
 from roleplay import prompts
 from roleplay.backends import ModelFault, RetryPolicy, json_constrained, model_label
+from roleplay.drills import load_drills
 from roleplay.judge.coaching.follow_up import follow_up_at
 from roleplay.judge.coaching.quality import describe, report_defects, without_quotes
 from roleplay.judge.grading import DIMENSIONS, Grade
-from roleplay.drills import load_drills
 from roleplay.personas import Persona
 from roleplay.transcript import Line
 from roleplay.understanding.signals import sentences
