@@ -268,3 +268,46 @@ def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, drive
         driver.find_element(By.CSS_SELECTOR, "button#open").click()
         wait.until(lambda d: first[1] in text_of("#chat") and retry not in text_of("#chat"))
     assert len(gym.store.list_sessions()) == 2
+
+
+def test_a_drill_played_in_the_browser_passes_then_fails_and_is_played_again(gym: Gym, driver,
+                                                                             tmp_path: Path) -> None:
+    """The first drill (curiosity) starts at its moment; three open questions pass it; played
+    again, a pitch fails it, and the rep is told to try again."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    drill = gym.playable_drills()[0]
+    questions = ["Fair enough. What made Fleetly the right fit for you back then?",
+                 "How do your dispatchers handle it when a customer moves a pickup?",
+                 "What would have to change for you to look at anything else?"]
+    wait = WebDriverWait(driver, WAIT_S)
+    text_of = partial(shown_text, driver)
+
+    def play() -> None:
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#drill-play"))).click()
+        wait.until(lambda d: f"Drill: {drill.title}" in text_of("#status") and "Reply 1 of" in text_of("#status"))
+
+    def say(line: str) -> None:
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+        box.send_keys(line, Keys.ENTER)
+        wait.until(lambda d: line in text_of("#chat") and text_of("#chat").split(line, 1)[1].strip())
+
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
+        driver.find_element(By.XPATH, "//button[contains(., 'Drills')]").click()  # open the accordion
+        play()
+        assert all(line.text in text_of("#chat") for line in drill.moment)  # it starts at its moment
+        for line in questions:
+            say(line)
+        wait.until(lambda d: "Passed" in text_of("#status"))
+        assert not driver.find_element(By.CSS_SELECTOR, "#msg textarea").is_enabled()  # the drill is over
+
+        play()  # again: a new call at the same moment
+        say("We're much cheaper than Fleetly and we could show you on Tuesday at ten.")
+        wait.until(lambda d: "Not passed" in text_of("#status") and "try again" in text_of("#status"))
+    sessions = gym.store.list_sessions()
+    assert len(sessions) == 2 and all(gym.store.get_session(s["id"]).drill_id == drill.id for s in sessions)

@@ -53,10 +53,33 @@ def _scores(call: Call, exam: bool) -> str:
     return scores_html(_cards(call), exam, _first_time(call))
 
 
+def _drill_status(call: Call) -> str:
+    """Where a drill stands: what it asks, how many replies are left, and then its verdict."""
+    drill = call.drill
+    given = len(call.drill_replies())
+    head = (f"<p>🎯 <strong>Drill: {escape(drill.title)}</strong>. {escape(' '.join(drill.advice.split()))} "
+            f"Pass: every one of your {drill.replies} replies scores {drill.pass_at}+ on {drill.dimension}.</p>")
+    passed = call.drill_verdict()
+    if passed is True:
+        return head + f'<p class="rp-pass">✅ Passed: all {drill.replies} replies scored {drill.pass_at}+ on ' \
+                      f"{drill.dimension}. Play another drill, or end the call for the report.</p>"
+    if passed is False:
+        why = "the prospect hung up" if call.ended_by == "prospect" else f"a reply scored under {drill.pass_at}"
+        return head + f'<p class="rp-fail">❌ Not passed: {why}. Press <strong>Play drill</strong> to try again.</p>'
+    if call.over:
+        return head + "<p>Your replies are given; waiting for their scores…</p>"
+    return head + f"<p>Reply {given + 1} of {drill.replies}.</p>"
+
+
 def _status(call: Call) -> str:
     name = escape(call.persona.name)
+    if call.drill is not None and call.ended_by != "prospect":
+        return _drill_status(call)
     if call.ended_by == "prospect":
-        return f'<p class="rp-hangup">📵 {name} hung up.</p><p>End the call to read your report, or start over.</p>'
+        hung_up = f'<p class="rp-hangup">📵 {name} hung up.</p>'
+        if call.drill is not None:
+            return hung_up + _drill_status(call)
+        return hung_up + "<p>End the call to read your report, or start over.</p>"
     if call.ended_by == "rep":
         return "<p>Call ended.</p>"
     status = f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
@@ -118,6 +141,20 @@ def build_app(gym: Gym) -> gr.Blocks:
             past: gr.update(choices=past_choices(who)),
         }
 
+    def play_drill(drill_id: str | None, exam: bool, request: gr.Request) -> dict:
+        """Start the drill ``drill_id``: a short call at its moment, with a pass or a retry."""
+        who = viewer(request)
+        try:
+            call = gym.start_drill(drill_id or "", owner=who.username)
+        except KeyError:
+            raise gr.Error("There is no such drill. Reload the page to see the current ones.") from None
+        return {
+            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
+            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
+            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
+            past: gr.update(choices=past_choices(who)),
+        }
+
     def take_again(session_id: str | None, reply: float | None, exam: bool, request: gr.Request) -> dict:
         """A new call that takes reply ``reply`` of this one again (the original stays as it is)."""
         if not session_id:
@@ -165,11 +202,13 @@ def build_app(gym: Gym) -> gr.Blocks:
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
-            return gr.update(), gr.Timer(active=False)
+            return gr.update(), gr.update(), gr.Timer(active=False)
         call = readable(viewer(request), session_id)
         cards = _cards(call)
         pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
-        return scores_html(cards, exam, _first_time(call)), gr.Timer(active=pending)
+        # a drill's verdict comes with the scores; other calls' status does not change here
+        shown = _status(call) if call.drill is not None else gr.update()
+        return scores_html(cards, exam, _first_time(call)), shown, gr.Timer(active=pending)
 
     def end(session_id: str | None, request: gr.Request) -> Iterator[dict]:
         """End the call: the report's facts show at once, the coach's summary follows."""
@@ -252,6 +291,12 @@ def build_app(gym: Gym) -> gr.Blocks:
                     brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
                     exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
                     start_btn = gr.Button("Start call", variant="primary", elem_id="start")
+                    with gr.Accordion("Drills", open=False, elem_id="drills"):
+                        drills = gym.playable_drills()
+                        drill = gr.Dropdown(choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
+                                            value=drills[0].id if drills else None, label="Drill",
+                                            elem_id="drill")
+                        drill_btn = gr.Button("Play drill", elem_id="drill-play")
                     with gr.Accordion("Past sessions", open=False):
                         # Choices go stale per tab; any id is accepted and checked in review().
                         past = gr.Dropdown(choices=[], label="Session", elem_id="past",
@@ -321,12 +366,13 @@ def build_app(gym: Gym) -> gr.Blocks:
         start_btn.click(start, [persona, exam], view, api_name="start")
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
-        timer.tick(refresh, [session, exam], [scores, timer], api_name=False, show_progress="hidden")
-        exam.change(refresh, [session, exam], [scores, timer], api_name=False)
+        timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
+        exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
         over_btn.click(start_over, None, view, api_name=False)
         open_btn.click(review, past, view, api_name="review")
         again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")
+        drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill")
     return demo
 
 

@@ -28,6 +28,7 @@ CSS = """
 .rp-try {margin:2px 0 0 1em; color:#1d5e2f}
 .rp-hangup {color:#b42318; font-weight:700}
 .rp-fault {color:#9a6700; font-weight:600}
+.rp-pass {color:#1a7f37; font-weight:600} .rp-fail {color:#b42318; font-weight:600}
 """
 
 
