@@ -82,7 +82,9 @@ class Tally:
         self.model_summaries += report.summary_source == "coach"
         if report.summary_source != "coach" and report.graded:
             why = report.summary_rejected or report.coach_error or "none"
-            self.summary_reasons[_reason_kind(why.replace("failed the ", "fails the ", 1))] += 1
+            # "failed the generic check; left out your words": each reason in the same words as the notes'
+            self.summary_reasons[" + ".join(_reason_kind(part.replace("failed the ", "fails the ", 1))
+                                            for part in why.split("; "))] += 1
         names, facts = _persona_words(persona)
         found = report_defects(report.summary, report.follow_up, report.drill, report.door, report.door_when,
                                replies, names, facts, report.ended_by)
