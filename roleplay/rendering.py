@@ -49,8 +49,8 @@ def report_markdown(report: Report, persona_name: str, pending: bool = False) ->
         lines.append(f"**Weakest moment** (reply {w.turn}): “{plain(w.rep)}” — {plain(w.note or '')}")
     if report.summary:
         lines.append(f"**Summary:** {plain(report.summary)}" + (" *(the coach is still writing…)*" if pending else ""))
-    label = "Drill for next time (standard drill)" if report.drill_source == "standard" else "Drill for next time"
-    lines.append(f"**{label}:** {plain(report.drill)}")
+    play = f" *(play it under Drills: {plain(report.drill_title)})*" if report.drill_title else ""
+    lines.append(f"**Drill for next time:** {plain(report.drill)}{play}")
     if report.follow_up:
         lines.append(f"**Follow-up plan:** {plain(report.follow_up)}")
     if report.coach_error:

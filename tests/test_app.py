@@ -28,7 +28,7 @@ DIMENSIONS = ["curiosity", "composure", "restraint"]
 
 # What the call view's endpoints return through the API, by name: every one lists the same
 # components (``view`` in ``build_app``), and an output a handler leaves alone is unchanged.
-VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past")
+VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past", "drill")
 OUTPUTS = dict.fromkeys(("/start", "/send", "/end", "/review"), VIEW)
 
 
@@ -103,6 +103,9 @@ def test_main_flow_start_send_scores_report(serve: Callable[..., App]) -> None:
     assert "Call ended" in out["status"]
     assert pills(out["scores"]) == DIMENSIONS
     assert out["msg"]["interactive"] is False
+    # the report names a drill for the weakest habit, and the picker has it ready to play
+    drill = app.gym.drills.get(out["drill"]["value"])
+    assert f"play it under Drills: {drill.title}" in out["report"]["value"]
 
 
 def test_exam_mode_hides_scores_until_the_end(serve: Callable[..., App]) -> None:

@@ -50,7 +50,7 @@ OUTPUTS = {
     "/studio_open_version": ("editor", "status"),
     "/studio_publish": ("status", "problems", "source", "versions", "picker"),
     "/studio_try": ("table", "status"),
-    "/start": ("chat", "status", "scores", "report", "msg", "timer", "past"),
+    "/start": ("chat", "status", "scores", "report", "msg", "timer", "past", "drill"),
 }
 
 

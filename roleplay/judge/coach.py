@@ -68,8 +68,9 @@ class Report(BaseModel):
     summary_rejected: str | None = None
     drill: str
     drill_source: str = "coach"
-    #: The drill the rep can play for the weakest habit (``roleplay.drills``).
+    #: The drill the rep can play for the weakest habit (``roleplay.drills``), and its title.
     drill_id: str | None = None
+    drill_title: str | None = None
     follow_up: str | None = None
     #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
     follow_up_at: str | None = None
@@ -225,10 +226,10 @@ class Coach:
         facts = summarise(rep_turns, hung_up=ended_by == "prospect")
         at = follow_up_at(door_when, today or date.today()) if door in ("not_now", "open") else None
         weakest, first_name = facts["weakest_dimension"] or "curiosity", persona.name.split()[0]
+        drill = self._drills.for_dimension(weakest)
         report = Report(
             persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
-            drill=" ".join(self._drills.for_dimension(weakest).advice.split()), drill_source="library",
-            drill_id=self._drills.for_dimension(weakest).id, coach_model=model_label(self.model),
+            drill=" ".join(drill.advice.split()), drill_source="library", drill_id=drill.id, drill_title=drill.title, coach_model=model_label(self.model),
             follow_up=follow_up_plan(door, door_when, at, first_name),
             follow_up_at=at.isoformat(timespec="minutes") if at else None,
         )

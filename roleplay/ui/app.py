@@ -100,6 +100,8 @@ def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
 def build_app(gym: Gym) -> gr.Blocks:
     """Build the Gradio app over ``gym`` (tests pass a gym with fake models)."""
     personas = gym.personas  # updated in place when the studio publishes
+    drills = gym.playable_drills()
+    playable = {d.id for d in drills}
     choices = persona_choices(personas)
     first = next(iter(personas))
 
@@ -230,6 +232,8 @@ def build_app(gym: Gym) -> gr.Blocks:
                 report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
                 msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
                 end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
+                # the drill the report names, ready to play
+                **({drill: gr.update(value=written.drill_id)} if written.drill_id in playable else {}),
             }
 
         threading.Thread(target=write, name=f"report-{call.id[:8]}", daemon=True).start()
@@ -292,7 +296,6 @@ def build_app(gym: Gym) -> gr.Blocks:
                     exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
                     start_btn = gr.Button("Start call", variant="primary", elem_id="start")
                     with gr.Accordion("Drills", open=False, elem_id="drills"):
-                        drills = gym.playable_drills()
                         drill = gr.Dropdown(choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
                                             value=drills[0].id if drills else None, label="Drill",
                                             elem_id="drill")
@@ -362,7 +365,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         ics_btn.click(export_ics, session, exported, api_name="export_ics")
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
-        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past]
+        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill]
         start_btn.click(start, [persona, exam], view, api_name="start")
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
