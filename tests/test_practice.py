@@ -166,3 +166,15 @@ def test_drills_validate_on_the_command_line(tmp_path, capsys) -> None:
                       "advice: Stop asking after two noes., persona: nobody}\n")
     assert main(["drills", "validate", str(broken)]) == 1
     assert "every habit needs a drill; missing: curiosity, composure" in capsys.readouterr().err
+
+
+def test_progress_counts_the_replies_before_a_retaken_one_once(gym: Gym) -> None:
+    call = gym.start("happy_incumbent")
+    for line in PUSHES:
+        call.say(line)
+    call.grades(wait=5)
+    again = gym.take_again(call.id, 2)
+    again.say(CURIOUS)
+    again.grades(wait=5)
+    rows = gym.store.score_rows()
+    assert [(r.session_id, r.turn) for r in rows] == [(call.id, 1), (call.id, 2), (call.id, 3), (again.id, 2)]

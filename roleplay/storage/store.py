@@ -252,7 +252,8 @@ class Store:
         """Every rep reply of the sessions of ``owners`` (``None``: all sessions), with its scores.
 
         One query over sessions, turns and grades. Replies not graded yet come with
-        ``scored=None``; sessions without a rep reply do not appear.
+        ``scored=None``; sessions without a rep reply do not appear. In a session that takes a
+        reply again, the replies before it are the original's and are not counted twice.
 
         Args:
             owners: usernames (``sessions.owner``) to keep; ``None`` keeps every session.
@@ -265,10 +266,11 @@ class Store:
                 sessions.c.owner, sessions.c.id.label("session_id"), sessions.c.created_at.label("session_started"),
                 sessions.c.persona_id, sessions.c.persona_version, turns.c.id.label("turn_id"),
                 turns.c.created_at.label("replied_at"), grades.c.scored, grades.c.curiosity, grades.c.composure,
-                grades.c.restraint, grades.c.unscored_reason,
+                grades.c.restraint, grades.c.unscored_reason, attempts.c.at_reply,
             )
             .select_from(sessions.join(turns, turns.c.session_id == sessions.c.id)
-                         .outerjoin(grades, grades.c.turn_id == turns.c.id))
+                         .outerjoin(grades, grades.c.turn_id == turns.c.id)
+                         .outerjoin(attempts, attempts.c.session_id == sessions.c.id))
             .where(turns.c.speaker == "rep")
             .order_by(sessions.c.created_at, sessions.c.id, turns.c.idx)
         )
@@ -279,8 +281,9 @@ class Store:
         numbers: dict[str, int] = {}
         out = []
         for row in found:
-            numbers[row["session_id"]] = numbers.get(row["session_id"], 0) + 1
-            out.append(ScoreRow(**row, turn=numbers[row["session_id"]]))
+            numbers[row["session_id"]] = number = numbers.get(row["session_id"], 0) + 1
+            if number >= (row["at_reply"] or 0):  # a copy of the original's reply is not counted
+                out.append(ScoreRow(**{k: v for k, v in row.items() if k != "at_reply"}, turn=number))
         return out
 
 
