@@ -155,3 +155,12 @@ def test_eval_signals_cli_needs_no_model(tmp_path, capsys):
     assert report["cases"][1]["scores"]["curiosity"] == 1 and report["cases"][1]["push"] == {"label": 1, "code": 1}
     assert main(["eval", "signals", "--gold", str(gold)]) == 0
     assert "push counting: 1.000" in capsys.readouterr().out
+
+
+def test_the_cli_says_its_version(capsys) -> None:
+    from roleplay import __version__
+    from roleplay.cli import main
+
+    with pytest.raises(SystemExit) as done:
+        main(["--version"])
+    assert done.value.code == 0 and capsys.readouterr().out.strip() == f"roleplay {__version__}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from roleplay import PROJECT_ROOT
+from roleplay import PROJECT_ROOT, __version__
 from roleplay.cli import commands
 from roleplay.cli import evals as measuring
 from roleplay.config import Backend
@@ -13,6 +13,7 @@ from roleplay.config import Backend
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="roleplay", description="A practice gym for sales pushback.")
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command")
     backends = [b.value for b in Backend]
 
