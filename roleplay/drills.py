@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roleplay.errors import InvalidInput
+from roleplay.prompts import load_checked
 
 DRILLS_FILE = "drills.yaml"
 
@@ -97,20 +97,7 @@ class Drills(BaseModel):
 def load_drills(path: Path, personas: Sequence[str] | None = None) -> Drills:
     """Load and validate the drills (a file, or the folder holding ``drills.yaml``); with
     ``personas`` (the ids known) each drill's persona must be one of them."""
-    if path.is_dir():
-        path = path / DRILLS_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise DrillError(f"{path}: not found") from exc
-    except yaml.YAMLError as exc:
-        raise DrillError(f"{path}: not valid YAML ({exc})") from exc
-    try:
-        drills = Drills.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors())
-        raise DrillError(f"{path}: {problems}") from exc
+    drills = load_checked(path / DRILLS_FILE if path.is_dir() else path, Drills, DrillError)
     if personas is not None:
         unknown = [f"{d.id}: no persona '{d.persona}'" for d in drills.drills if d.persona not in personas]
         if unknown:

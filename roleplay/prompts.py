@@ -5,12 +5,15 @@ from __future__ import annotations
 import hashlib
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import jinja2
 import yaml
+from pydantic import BaseModel, ValidationError
 
 from roleplay.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Every template the app renders, and the variables each one receives.
 TEMPLATES: dict[str, set[str]] = {
@@ -58,6 +61,24 @@ def prompt_versions(directory: Path) -> dict[str, str]:
 def load_data(directory: Path, name: str) -> dict[str, Any]:
     """Load a YAML data file that sits beside the prompts (e.g. fallback lines, drills)."""
     return yaml.safe_load((directory / name).read_text(encoding="utf-8"))
+
+
+def load_checked(path: Path, model: type[M], error: type[Exception]) -> M:
+    """Load a YAML data file written by people (the coaching library, the drills) and validate
+    it as ``model``; every problem is raised as one readable ``error`` naming the file and the
+    field at fault."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise error(f"{path}: not found") from exc
+    except yaml.YAMLError as exc:
+        raise error(f"{path}: not valid YAML ({exc})") from exc
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors())
+        raise error(f"{path}: {problems}") from exc
 
 
 def declared_variables(directory: Path, name: str) -> set[str]:

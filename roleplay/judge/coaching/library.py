@@ -7,10 +7,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from roleplay.errors import InvalidInput
+from roleplay.prompts import load_checked
 from roleplay.understanding import Reading
 
 Dimension = Literal["curiosity", "composure", "restraint"]
@@ -91,17 +91,4 @@ class CoachingLibrary(BaseModel):
 
 def load_library(path: Path) -> CoachingLibrary:
     """Load and validate a coaching library; problems are raised as one readable ``LibraryError``."""
-    if path.is_dir():
-        path = path / LIBRARY_FILE
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise LibraryError(f"{path}: not found") from exc
-    except yaml.YAMLError as exc:
-        raise LibraryError(f"{path}: not valid YAML ({exc})") from exc
-    try:
-        return CoachingLibrary.model_validate(data)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: {err['msg']}" for err in exc.errors())
-        raise LibraryError(f"{path}: {problems}") from exc
+    return load_checked(path / LIBRARY_FILE if path.is_dir() else path, CoachingLibrary, LibraryError)
