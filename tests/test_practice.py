@@ -178,3 +178,11 @@ def test_progress_counts_the_replies_before_a_retaken_one_once(gym: Gym) -> None
     again.grades(wait=5)
     rows = gym.store.score_rows()
     assert [(r.session_id, r.turn) for r in rows] == [(call.id, 1), (call.id, 2), (call.id, 3), (again.id, 2)]
+
+
+def test_a_drill_reply_that_cannot_be_scored_does_not_pass(gym: Gym) -> None:
+    call = gym.start_drill("let_the_no_stand")
+    call.say("Entiendo. ¿Qué haría falta para que esto le interesara el año que viene?")
+    call.grades(wait=5)
+    assert "another language (es)" in call.drill_unscored()  # the reader scores English only
+    assert call.drill_verdict() is False

@@ -206,13 +206,25 @@ class Call:
 
     def drill_verdict(self) -> bool | None:
         """Has the drill passed (every reply at least its ``pass_at`` on its dimension)? ``None``
-        while it cannot be told yet, and for a call that is no drill."""
+        while it cannot be told yet, and for a call that is no drill. A reply that could not be
+        scored (``drill_unscored``) does not pass."""
         if self.drill is None:
             return None
+        if self.drill_unscored():
+            return False
         grades = self.grades()
         scores = [g.scores.get(self.drill.dimension) if g is not None and g.scored else None
                   for g in (grades.get(turn_id) for turn_id, _ in self.drill_replies())]
         return verdict(self.drill, scores, hung_up=self.ended_by == "prospect")
+
+    def drill_unscored(self) -> str | None:
+        """Why a reply of this drill could not be scored, if one could not (it cannot pass)."""
+        grades = self.grades()
+        for turn_id, _ in self.drill_replies():
+            grade = grades.get(turn_id)
+            if grade is not None and not grade.scored and not grade.partial:
+                return grade.unscored_reason or "unknown reason"
+        return None
 
     def say(self, text: str) -> TurnResult:
         """Send a message and wait for the whole reply (for scripts and the API)."""

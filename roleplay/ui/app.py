@@ -64,7 +64,10 @@ def _drill_status(call: Call) -> str:
         return head + f'<p class="rp-pass">✅ Passed: all {drill.replies} replies scored {drill.pass_at}+ on ' \
                       f"{drill.dimension}. Play another drill, or end the call for the report.</p>"
     if passed is False:
-        why = "the prospect hung up" if call.ended_by == "prospect" else f"a reply scored under {drill.pass_at}"
+        unscored = call.drill_unscored()
+        why = ("the prospect hung up" if call.ended_by == "prospect"
+               else f"a reply could not be scored ({escape(unscored)})" if unscored
+               else f"a reply scored under {drill.pass_at}")
         return head + f'<p class="rp-fail">❌ Not passed: {why}. Press <strong>Play drill</strong> to try again.</p>'
     if call.over:
         return head + "<p>Your replies are given; waiting for their scores…</p>"
