@@ -1,9 +1,10 @@
 """One practice call: the rep speaks, the prospect answers, the grader scores in the background.
 
-``Call.send`` is the turn: the rep's message is stored, read once (the reading goes to the
-prospect's state machine and to the grader), the prospect's move is voiced and stored, and
-grading starts. Every turn is written to the database before anything else happens with it,
-so a crash or a model failure never loses what was said.
+``Call.send`` is the turn: the rep's message is checked and stored, read once (the reading goes
+to the prospect's state machine and to the grader), the prospect's move is voiced and stored,
+and grading starts. Every turn is written to the database before anything else happens with it,
+so a crash or a model failure never loses what was said. A call may take a reply of another
+call again (``attempt_of``) or play a drill (``drill``, which ends it after the drill's replies).
 """
 
 from __future__ import annotations

@@ -128,10 +128,6 @@ def summarise(rep_turns: list[RepTurn], hung_up: bool = False) -> dict:
     }
 
 
-def _lower_first(text: str) -> str:
-    return text[:1].lower() + text[1:]
-
-
 def ending(report: Report, first_name: str) -> str:
     """How the call ended and where the door was left, in one sentence spoken to the rep."""
     if report.ended_by == "prospect":
@@ -148,6 +144,7 @@ class SummaryParts(NamedTuple):
     ended: str  # how the call ended and where the door was left
     moment: Moment | None  # the moment the summary quotes: the weakest, or the best when none was weak
     habit: str  # what the summary says of the habits, without the quote
+    weak: bool = False  # the moment is the weakest habit's (``habit`` is "…: what was seen. why")
 
 
 def summary_parts(report: Report, first_name: str) -> SummaryParts:
@@ -156,7 +153,7 @@ def summary_parts(report: Report, first_name: str) -> SummaryParts:
     w, s, dim = report.weakest, report.strongest, report.weakest_dimension
     if w and dim and (report.averages[dim] or 5) < 4:
         return SummaryParts(ended, w, f"Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): "
-                                      f"{w.note or ''}".strip())
+                                      f"{w.note or ''}".strip(), weak=True)
     if s:
         return SummaryParts(ended, s, "Your replies held up on all three habits.")
     return SummaryParts(ended, None, "None of your replies could be graded, so there is nothing more to sum up.")
@@ -169,12 +166,12 @@ def _quote(moment: Moment) -> str:
 def facts_summary(report: Report, first_name: str) -> str:
     """The summary code writes from the facts: how the call ended, then the weakest habit with
     the moment that shows it in the rep's own words (or the best moment, when nothing was weak)."""
-    ended, moment, habit = summary_parts(report, first_name)
+    ended, moment, habit, weak = summary_parts(report, first_name)
     if moment is None:
         return f"{ended} {habit}"
     quote = _quote(moment)
     said = f"on reply {moment.turn} you said “{quote}”" + ("" if quote.rstrip()[-1:] in ".!?" else ".")
-    if moment is report.weakest and habit.startswith("Your weakest"):
+    if weak:
         head, note = habit.split(": ", 1)
         return f"{ended} {head}: {said} {note}".strip()
     return f"{ended} {habit.rstrip('.')}; the best was reply {moment.turn}, “{quote}”."
@@ -246,7 +243,7 @@ class Coach:
         words); the habit and its why stay the code's. Its words are kept only if they pass
         every check, quote the moment's words exactly and add no second sentence."""
         first_name = persona.name.split()[0]
-        ended, moment, habit = summary_parts(report, first_name)
+        ended, moment, habit, _ = summary_parts(report, first_name)
         if moment is None:
             return
         quote = _quote(moment)
