@@ -120,6 +120,9 @@ def test_a_drill_starts_at_its_moment_and_passes_when_every_reply_clears_the_bar
     assert call.over and call.ended_by == "rep"  # the drill's replies are given
     report = call.end(grade_timeout=5)
     assert report.replies == 5 and report.graded == 3  # the drill's own lines are not the rep's
+    exported = gym.store.get_session(call.id)
+    assert session_dict(exported)["session"]["drill_id"] == drill.id
+    assert f"**Drill:** {drill.id}" in session_markdown(exported).replace("\\_", "_")
 
 
 def test_a_drill_fails_on_a_reply_below_the_bar_and_can_be_played_again(gym: Gym) -> None:

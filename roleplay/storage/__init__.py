@@ -1,4 +1,4 @@
-"""Storage of sessions, turns, grades, reports and attempts, through SQLAlchemy.
+"""Storage of sessions, turns, grades, reports, attempts and drill runs, through SQLAlchemy.
 
 - ``store``: ``Store`` and ``create_store(url)``, the only way the app reads or writes.
 - ``records``: the typed records it returns.

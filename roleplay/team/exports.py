@@ -113,6 +113,8 @@ class SessionMeta(BaseModel):
     attempt_of: Attempt | None = None
     #: The calls that take a moment of this one again, oldest first.
     attempts: list[Attempt] = []
+    #: The drill this call played (``prompts/drills.yaml``), if it was one.
+    drill_id: str | None = None
 
 
 class SessionExport(BaseModel):
@@ -181,7 +183,7 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
         id=record.id, owner=record.owner, persona_id=record.persona_id, persona_version=record.persona_version,
         persona_name=persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
         created_at=iso_utc(record.created_at), ended_at=iso_utc(record.ended_at), ended_by=record.ended_by,
-        door=_door(record), attempt_of=record.attempt_of, attempts=record.attempts,
+        door=_door(record), attempt_of=record.attempt_of, attempts=record.attempts, drill_id=record.drill_id,
     )
     return SessionExport(session=meta, turns=turns, report=report)
 
@@ -286,6 +288,8 @@ def session_markdown(record: SessionRecord) -> str:
         header.append(f"- **Takes again:** reply {source.reply} of session {source.parent_id} "
                       "(the replies before it are that call's)")
     header += [f"- **Taken again:** reply {a.reply} in session {a.session_id}" for a in record.attempts]
+    if record.drill_id:
+        header.append(f"- **Drill:** {plain(record.drill_id)} (the first lines are the drill's)")
     blocks = ["\n".join(header), "## Transcript"]
     replies = _replies(record.turns)
     for turn in record.turns:
