@@ -79,7 +79,8 @@ class Drills(BaseModel):
         ids = [d.id for d in self.drills]
         if twice := sorted({i for i in ids if ids.count(i) > 1}):
             raise ValueError(f"two drills with the id {', '.join(twice)}")
-        if missing := [d for d in ("curiosity", "composure", "restraint") if d not in {x.dimension for x in self.drills}]:
+        covered = {drill.dimension for drill in self.drills}
+        if missing := [d for d in ("curiosity", "composure", "restraint") if d not in covered]:
             raise ValueError("every habit needs a drill; missing: " + ", ".join(missing))
         return self
 

@@ -126,6 +126,12 @@ def serve(new_gym: Callable[..., Gym]) -> Iterator[Callable[..., App]]:
         yield _serve
 
 
+#: What the call view's endpoints (/start, /send, /end, /review, /take_again, /play_drill, the
+#: plan's) return through the API, by name: the same components for every one (``view`` in
+#: ``build_app``; the API drops State and Button outputs). An output a handler leaves alone is unchanged.
+CALL_VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past", "drill")
+
+
 def endpoint(client: Any, api_name: str, names: tuple[str, ...], *args: Any) -> dict[str, Any]:
     """Run an endpoint through the API and name its outputs."""
     result = client.predict(*args, api_name=api_name)

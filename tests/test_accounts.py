@@ -18,7 +18,7 @@ from roleplay.storage import Store
 from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer, hash_password, verify_password
 from roleplay.ui.app import TeamModeError, launch_options
 
-from .conftest import PASSWORD, App
+from .conftest import CALL_VIEW, PASSWORD, App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -196,16 +196,16 @@ def test_the_app_refuses_anyone_not_signed_in(team_app: App) -> None:
 def test_a_rep_cannot_read_another_reps_session(team_app: App) -> None:
     gym = team_app.gym
     ana = team_app.signed_in("ana")
-    started = ana.predict("happy_incumbent", False, api_name="/start")
+    started = endpoint(ana, "/start", CALL_VIEW, "happy_incumbent", False)
     ana.predict("Hi Dana, what made you pick Fleetly back then?", False, api_name="/send")
     (row,) = gym.store.list_sessions()
     session_id = row["id"]
     assert row["owner"] == "ana"
-    assert session_id in [value for _, value in started[-1]["choices"]]
+    assert session_id in [value for _, value in started["past"]["choices"]]
 
     ben = team_app.signed_in("ben")
-    ben_started = ben.predict("happy_incumbent", False, api_name="/start")
-    assert session_id not in [value for _, value in ben_started[-1]["choices"]]
+    ben_started = endpoint(ben, "/start", CALL_VIEW, "happy_incumbent", False)
+    assert session_id not in [value for _, value in ben_started["past"]["choices"]]
     with pytest.raises(AppError, match="There is no such session") as info:
         ben.predict(session_id, api_name="/review")
     assert "Fleetly" not in str(info.value)

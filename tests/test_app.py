@@ -2,7 +2,7 @@
 
 A ``Client`` keeps the app's ``gr.State`` for its own session, so the calls of one client
 share one practice call. The API drops State and Button outputs, so each endpoint returns
-the remaining outputs of its ``outputs`` list in ``build_app``, in order (see ``VIEW``).
+the remaining outputs of its ``outputs`` list in ``build_app``, in order (see ``conftest.CALL_VIEW``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from gradio_client.exceptions import AppError
 
 from roleplay.backends.fakes import FakeChatModel
 
-from .conftest import App, endpoint
+from .conftest import CALL_VIEW, App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -26,10 +26,7 @@ PERSONA = "happy_incumbent"
 ASK = "Hi Dana, could we book 20 minutes next week?"
 DIMENSIONS = ["curiosity", "composure", "restraint"]
 
-# What the call view's endpoints return through the API, by name: every one lists the same
-# components (``view`` in ``build_app``), and an output a handler leaves alone is unchanged.
-VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past", "drill")
-OUTPUTS = dict.fromkeys(("/start", "/send", "/end", "/review"), VIEW)
+OUTPUTS = dict.fromkeys(("/start", "/send", "/end", "/review"), CALL_VIEW)
 
 
 def call(client: Client, api_name: str, *args: Any) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +18,7 @@ from markdown_it import MarkdownIt
 
 from roleplay.call import Gym
 
-from .conftest import App
+from .conftest import CALL_VIEW, App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -47,6 +48,27 @@ def downloaded(update: Any) -> str:
 def single(serve: Callable[..., App]) -> tuple[Gym, Client]:
     app = serve()
     return app.gym, app.client()
+
+
+def test_the_practice_plan_is_a_retry_a_drill_and_a_call_each_one_click_away(single: tuple[Gym, Client]) -> None:
+    gym, client = single
+    session_id = graded_call(gym, client, "What made you pick Fleetly back then?",
+                             "Could we book twenty minutes next week?", "Just fifteen minutes, Thursday?")
+    summary = client.predict(api_name="/progress")[0]
+    plan = re.findall(r"^\d\. (.*)$", summary, re.MULTILINE)
+    weakest = re.search(r"Weakest lately: \*\*(\w+)", summary).group(1)
+    drill = next(d for d in gym.playable_drills() if d.dimension == weakest)
+    assert len(plan) == 3 and plan[0].startswith("Take reply ") and f"on {weakest}" in plan[0]
+    assert drill.title in plan[1]
+
+    # one click: the retry opens the Practice view on a new call just before that reply
+    reply = int(re.match(r"Take reply (\d)", plan[0]).group(1))
+    out = endpoint(client, "/plan_retry", CALL_VIEW)
+    assert f"Taking reply {reply} again" in out["status"]
+    retry = gym.store.get_session(gym.store.list_sessions(limit=1)[0]["id"])
+    assert retry.attempt_of.parent_id == session_id and retry.attempt_of.reply == reply
+    out = endpoint(client, "/plan_drill", CALL_VIEW)
+    assert f"Drill: {drill.title}" in out["status"]
 
 
 def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(

@@ -34,7 +34,7 @@ from roleplay.personas import Persona, PersonaError, load_persona, persona_versi
 from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, with_id
 from roleplay.ui.studio import problems_html
 
-from .conftest import App, endpoint
+from .conftest import CALL_VIEW, App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -50,7 +50,7 @@ OUTPUTS = {
     "/studio_open_version": ("editor", "status"),
     "/studio_publish": ("status", "problems", "source", "versions", "picker"),
     "/studio_try": ("table", "status"),
-    "/start": ("chat", "status", "scores", "report", "msg", "timer", "past", "drill"),
+    "/start": CALL_VIEW,
 }
 
 

@@ -226,7 +226,8 @@ class Coach:
         drill = self._drills.for_dimension(weakest)
         report = Report(
             persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
-            drill=" ".join(drill.advice.split()), drill_source="library", drill_id=drill.id, drill_title=drill.title, coach_model=model_label(self.model),
+            drill=" ".join(drill.advice.split()), drill_source="library", drill_id=drill.id, drill_title=drill.title,
+            coach_model=model_label(self.model),
             follow_up=follow_up_plan(door, door_when, at, first_name),
             follow_up_at=at.isoformat(timespec="minutes") if at else None,
         )

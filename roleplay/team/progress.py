@@ -7,12 +7,13 @@ such and never stands in for a score (no default 3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
+from roleplay.drills import Drill
 from roleplay.judge import DIMENSIONS
 from roleplay.personas import Difficulty, Persona
 from roleplay.storage import ScoreRow
@@ -269,3 +270,44 @@ def team_table(rows: Iterable[ScoreRow], members: Iterable[str]) -> list[TeamRow
             weakest_dimension=weakest(own)[0], last_practice=max((r.replied_at for r in own), default=None),
         ))
     return table
+
+
+class PlanStep(BaseModel):
+    """One of the next things to practise, one click away. ``text`` may hold a persona's name:
+    escape it when shown."""
+
+    kind: Literal["retry", "drill", "call"]
+    text: str
+    session_id: str | None = None  # retry: the call whose reply to take again
+    reply: int | None = None  # retry: which reply
+    drill_id: str | None = None  # drill
+    persona_id: str | None = None  # call
+
+
+def practice_plan(
+    rows: Iterable[ScoreRow], progress: RepProgress, drills: Sequence[Drill], personas: Mapping[str, Persona],
+) -> list[PlanStep]:
+    """The next three things to do, from the weakest habit lately: take the reply of the latest
+    scored call that was weakest on it again (when it scored 3 or lower), play the drill for it,
+    and call the suggested persona."""
+    dim = progress.weakest_dimension
+    if dim is None:
+        return []
+    plan: list[PlanStep] = []
+    scored = [r for r in rows if r.scored]
+    if scored:
+        latest = max(scored, key=lambda r: r.session_started).session_id
+        worst = min((r for r in scored if r.session_id == latest), key=lambda r: (getattr(r, dim), r.turn))
+        score = getattr(worst, dim)
+        if score <= 3:
+            name = personas[worst.persona_id].name if worst.persona_id in personas else worst.persona_id
+            plan.append(PlanStep(kind="retry", session_id=worst.session_id, reply=worst.turn,
+                                 text=f"Take reply {worst.turn} of your last call with {name} again: it scored "
+                                      f"{score} on {dim}."))
+    drill = next((d for d in drills if d.dimension == dim), None)
+    if drill is not None:
+        plan.append(PlanStep(kind="drill", drill_id=drill.id,
+                             text=f"Play the drill “{drill.title}”: three replies, each {drill.pass_at}+ on {dim}."))
+    if progress.suggestion is not None:
+        plan.append(PlanStep(kind="call", persona_id=progress.suggestion.persona_id, text=progress.suggestion.reason))
+    return plan

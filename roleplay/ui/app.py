@@ -289,54 +289,56 @@ def build_app(gym: Gym) -> gr.Blocks:
             gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
                         "You are graded on **curiosity**, **composure** and **restraint**.")
             account = gr.HTML("", elem_id="account")
-        with gr.Tab("Practice"):
-            with gr.Row():
-                with gr.Column(scale=1, min_width=260):
-                    # Choices go stale in open tabs when the studio publishes; start() checks the id.
-                    persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona",
-                                          allow_custom_value=True)
-                    brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
-                    exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
-                    start_btn = gr.Button("Start call", variant="primary", elem_id="start")
-                    with gr.Accordion("Drills", open=False, elem_id="drills"):
-                        drill = gr.Dropdown(choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
-                                            value=drills[0].id if drills else None, label="Drill",
-                                            elem_id="drill")
-                        drill_btn = gr.Button("Play drill", elem_id="drill-play")
-                    with gr.Accordion("Past sessions", open=False):
-                        # Choices go stale per tab; any id is accepted and checked in review().
-                        past = gr.Dropdown(choices=[], label="Session", elem_id="past",
-                                           allow_custom_value=True)
-                        open_btn = gr.Button("Open", elem_id="open")
-                    with gr.Accordion("Export this call", open=False):
+        with gr.Tabs() as tabs:
+            with gr.Tab("Practice", id="practice"):
+                with gr.Row():
+                    with gr.Column(scale=1, min_width=260):
+                        # Choices go stale in open tabs when the studio publishes; start() checks the id.
+                        persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona",
+                                              allow_custom_value=True)
+                        brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
+                        exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
+                        start_btn = gr.Button("Start call", variant="primary", elem_id="start")
+                        with gr.Accordion("Drills", open=False, elem_id="drills"):
+                            drill = gr.Dropdown(choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
+                                                value=drills[0].id if drills else None, label="Drill",
+                                                elem_id="drill")
+                            drill_btn = gr.Button("Play drill", elem_id="drill-play")
+                        with gr.Accordion("Past sessions", open=False):
+                            # Choices go stale per tab; any id is accepted and checked in review().
+                            past = gr.Dropdown(choices=[], label="Session", elem_id="past",
+                                               allow_custom_value=True)
+                            open_btn = gr.Button("Open", elem_id="open")
+                        with gr.Accordion("Export this call", open=False):
+                            with gr.Row():
+                                md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
+                                json_btn = gr.Button("JSON", size="sm", elem_id="export-json")
+                                ics_btn = gr.Button("Follow-up (.ics)", size="sm", elem_id="export-ics")
+                            exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
+                    with gr.Column(scale=2, min_width=380):
+                        status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>",
+                                         elem_id="status")
+                        chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                        msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
+                                         elem_id="msg", max_length=gym.settings.max_message_chars * 2)
                         with gr.Row():
-                            md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
-                            json_btn = gr.Button("JSON", size="sm", elem_id="export-json")
-                            ics_btn = gr.Button("Follow-up (.ics)", size="sm", elem_id="export-ics")
-                        exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
-                with gr.Column(scale=2, min_width=380):
-                    status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status")
-                    chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
-                    msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
-                                     elem_id="msg", max_length=gym.settings.max_message_chars * 2)
-                    with gr.Row():
-                        send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
-                        end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
-                        over_btn = gr.Button("Start over", elem_id="restart")
-                with gr.Column(scale=1, min_width=280):
-                    gr.Markdown("### Your scores")
-                    scores = gr.HTML(scores_html([], False), elem_id="scores")
-                    with gr.Row(equal_height=True):
-                        again_reply = gr.Number(label="Reply", value=1, precision=0, minimum=1, min_width=80,
-                                                elem_id="again-reply")
-                        again_btn = gr.Button("Take it again", size="sm", elem_id="again")
-            report = gr.Markdown(visible=False, elem_id="report")
-            timer = gr.Timer(1.0, active=False)
-        with gr.Tab("Progress", elem_id="progress-tab"):
-            load_progress, progress_outputs = build_progress(gym, viewer)
-        with gr.Tab("Persona studio", elem_id="studio-tab"):
-            build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
-                         guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
+                            send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
+                            end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
+                            over_btn = gr.Button("Start over", elem_id="restart")
+                    with gr.Column(scale=1, min_width=280):
+                        gr.Markdown("### Your scores")
+                        scores = gr.HTML(scores_html([], False), elem_id="scores")
+                        with gr.Row(equal_height=True):
+                            again_reply = gr.Number(label="Reply", value=1, precision=0, minimum=1, min_width=80,
+                                                    elem_id="again-reply")
+                            again_btn = gr.Button("Take it again", size="sm", elem_id="again")
+                report = gr.Markdown(visible=False, elem_id="report")
+                timer = gr.Timer(1.0, active=False)
+            with gr.Tab("Progress", elem_id="progress-tab"):
+                load_progress, progress_outputs, plan = build_progress(gym, viewer)
+            with gr.Tab("Persona studio", elem_id="studio-tab"):
+                build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
+                             guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
 
         def on_load(request: gr.Request):
             who = viewer(request)
@@ -379,6 +381,28 @@ def build_app(gym: Gym) -> gr.Blocks:
         open_btn.click(review, past, view, api_name="review")
         again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")
         drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill")
+
+        # The practice plan's steps, one click away: each opens the Practice tab on its call.
+        def step(steps: list[dict], kind: str) -> dict:
+            found = next((s for s in steps if s["kind"] == kind), None)
+            if found is None:
+                raise gr.Error("The plan has changed: press Refresh on the Progress tab.")
+            return found
+
+        def plan_retry(steps: list[dict], exam_on: bool, request: gr.Request) -> dict:
+            chosen = step(steps, "retry")
+            return take_again(chosen["session_id"], chosen["reply"], exam_on, request)
+
+        def plan_drill(steps: list[dict], exam_on: bool, request: gr.Request) -> dict:
+            return play_drill(step(steps, "drill")["drill_id"], exam_on, request)
+
+        def plan_call(steps: list[dict], exam_on: bool, request: gr.Request) -> dict:
+            return start(step(steps, "call")["persona_id"], exam_on, request)
+
+        for button, handler, name in ((plan.retry, plan_retry, "plan_retry"), (plan.drill, plan_drill, "plan_drill"),
+                                      (plan.call, plan_call, "plan_call")):
+            button.click(handler, [plan.plan, exam], view, api_name=name).success(
+                lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
     return demo
 
 

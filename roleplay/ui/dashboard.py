@@ -10,7 +10,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import gradio as gr
 
@@ -20,7 +20,16 @@ from roleplay.rendering import plain
 from roleplay.storage import ScoreRow
 from roleplay.team import Viewer
 from roleplay.team.exports import persona_name, scores_csv, session_json, session_markdown
-from roleplay.team.progress import PLAIN_DIMENSIONS, PLOT_COLUMNS, RepProgress, TeamRow, rep_progress, team_table
+from roleplay.team.progress import (
+    PLAIN_DIMENSIONS,
+    PLOT_COLUMNS,
+    PlanStep,
+    RepProgress,
+    TeamRow,
+    practice_plan,
+    rep_progress,
+    team_table,
+)
 
 #: The team table's columns: (TeamRow field, heading).
 TEAM_COLUMNS = [
@@ -44,8 +53,9 @@ def team_members(gym: Gym, who: Viewer) -> list[str]:
     return [u.username for u in gym.accounts.users(team=who.user.team) if u.username != who.user.username]
 
 
-def summary_markdown(progress: RepProgress) -> str:
-    """The words above the plot: how many calls, the weakest dimension, what to practise next."""
+def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) -> str:
+    """The words above the plot: how many calls, the weakest dimension, and the practice plan
+    (what to practise next, each step a button below)."""
     scored = [s for s in progress.sessions if s.scored]
     if not progress.sessions:
         lines = ["No calls yet. Your scores show here after your first call."]
@@ -54,7 +64,9 @@ def summary_markdown(progress: RepProgress) -> str:
     if progress.weakest_dimension:
         lines.append(f"Weakest lately: **{PLAIN_DIMENSIONS[progress.weakest_dimension]}**, "
                      f"{progress.weakest_mean:.1f} on average over your latest calls.")
-    if progress.suggestion:
+    if plan:
+        lines.append("**Next:**\n" + "\n".join(f"{i}. {plain(step.text)}" for i, step in enumerate(plan, start=1)))
+    elif progress.suggestion:
         lines.append(f"**Next:** {plain(progress.suggestion.reason)}")
     return "\n\n".join(lines)
 
@@ -77,14 +89,31 @@ def _write(name: str, text: str) -> str:
     return str(path)
 
 
-def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Callable, list[Any]]:
+class PlanButtons(NamedTuple):
+    """The practice plan's buttons, and the plan they act on (``PlanStep`` dicts), for the app
+    to bind to the practice view."""
+
+    plan: Any
+    retry: Any
+    drill: Any
+    call: Any
+
+
+def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Callable, list[Any], PlanButtons]:
     """Build the Progress tab's components in the current Blocks context.
 
     Returns:
-        ``(load, outputs)``: the function that fills the tab for a request, and its outputs,
-        for the page's load event and the tab's refresh button.
+        ``(load, outputs, buttons)``: the function that fills the tab for a request, and its
+        outputs, for the page's load event and the tab's refresh button; the plan's buttons.
     """
     summary = gr.Markdown("", elem_id="progress-summary")
+    with gr.Row():
+        buttons = PlanButtons(
+            plan=gr.State([]),
+            retry=gr.Button("Take that reply again", visible=False, size="sm", elem_id="plan-retry"),
+            drill=gr.Button("Play the drill", visible=False, size="sm", elem_id="plan-drill"),
+            call=gr.Button("Start that call", visible=False, size="sm", elem_id="plan-call"),
+        )
     plot = gr.LinePlot(None, x="session", y="score", color="dimension", y_lim=[1, 5], x_title="Call",
                        y_title="Mean score", title="Your scores, call by call", elem_id="progress-plot")
     with gr.Column(visible=False, elem_id="team-box") as team_box:
@@ -97,12 +126,16 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
 
     def load(request: gr.Request) -> tuple[Any, ...]:
         who = viewer(request)
-        progress = rep_progress(own_rows(gym, who), gym.personas)
+        rows = own_rows(gym, who)
+        progress = rep_progress(rows, gym.personas)
+        plan = practice_plan(rows, progress, gym.playable_drills(), gym.personas)
         frame = progress.plot_frame()
         members = team_members(gym, who)
         table = team_rows(team_table(gym.store.score_rows(members), members)) if who.is_manager else []
-        return (summary_markdown(progress), frame if len(frame) else _empty_frame(),
-                gr.update(visible=who.is_manager), table)
+        kinds = {step.kind for step in plan}
+        return (summary_markdown(progress, plan), frame if len(frame) else _empty_frame(),
+                gr.update(visible=who.is_manager), table, [step.model_dump() for step in plan],
+                *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")))
 
     def export_team(request: gr.Request) -> Any:
         who = viewer(request)
@@ -111,10 +144,10 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         rows = gym.store.score_rows(team_members(gym, who))
         return gr.update(value=_write(f"scores-{who.user.team}.csv", scores_csv(rows)), visible=True)
 
-    outputs = [summary, plot, team_box, team]
+    outputs = [summary, plot, team_box, team, *buttons]
     refresh_btn.click(load, None, outputs, api_name="progress")
     csv_btn.click(export_team, None, download, api_name="export_team")
-    return load, outputs
+    return load, outputs, buttons
 
 
 def _empty_frame() -> Any:
