@@ -277,3 +277,18 @@ def test_an_entry_limited_to_several_readings_needs_them_all() -> None:
     assert early.asks_for_commitment and after_objection.asks_for_commitment
     assert LIBRARY.entry("restraint", 4, early).when == ("asks", "no_objection")
     assert LIBRARY.entry("restraint", 4, after_objection).when == "asks"
+
+
+def test_a_reply_that_scored_2_or_less_somewhere_is_no_ones_strongest_moment() -> None:
+    from roleplay.judge.coach import summarise
+    from roleplay.judge.grading import Dimension, DimensionGrade, Grade
+
+    def grade(c: int, m: int, r: int) -> Grade:
+        dims = {Dimension.CURIOSITY: c, Dimension.COMPOSURE: m, Dimension.RESTRAINT: r}
+        return Grade(scored=True,
+                     dimensions={d: DimensionGrade(score=s, evidence="x", note="n") for d, s in dims.items()})
+
+    pitch_then_push = [(1, "We help fleets. Could we meet?", grade(1, 5, 5)), (2, "Thursday then?", grade(1, 3, 2))]
+    assert summarise(pitch_then_push)["strongest"] is None
+    better = [*pitch_then_push, (3, "Fair. What made you pick them?", grade(5, 5, 4))]
+    assert summarise(better)["strongest"].turn == 3

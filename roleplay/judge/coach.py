@@ -93,8 +93,9 @@ def _moment(turn: int, rep: str, grade: Grade, dim: str) -> Moment:
 def summarise(rep_turns: list[RepTurn], hung_up: bool = False) -> dict:
     """Averages, the weakest dimension and the strongest and weakest moments, from the grades.
 
-    The strongest moment is the reply with the highest total, shown on the dimension where it
-    stands out most from the call's average; the
+    The strongest moment is the reply with the highest total among those with no score under 3
+    (none, when every reply scored 2 or less somewhere: a pitch is no one's best moment), shown
+    on the dimension where it stands out most from the call's average; the
     weakest is the lowest reply on the weakest dimension (ties: the lowest total), shown on that
     dimension, so the moment and the weakest habit tell the same story. The weakest dimension is
     the lowest average, except when the prospect hung up on a push or on hostility: then it is the
@@ -112,9 +113,11 @@ def summarise(rep_turns: list[RepTurn], hung_up: bool = False) -> dict:
         weakest_dim = next((d for d in ("restraint", "composure") if last[d] <= 2), weakest_dim)
     strongest = weakest = None
     if scored:
-        t, text, g = max(scored, key=lambda item: sum(item[2].scores.values()))
-        # shown on the dimension where it stands out most from the call's average
-        strongest = _moment(t, text, g, max(g.scores, key=lambda d: (g.scores[d] - averages[d], g.scores[d])))
+        sound = [item for item in scored if min(item[2].scores.values()) >= 3]
+        if sound:
+            t, text, g = max(sound, key=lambda item: sum(item[2].scores.values()))
+            # shown on the dimension where it stands out most from the call's average
+            strongest = _moment(t, text, g, max(g.scores, key=lambda d: (g.scores[d] - averages[d], g.scores[d])))
         t, text, g = min(scored, key=lambda item: (item[2].scores[weakest_dim], sum(item[2].scores.values())))
         weakest = _moment(t, text, g, weakest_dim)
     return {
@@ -156,6 +159,8 @@ def summary_parts(report: Report, first_name: str) -> SummaryParts:
                                       f"{w.note or ''}".strip(), weak=True)
     if s:
         return SummaryParts(ended, s, "Your replies held up on all three habits.")
+    if report.graded:
+        return SummaryParts(ended, None, "On average your replies held up on all three habits.")
     return SummaryParts(ended, None, "None of your replies could be graded, so there is nothing more to sum up.")
 
 
