@@ -11,6 +11,7 @@ from pathlib import Path
 from roleplay import PROJECT_ROOT
 from roleplay.cli.common import backend_settings, existing_store, write_out
 from roleplay.config import Backend, load_settings
+from roleplay.errors import InvalidInput
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -102,31 +103,33 @@ def cmd_personas_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_coaching_validate(args: argparse.Namespace) -> int:
-    from roleplay.judge.coaching import LibraryError, load_library
-
-    path = Path(args.path) if args.path else PROJECT_ROOT / "prompts" / "coaching.yaml"
+def _validate(path: str | None, default: str, check: Callable[[Path], str]) -> int:
+    """Check a data file people write (``prompts/<default>`` unless ``path``): print what is in
+    it, or the problems and exit 1."""
     try:
-        library = load_library(path)
-    except LibraryError as exc:
+        print(check(Path(path) if path else PROJECT_ROOT / "prompts" / default))
+    except InvalidInput as exc:
         print(str(exc), file=sys.stderr)
         return 1
-    print(f"coaching library valid: {len(library.entries)} entries")
     return 0
+
+
+def cmd_coaching_validate(args: argparse.Namespace) -> int:
+    from roleplay.judge.coaching import load_library
+
+    return _validate(args.path, "coaching.yaml",
+                     lambda path: f"coaching library valid: {len(load_library(path).entries)} entries")
 
 
 def cmd_drills_validate(args: argparse.Namespace) -> int:
-    from roleplay.drills import DrillError, load_drills
+    from roleplay.drills import load_drills
     from roleplay.personas import load_personas
 
-    path = Path(args.path) if args.path else PROJECT_ROOT / "prompts" / "drills.yaml"
-    try:
-        drills = load_drills(path, personas=list(load_personas(PROJECT_ROOT / "personas")))
-    except DrillError as exc:
-        print(str(exc), file=sys.stderr)
-        return 1
-    print(f"drills valid: {len(drills.drills)} ({', '.join(d.id for d in drills.drills)})")
-    return 0
+    def check(path: Path) -> str:
+        drills = load_drills(path, personas=list(load_personas(PROJECT_ROOT / "personas"))).drills
+        return f"drills valid: {len(drills)} ({', '.join(d.id for d in drills)})"
+
+    return _validate(args.path, "drills.yaml", check)
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
