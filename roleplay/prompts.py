@@ -18,7 +18,7 @@ M = TypeVar("M", bound=BaseModel)
 #: Every template the app renders, and the variables each one receives.
 TEMPLATES: dict[str, set[str]] = {
     "prospect_system.md": {"persona"},
-    "prospect_turn.md": {"persona", "mood", "move", "line", "fact", "refusals"},
+    "prospect_turn.md": {"persona", "mood", "move", "line", "fact", "refusals", "memory"},
     "grader.md": set(),
     "grader_case.md": {"transcript", "reply", "aims"},
     "coach.md": set(),

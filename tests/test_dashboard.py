@@ -145,3 +145,25 @@ def test_a_rep_cannot_export_another_reps_call(team_app: App) -> None:
     with pytest.raises(AppError, match="Start or open a call first"):
         ben.predict(api_name="/export_md")
     assert "How do you plan routes today?" in downloaded(ana.predict(api_name="/export_md"))
+
+
+def test_call_back_places_the_follow_up_call_and_the_calendar_file_points_to_it(single: tuple[Gym, Client]) -> None:
+    from icalendar import Calendar
+
+    gym, client = single
+    first = graded_call(gym, client, "Could we book 20 minutes next Tuesday?",
+                        "Totally fair. What made Fleetly the right choice?",
+                        "Understood. Would it be okay if I checked back later?")
+    with pytest.raises(AppError, match="End this call first"):
+        client.predict(False, api_name="/call_back")
+    client.predict(api_name="/end")
+    event = Calendar.from_ical(downloaded(client.predict(api_name="/export_ics"))).walk("VEVENT")[0]
+    assert f"(session {first}) and press Call back" in str(event.get("description")).replace("\n", " ")
+
+    out = endpoint(client, "/call_back", CALL_VIEW, False)
+    (latest,) = gym.store.list_sessions(limit=1)
+    back = gym.store.get_session(latest["id"])
+    assert back.follow_up_of == first
+    opening = back.turns[0].text
+    assert f"I did say to try again {gym.personas[PERSONA].not_now.when}" in opening
+    assert "On a call with" in out["status"]

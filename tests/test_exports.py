@@ -148,7 +148,8 @@ def test_scores_evidence_and_notes_follow_each_reply(gym: Gym) -> None:
 # --- JSON: a stable structure, without the grader's prompts unless asked ------------------------
 
 SESSION_KEYS = {"id", "owner", "persona_id", "persona_version", "persona_name", "prompt_versions", "models",
-                "created_at", "ended_at", "ended_by", "door", "attempt_of", "attempts", "drill_id"}
+                "created_at", "ended_at", "ended_by", "door", "attempt_of", "attempts", "drill_id", "follow_up_of",
+                "follow_ups"}
 TURN_KEYS = {"index", "speaker", "text", "move", "reply", "fallback_reason", "grade", "audit"}
 GRADE_KEYS = {"scored", "scores", "dimensions", "unscored_reason", "notes_unavailable", "model", "prompt_hash", "audit"}
 

@@ -189,3 +189,44 @@ def test_a_drill_reply_that_cannot_be_scored_does_not_pass(gym: Gym) -> None:
     call.grades(wait=5)
     assert "another language (es)" in call.drill_unscored()  # the reader scores English only
     assert call.drill_verdict() is False
+
+
+# --- The follow-up call ---------------------------------------------------------------------
+
+def test_the_follow_up_call_remembers_the_first_and_is_as_open_as_it_left_it(settings, new_gym) -> None:
+    from roleplay.backends.fakes import FakeChatModel, fake_prospect
+
+    prospect = FakeChatModel(responder=fake_prospect, calls=[])
+    gym = new_gym(prospect=prospect)
+    persona = gym.personas["happy_incumbent"]
+    first = gym.start("happy_incumbent")
+    first.say("Could we book 20 minutes next Tuesday?")
+    first.say("Totally fair. What made Fleetly the right choice?")
+    first.say("Understood. Would it be okay if I checked back later?")
+    assert first.state.door.value == "not_now"
+    with pytest.raises(InvalidInput, match="End this call first"):
+        gym.follow_up(first.id)
+    first.end(grade_timeout=5)
+
+    back = gym.follow_up(first.id)
+    back_start = back.state.model_copy()
+    opening = back.lines[0].text
+    day = gym.store.get_session(first.id).created_at
+    assert opening.startswith(persona.opening_line) and f"{day:%A} {day.day} {day:%B}" in opening
+    assert f"try again {persona.not_now.when}" in opening
+    assert back.state.memory and persona.not_now.when in back.state.memory
+    assert back.state.revealed == first.state.revealed  # what was said then is not news now
+    back.say("Hi Dana, it's Sam again from RouteWise, as you suggested.")
+    assert "You have spoken with this caller before" in prospect.calls[-1][-1].text  # the direction
+    record = gym.store.get_session(back.id)
+    assert record.follow_up_of == first.id and gym.store.get_session(first.id).follow_ups == [back.id]
+    assert f"**Follow-up of:** session {first.id}" in session_markdown(record)
+
+    # harder to open after a closed door than after "not now"
+    closed = gym.start("happy_incumbent")
+    closed.say("Could we book 20 minutes next Tuesday?")
+    closed.end(grade_timeout=5)
+    assert closed.state.door.value == "closed"
+    after_no = gym.follow_up(closed.id)
+    assert "I told you no then" in after_no.lines[0].text
+    assert after_no.state.patience < back_start.patience and after_no.state.interest < back_start.interest

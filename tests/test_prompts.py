@@ -22,10 +22,10 @@ def test_prospect_prompts_render_for_every_persona_and_move(persona_id, move):
     system = prompts.render(PROMPTS, "prospect_system.md", persona=persona)
     assert persona.name in system and "{{" not in system
     turn = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move=move.value,
-                          line="An example.", fact=None, refusals=1)
+                          line="An example.", fact=None, refusals=1, memory="")
     assert "{{" not in turn and "{%" not in turn
     no_move = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move="(none)",
-                             line="An example.", fact=None, refusals=1)
+                             line="An example.", fact=None, refusals=1, memory="")
     assert len(turn) > len(no_move) + 10, f"move {move} has no direction"
 
 

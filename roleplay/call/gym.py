@@ -19,7 +19,15 @@ from roleplay import prompts
 from roleplay.backends import RetryPolicy, create_chat_model, model_label
 from roleplay.call.call import DRILL_SETUP, Call
 from roleplay.call.prospect import Prospect
-from roleplay.call.state import ProspectState, advance, initial_state, note_prospect_line, withhold
+from roleplay.call.state import (
+    ProspectState,
+    advance,
+    follow_up_state,
+    initial_state,
+    note_prospect_line,
+    remember,
+    withhold,
+)
 from roleplay.config import Role, Settings
 from roleplay.drills import Drill, load_drills
 from roleplay.errors import InvalidInput
@@ -217,6 +225,33 @@ class Gym:
             copied = self.store.add_turn(new_id, turn.speaker, turn.text, turn.move, turn.state, turn.meta)
             if turn.id in record.grades:
                 self.store.add_grade(new_id, copied, record.grades[turn.id])
+        return self.call(new_id)
+
+    def follow_up(self, session_id: str, owner: str | None = None) -> Call:
+        """The follow-up call after ``session_id`` ended: the same persona version, who
+        remembers the first call (when it was and how it ended, kept by code in its state and
+        said in its first words) and is as open as that call left it (``follow_up_state``).
+
+        Raises:
+            KeyError: there is no such session.
+            InvalidInput: the call has not ended yet.
+        """
+        record = self.store.get_session(session_id)
+        if record is None:
+            raise KeyError(f"no session {session_id}")
+        if record.ended_by is None:
+            raise InvalidInput("End this call first; then you can call back.")
+        persona = Persona.model_validate(record.persona)
+        last = record.state or {}
+        ended = "hung_up" if record.ended_by == "prospect" else str(last.get("door") or "closed")
+        first = record.created_at
+        memory, recall = remember(persona, ended, f"{first:%A} {first.day} {first:%B}")
+        state = follow_up_state(persona, ended, memory, list(last.get("revealed") or []))
+        opening = f"{persona.opening_line} {recall}"
+        new_id = self.store.create_session(record.persona_id, record.persona_version, record.persona,
+                                           record.prompt_versions, record.models, owner)
+        self.store.add_follow_up(new_id, session_id)
+        self.store.add_turn(new_id, "prospect", opening, move="open", state=state.snapshot())
         return self.call(new_id)
 
     def playable_drills(self) -> list[Drill]:

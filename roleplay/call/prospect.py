@@ -166,7 +166,7 @@ class Prospect:
         direction = prompts.render(
             self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=state.mood,
             move=decision.move.value, line=self.example_line(decision), fact=decision.fact,
-            refusals=max(0, state.refusals - 1),
+            refusals=max(0, state.refusals - 1), memory=state.memory,
         )
         return [*out, HumanMessage(f"{rep_line.text}\n\n[{direction.strip()}]")]
 

@@ -53,6 +53,8 @@ class ProspectState(BaseModel):
     agreed: bool = False
     hung_up: bool = False
     last_move: Move | None = None
+    #: On a follow-up call, what the prospect remembers of the first one (written by code).
+    memory: str = ""
 
     @property
     def door(self) -> Door:
@@ -78,6 +80,39 @@ class ProspectState(BaseModel):
     def snapshot(self) -> dict[str, object]:
         """The state as stored with each turn and shown in simulations."""
         return {**self.model_dump(mode="json"), "door": self.door.value, "mood": self.mood}
+
+
+#: How the first call left the prospect, for a follow-up: (patience, interest) added to the
+#: persona's start. A "not now" with a time was an invitation; a closed door or a hang-up was not.
+FOLLOW_UP_START = {"open": (0, 2), "not_now": (0, 1), "closed": (-2, -1), "hung_up": (-3, -1)}
+
+
+def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
+    """What the prospect remembers of a first call on ``day`` that ended ``ended``: the memory
+    for its directions, and the words it opens the follow-up with."""
+    when = persona.not_now.when
+    return {
+        "open": (f"they called on {day} and you agreed to talk again {when}.",
+                 f"Ah, you called on {day}. We said we'd talk again."),
+        "not_now": (f"they called on {day}; you told them not now, and to try again {when}.",
+                    f"Oh, you called on {day}. I did say to try again {when}."),
+        "closed": (f"they called on {day}; you said no, and the call ended there.",
+                   f"You called on {day}. I told you no then."),
+        "hung_up": (f"they called on {day} and kept pushing, and you hung up on them.",
+                    f"You again? I hung up on you on {day}."),
+    }[ended]
+
+
+def follow_up_state(persona: Persona, ended: str, memory: str, revealed: list[str]) -> ProspectState:
+    """The prospect's state at the start of a follow-up call after a first call that ended
+    ``ended`` (``open``, ``not_now``, ``closed`` or ``hung_up``): harder to open after a closed
+    door than after "not now"; what it said then is not news now."""
+    patience, interest = FOLLOW_UP_START[ended]
+    start = initial_state(persona)
+    return start.model_copy(update={
+        "patience": _clamp(start.patience + patience), "interest": _clamp(start.interest + interest),
+        "memory": memory, "revealed": list(revealed),
+    })
 
 
 def initial_state(persona: Persona) -> ProspectState:

@@ -70,6 +70,10 @@ class SessionRecord(BaseModel):
     attempts: list[Attempt] = []
     #: The drill this session plays (``roleplay.drills``), if it is one.
     drill_id: str | None = None
+    #: When this session is a follow-up call: the first call's session id.
+    follow_up_of: str | None = None
+    #: The follow-up calls placed after this one, oldest first.
+    follow_ups: list[str] = []
 
     @field_validator("created_at", "ended_at")
     @classmethod

@@ -38,7 +38,17 @@ from roleplay.storage.records import (
     utc_aware,
     without_nul,
 )
-from roleplay.storage.tables import attempts, drill_runs, grades, metadata, reports, sessions, turns, users
+from roleplay.storage.tables import (
+    attempts,
+    drill_runs,
+    follow_ups,
+    grades,
+    metadata,
+    reports,
+    sessions,
+    turns,
+    users,
+)
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +160,11 @@ class Store:
         with self._begin() as conn:
             conn.execute(insert(drill_runs).values(session_id=session_id, drill_id=drill_id, created_at=_now()))
 
+    def add_follow_up(self, session_id: str, parent_id: str) -> None:
+        """Record that ``session_id`` is the follow-up call of ``parent_id``."""
+        with self._begin() as conn:
+            conn.execute(insert(follow_ups).values(session_id=session_id, parent_id=parent_id, created_at=_now()))
+
     def save_report(self, session_id: str, body: dict[str, Any]) -> None:
         with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
@@ -213,12 +228,20 @@ class Store:
             drill_id = conn.execute(
                 select(drill_runs.c.drill_id).where(drill_runs.c.session_id == session_id)
             ).scalar_one_or_none()
+            follow_up_of = conn.execute(
+                select(follow_ups.c.parent_id).where(follow_ups.c.session_id == session_id)
+            ).scalar_one_or_none()
+            called_back = conn.execute(
+                select(follow_ups.c.session_id).where(follow_ups.c.parent_id == session_id)
+                .order_by(follow_ups.c.created_at)
+            ).scalars().all()
         found = [Attempt(session_id=r["session_id"], parent_id=r["parent_id"], reply=r["at_reply"]) for r in related]
         return SessionRecord(
             **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
             grades=self.grades_for(session_id), report=report,
             attempt_of=next((a for a in found if a.session_id == session_id), None),
             attempts=[a for a in found if a.parent_id == session_id], drill_id=drill_id,
+            follow_up_of=follow_up_of, follow_ups=list(called_back),
         )
 
     def session_owner(self, session_id: str) -> tuple[bool, str | None]:

@@ -1,4 +1,4 @@
-"""The schema: sessions, turns, grades, reports, attempts and drill runs (SQLAlchemy Core tables)."""
+"""The schema: sessions, turns, grades, reports, attempts, drill runs and follow-ups (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -98,5 +98,12 @@ drill_runs = Table(
     "drill_runs", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("drill_id", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: A follow-up call: the same persona calling back after ``parent_id`` ended.
+follow_ups = Table(
+    "follow_ups", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )

@@ -115,6 +115,9 @@ class SessionMeta(BaseModel):
     attempts: list[Attempt] = []
     #: The drill this call played (``prompts/drills.yaml``), if it was one.
     drill_id: str | None = None
+    #: When this is a follow-up call: the first call's id; and the follow-ups placed after this one.
+    follow_up_of: str | None = None
+    follow_ups: list[str] = []
 
 
 class SessionExport(BaseModel):
@@ -184,6 +187,7 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
         persona_name=persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
         created_at=iso_utc(record.created_at), ended_at=iso_utc(record.ended_at), ended_by=record.ended_by,
         door=_door(record), attempt_of=record.attempt_of, attempts=record.attempts, drill_id=record.drill_id,
+        follow_up_of=record.follow_up_of, follow_ups=record.follow_ups,
     )
     return SessionExport(session=meta, turns=turns, report=report)
 
@@ -290,6 +294,9 @@ def session_markdown(record: SessionRecord) -> str:
     header += [f"- **Taken again:** reply {a.reply} in session {a.session_id}" for a in record.attempts]
     if record.drill_id:
         header.append(f"- **Drill:** {plain(record.drill_id)} (the first lines are the drill's)")
+    if record.follow_up_of:
+        header.append(f"- **Follow-up of:** session {record.follow_up_of}")
+    header += [f"- **Called back:** session {s}" for s in record.follow_ups]
     blocks = ["\n".join(header), "## Transcript"]
     replies = _replies(record.turns)
     for turn in record.turns:

@@ -160,6 +160,23 @@ def build_app(gym: Gym) -> gr.Blocks:
             past: gr.update(choices=past_choices(who)),
         }
 
+    def call_back(session_id: str | None, exam: bool, request: gr.Request) -> dict:
+        """Place the follow-up call of this (ended) call: the same prospect, who remembers it."""
+        if not session_id:
+            raise gr.Error("Open a call that has ended first, then call back.")
+        who = viewer(request)
+        writable(who, session_id)
+        try:
+            call = gym.follow_up(session_id, owner=who.username)
+        except InvalidInput as exc:
+            raise gr.Error(str(exc)) from None
+        return {
+            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
+            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
+            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
+            past: gr.update(choices=past_choices(who)),
+        }
+
     def take_again(session_id: str | None, reply: float | None, exam: bool, request: gr.Request) -> dict:
         """A new call that takes reply ``reply`` of this one again (the original stays as it is)."""
         if not session_id:
@@ -325,6 +342,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                             send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
                             end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
                             over_btn = gr.Button("Start over", elem_id="restart")
+                            back_btn = gr.Button("Call back", elem_id="call-back")
                     with gr.Column(scale=1, min_width=280):
                         gr.Markdown("### Your scores")
                         scores = gr.HTML(scores_html([], False), elem_id="scores")
@@ -381,6 +399,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         open_btn.click(review, past, view, api_name="review")
         again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")
         drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill")
+        back_btn.click(call_back, [session, exam], view, api_name="call_back")
 
         # The practice plan's steps, one click away: each opens the Practice tab on its call.
         def step(steps: list[dict], kind: str) -> dict:

@@ -166,7 +166,9 @@ def export_follow_up(gym: Gym, session_id: str) -> str:
                           "or the prospect named no time to try again.")
     name = persona_name(record)
     start = datetime.fromisoformat(report["follow_up_at"])
-    body = calendar_file(f"Follow-up call: {name}", report.get("follow_up") or "", start)
+    practice = (f"Rehearse it first in Pushback Gym: open this call under Past sessions "
+                f"(session {record.id}) and press Call back.")
+    body = calendar_file(f"Follow-up call: {name}", f"{report.get('follow_up') or ''}\n\n{practice}", start)
     path = Path(tempfile.mkdtemp(prefix="roleplay-export-")) / f"follow-up-{record.persona_id}-{start:%Y%m%d}.ics"
     path.write_bytes(body)
     return str(path)
