@@ -212,7 +212,7 @@ def test_the_follow_up_call_remembers_the_first_and_is_as_open_as_it_left_it(set
     back_start = back.state.model_copy()
     opening = back.lines[0].text
     day = gym.store.get_session(first.id).created_at
-    assert opening.startswith(persona.opening_line) and f"{day:%A} {day.day} {day:%B}" in opening
+    assert opening.startswith(f"{persona.name}. ") and f"{day:%A} {day.day} {day:%B}" in opening
     assert f"try again {persona.not_now.when}" in opening
     assert back.state.memory and persona.not_now.when in back.state.memory
     assert back.state.revealed == first.state.revealed  # what was said then is not news now

@@ -247,7 +247,7 @@ class Gym:
         first = record.created_at
         memory, recall = remember(persona, ended, f"{first:%A} {first.day} {first:%B}")
         state = follow_up_state(persona, ended, memory, list(last.get("revealed") or []))
-        opening = f"{persona.opening_line} {recall}"
+        opening = f"{persona.name}. {recall}"  # the persona's own opening belongs to the first call
         new_id = self.store.create_session(record.persona_id, record.persona_version, record.persona,
                                            record.prompt_versions, record.models, owner)
         self.store.add_follow_up(new_id, session_id)
