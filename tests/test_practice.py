@@ -77,7 +77,7 @@ def test_the_simulation_takes_a_third_push_again_with_a_curious_reply(settings, 
     script = load_rep_script(REP_SCRIPTS / "take_again.json")
     result = simulate(settings, "happy_incumbent", script, gym=gym, report=False, grade=True)
     again = result["take_again"]
-    assert again["reply"] == 3 and again["first"]["rep"] == script.rep[2]
+    assert again["reply"] == 3 and again["first"]["rep"] == script.rep[2]  # the last reply
     assert again["first"]["scores"]["restraint"] <= 2  # the third push
     (retry,) = again["turns"]
     assert retry["rep"] == script.take_again.rep[0] and retry["scores"]["restraint"] >= 4

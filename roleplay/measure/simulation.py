@@ -12,7 +12,7 @@ import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -29,11 +29,12 @@ REP_SCRIPTS = PROJECT_ROOT / "evals" / "rep_scripts"
 
 
 class TakeAgain(BaseModel):
-    """After the script, take reply ``reply`` again and say ``rep`` from there."""
+    """After the script, take reply ``reply`` again (``"last"``: the call's last reply, the one
+    a hang-up answered) and say ``rep`` from there."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reply: int = Field(ge=1)
+    reply: Annotated[int, Field(ge=1)] | Literal["last"]
     rep: list[str] = Field(min_length=1)
 
 
@@ -119,19 +120,20 @@ def simulate(
 def _take_again(gym: Gym, call: Call, take: TakeAgain) -> dict[str, Any] | None:
     """Take reply ``take.reply`` of ``call`` again and play ``take.rep`` from there (graded);
     ``None`` when the call ended before that reply."""
-    if len(call.rep_turns) < take.reply:
+    reply = len(call.rep_turns) if take.reply == "last" else take.reply
+    if not 1 <= reply <= len(call.rep_turns):
         return None
-    again = gym.take_again(call.id, take.reply)
+    again = gym.take_again(call.id, reply)
     said = []
     for line in take.rep:
         if again.over:
             break
         said.append((line, again.say(line)))
     grades = again.grades(wait=None)
-    first = call.grades(wait=None).get(call.rep_turns[take.reply - 1][0])
+    first = call.grades(wait=None).get(call.rep_turns[reply - 1][0])
     return {
-        "session_id": again.id, "reply": take.reply,
-        "first": {"rep": call.rep_turns[take.reply - 1][1],
+        "session_id": again.id, "reply": reply,
+        "first": {"rep": call.rep_turns[reply - 1][1],
                   "scores": first.scores if first and first.scored else None},
         "turns": [{"rep": line, "prospect": result.text,
                    "scores": g.scores if (g := grades.get(result.rep_turn_id)) and g.scored else None}
