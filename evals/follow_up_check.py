@@ -32,7 +32,8 @@ BACK = "Hi, it's Sam again, as we discussed last time. How are things looking no
 #: The prospect treating the caller as someone it never spoke to.
 STRANGER = re.compile(r"(?i)\b(?:never (?:spoken|talked|heard)|who is this|who are you|don't know you|first time)\b")
 #: How the first words must say the first call ended, by ending.
-RECALL = {"not_now": "try again", "open": "talk again", "closed": "told you no", "hung_up": "hung up on you"}
+RECALL = {"not_now": "try again", "open": "talk again", "spoke": "you called on", "closed": "told you no",
+          "hung_up": "hung up on you"}
 
 
 def check(gym: Gym, persona: str, first_lines: list[str]) -> dict:
@@ -44,6 +45,8 @@ def check(gym: Gym, persona: str, first_lines: list[str]) -> dict:
     first.end(grade_timeout=0)
     record = gym.store.get_session(first.id)
     ended = "hung_up" if record.ended_by == "prospect" else first.state.door.value
+    if ended == "open" and not first.state.door_opened:
+        ended = "spoke"
     back = gym.follow_up(first.id)
     start = back.state.model_copy()
     opening = back.lines[0].text

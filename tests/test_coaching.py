@@ -230,7 +230,7 @@ def test_the_entry_chosen_fits_the_moment() -> None:
     ask = reader.read(opener, "Hi Simone, could we book twenty minutes next week?")
     assert LIBRARY.entry("restraint", 5, ask).saw == "You asked for a commitment, and they had not said no."
     hello = reader.read(opener, "Hi Simone, it's Alex from Crewbook.")
-    assert LIBRARY.entry("restraint", 5, hello).when == "before_refusal"
+    assert LIBRARY.entry("restraint", 5, hello).when == "no_objection"
     after = reader.read(CONTEXT, "Understood, thanks for your time.")
     assert LIBRARY.entry("restraint", 5, after).when is None
     # before any objection there is no objection to speak of, and no "before I go"

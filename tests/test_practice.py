@@ -230,3 +230,12 @@ def test_the_follow_up_call_remembers_the_first_and_is_as_open_as_it_left_it(set
     after_no = gym.follow_up(closed.id)
     assert "I told you no then" in after_no.lines[0].text
     assert after_no.state.patience < back_start.patience and after_no.state.interest < back_start.interest
+
+
+def test_a_follow_up_after_a_call_where_nothing_was_decided_claims_no_agreement(gym: Gym) -> None:
+    first = gym.start("happy_incumbent")
+    first.say("What made Fleetly the right fit for you back then?")
+    first.end(grade_timeout=5)
+    assert first.state.refusals == 0 and not first.state.door_opened
+    opening = gym.follow_up(first.id).lines[0].text
+    assert opening.startswith("Dana Whitfield. Ah, you called on ") and "talk again" not in opening

@@ -244,6 +244,8 @@ class Gym:
         persona = Persona.model_validate(record.persona)
         last = record.state or {}
         ended = "hung_up" if record.ended_by == "prospect" else str(last.get("door") or "closed")
+        if ended == "open" and not last.get("door_opened"):  # open only because nothing was refused
+            ended = "spoke"
         first = record.created_at
         memory, recall = remember(persona, ended, f"{first:%A} {first.day} {first:%B}")
         state = follow_up_state(persona, ended, memory, list(last.get("revealed") or []))

@@ -84,7 +84,7 @@ class ProspectState(BaseModel):
 
 #: How the first call left the prospect, for a follow-up: (patience, interest) added to the
 #: persona's start. A "not now" with a time was an invitation; a closed door or a hang-up was not.
-FOLLOW_UP_START = {"open": (0, 2), "not_now": (0, 1), "closed": (-2, -1), "hung_up": (-3, -1)}
+FOLLOW_UP_START = {"open": (0, 2), "not_now": (0, 1), "spoke": (0, 0), "closed": (-2, -1), "hung_up": (-3, -1)}
 
 
 def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
@@ -96,6 +96,8 @@ def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
                  f"Ah, you called on {day}. We said we'd talk again."),
         "not_now": (f"they called on {day}; you told them not now, and to try again {when}.",
                     f"Oh, you called on {day}. I did say to try again {when}."),
+        "spoke": (f"they called on {day}; you spoke briefly and nothing was decided.",
+                  f"Ah, you called on {day}."),
         "closed": (f"they called on {day}; you said no, and the call ended there.",
                    f"You called on {day}. I told you no then."),
         "hung_up": (f"they called on {day} and kept pushing, and you hung up on them.",
@@ -105,7 +107,7 @@ def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
 
 def follow_up_state(persona: Persona, ended: str, memory: str, revealed: list[str]) -> ProspectState:
     """The prospect's state at the start of a follow-up call after a first call that ended
-    ``ended`` (``open``, ``not_now``, ``closed`` or ``hung_up``): harder to open after a closed
+    ``ended`` (``open``, ``not_now``, ``spoke``, ``closed`` or ``hung_up``): harder to open after a closed
     door than after "not now"; what it said then is not news now."""
     patience, interest = FOLLOW_UP_START[ended]
     start = initial_state(persona)
