@@ -19,80 +19,12 @@ from roleplay.judge import Report
 from roleplay.personas import Persona
 from roleplay.rendering import plain, report_markdown
 from roleplay.team import Viewer
+from roleplay.ui import screen
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
 from roleplay.ui.studio import build_studio
-from roleplay.ui.views import CSS, brief_markdown, chat_messages, scores_html
+from roleplay.ui.views import CSS, brief_markdown, scores_html
 
 log = logging.getLogger(__name__)
-
-Message = dict[str, str]
-
-
-def _history(call: Call) -> list[Message]:
-    return chat_messages(call.lines)
-
-
-def _cards(call: Call) -> list[tuple[str, Any]]:
-    grades = call.grades()
-    return [(text, grades.get(turn_id)) for turn_id, text in call.rep_turns]
-
-
-def _first_time(call: Call) -> tuple[int, str, Any] | None:
-    """The reply a call taking a moment again takes again: its number, words and grade then."""
-    if call.attempt_of is None:
-        return None
-    parent = call.gym.store.get_session(call.attempt_of.parent_id)
-    replies = [t for t in parent.turns if t.speaker == "rep"] if parent else []
-    if len(replies) < call.attempt_of.reply:
-        return None
-    turn = replies[call.attempt_of.reply - 1]
-    return call.attempt_of.reply, turn.text, parent.grades.get(turn.id)
-
-
-def _scores(call: Call, exam: bool) -> str:
-    return scores_html(_cards(call), exam, _first_time(call))
-
-
-def _drill_status(call: Call) -> str:
-    """Where a drill stands: what it asks, how many replies are left, and then its verdict."""
-    drill = call.drill
-    given = len(call.drill_replies())
-    head = (f"<p>🎯 <strong>Drill: {escape(drill.title)}</strong>. {escape(' '.join(drill.advice.split()))} "
-            f"Pass: every one of your {drill.replies} replies scores {drill.pass_at}+ on {drill.dimension}.</p>")
-    passed = call.drill_verdict()
-    if passed is True:
-        return head + f'<p class="rp-pass">✅ Passed: all {drill.replies} replies scored {drill.pass_at}+ on ' \
-                      f"{drill.dimension}. Play another drill, or end the call for the report.</p>"
-    if passed is False:
-        unscored = call.drill_unscored()
-        why = ("the prospect hung up" if call.ended_by == "prospect"
-               else f"a reply could not be scored ({escape(unscored)})" if unscored
-               else f"a reply scored under {drill.pass_at}")
-        return head + f'<p class="rp-fail">❌ Not passed: {why}. Press <strong>Play drill</strong> to try again.</p>'
-    if call.over:
-        return head + "<p>Your replies are given; waiting for their scores…</p>"
-    return head + f"<p>Reply {given + 1} of {drill.replies}.</p>"
-
-
-def _status(call: Call) -> str:
-    name = escape(call.persona.name)
-    if call.drill is not None and call.ended_by != "prospect":
-        return _drill_status(call)
-    if call.ended_by == "prospect":
-        hung_up = f'<p class="rp-hangup">📵 {name} hung up.</p>'
-        if call.drill is not None:
-            return hung_up + _drill_status(call)
-        return hung_up + "<p>End the call to read your report, or start over.</p>"
-    if call.ended_by == "rep":
-        return "<p>Call ended.</p>"
-    status = f"<p>📞 On a call with {name}. Mood: <strong>{call.state.mood}</strong>.</p>"
-    if call.attempt_of is not None and len(call.rep_turns) < call.attempt_of.reply:
-        status += (f"<p>Taking reply {call.attempt_of.reply} again: the call is as it was just before it. "
-                   "Your first answer is on the right.</p>")
-    if call.last_turn and call.last_turn.fault:
-        fault = escape(call.last_turn.fault[:1].upper() + call.last_turn.fault[1:], quote=False)
-        status += f'<p class="rp-fault">⚠️ {fault}. {name}\'s line was scripted; your call goes on.</p>'
-    return status
 
 
 def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
@@ -134,17 +66,21 @@ def build_app(gym: Gym) -> gr.Blocks:
 
     # Each handler of the call view returns what it changes, by component (``view``: every
     # component it may change, in the order the API lists them). The components are made below.
+    def opened(call: Call, who: Viewer, exam: bool) -> dict:
+        """The view of a call just opened to speak in (started, a drill, a retake, a call back)."""
+        return {
+            session: call.id, chat: screen.history(call), status: screen.status(call),
+            scores: screen.scores(call, exam), report: gr.update(value="", visible=False),
+            msg: gr.update(interactive=True, value=""), send_btn: gr.update(interactive=True),
+            end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
+            past: gr.update(choices=past_choices(who)),
+        }
+
     def start(persona_id: str, exam: bool, request: gr.Request) -> dict:
         who = viewer(request)
         if persona_id not in personas:
             raise gr.Error("There is no such prospect. Reload the page to see the current ones.")
-        call = gym.start(persona_id, owner=who.username)
-        return {
-            session: call.id, chat: _history(call), status: _status(call), scores: scores_html([], exam),
-            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
-            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
-            past: gr.update(choices=past_choices(who)),
-        }
+        return opened(gym.start(persona_id, owner=who.username), who, exam)
 
     def play_drill(drill_id: str | None, exam: bool, request: gr.Request) -> dict:
         """Start the drill ``drill_id``: a short call at its moment, with a pass or a retry."""
@@ -153,12 +89,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             call = gym.start_drill(drill_id or "", owner=who.username)
         except KeyError:
             raise gr.Error("There is no such drill. Reload the page to see the current ones.") from None
-        return {
-            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
-            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
-            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
-            past: gr.update(choices=past_choices(who)),
-        }
+        return opened(call, who, exam)
 
     def call_back(session_id: str | None, exam: bool, request: gr.Request) -> dict:
         """Place the follow-up call of this (ended) call: the same prospect, who remembers it."""
@@ -170,12 +101,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             call = gym.follow_up(session_id, owner=who.username)
         except InvalidInput as exc:
             raise gr.Error(str(exc)) from None
-        return {
-            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
-            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
-            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
-            past: gr.update(choices=past_choices(who)),
-        }
+        return opened(call, who, exam)
 
     def take_again(session_id: str | None, reply: float | None, exam: bool, request: gr.Request) -> dict:
         """A new call that takes reply ``reply`` of this one again (the original stays as it is)."""
@@ -187,50 +113,45 @@ def build_app(gym: Gym) -> gr.Blocks:
             call = gym.take_again(session_id, int(reply or 0), owner=who.username)
         except InvalidInput as exc:
             raise gr.Error(str(exc)) from None
-        return {
-            session: call.id, chat: _history(call), status: _status(call), scores: _scores(call, exam),
-            report: gr.update(value="", visible=False), msg: gr.update(interactive=True, value=""),
-            send_btn: gr.update(interactive=True), end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
-            past: gr.update(choices=past_choices(who)),
-        }
+        return opened(call, who, exam)
 
     def send(session_id: str | None, text: str, exam: bool, request: gr.Request) -> Iterator[dict]:
         if not session_id:
             raise gr.Error("Start a call first: pick a prospect and press Start call.")
         call = writable(viewer(request), session_id)
-        history = _history(call)
+        history = screen.history(call)
         try:
             reply = call.send(text)
         except (InputError, CallEnded) as exc:
             gr.Warning(str(exc))
-            fault = f'{_status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
-            yield {chat: history, msg: text, status: fault, scores: _scores(call, exam)}
+            fault = f'{screen.status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>'
+            yield {chat: history, msg: text, status: fault, scores: screen.scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        cards = _scores(call, exam)
+        cards = screen.scores(call, exam)
         try:
             for partial in reply:
                 spoken = {"role": "assistant", "content": plain(partial)}
-                yield {chat: [*history, spoken], msg: "", status: _status(call), scores: cards}
+                yield {chat: [*history, spoken], msg: "", status: screen.status(call), scores: cards}
         except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            chat: _history(call), msg: gr.update(value="", interactive=not call.over), status: _status(call),
-            scores: _scores(call, exam), timer: gr.Timer(active=True),
+            chat: screen.history(call), msg: gr.update(value="", interactive=not call.over),
+            status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
             return gr.update(), gr.update(), gr.Timer(active=False)
         call = readable(viewer(request), session_id)
-        cards = _cards(call)
+        cards = screen.cards(call)
         pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
         # a drill's verdict comes with the scores; other calls' status does not change here
-        shown = _status(call) if call.drill is not None else gr.update()
-        return scores_html(cards, exam, _first_time(call)), shown, gr.Timer(active=pending)
+        shown = screen.status(call) if call.drill is not None else gr.update()
+        return scores_html(cards, exam, screen.first_time(call)), shown, gr.Timer(active=pending)
 
     def end(session_id: str | None, request: gr.Request) -> Iterator[dict]:
         """End the call: the report's facts show at once, the coach's summary follows."""
@@ -248,7 +169,7 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         def shown(written: Report, pending: bool) -> dict:
             return {
-                status: _status(call), scores: _scores(call, False),
+                status: screen.status(call), scores: screen.scores(call, False),
                 report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
                 msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
                 end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
@@ -293,7 +214,8 @@ def build_app(gym: Gym) -> gr.Blocks:
         mine = gym.accounts.can_write(who, call.owner)
         live = mine and not call.over
         return {
-            session: session_id, chat: _history(call), status: _status(call), scores: _scores(call, False),
+            session: session_id, chat: screen.history(call), status: screen.status(call),
+            scores: screen.scores(call, False),
             report: gr.update(value=report_markdown(written, call.persona.name) if written else "",
                               visible=bool(written)),
             msg: gr.update(interactive=live), send_btn: gr.update(interactive=live),
