@@ -240,3 +240,17 @@ def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts
     real = prospect.messages([*history, Line(speaker="rep", text=rep)], decision, state)
     assert [m.text for m in real[:-1]] == [m.text for m in prepared]
     assert real[-1].text.startswith(rep) and _CUT not in real[-1].text
+
+
+@pytest.mark.parametrize(("move", "said", "voiced"), [
+    (Move.REFUSE, "Sure, but we're happy where we are.", "We're happy where we are."),
+    (Move.OBJECT, "Okay but every vendor says they're cheaper.", "Every vendor says they're cheaper."),
+    (Move.ANSWER, "Sure, but it's a long story.", "Sure, but it's a long story."),  # an answer may open with a yes
+])
+def test_a_no_that_opens_with_a_yes_loses_the_yes(persona, settings, move, said, voiced):
+    from roleplay.call.state import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    line = persona.refusal_lines[0] if move == Move.REFUSE else "Every vendor says they're cheaper."
+    result = prospect.check(said, Decision(move=move, line=line))
+    assert result.text == voiced and result.fallback_reason is None

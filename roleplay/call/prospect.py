@@ -53,6 +53,9 @@ _AGREEMENT = re.compile(
     r"looking forward to (?:your call|the (?:call|meeting|demo)|(?:talking|speaking|meeting|chatting)))",
     re.IGNORECASE,
 )
+#: A line that opens with a yes and then says no ("Sure, but …"), and the moves that say no.
+_YES_BUT = re.compile(r"^(?:sure|okay|ok|yes|yeah|of course|absolutely|fine),?\s+but\s+", re.IGNORECASE)
+_SAYING_NO = frozenset({Move.OBJECT, Move.REFUSE, Move.NOT_NOW, Move.CLOSE, Move.HANG_UP})
 _LABEL = re.compile(r"^\s*(?:\*\*)?[A-Z][\w .'-]{0,40}:(?:\*\*)?\s*")
 _STAGE = re.compile(r"\([^)]*\)|\[[^\]]*\]|\*[^*]*\*")
 MAX_SENTENCES = 3
@@ -195,6 +198,10 @@ class Prospect:
         kept if it is otherwise fine, and the fact is withheld (``Voiced.withheld_fact``).
         """
         text = tidy(raw, self.persona.name)
+        if decision.move in _SAYING_NO and (yes_but := _YES_BUT.match(text)):
+            # "Sure, but we're happy where we are." opens with a yes the move is not: keep the no
+            rest = text[yes_but.end():]
+            text = rest[:1].upper() + rest[1:]
         reason = None
         if not text:
             reason = "empty reply"
