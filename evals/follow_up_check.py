@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 
 from roleplay.call import Gym
+from roleplay.call.state import how_it_ended
 from roleplay.config import Backend, load_settings
 from roleplay.storage import create_store
 
@@ -44,9 +45,7 @@ def check(gym: Gym, persona: str, first_lines: list[str]) -> dict:
         first.say(line)
     first.end(grade_timeout=0)
     record = gym.store.get_session(first.id)
-    ended = "hung_up" if record.ended_by == "prospect" else first.state.door.value
-    if ended == "open" and not first.state.door_opened:
-        ended = "spoke"
+    ended = how_it_ended(record.ended_by, first.state)
     back = gym.follow_up(first.id)
     start = back.state.model_copy()
     opening = back.lines[0].text
@@ -80,14 +79,12 @@ def main() -> int:
     gym.close()
     correct = sum(r["recalls_day"] and r["recalls_ending"] and not r["treats_as_stranger"]
                   for pair in runs for r in pair.values())
+    pairs = [p for p in runs if p["closed"]["first_ended"] in ("closed", "hung_up")
+             and p["open"]["first_ended"] in ("not_now", "open")]
     harder = sum((p["closed"]["start"]["patience"], p["closed"]["start"]["interest"])
-                 < (p["open"]["start"]["patience"], p["open"]["start"]["interest"])
-                 for p in runs if p["closed"]["first_ended"] in ("closed", "hung_up")
-                 and p["open"]["first_ended"] in ("not_now", "open"))
-    comparable = sum(p["closed"]["first_ended"] in ("closed", "hung_up") and p["open"]["first_ended"] in ("not_now", "open")
-                     for p in runs)
+                 < (p["open"]["start"]["patience"], p["open"]["start"]["interest"]) for p in pairs)
     print(f"\nfollow-ups referring to the first call correctly in their first two turns: {correct} of {2 * len(runs)}; "
-          f"harder to open after a closed door than after not now/open: {harder} of {comparable} personas "
+          f"harder to open after a closed door than after not now/open: {harder} of {len(pairs)} personas "
           f"where the first calls ended that way; backend {args.backend}")
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=1))

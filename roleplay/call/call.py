@@ -126,8 +126,10 @@ class Call:
     grading: bool = True
     #: The username of the rep whose call this is (``None`` in single-user mode).
     owner: str | None = None
-    #: When this call takes a moment of another again: that call, and the reply taken again.
+    #: When this call takes a moment of another again: that call, and the reply taken again,
+    #: with its number, words and grade as it was first said (read once, when the call is opened).
     attempt_of: Attempt | None = None
+    first_answer: tuple[int, str, Grade | None] | None = None
     #: The drill this call plays: it ends after the drill's replies (``drill_verdict``).
     drill: Drill | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -211,21 +213,23 @@ class Call:
         scored (``drill_unscored``) does not pass."""
         if self.drill is None:
             return None
-        if self.drill_unscored():
+        graded = self._drill_grades()
+        if self.drill_unscored(graded):
             return False
-        grades = self.grades()
-        scores = [g.scores.get(self.drill.dimension) if g is not None and g.scored else None
-                  for g in (grades.get(turn_id) for turn_id, _ in self.drill_replies())]
+        scores = [g.scores.get(self.drill.dimension) if g is not None and g.scored else None for g in graded]
         return verdict(self.drill, scores, hung_up=self.ended_by == "prospect")
 
-    def drill_unscored(self) -> str | None:
-        """Why a reply of this drill could not be scored, if one could not (it cannot pass)."""
-        grades = self.grades()
-        for turn_id, _ in self.drill_replies():
-            grade = grades.get(turn_id)
+    def drill_unscored(self, graded: list[Grade | None] | None = None) -> str | None:
+        """Why a reply of this drill could not be scored, if one could not (it cannot pass).
+        ``graded``: the drill replies' grades, when the caller has them already."""
+        for grade in self._drill_grades() if graded is None else graded:
             if grade is not None and not grade.scored and not grade.partial:
                 return grade.unscored_reason or "unknown reason"
         return None
+
+    def _drill_grades(self) -> list[Grade | None]:
+        grades = self.grades()
+        return [grades.get(turn_id) for turn_id, _ in self.drill_replies()]
 
     def say(self, text: str) -> TurnResult:
         """Send a message and wait for the whole reply (for scripts and the API)."""

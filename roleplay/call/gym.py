@@ -23,17 +23,17 @@ from roleplay.call.state import (
     ProspectState,
     advance,
     follow_up_state,
+    how_it_ended,
     initial_state,
-    note_prospect_line,
     remember,
-    withhold,
+    spoken,
 )
 from roleplay.config import Role, Settings
 from roleplay.drills import Drill, load_drills
 from roleplay.errors import InvalidInput
 from roleplay.judge import Coach, Grade, Grader, Report
 from roleplay.personas import Persona, load_personas, persona_version
-from roleplay.storage import Store, create_store
+from roleplay.storage import Attempt, SessionRecord, Store, create_store
 from roleplay.team import Accounts
 from roleplay.transcript import Line
 
@@ -76,6 +76,13 @@ class _Speaking:
         with self.gate._cond:
             self.gate._speaking -= 1
             self.gate._cond.notify_all()
+
+
+def _state_of(record: SessionRecord, persona: Persona) -> ProspectState:
+    """The prospect's state as the session last stored it (its start, when nothing was stored)."""
+    if not record.state:
+        return initial_state(persona)
+    return ProspectState.model_validate({k: v for k, v in record.state.items() if k in ProspectState.model_fields})
 
 
 class Gym:
@@ -175,13 +182,9 @@ class Gym:
         with self._lock:
             if session_id in self._calls:
                 return self._calls[session_id]
-        record = self.store.get_session(session_id)
-        if record is None:
-            raise KeyError(f"no session {session_id}")
+        record = self._record(session_id)
         persona = Persona.model_validate(record.persona)
-        state = ProspectState.model_validate(
-            {k: v for k, v in (record.state or {}).items() if k in ProspectState.model_fields}
-        ) if record.state else initial_state(persona)
+        state = _state_of(record, persona)
         call = Call(self, record.id, persona, state,
                     [Line(speaker=t.speaker, text=t.text) for t in record.turns],
                     rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
@@ -189,6 +192,8 @@ class Gym:
                     drill=self.drills.get(record.drill_id) if record.drill_id else None)
         if record.report:
             call.report = Report.model_validate(record.report)
+        if record.attempt_of is not None:
+            call.first_answer = self._first_answer(record.attempt_of)
         with self._lock:
             if session_id in self._calls:  # another request resumed it meanwhile
                 return self._calls[session_id]
@@ -210,16 +215,13 @@ class Gym:
             KeyError: there is no such session.
             InvalidInput: the call has no reply ``reply``.
         """
-        record = self.store.get_session(session_id)
-        if record is None:
-            raise KeyError(f"no session {session_id}")
+        record = self._record(session_id)
         replies = [i for i, t in enumerate(record.turns) if t.speaker == "rep"]
         if not 1 <= reply <= len(replies):
             raise InvalidInput(f"This call has {len(replies)} repl{'y' if len(replies) == 1 else 'ies'}; "
                                f"pick one from 1 to {len(replies)} to take again." if replies
                                else "This call has no reply to take again yet.")
-        new_id = self.store.create_session(record.persona_id, record.persona_version, record.persona,
-                                           record.prompt_versions, record.models, owner)
+        new_id = self._session_like(record, owner)
         self.store.add_attempt(new_id, session_id, reply)
         for turn in record.turns[: replies[reply - 1]]:  # up to the prospect's line before the reply
             copied = self.store.add_turn(new_id, turn.speaker, turn.text, turn.move, turn.state, turn.meta)
@@ -236,25 +238,40 @@ class Gym:
             KeyError: there is no such session.
             InvalidInput: the call has not ended yet.
         """
-        record = self.store.get_session(session_id)
-        if record is None:
-            raise KeyError(f"no session {session_id}")
+        record = self._record(session_id)
         if record.ended_by is None:
             raise InvalidInput("End this call first; then you can call back.")
         persona = Persona.model_validate(record.persona)
-        last = record.state or {}
-        ended = "hung_up" if record.ended_by == "prospect" else str(last.get("door") or "closed")
-        if ended == "open" and not last.get("door_opened"):  # open only because nothing was refused
-            ended = "spoke"
+        last = _state_of(record, persona)
+        ended = how_it_ended(record.ended_by, last)
         first = record.created_at
         memory, recall = remember(persona, ended, f"{first:%A} {first.day} {first:%B}")
-        state = follow_up_state(persona, ended, memory, list(last.get("revealed") or []))
+        state = follow_up_state(persona, ended, memory, last.revealed)
         opening = f"{persona.name}. {recall}"  # the persona's own opening belongs to the first call
-        new_id = self.store.create_session(record.persona_id, record.persona_version, record.persona,
-                                           record.prompt_versions, record.models, owner)
+        new_id = self._session_like(record, owner)
         self.store.add_follow_up(new_id, session_id)
         self.store.add_turn(new_id, "prospect", opening, move="open", state=state.snapshot())
         return self.call(new_id)
+
+    def _record(self, session_id: str) -> SessionRecord:
+        record = self.store.get_session(session_id)
+        if record is None:
+            raise KeyError(f"no session {session_id}")
+        return record
+
+    def _first_answer(self, attempt: Attempt) -> tuple[int, str, Grade | None] | None:
+        """The reply an attempt takes again, as it was first said: its number, words and grade."""
+        parent = self.store.get_session(attempt.parent_id)
+        replies = [t for t in parent.turns if t.speaker == "rep"] if parent else []
+        if len(replies) < attempt.reply:
+            return None
+        turn = replies[attempt.reply - 1]
+        return attempt.reply, turn.text, parent.grades.get(turn.id)
+
+    def _session_like(self, record: SessionRecord, owner: str | None) -> str:
+        """A new session with the persona version, prompts and models of ``record``; its id."""
+        return self.store.create_session(record.persona_id, record.persona_version, record.persona,
+                                         record.prompt_versions, record.models, owner)
 
     def playable_drills(self) -> list[Drill]:
         """The drills whose persona is loaded, in file order."""
@@ -282,9 +299,8 @@ class Gym:
                 self.store.add_grade(call.id, turn_id, Grade.unscored(DRILL_SETUP))
                 call.rep_turns.append((turn_id, line.text))
             else:  # the drill's words for the prospect: what they say is kept in its state
-                if decision.fact and decision.fact not in line.text:
-                    withhold(call.state, decision.fact)
-                note_prospect_line(call.state, line.text)
+                unsaid = decision.fact if decision.fact and decision.fact not in line.text else None
+                spoken(call.state, line.text, unsaid)
                 self.store.add_turn(call.id, "prospect", line.text, move=decision.move.value,
                                     state=call.state.snapshot())
             call.lines.append(Line(speaker=line.speaker, text=line.text))

@@ -19,7 +19,7 @@ from pydantic import BaseModel
 
 from roleplay import prompts
 from roleplay.backends.tokens import fit, token_counter
-from roleplay.call.state import Decision, Move, ProspectState, note_prospect_line, withhold
+from roleplay.call.state import Decision, Move, ProspectState, spoken
 from roleplay.config import ROLE_DEFAULTS, Role
 from roleplay.personas import Persona
 from roleplay.transcript import Line
@@ -186,9 +186,7 @@ class Prospect:
         """The turn as spoken: the model's words checked (``check``), and what they said kept in
         ``state`` (a fact left unsaid stays hidden; a decline the model voiced is counted)."""
         voiced = self.check(raw, decision)
-        if voiced.withheld_fact:
-            withhold(state, voiced.withheld_fact)
-        note_prospect_line(state, voiced.text)
+        spoken(state, voiced.text, voiced.withheld_fact)
         return voiced
 
     def check(self, raw: str, decision: Decision) -> Voiced:

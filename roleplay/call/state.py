@@ -87,6 +87,15 @@ class ProspectState(BaseModel):
 FOLLOW_UP_START = {"open": (0, 2), "not_now": (0, 1), "spoke": (0, 0), "closed": (-2, -1), "hung_up": (-3, -1)}
 
 
+def how_it_ended(ended_by: str | None, state: ProspectState) -> str:
+    """How a call ended, for its follow-up: ``hung_up``, or where the door was left, where an
+    open door with nothing agreed (nothing was refused) is ``spoke``."""
+    if ended_by == "prospect":
+        return "hung_up"
+    door = state.door.value
+    return "spoke" if door == "open" and not state.door_opened else door
+
+
 def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
     """What the prospect remembers of a first call on ``day`` that ended ``ended``: the memory
     for its directions, and the words it opens the follow-up with."""
@@ -222,6 +231,14 @@ def withhold(state: ProspectState, fact: str) -> None:
     """The prospect did not say ``fact`` after all: it stays hidden for a later question."""
     if fact in state.revealed:
         state.revealed.remove(fact)
+
+
+def spoken(state: ProspectState, text: str, unsaid_fact: str | None = None) -> None:
+    """Keep in ``state`` what the prospect's line said: a fact it was to reveal and did not say
+    stays hidden (``unsaid_fact``), and a decline it voiced counts as one."""
+    if unsaid_fact:
+        withhold(state, unsaid_fact)
+    note_prospect_line(state, text)
 
 
 def note_prospect_line(state: ProspectState, text: str) -> None:

@@ -24,14 +24,7 @@ def cards(call: Call) -> list[tuple[str, Any]]:
 
 def first_time(call: Call) -> tuple[int, str, Any] | None:
     """The reply a call taking a moment again takes again: its number, words and grade then."""
-    if call.attempt_of is None:
-        return None
-    parent = call.gym.store.get_session(call.attempt_of.parent_id)
-    replies = [t for t in parent.turns if t.speaker == "rep"] if parent else []
-    if len(replies) < call.attempt_of.reply:
-        return None
-    turn = replies[call.attempt_of.reply - 1]
-    return call.attempt_of.reply, turn.text, parent.grades.get(turn.id)
+    return call.first_answer
 
 
 def scores(call: Call, exam: bool) -> str:
