@@ -6,7 +6,7 @@ the persona. The rest (question kinds, asks, arguing and hostile markers) is wha
 with before the reader; ``judge.grading.signal_scores`` and ``roleplay eval signals`` keep it as a
 comparison on every golden file, and ``tests/test_golden.py`` keeps it honest.
 
-- ``patterns``: the English patterns, one compiled expression per marker.
+- ``patterns``: the English patterns, one compiled expression per marker (the lists are data, in ``patterns.txt``).
 - ``analysis``: what they say about a reply in its context.
 """
 
