@@ -76,9 +76,9 @@ def _examples(files: list[Path], encoder: Encoder) -> list[Example]:
             s = structure_of(case.context, case.reply)
             vec = encoder.embed(spoken)
             reps = [ln.text for ln in case.context if ln.speaker == "rep"]
-            ctx = [ask_features(encoder.embed(reading_text(t)), t) for t in reps]
+            ctx = [ask_features(encoder.embed, t) for t in reps]
             turns = [ln.text for ln in case.context if ln.speaker == "prospect"]
-            out.append(Example(case, path.name, vec, ask_features(vec, spoken), ctx, s, context_asks(case),
+            out.append(Example(case, path.name, vec, ask_features(encoder.embed, case.reply), ctx, s, context_asks(case),
                                [encoder.embed(t) for t in turns], context_declines(case)))
     return out
 

@@ -11,7 +11,7 @@ to the grader, the language.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -56,6 +56,8 @@ _YES_NO_FORM = re.compile(
     rf"(?i)^\W*{_OPENER}(?:do|does|did|is|are|was|were|can|could|would|will|should|have|has|shall|may|might"
     r"|any chance|fancy|want)\b")
 _OR = re.compile(r"(?i)\bor\b")
+#: Sentences, for the one an ask usually closes a reply with.
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
 
 
 class Structure(BaseModel):
@@ -255,9 +257,21 @@ def structure_vector(s: Structure) -> np.ndarray:
     ], dtype=np.float64)
 
 
-def ask_features(vec: np.ndarray, text: str) -> np.ndarray:
-    """Features of one rep line for the asks head: its embedding, a question mark, a day or a time."""
-    return np.concatenate([vec, [float("?" in text), float(bool(_DAY_TIME.search(text)))]])
+def last_sentence(text: str) -> str:
+    """The last sentence of two words or more: where a reply's ask usually sits, after the
+    acknowledgement, the jab or the pitch ("ok ok, can't blame a guy for trying. hows your diary
+    looking in feb")."""
+    found = [s.strip() for s in _SENTENCE.findall(text) if len(s.split()) >= 2]
+    return found[-1] if found else text
+
+
+def ask_features(embed: Callable[[str], np.ndarray], line: str) -> np.ndarray:
+    """Features of one rep line for the asks head: the embedding of what it says and of its last
+    sentence, a question mark, a day or a time (words to the grader set aside)."""
+    spoken = reading_text(line)
+    return np.concatenate([
+        embed(spoken), embed(last_sentence(spoken)), [float("?" in spoken), float(bool(_DAY_TIME.search(spoken)))],
+    ])
 
 
 def dimension_features(vec: np.ndarray, s: Structure, asks: float, pushes_before: int, servile: float) -> np.ndarray:
@@ -363,8 +377,8 @@ class Reader:
         language, lang_p = detect_language(spoken)
         vec = embed(spoken)
         reps = [line.text for line in context if line.speaker == "rep"]
-        asks_ctx = [float(h.asks.proba(ask_features(embed(reading_text(t)), t))[1]) for t in reps]
-        asks = float(h.asks.proba(ask_features(vec, spoken))[1])
+        asks_ctx = [float(h.asks.proba(ask_features(embed, t))[1]) for t in reps]
+        asks = float(h.asks.proba(ask_features(embed, reply))[1])
         pushes_before = count_pushes_before(context, asks_ctx, declined)
         servile = float(h.servile.proba(vec)[1])
         x = dimension_features(vec, s, asks, pushes_before, servile)
