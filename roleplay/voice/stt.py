@@ -45,6 +45,11 @@ _PAD_FRAMES = 300
 #: word error rate on the 12 lines without fillers 0.086 instead of 0.098 (no filler invented).
 #: A prompt dense with fillers kept 6 of 11 but invented words (error rate 0.26), so not that.
 FILLER_PROMPT = "Umm, let me think like, hmm... Okay, here's what I'm, like, thinking."
+#: Most tokens written per second of audio (fast speech is under 6), and per 30-second window.
+_TOKENS_PER_S, _MAX_TOKENS = 10, 220
+#: Shorter audio gets no prompt: on one-sentence stretches the prompt sent tiny.en into loops
+#: ("I hear you. I hear you. …") 17 times in 27; without it, none.
+_PROMPT_MIN_S = 2.5
 #: Words of what was said before that go into the prompt (Whisper keeps the prompt's end).
 _CONTEXT_WORDS = 40
 
@@ -72,6 +77,36 @@ def _prompt(context: str | None) -> str:
     """Whisper's prompt: the filler style, then the last words of ``context``."""
     said = " ".join((context or "").split()[-_CONTEXT_WORDS:])
     return f"{FILLER_PROMPT} {said}".strip()
+
+
+def _repeats(words: list[Word], shortest: int = 2) -> tuple[int, int] | None:
+    """The first run of at least ``shortest`` words said twice in a row: ``(start, size)``."""
+    said = ["".join(ch for ch in w.text.lower() if ch.isalnum()) for w in words]
+    for size in range(shortest, len(said) // 2 + 1):
+        for i in range(len(said) - 2 * size + 1):
+            if said[i:i + size] == said[i + size:i + 2 * size]:
+                return i, size
+    return None
+
+
+def _loops(words: list[Word]) -> bool:
+    """Is Whisper caught in a loop (a run of words written twice in a row)?"""
+    return _repeats(words) is not None
+
+
+def _drop_unheard_repeats(words: list[Word]) -> list[Word]:
+    """Drop the copies of a repeated run that have (almost) no audio under them: a loop's words
+    get squeezed into the last instant of the speech, real repeats take as long as the first."""
+    search_from = 0
+    while (found := _repeats(words[search_from:])) is not None:
+        start, size = found
+        start += search_from
+        first, second = words[start:start + size], words[start + size:start + 2 * size]
+        if sum(w.end - w.start for w in second) < 0.25 * sum(w.end - w.start for w in first):
+            words = words[:start + size] + words[start + 2 * size:]
+        else:
+            search_from = start + 1
+    return words
 
 
 class _ShortWindowWhisper(WhisperModel):
@@ -119,21 +154,38 @@ class Transcriber:
         """
         started = time.monotonic()
         audio = np.asarray(audio, dtype=np.float32)
-        words: list[Word] = []
-        texts: list[str] = []
         with self._lock:
-            segments, _ = self._model.transcribe(
-                audio, language="en", beam_size=1, vad_filter=True, word_timestamps=True,
-                condition_on_previous_text=False, initial_prompt=_prompt(prompt),
-            )
-            for segment in segments:
-                if not any(ch.isalnum() for ch in segment.text):
-                    continue  # a pause written down as "." or "..."
-                texts.append(segment.text.strip())
-                words += [Word(text=w.word.strip(), start=round(w.start + offset_s, 3), end=round(w.end + offset_s, 3))
-                          for w in segment.words or [] if w.word.strip()]
+            short = len(audio) < _PROMPT_MIN_S * WHISPER_RATE
+            texts, words = self._write_down(audio, None if short else _prompt(prompt), offset_s)
+            if _loops(words) and not short:
+                # The prompt can send Whisper into a loop ("I hear you. I hear you. …"); without
+                # it, none of the lines measured looped.
+                log.info("stt: %r repeats itself; written down again without the prompt", " ".join(texts)[:80])
+                texts, words = self._write_down(audio, None, offset_s)
+            if _loops(words):
+                words = _drop_unheard_repeats(words)
+                texts = [" ".join(w.text for w in words)]
         return Transcript(text=" ".join(t for t in texts if t), words=words, duration_s=len(audio) / WHISPER_RATE,
                           seconds=time.monotonic() - started)
+
+    def _write_down(self, audio: np.ndarray, prompt: str | None, offset_s: float) -> tuple[list[str], list[Word]]:
+        """One pass of the model: the segments' texts and the words with their times."""
+        words: list[Word] = []
+        texts: list[str] = []
+        # One greedy pass, its length bounded by the audio's: Whisper's fallback (up to six more
+        # passes at rising temperatures) once took 7 s on a 4-second line.
+        segments, _ = self._model.transcribe(
+            audio, language="en", beam_size=1, temperature=0.0, vad_filter=True, word_timestamps=True,
+            condition_on_previous_text=False, initial_prompt=prompt,
+            max_new_tokens=min(_MAX_TOKENS, 16 + int(_TOKENS_PER_S * len(audio) / WHISPER_RATE)),
+        )
+        for segment in segments:
+            if not any(ch.isalnum() for ch in segment.text):
+                continue  # a pause written down as "." or "..."
+            texts.append(segment.text.strip())
+            words += [Word(text=w.word.strip(), start=round(w.start + offset_s, 3), end=round(w.end + offset_s, 3))
+                      for w in segment.words or [] if w.word.strip()]
+        return texts, words
 
     def transcribe_pcm(self, sample_rate: int, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
         """Write down PCM as Gradio's ``Audio`` gives it: ``(sample_rate, int16 array)``, any rate."""

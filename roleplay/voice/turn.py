@@ -68,7 +68,9 @@ class SpokenTurn:
     reply: Reply
     #: The prospect's words as kept by the call, once the audio has all been given.
     text: str = ""
-    #: Seconds from the start of iterating to the first audio, and each audio's synthesis time.
+    #: Seconds from the start of iterating to the prospect's first words (the call stores and
+    #: reads the reply, then the model writes) and to the first audio; each audio's synthesis time.
+    first_text_s: float | None = None
     first_audio_s: float | None = None
     synthesis_s: list[float] = field(default_factory=list)
 
@@ -82,6 +84,8 @@ class SpokenTurn:
         chunker, seen, spoken, diverged, starts_over = Chunker(), "", [], False, False
         for snapshot in self.reply:
             self.text = snapshot
+            if snapshot and self.first_text_s is None:
+                self.first_text_s = time.monotonic() - started
             if snapshot == "" and seen:  # the model is retried: its words start again
                 chunker, seen, diverged, starts_over = Chunker(), "", False, bool(spoken)
                 spoken = []
