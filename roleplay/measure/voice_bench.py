@@ -1,7 +1,8 @@
 """``roleplay bench --voice``: a spoken turn, from the end of the rep's speech to the prospect's
 first audio, and how well the rep's words were written down.
 
-The rep's lines are spoken by Piper at bench time (the bundled voice, kept in memory) and fed to
+The rep's lines are spoken by Piper at bench time (the bundled voice without its random variation,
+so the audio is the same every run, kept in memory) and fed to
 a ``Listener`` in 100 ms pieces at the pace they were spoken, as a microphone would stream them.
 When the last piece is in (the end of the rep's speech), the listener finishes, the transcript
 goes through ``speak_turn`` (the app's ``Call.send``, so the real call engine and the configured
@@ -26,7 +27,7 @@ from roleplay.backends import model_label
 from roleplay.call import Gym
 from roleplay.config import Role, Settings
 from roleplay.storage import create_store
-from roleplay.voice import Speaker, load_speaker, load_transcriber, speak_turn
+from roleplay.voice import Speaker, bundled_voice, load_speaker, load_transcriber, speak_turn
 
 PERSONA = "happy_incumbent"
 #: The rep's twelve lines: questions and calm exits, so that the prospect stays on the line.
@@ -141,7 +142,9 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
     lines = VOICE_SCRIPT[:turns]
     transcriber = load_transcriber(settings)
     speaker = load_speaker(settings)
-    recordings = [spoken(speaker, line) for line in lines]
+    # The rep's voice: the bundled one, the same audio every run.
+    rep = Speaker(bundled_voice(settings.model_cache_dir), varied=False)
+    recordings = [spoken(rep, line) for line in lines]
     gym = Gym(settings, store=create_store("sqlite://"))
     try:
         gym.warm_up()

@@ -34,13 +34,13 @@ from roleplay.voice.models import (
     ensure_voice_model,
 )
 from roleplay.voice.stt import Listener, Transcriber, Transcript, Word, load_transcriber
-from roleplay.voice.tts import Chunker, Speaker, Speech, load_speaker, speakable_chunks
+from roleplay.voice.tts import Chunker, Speaker, Speech, bundled_voice, load_speaker, speakable_chunks
 from roleplay.voice.turn import NothingHeard, ProspectAudio, SpokenTurn, speak_turn
 
 __all__ = [
     "ALL_MODELS", "FILLERS", "JOE_VOICE", "STT_MODELS", "WHISPER_BASE", "WHISPER_RATE", "WHISPER_TINY_EN",
     "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
     "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
-    "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber", "read_wav",
-    "reply_delivery", "speak_turn", "speakable_chunks", "write_wav",
+    "bundled_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber",
+    "read_wav", "reply_delivery", "speak_turn", "speakable_chunks", "write_wav",
 ]

@@ -56,7 +56,7 @@ class Chunker:
         chunks = []
         while (cut := self._cut()) is not None:
             chunk, self._buffer = self._buffer[:cut].strip(), self._buffer[cut:].lstrip()
-            if chunk:
+            if any(ch.isalnum() for ch in chunk):  # a lone "." or "—" has nothing to say
                 chunks.append(chunk)
                 self._given += 1
         return chunks
@@ -123,9 +123,11 @@ class Speaker:
     Args:
         voice: A Piper ``.onnx`` voice, its ``.onnx.json`` config beside it.
         length_scale: 1.0 is the voice's own pace; below 1 faster, above 1 slower.
+        varied: Piper varies each rendering a little, as a person does; ``False`` makes the same
+            text always give the same audio (fixtures that must not change between runs).
     """
 
-    def __init__(self, voice: Path, length_scale: float = 1.0):
+    def __init__(self, voice: Path, length_scale: float = 1.0, *, varied: bool = True):
         config = Path(f"{voice}.json")
         if not voice.is_file() or not config.is_file():
             raise ConfigError(f"Piper voice {voice} (and its config {config.name} beside it) not found; fix: "
@@ -134,7 +136,8 @@ class Speaker:
         self._voice = PiperVoice.load(voice, config_path=config)
         self.sample_rate: int = self._voice.config.sample_rate
         self.length_scale = length_scale
-        self._config = SynthesisConfig(length_scale=length_scale)
+        self._config = SynthesisConfig(length_scale=length_scale) if varied else SynthesisConfig(
+            length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
         # espeak-ng is not reentrant (Piper locks it) and two syntheses at once only share 2 cores.
         self._lock = threading.Lock()
 
@@ -164,6 +167,11 @@ def _load(voice: Path, length_scale: float) -> Speaker:
     return Speaker(voice, length_scale)
 
 
+def bundled_voice(cache_dir: Path) -> Path:
+    """The bundled en_US "joe" voice's ``.onnx`` file, assembled and verified in ``cache_dir``."""
+    return ensure_voice_model(JOE_VOICE, cache_dir) / JOE_VOICE.files[0].name
+
+
 def load_speaker(settings: Settings) -> Speaker:
     """The process's speaker for ``settings.voice`` (loaded on first use, then shared).
 
@@ -171,7 +179,5 @@ def load_speaker(settings: Settings) -> Speaker:
         VoiceModelError: the bundled voice's package is missing or its files fail their check.
         ConfigError: a configured voice file does not exist.
     """
-    voice = settings.voice.tts_voice
-    if voice is None:
-        voice = ensure_voice_model(JOE_VOICE, Path(settings.model_cache_dir)) / JOE_VOICE.files[0].name
+    voice = settings.voice.tts_voice or bundled_voice(Path(settings.model_cache_dir))
     return _load(Path(voice), settings.voice.length_scale)

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from roleplay.call import Call, Reply
 
 _WORD = re.compile(r"[\w']+")
+_TRAILING_PUNCTUATION = re.compile(r"^[^\w\s]+")
 
 
 class NothingHeard(InvalidInput):
@@ -50,11 +51,11 @@ def _words(text: str) -> list[str]:
 
 
 def _after_words(text: str, n: int) -> str:
-    """``text`` after its first ``n`` words."""
+    """``text`` after its first ``n`` words and the punctuation that follows the last of them."""
     if n == 0:
         return text
     matches = list(_WORD.finditer(text))
-    return text[matches[n - 1].end():] if len(matches) >= n else ""
+    return _TRAILING_PUNCTUATION.sub("", text[matches[n - 1].end():]) if len(matches) >= n else ""
 
 
 @dataclass
