@@ -5,16 +5,23 @@
 ``Listener`` that takes the rep's audio while they speak and writes down each finished stretch
 (up to a pause) in the background, so that when they stop only the last stretch is left.
 
-Why these choices (measured on 2 CPU cores, 12 rep lines of 3.4–4.4 s spoken by Piper's joe
-voice; ``roleplay bench --voice`` measures the whole turn):
+Why these choices (measured on 2 CPU cores, rep lines of 3–5 s spoken by Piper's joe voice;
+``roleplay bench --voice`` measures the whole turn):
 
 - Whisper pads every input to a 30-second window and its encoder reads all of it: for a
   4-second reply that padding is most of the time (tiny.en 0.60 s, base 1.21 s per line).
   ``_ShortWindowWhisper`` reads the speech plus 3 s of the padding instead: tiny.en 0.21 s and
-  base 0.38 s per line, the same words on these lines (word error rate 0.098 either way). With
-  only 1 s of padding, base sometimes repeated itself; 3 s did not.
-- tiny.en (English only) is the default: about half base's time for the same word error rate
-  here. ``voice.stt_model = "base"`` chooses the multilingual model.
+  base 0.38 s per line, with the same word error rate on 12 whole lines (0.098 either way).
+  With only 1 s of padding, base sometimes repeated itself; 3 s did not.
+- One greedy pass, bounded in length by the audio: Whisper's fallback passes once took 7 s.
+- The prompt (``FILLER_PROMPT`` and what was said before) helps Whisper keep fillers, but on
+  audio under 2.5 s it sent tiny.en into loops ("I hear you. I hear you. …"), so shorter audio
+  gets none; a loop that still happens is written down again without the prompt.
+- tiny.en (English only) is the default. In ``roleplay bench --voice`` (the ``Listener`` on the
+  12 lines, fake prospect): tiny.en 0.25 s after the end of speech (p50), word error rate 0.067;
+  base 0.48 s and 0.168, its short stretches sometimes ending in invented words. Base
+  (``voice.stt_model = "base"``) stays a setting to compare against; it too is asked for
+  English, the one language the prospect's voice speaks.
 """
 
 from __future__ import annotations
