@@ -56,6 +56,21 @@ class RoleSettings(BaseModel):
     json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
 
 
+class VoiceSettings(BaseModel):
+    """Practising out loud: the speech-to-text model, the prospect's voice and its pace."""
+
+    #: Whisper model that writes down what the rep says: ``tiny.en`` (English, faster) or ``base``
+    #: (multilingual, slower on CPU); see ``roleplay/voice/stt.py`` for the measurements.
+    stt_model: Literal["tiny.en", "base"] = "tiny.en"
+    #: CPU threads for speech to text (0: CTranslate2's default).
+    stt_threads: int = 0
+    #: The prospect's voice: a Piper ``.onnx`` file (its ``.onnx.json`` beside it); default the
+    #: bundled en_US "joe" voice.
+    tts_voice: Path | None = None
+    #: Piper's length_scale: 1.0 is the voice's own pace, below 1 faster, above 1 slower.
+    length_scale: float = Field(default=1.0, gt=0.2, lt=5.0)
+
+
 #: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens,
 #: history_tokens). With the 4096-token context, each role's system prompt, history, longest
 #: message and answer fit.
@@ -80,6 +95,7 @@ class Settings(BaseSettings):
     prospect: RoleSettings = Field(default_factory=RoleSettings)
     grader: RoleSettings = Field(default_factory=RoleSettings)
     coach: RoleSettings = Field(default_factory=RoleSettings)
+    voice: VoiceSettings = Field(default_factory=VoiceSettings)
 
     data_dir: Path = Path("data")
     database_url: str | None = None

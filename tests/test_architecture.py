@@ -12,7 +12,7 @@ import pytest
 from roleplay import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "roleplay"
-ROLES = ["backends", "call", "cli", "judge", "measure", "storage", "team", "ui", "understanding"]
+ROLES = ["backends", "call", "cli", "judge", "measure", "storage", "team", "ui", "understanding", "voice"]
 
 
 def _module_name(path: Path) -> str:

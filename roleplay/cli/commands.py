@@ -191,6 +191,12 @@ def cmd_export_scores(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
+    if args.voice:
+        return _bench_voice(args)
+    if args.backend or args.stt_model:
+        print("error: --backend and --stt-model go with --voice (the text bench is on the embedded model; "
+              "--fake for the app's overhead)", file=sys.stderr)
+        return 2
     from roleplay.measure.bench import run_bench
 
     settings = load_settings(backend=Backend.LOCAL)
@@ -210,13 +216,45 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def _bench_voice(args: argparse.Namespace) -> int:
+    from roleplay.measure.voice_bench import bench_voice
+    from roleplay.voice import VoiceModelError
+
+    overrides: dict[str, object] = {"voice": {"stt_model": args.stt_model}} if args.stt_model else {}
+    args.backend = args.backend or Backend.LOCAL.value
+    settings = backend_settings(args, **overrides)
+    if args.turns < 2:
+        print("error: --turns must be at least 2 (the first turn warms up)", file=sys.stderr)
+        return 2
+    try:
+        result = bench_voice(settings, turns=args.turns)
+    except VoiceModelError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.json:
+        print(json.dumps({"voice": result}))
+        return 0
+    print(f"voice: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
+    for turn in result["per_turn"]:
+        print(f"  {json.dumps(turn)}")
+    return 0
+
+
 def cmd_model(args: argparse.Namespace) -> int:
     from roleplay.backends.embedded import EmbeddedModelError, ensure_embedded_model
+    from roleplay.voice.models import ALL_MODELS, VoiceModelError, ensure_voice_model
 
+    cache = load_settings().model_cache_dir
     try:
-        path = ensure_embedded_model(load_settings().model_cache_dir)
+        if not args.voice:
+            print(f"embedded model ready: {ensure_embedded_model(cache)} (sha256 verified)")
+        if not args.no_voice:
+            for model in ALL_MODELS:
+                print(f"{model.label} ready: {ensure_voice_model(model, cache)} (sha256 verified)")
     except EmbeddedModelError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"embedded model ready: {path} (sha256 verified)")
+    except VoiceModelError as exc:
+        print(f"error: {exc} (or `roleplay model --no-voice` for the language model alone)", file=sys.stderr)
+        return 1
     return 0

@@ -113,8 +113,18 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=commands.cmd_simulate)
 
-    bench = sub.add_parser("bench", help="latency on the embedded model vs a naive baseline; app overhead")
+    bench = sub.add_parser("bench", help="latency on the embedded model vs a naive baseline; app overhead",
+                           description="Example: roleplay bench --voice --json (a spoken turn on the embedded "
+                                       "model); roleplay bench --voice --backend fake --turns 3 (voice only)")
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
+    bench.add_argument("--voice", action="store_true",
+                       help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
+                            "transcript's word error rate")
+    bench.add_argument("--backend", choices=backends,
+                       help="with --voice: the backend of every role (default: local, the embedded model)")
+    bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play (default: 12)")
+    bench.add_argument("--stt-model", choices=["tiny.en", "base"],
+                       help="with --voice: the Whisper model (default: settings, voice.stt_model)")
     bench.add_argument("--json", action="store_true")
     bench.set_defaults(func=commands.cmd_bench)
 
@@ -134,6 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     export_scores.add_argument("--out", help="write to this file (default: stdout)")
     export_scores.set_defaults(func=commands.cmd_export_scores)
 
-    model = sub.add_parser("model", help="assemble and verify the embedded model")
+    model = sub.add_parser("model", help="assemble and verify the embedded model and the voice models")
+    model.add_argument("--voice", action="store_true", help="only the voice models (Whisper, Piper)")
+    model.add_argument("--no-voice", action="store_true", help="only the embedded language model")
     model.set_defaults(func=commands.cmd_model)
     return parser

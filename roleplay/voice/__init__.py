@@ -1,0 +1,46 @@
+"""Practising out loud: the rep speaks, the prospect answers aloud, and the delivery is measured.
+
+- ``models``: the voice models, assembled from PyPI packages and verified by sha256 (no download).
+- ``stt``: ``Transcriber`` (faster-whisper) writes down what the rep said, word by word with times;
+  a ``Listener`` does it while they speak, so little is left when they stop.
+- ``tts``: ``Speaker`` (Piper) speaks the prospect's words a sentence or clause at a time, as the
+  model writes them (``Chunker``, ``speakable_chunks``).
+- ``delivery``: pace, fillers, talk time, the longest monologue and talking over, from word times.
+- ``turn``: ``speak_turn``, one spoken turn through the same ``Call.send`` as a typed one.
+- ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
+
+The models load once per process (``load_transcriber``, ``load_speaker``); the whole package
+needs the ``voice`` extra (``pip install -e '.[voice]'``, which ``scripts/setup`` installs).
+"""
+
+from roleplay.voice.audio import WHISPER_RATE, for_whisper, read_wav, write_wav
+from roleplay.voice.delivery import (
+    FILLERS,
+    CallDelivery,
+    Filler,
+    Interval,
+    ReplyDelivery,
+    call_delivery,
+    reply_delivery,
+)
+from roleplay.voice.models import (
+    ALL_MODELS,
+    JOE_VOICE,
+    STT_MODELS,
+    WHISPER_BASE,
+    WHISPER_TINY_EN,
+    VoiceModel,
+    VoiceModelError,
+    ensure_voice_model,
+)
+from roleplay.voice.stt import Listener, Transcriber, Transcript, Word, load_transcriber
+from roleplay.voice.tts import Chunker, Speaker, Speech, bundled_voice, load_speaker, speakable_chunks
+from roleplay.voice.turn import NothingHeard, ProspectAudio, SpokenTurn, speak_turn
+
+__all__ = [
+    "ALL_MODELS", "FILLERS", "JOE_VOICE", "STT_MODELS", "WHISPER_BASE", "WHISPER_RATE", "WHISPER_TINY_EN",
+    "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
+    "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
+    "bundled_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber",
+    "read_wav", "reply_delivery", "speak_turn", "speakable_chunks", "write_wav",
+]

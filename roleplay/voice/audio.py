@@ -1,0 +1,83 @@
+"""Audio as the voice modules pass it around: mono float32 PCM at a known rate.
+
+Gradio's ``Audio`` component gives ``(sample_rate, int16 array)``, mono ``(n,)`` or
+``(n, channels)``; Piper gives 22.05 kHz; Whisper wants 16 kHz. These helpers convert between
+them (resampling with FFmpeg's resampler through PyAV, which faster-whisper already needs).
+"""
+
+from __future__ import annotations
+
+import wave
+from pathlib import Path
+
+import av
+import numpy as np
+
+#: The rate Whisper listens at.
+WHISPER_RATE = 16_000
+
+
+def to_float_mono(samples: np.ndarray) -> np.ndarray:
+    """Samples as mono float32 in [-1, 1]: integer PCM is scaled, channels (last axis) averaged.
+
+    Args:
+        samples: ``(n,)`` or ``(n, channels)``; int16, int32, or float in [-1, 1].
+    """
+    array = np.asarray(samples)
+    if array.ndim == 2:
+        array = array.mean(axis=1) if np.issubdtype(array.dtype, np.floating) else (
+            array.astype(np.float64).mean(axis=1).astype(array.dtype))
+    elif array.ndim != 1:
+        raise ValueError(f"audio must be (n,) or (n, channels); got shape {array.shape}")
+    if np.issubdtype(array.dtype, np.integer):
+        return (array.astype(np.float32) / float(np.iinfo(array.dtype).max + 1)).astype(np.float32)
+    return array.astype(np.float32, copy=False)
+
+
+def resample(samples: np.ndarray, rate: int, target: int = WHISPER_RATE) -> np.ndarray:
+    """Mono float32 ``samples`` at ``rate`` resampled to ``target`` Hz.
+
+    Args:
+        samples: Mono float32 PCM (see ``to_float_mono``).
+        rate: Its sample rate.
+        target: The rate wanted.
+
+    Returns:
+        Mono float32 PCM at ``target``.
+    """
+    if rate == target or samples.size == 0:
+        return samples.astype(np.float32, copy=False)
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=target)
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None, :],
+                                       format="flt", layout="mono")
+    frame.sample_rate = rate
+    out = [f.to_ndarray()[0] for f in resampler.resample(frame)]
+    out += [f.to_ndarray()[0] for f in resampler.resample(None)]
+    return np.concatenate(out).astype(np.float32, copy=False) if out else np.zeros(0, np.float32)
+
+
+def for_whisper(sample_rate: int, samples: np.ndarray) -> np.ndarray:
+    """Any PCM (as Gradio's ``Audio`` gives it: ``(rate, array)``) as 16 kHz mono float32."""
+    return resample(to_float_mono(samples), sample_rate, WHISPER_RATE)
+
+
+def read_wav(path: Path) -> tuple[int, np.ndarray]:
+    """A 16-bit PCM WAV file as ``(sample_rate, int16 array)`` (``(n,)`` or ``(n, channels)``)."""
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit PCM WAV is read here (sample width {wav.getsampwidth()})")
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        channels = wav.getnchannels()
+        return wav.getframerate(), data.reshape(-1, channels) if channels > 1 else data
+
+
+def write_wav(path: Path, sample_rate: int, samples: np.ndarray) -> None:
+    """Write mono int16 (or float in [-1, 1]) samples as a 16-bit PCM WAV file."""
+    array = np.asarray(samples)
+    if np.issubdtype(array.dtype, np.floating):
+        array = np.clip(array * 32767.0, -32767, 32767).astype(np.int16)
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(array.astype("<i2").tobytes())
