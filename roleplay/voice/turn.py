@@ -33,10 +33,6 @@ _WORD = re.compile(r"[\w']+")
 _TRAILING_PUNCTUATION = re.compile(r"^[^\w\s]+")
 
 
-class NothingHeard(InvalidInput):
-    """The recording had no words in it."""
-
-
 @dataclass(frozen=True)
 class ProspectAudio:
     """A piece of the prospect's speech to play, in order."""
@@ -113,6 +109,10 @@ class SpokenTurn:
             self.first_audio_s = time.monotonic() - started
         self.synthesis_s.append(speech.seconds)
         return ProspectAudio(speech, starts_over)
+
+
+class NothingHeard(InvalidInput):
+    """The recording had no words in it."""
 
 
 def speak_turn(call: Call, transcript: Transcript, speaker: Speaker, *, offset_s: float = 0.0,
