@@ -260,7 +260,8 @@ def test_a_note_about_the_ask_quotes_the_ask() -> None:
     from roleplay.judge.coaching.notes import write_notes
 
     reader = Reader()
-    context = [Line(speaker="prospect", text="Dana Whitfield."), Line(speaker="rep", text="Hi Dana, it's Sam from RouteWise."),
+    context = [Line(speaker="prospect", text="Dana Whitfield."),
+               Line(speaker="rep", text="Hi Dana, it's Sam from RouteWise."),
                Line(speaker="prospect", text="We're happy with Fleetly, thanks.")]
     reply = "Fleetly is a solid tool and lots of our customers came from it. Could we book a call next Tuesday instead?"
     reading = reader.read(context, reply)

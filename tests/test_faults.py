@@ -182,7 +182,9 @@ GRADER_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("no JSON object in t
 
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
-def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(name: str, new_gym: Callable[..., Gym]) -> None:
+def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(
+    name: str, new_gym: Callable[..., Gym],
+) -> None:
     make, words = GRADER_FAULTS[name]
     model = faulty("grader", make())
     gym = new_gym(grader=model)

@@ -145,10 +145,12 @@ def test_the_report_names_the_drill_for_the_weakest_habit(gym: Gym) -> None:
 
 @pytest.mark.parametrize(("text", "says"), [
     ("schema_version: 1\ndrills: []\n", "drills: List should have at least 1 item"),
-    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, advice: Stop asking after two noes."
-     ", persona: happy_incumbent, moment: [{prospect: No.}]}\n", "starts with the rep's line"),
-    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, advice: Stop asking after two noes."
-     ", persona: happy_incumbent, replies: 9}\n", "replies: Input should be less than or equal to 5"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
+     " advice: Stop asking after two noes., persona: happy_incumbent, moment: [{prospect: No.}]}\n",
+     "starts with the rep's line"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
+     " advice: Stop asking after two noes., persona: happy_incumbent, replies: 9}\n",
+     "replies: Input should be less than or equal to 5"),
 ])
 def test_drills_are_validated_with_the_field_at_fault(tmp_path, text: str, says: str) -> None:
     from roleplay.drills import DrillError, load_drills

@@ -411,19 +411,26 @@ def test_filler_and_words_to_the_grader_change_no_signal(reply):
     ("context", "reply", "field", "expected"),
     [
         # deferrals count as a decline, so the ask after them is a push
-        (conv((R, "Could we book a demo?"), (P, "We'll see. I'll let you know.")), "Great, I'll put a call in for Thursday at ten.",
+        (conv((R, "Could we book a demo?"), (P, "We'll see. I'll let you know.")),
+         "Great, I'll put a call in for Thursday at ten.",
          "pushes_after_refusal", 1),
-        (conv((R, "Could we book a demo?"), (P, "Maybe. I will have to think about it.")), "Shall I send the contract across today?",
+        (conv((R, "Could we book a demo?"), (P, "Maybe. I will have to think about it.")),
+         "Shall I send the contract across today?",
          "pushes_after_refusal", 1),
-        (conv((R, "Any chance of a call?"), (P, "Cost isn't a priority this quarter.")), "Why don't I put half an hour in for Tuesday?",
+        (conv((R, "Any chance of a call?"), (P, "Cost isn't a priority this quarter.")),
+         "Why don't I put half an hour in for Tuesday?",
          "pushes_after_refusal", 1),
-        (conv((R, "I'd love ten minutes to—"), (P, "[hangs up]"), (R, "[calls back] Sorry, I came in way too hot."), (P, "You did.")),
+        (conv((R, "I'd love ten minutes to—"), (P, "[hangs up]"),
+              (R, "[calls back] Sorry, I came in way too hot."), (P, "You did.")),
          "Understood.", "asks_before", 1),
         (conv((R, "Is now okay?"), (P, "No."), (R, "When's better?"), (P, "Never, mate. Don't bother.")),
          "Tomorrow at nine, I'll ring you, job done.", "pins_time", True),
-        (conv((R, "Is now okay?"), (P, "No.")), "Let me send a quote and I'll ring you Monday to go through it.", "commitment_ask", True),
-        (conv((R, "Could we book a call?"), (P, "No. I'd like this number removed from your list.")), "Sure.", "stop_hard", True),
-        (conv((R, "Could we book a call?"), (P, "Not really, I'm on site.")), "Sure, I'll be quick then, we do panels.", "rushes_on", True),
+        (conv((R, "Is now okay?"), (P, "No.")),
+         "Let me send a quote and I'll ring you Monday to go through it.", "commitment_ask", True),
+        (conv((R, "Could we book a call?"), (P, "No. I'd like this number removed from your list.")),
+         "Sure.", "stop_hard", True),
+        (conv((R, "Could we book a call?"), (P, "Not really, I'm on site.")),
+         "Sure, I'll be quick then, we do panels.", "rushes_on", True),
     ],
 )
 def test_deferrals_pinned_times_and_rushing_on(context, reply, field, expected):
@@ -435,7 +442,8 @@ def test_deferrals_pinned_times_and_rushing_on(context, reply, field, expected):
     [
         ("I'd love to know how your dispatchers use it on a normal morning.", [QuestionKind.OPEN]),
         ("I keep wondering what your finance director looks at first.", [QuestionKind.OPEN]),
-        ("Only one small thing I am curious, how your team is knowing today which customer will leave", [QuestionKind.OPEN]),
+        ("Only one small thing I am curious, how your team is knowing today which customer will"
+         " leave", [QuestionKind.OPEN]),
         ("I'd be interested to hear what their quote covers, line by line.", [QuestionKind.OPEN]),
         ("Of course, safe driving! Which day works better for you?", [QuestionKind.LOGISTICS]),
     ],

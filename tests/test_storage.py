@@ -172,7 +172,9 @@ def test_concurrent_writers_lose_nothing(db_url: str) -> None:
     store.close()
 
 
-def test_a_call_resumes_from_the_database_after_a_restart(settings: Settings, db_url: str, new_gym: Callable[..., Gym]) -> None:
+def test_a_call_resumes_from_the_database_after_a_restart(
+    settings: Settings, db_url: str, new_gym: Callable[..., Gym],
+) -> None:
     settings = settings.model_copy(update={"database_url": db_url})
     first = new_gym()
     call = first.start(PERSONA)

@@ -78,7 +78,8 @@ def _examples(files: list[Path], encoder: Encoder) -> list[Example]:
             reps = [ln.text for ln in case.context if ln.speaker == "rep"]
             ctx = [ask_features(encoder.embed, t) for t in reps]
             turns = [ln.text for ln in case.context if ln.speaker == "prospect"]
-            out.append(Example(case, path.name, vec, ask_features(encoder.embed, case.reply), ctx, s, context_asks(case),
+            out.append(Example(case, path.name, vec, ask_features(encoder.embed, case.reply), ctx, s,
+                               context_asks(case),
                                [encoder.embed(t) for t in turns], context_declines(case)))
     return out
 
