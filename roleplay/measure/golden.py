@@ -1,6 +1,6 @@
 """Golden files and agreement with their labels.
 
-Golden files follow ``shared/spec/golden-format.md`` (one JSON object per line). Agreement
+Golden files follow ``docs/spec/golden-format.md`` (one JSON object per line). Agreement
 is reported per dimension as quadratic weighted kappa (with a bootstrap interval), exact
 agreement, agreement within one point, and the count of unscored cases. An unscored case
 counts as a miss: for the kappa it is taken as the score farthest from the label.

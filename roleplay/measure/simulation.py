@@ -65,7 +65,7 @@ def simulate(
     settings: Settings, persona: str | Persona, script: RepScript, gym: Gym | None = None, report: bool = True,
     grade: bool = True,
 ) -> dict[str, Any]:
-    """Play ``script`` against ``persona``; return the JSON described in ``shared/spec/cli.md``.
+    """Play ``script`` against ``persona``; return the JSON described in ``docs/spec/cli.md``.
 
     ``persona`` is the id of a persona the gym has loaded, or a ``Persona`` itself (a draft
     that is not published). ``report=False`` skips the coach's report and ``grade=False`` the
