@@ -72,7 +72,8 @@ def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 2 and report["backend"] == "fake"
     assert set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
-    assert set(report["dimensions"]["curiosity"]) == {"qwk", "qwk_ci95", "exact", "within1", "unscored"}
+    assert set(report["dimensions"]["curiosity"]) == {"qwk", "qwk_ci95", "exact", "exact_ci95", "within1",
+                                                      "within1_ci95", "unscored"}
     assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
     assert report["cases"][1]["scores"]["curiosity"] == 1
     assert set(report["cases"][1]["notes"]) == {"curiosity", "composure", "restraint"}
@@ -150,8 +151,9 @@ def test_eval_signals_cli_needs_no_model(tmp_path, capsys):
     assert main(["eval", "signals", "--gold", str(gold), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 2 and set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
-    assert set(report["dimensions"]["restraint"]) == {"qwk", "qwk_ci95", "exact", "within1", "unscored", "in_bounds"}
-    assert report["push"] == {"applicable": 1, "agreement": 1.0}
+    assert set(report["dimensions"]["restraint"]) == {"qwk", "qwk_ci95", "exact", "exact_ci95", "within1",
+                                                      "within1_ci95", "unscored", "in_bounds"}
+    assert report["push"] == {"applicable": 1, "agreement": 1.0, "ci95": None}  # no interval from one case
     assert report["cases"][1]["scores"]["curiosity"] == 1 and report["cases"][1]["push"] == {"label": 1, "code": 1}
     assert main(["eval", "signals", "--gold", str(gold)]) == 0
     assert "push counting: 1.000" in capsys.readouterr().out

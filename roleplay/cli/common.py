@@ -1,4 +1,4 @@
-"""What the commands share: settings for a backend, progress on stderr, reading inputs."""
+"""What the commands share: settings for a backend, progress bars on stderr, reading inputs."""
 
 from __future__ import annotations
 
@@ -17,10 +17,14 @@ if TYPE_CHECKING:
 
 def backend_settings(args: argparse.Namespace, **extra: object):
     overrides: dict[str, object] = dict(extra)
+    role: dict[str, object] = {}
     if getattr(args, "backend", None):
-        overrides["backend"] = Backend(args.backend)
-        for role in ("prospect", "grader", "coach"):
-            overrides[role] = {"backend": Backend(args.backend)}
+        overrides["backend"] = role["backend"] = Backend(args.backend)
+    if getattr(args, "model", None):
+        role["model"] = args.model
+    if role:
+        for name in ("prospect", "grader", "coach"):
+            overrides[name] = dict(role)
     return load_settings(**overrides)
 
 
@@ -35,8 +39,27 @@ def golden_or_none(path: str):
         return None
 
 
-def progress(i: int, n: int) -> None:
-    print(f"\rgraded {i}/{n}", end="", file=sys.stderr, flush=True)
+class Progress:
+    """A progress bar on stderr with the rate and the time left (tqdm), fed ``(done, total)`` as
+    work finishes; use it as a context manager so the bar is closed."""
+
+    def __init__(self, desc: str, unit: str = "case") -> None:
+        self.desc, self.unit = desc, unit
+        self._bar = None
+
+    def __call__(self, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        if self._bar is None:
+            self._bar = tqdm(total=total, desc=self.desc, unit=self.unit, file=sys.stderr, dynamic_ncols=True)
+        self._bar.update(done - self._bar.n)
+
+    def __enter__(self) -> Progress:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.close()
 
 
 @contextlib.contextmanager

@@ -8,41 +8,76 @@ import sys
 from pathlib import Path
 
 from roleplay import PROJECT_ROOT
-from roleplay.cli.common import backend_settings, golden_or_none, progress
+from roleplay.cli.common import Progress, backend_settings, golden_or_none
 
 
 def cmd_eval_grading(args: argparse.Namespace) -> int:
     from roleplay.backends import create_chat_model
-    from roleplay.config import Role
+    from roleplay.config import Backend, Role
     from roleplay.judge import Grader
     from roleplay.measure.evaluation import compare, run_grading_eval, save_run, summary_table
-    from roleplay.measure.golden import GoldenError, load_golden
+    from roleplay.measure.gates import (
+        GateError,
+        baseline_entry,
+        comparison_lines,
+        gate,
+        paired_comparison,
+        parse_fail_under,
+    )
+    from roleplay.measure.html_report import render_html
+    from roleplay.measure.runs import Run, RunError
 
     settings = backend_settings(args)
-    gold = Path(args.gold)
+    gold, results = Path(args.gold), Path(args.results_dir)
+    baseline_path = Path(args.baseline)
+    if (cases := golden_or_none(args.gold)) is None:
+        return 2
+    cases = cases[: args.limit] if args.limit else cases
+    backend = settings.grader.backend
     try:
-        cases = load_golden(gold)
-    except (GoldenError, OSError) as exc:
+        floors = parse_fail_under(args.fail_under)
+        if args.concurrency > 1 and backend == Backend.LOCAL:
+            raise GateError("--concurrency: the embedded model answers one request at a time; "
+                            "use it with --backend openai")
+        against = json.loads(Path(args.against).read_text(encoding="utf-8")) if args.against else None
+        grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
+        run = (Run.resume(args.resume, results, gold, backend.value) if args.resume
+               else Run.start(results, gold, backend.value, settings.grader.model or ""))
+    except (GateError, RunError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.limit:
-        cases = cases[: args.limit]
-    grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
-    report = run_grading_eval(grader, cases, settings.grader.backend.value, progress)
-    print(file=sys.stderr)
+    graded = run.graded()
+    print(f"run {run.name}: {len(graded)} of {len(cases)} cases graded before; resume with --resume {run.name}",
+          file=sys.stderr)
+    with Progress("grading") as bar:
+        report = run_grading_eval(grader, cases, backend.value, bar, graded=graded, record=run.recorder(),
+                                  concurrency=args.concurrency)
+    report["run"] = run.name
     if not args.no_save:
-        path = save_run(report, Path(args.results_dir), gold)
-        print(f"run written to {path}", file=sys.stderr)
-    baseline_path = Path(args.results_dir) / "baseline.json"
-    if baseline_path.exists():
-        baseline = json.loads(baseline_path.read_text())
-        for line in compare(report, baseline.get(gold.stem, baseline)):
-            print(line, file=sys.stderr)
-    if args.json:
-        print(json.dumps(report))
-    else:
-        print("\n".join(summary_table(report)))
-    return 0
+        print(f"report written to {save_run(report, results, gold)}", file=sys.stderr)
+    baselines = json.loads(baseline_path.read_text()) if baseline_path.exists() else {}
+    for line in compare(report, baselines.get(gold.stem, {})):
+        print(line, file=sys.stderr)
+    comparison = paired_comparison(report, against) if against else None
+    if comparison:
+        report["comparison"] = comparison
+        print("\n".join(comparison_lines(comparison)), file=sys.stderr)
+    if args.html:
+        Path(args.html).write_text(render_html(report, str(gold), comparison), encoding="utf-8")
+        print(f"page written to {args.html}", file=sys.stderr)
+    if args.save_baseline:
+        baselines[gold.stem] = baseline_entry(report, f"{gold} ({len(cases)} cases), run {run.name}")
+        baseline_path.write_text(json.dumps(baselines, indent=1) + "\n")
+        print(f"baseline for {gold.stem} written to {baseline_path}", file=sys.stderr)
+    print(json.dumps(report) if args.json else "\n".join(summary_table(report)))
+    try:
+        failures = gate(report, floors, args.max_drop, baselines.get(gold.stem))
+    except GateError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    for line in failures:
+        print(f"FAILED: {line}", file=sys.stderr)
+    return 1 if failures else 0
 
 
 def cmd_eval_robustness(args: argparse.Namespace) -> int:
@@ -60,8 +95,8 @@ def cmd_eval_robustness(args: argparse.Namespace) -> int:
         return 2
     cases = cases[: args.limit] if args.limit else cases
     grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
-    report = run_robustness(grader, cases, progress)
-    print(file=sys.stderr)
+    with Progress("robustness") as bar:
+        report = run_robustness(grader, cases, bar)
     print(json.dumps(report) if args.json else "\n".join(robustness_table(report)))
     return 0
 
@@ -93,11 +128,11 @@ def cmd_eval_coaching(args: argparse.Namespace) -> int:
         )
 
     try:
-        result = run_coaching_eval(gym.grader, cases, gym.personas, settings.grader.backend.value, simulate_call,
-                                   args.calls, progress)
+        with Progress("checking coaching") as bar:
+            result = run_coaching_eval(gym.grader, cases, gym.personas, settings.grader.backend.value,
+                                       simulate_call, args.calls, bar)
     finally:
         gym.close()
-    print(file=sys.stderr)
     print(json.dumps(result) if args.json else "\n".join(coaching_table(result)))
     return 0
 

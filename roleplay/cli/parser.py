@@ -48,6 +48,11 @@ def _backend(p: argparse.ArgumentParser, what: str = "the backend of every role"
                         "(default: the settings, local unless configured)")
 
 
+def _model(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", help="the model of every role for this run: a model name on openai, a GGUF path on "
+                                   "local (default: the settings)")
+
+
 def _json(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help=_JSON)
 
@@ -136,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--persona", required=True, help="persona id (the file name in personas/, no .yaml)")
     simulate.add_argument("--rep-script", required=True, help='JSON file: {"rep": ["line", ...]}')
     _backend(simulate)
+    _model(simulate)
     _json(simulate)
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=commands.cmd_simulate)
@@ -191,16 +197,37 @@ def _add_evals(top: _Commands) -> None:
                       "eval_command", required=True)
     grading = evals.add("grading", "grade a golden file and report agreement with the labels",
                         "roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
-                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend fake --limit 20",
-                        "Prints QWK with a bootstrap 95% interval, exact and within-one agreement per dimension, "
-                        "and push counting; the run is saved under evals/results/ unless --no-save.")
+                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend fake --limit 20\n"
+                        "roleplay eval grading --gold evals/golden/test.jsonl --max-drop 0.05 --html run.html\n"
+                        "roleplay eval grading --gold evals/golden/test.jsonl --resume 20261206T160000Z-test-local\n"
+                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend openai --model gpt-4o-mini "
+                        "--concurrency 8",
+                        "Prints QWK, exact and within-one agreement per dimension and push counting, each with a "
+                        "bootstrap 95% interval. Each case is kept as it is graded (evals/results/runs/), so a run "
+                        "that stops can be resumed; gates exit 1 with the dimension that fell.")
     grading.add_argument("--gold", required=True, help=_GOLDEN)
     _backend(grading)
+    _model(grading)
     _json(grading)
     grading.add_argument("--limit", type=int, help="grade only the first N cases")
+    grading.add_argument("--concurrency", type=int, default=1, metavar="N",
+                         help="cases graded at once (an HTTP backend; the embedded model takes one at a time)")
+    grading.add_argument("--resume", metavar="RUN",
+                         help="continue a run that stopped (its name, printed at the start, or its folder)")
+    grading.add_argument("--fail-under", action="append", metavar="DIM=QWK",
+                         help="exit 1 if that dimension's QWK is under the value (repeat for several)")
+    grading.add_argument("--max-drop", type=float, metavar="QWK",
+                         help="exit 1 if any dimension's QWK fell by more than this from the baseline")
+    grading.add_argument("--baseline", default=str(PROJECT_ROOT / "evals" / "results" / "baseline.json"),
+                         help="the committed baseline, by golden file name")
+    grading.add_argument("--save-baseline", action="store_true",
+                         help="make this run the baseline for its golden file")
+    grading.add_argument("--against", metavar="REPORT",
+                         help="compare case by case with an earlier run's report (a saved run or --json output)")
+    grading.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
     grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"),
-                         help="where each run is saved")
-    grading.add_argument("--no-save", action="store_true", help="do not save the run")
+                         help="where each run is kept (runs/ case by case, and the finished report)")
+    grading.add_argument("--no-save", action="store_true", help="do not save the finished report")
     grading.set_defaults(func=measuring.cmd_eval_grading)
 
     robust = evals.add("robustness", "same case twice, with an injected instruction, and padded with filler",
@@ -208,6 +235,7 @@ def _add_evals(top: _Commands) -> None:
                        "Scores from code must not move; a model's may move by at most 0.25 on average.")
     robust.add_argument("--gold", required=True, help=_GOLDEN)
     _backend(robust)
+    _model(robust)
     _json(robust)
     robust.add_argument("--limit", type=int, help="use only the first N cases")
     robust.set_defaults(func=measuring.cmd_eval_robustness)
@@ -235,5 +263,6 @@ def _add_evals(top: _Commands) -> None:
     coaching.add_argument("--script", nargs="*", help="rep scripts for the simulated calls (default: all)")
     coaching.add_argument("--limit", type=int, help="use only the first N golden cases")
     _backend(coaching)
+    _model(coaching)
     _json(coaching)
     coaching.set_defaults(func=measuring.cmd_eval_coaching)

@@ -7,13 +7,14 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from roleplay.judge.grading import DIMENSIONS, DimensionGrade, Grade, Grader, signal_bounds, signal_scores
-from roleplay.measure.golden import GoldenCase, agreement, farthest_score, quadratic_weighted_kappa
+from roleplay.measure.golden import GoldenCase, agreement, farthest_score, quadratic_weighted_kappa, share_interval
 from roleplay.understanding import Reader, Reading, unscored_reason
 from roleplay.understanding.signals import analyse_reply
 
@@ -42,27 +43,58 @@ def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str
     return out
 
 
-def push_agreement(cases: list[GoldenCase], grades: list[Grade]) -> float | None:
-    """Share of cases labelled with ``meta.pushes_after_refusal`` where the reader's count is the label."""
-    pairs = []
+def push_hits(cases: list[GoldenCase], grades: list[Grade]) -> list[bool]:
+    """For each case labelled with ``meta.pushes_after_refusal``: is the reader's count the label?"""
+    hits = []
     for case, grade in zip(cases, grades, strict=True):
         meta = (case.model_extra or {}).get("meta") or {}
         if "pushes_after_refusal" in meta and grade.reading:
-            pairs.append(Reading.model_validate(grade.reading).pushes_after_refusal == meta["pushes_after_refusal"])
-    return round(sum(pairs) / len(pairs), 3) if pairs else None
+            hits.append(Reading.model_validate(grade.reading).pushes_after_refusal == meta["pushes_after_refusal"])
+    return hits
 
 
 def run_grading_eval(
     grader: Grader, cases: list[GoldenCase], backend: str,
     progress: Callable[[int, int], None] | None = None,
+    graded: Mapping[str, Grade] | None = None,
+    record: Callable[[str, Grade], None] | None = None,
+    concurrency: int = 1,
 ) -> dict[str, Any]:
-    """Grade every case and return the report described in ``docs/spec/cli.md``."""
+    """Grade every case and return the report described in ``docs/spec/cli.md``.
+
+    Args:
+        grader: the grader, as the app uses it.
+        cases: the golden cases, in the order the report lists them.
+        backend: the backend's name, for the report.
+        progress: called with (cases done, cases) as each case finishes.
+        graded: cases already graded by an earlier part of the same run (``Run.graded``), by id:
+            they are not graded again, and the report is the one an uninterrupted run gives.
+        record: called with each newly graded case as it finishes (``Run.recorder``).
+        concurrency: cases graded at once (an HTTP backend serves several; the embedded model one).
+    """
     started = time.monotonic()
-    grades = []
-    for i, case in enumerate(cases, start=1):
-        grades.append(grader.grade(case.context[:], case.reply))
+    done: dict[str, Grade] = dict(graded or {})
+    todo = [c for c in cases if c.id not in done]
+
+    def grade(case: GoldenCase) -> None:
+        result = grader.grade(case.context[:], case.reply)
+        if record:
+            record(case.id, result)
+        done[case.id] = result
         if progress:
-            progress(i, len(cases))
+            progress(sum(c.id in done for c in cases), len(cases))
+
+    if progress:
+        progress(len(cases) - len(todo), len(cases))
+    if concurrency > 1:
+        with ThreadPoolExecutor(concurrency) as pool:
+            for future in [pool.submit(grade, case) for case in todo]:
+                future.result()
+    else:
+        for case in todo:
+            grade(case)
+    grades = [done[c.id] for c in cases]
+    hits = push_hits(cases, grades)
     return {
         "n": len(cases),
         "strategies": compare_strategies(cases, grades),
@@ -70,12 +102,15 @@ def run_grading_eval(
         "model": grades[0].model if grades else "",
         "prompt_hash": grader.prompt_hash,
         "seconds": round(time.monotonic() - started, 1),
+        "resumed": len(cases) - len(todo),
         "dimensions": agreement(cases, grades),
-        "push_agreement": push_agreement(cases, grades),
+        "push_agreement": round(sum(hits) / len(hits), 3) if hits else None,
+        "push_agreement_ci95": list(ci) if (ci := share_interval(hits)) else None,
         "quoted": quoted_share(grades),
         "cases": [
             {
                 "id": case.id,
+                "reply": case.reply,
                 "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
                 "scores": grade.scores if grade.scored else None,
                 "unscored_reason": grade.unscored_reason,
@@ -112,14 +147,17 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 
 
 def summary_table(report: dict[str, Any]) -> Iterable[str]:
-    yield f"{report['n']} cases, backend {report['backend']}, model {report['model']}, {report['seconds']} s"
-    yield f"{'dimension':<11} {'QWK':>6} {'exact':>6} {'±1':>6} {'unscored':>8} {'quoted':>6}"
+    resumed = f", {report['resumed']} from before the resume" if report.get("resumed") else ""
+    yield (f"{report['n']} cases{resumed}, backend {report['backend']}, model {report['model']}, "
+           f"{report['seconds']} s")
+    yield f"{'dimension':<11} {'QWK':>6} {'95% CI':>15} {'exact':>6} {'±1':>6} {'unscored':>8} {'quoted':>6}"
     for dim, m in report["dimensions"].items():
         quoted = report.get("quoted", {}).get(dim)
-        yield (f"{dim:<11} {m['qwk']:>6.3f} {m['exact']:>6.3f} {m['within1']:>6.3f} {m['unscored']:>8}"
-               + (f" {quoted:>6.3f}" if quoted is not None else ""))
+        lo, hi = m["qwk_ci95"]
+        yield (f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
+               f" {m['unscored']:>8}" + (f" {quoted:>6.3f}" if quoted is not None else ""))
     if report.get("push_agreement") is not None:
-        yield f"push counting: {report['push_agreement']:.3f}"
+        yield f"push counting: {report['push_agreement']:.3f}{_interval(report.get('push_agreement_ci95'))}"
     yield "QWK of the app's scores (the reader) and of the pattern-based scores it replaced:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())
@@ -144,7 +182,7 @@ def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
     labelled); golden files without ``meta`` report no push figures.
     """
     grades, rows, in_bounds = [], [], {d.value: 0 for d in DIMENSIONS}
-    push_n = push_ok = 0
+    push_hits: list[bool] = []
     for case in cases:
         sig = analyse_reply(case.context, case.reply)
         scores, bounds = signal_scores(sig), signal_bounds(sig)
@@ -161,27 +199,35 @@ def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
         if "pushes_after_refusal" in meta:
             row["push"] = {"label": meta["pushes_after_refusal"], "code": predicted_push(case)}
             if meta.get("refusals_before") or meta["pushes_after_refusal"]:
-                push_n += 1
-                push_ok += row["push"]["label"] == row["push"]["code"]
+                push_hits.append(row["push"]["label"] == row["push"]["code"])
         rows.append(row)
     dims = agreement(cases, grades)
     for d in DIMENSIONS:
         dims[d.value]["in_bounds"] = round(in_bounds[d.value] / len(cases), 3)
     return {
         "n": len(cases), "dimensions": dims,
-        "push": _push_summary(push_n, push_ok),
+        "push": _push_summary(push_hits),
         "cases": rows,
     }
 
 
-def _push_summary(applicable: int, agreeing: int) -> dict[str, Any]:
-    """Push counting: how many cases it applies to (after a refusal) and the share counted right."""
-    return {"applicable": applicable, "agreement": round(agreeing / applicable, 3) if applicable else None}
+def _push_summary(hits: list[bool]) -> dict[str, Any]:
+    """Push counting: how many cases it applies to (after a refusal), the share counted right and
+    its 95% bootstrap interval."""
+    if not hits:
+        return {"applicable": 0, "agreement": None, "ci95": None}
+    ci = share_interval(hits)
+    return {"applicable": len(hits), "agreement": round(sum(hits) / len(hits), 3), "ci95": list(ci) if ci else None}
+
+
+def _interval(ci: list[float] | None) -> str:
+    return f" [{ci[0]:.3f}, {ci[1]:.3f}]" if ci else ""
 
 
 def _push_line(push: dict[str, Any]) -> Iterable[str]:
     if push["applicable"]:
-        yield f"push counting: {push['agreement']:.3f} agreement on {push['applicable']} cases after a refusal"
+        yield (f"push counting: {push['agreement']:.3f}{_interval(push['ci95'])} agreement on {push['applicable']} "
+               "cases after a refusal")
 
 
 def signals_table(report: dict[str, Any]) -> Iterable[str]:
@@ -199,7 +245,7 @@ def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
     """Agreement of the reader's scores with the labels, as the app shows them (a reply it does not
     score counts as a miss), push counting, and the reader's agreement on English replies only."""
     grades, rows = [], []
-    push_n = push_ok = 0
+    push_hits: list[bool] = []
     for case in cases:
         reading = reader.read(case.context, case.reply)
         reason = unscored_reason(reading)
@@ -211,15 +257,14 @@ def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
         if "pushes_after_refusal" in meta:
             row["push"] = {"label": meta["pushes_after_refusal"], "reader": reading.pushes_after_refusal}
             if meta.get("refusals_before") or meta["pushes_after_refusal"]:
-                push_n += 1
-                push_ok += row["push"]["label"] == row["push"]["reader"]
+                push_hits.append(row["push"]["label"] == row["push"]["reader"])
         rows.append(row)
     english = [i for i, r in enumerate(rows) if r["language"] == "en"]
     return {
         "n": len(cases), "heads": reader.heads.fitted_on, "dimensions": agreement(cases, grades),
         "english": {"n": len(english), "dimensions": agreement([cases[i] for i in english],
                                                               [grades[i] for i in english])},
-        "push": _push_summary(push_n, push_ok),
+        "push": _push_summary(push_hits),
         "cases": rows,
     }
 

@@ -9,6 +9,7 @@ counts as a miss: for the kappa it is taken as the score farthest from the label
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
@@ -85,9 +86,12 @@ def quadratic_weighted_kappa(labels: list[int], scores: list[int], k: int = 5) -
 
 
 def bootstrap_interval(
-    labels: list[int], scores: list[int], rounds: int = 1000, seed: int = 0
+    labels: list[int], scores: list[int], rounds: int = 1000, seed: int = 0,
+    statistic: Callable[[list[int], list[int]], float] | None = None,
 ) -> tuple[float, float]:
-    """A 95% bootstrap interval for the QWK of ``scores`` against ``labels`` (cases resampled)."""
+    """A 95% bootstrap interval for ``statistic`` (QWK by default) of ``scores`` against
+    ``labels``, cases resampled with replacement."""
+    stat = statistic or quadratic_weighted_kappa
     rng = random.Random(seed)
     n = len(labels)
     if n < 2:
@@ -95,9 +99,23 @@ def bootstrap_interval(
     values = []
     for _ in range(rounds):
         idx = [rng.randrange(n) for _ in range(n)]
-        values.append(quadratic_weighted_kappa([labels[i] for i in idx], [scores[i] for i in idx]))
+        values.append(stat([labels[i] for i in idx], [scores[i] for i in idx]))
     values.sort()
     return (round(values[int(0.025 * rounds)], 3), round(values[int(0.975 * rounds) - 1], 3))
+
+
+def exact_share(labels: list[int], scores: list[int]) -> float:
+    return sum(a == b for a, b in zip(labels, scores, strict=True)) / max(1, len(labels))
+
+
+def within1_share(labels: list[int], scores: list[int]) -> float:
+    return sum(abs(a - b) <= 1 for a, b in zip(labels, scores, strict=True)) / max(1, len(labels))
+
+
+def share_interval(hits: list[bool]) -> tuple[float, float] | None:
+    """A 95% bootstrap interval for the share of ``hits`` that are true (None under two cases)."""
+    ones = [int(h) for h in hits]
+    return bootstrap_interval(ones, ones, statistic=lambda a, _: sum(a) / len(a)) if len(ones) >= 2 else None
 
 
 def farthest_score(label: int) -> int:
@@ -105,7 +123,8 @@ def farthest_score(label: int) -> int:
 
 
 def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[str, float | int]]:
-    """Per-dimension QWK, exact, within-one and unscored counts."""
+    """Per-dimension QWK, exact and within-one agreement (each with a 95% bootstrap interval) and
+    unscored counts; an unscored case counts as the score farthest from its label."""
     out = {}
     for dim in DIMENSIONS:
         labels, scores, exact, within1, unscored = [], [], 0, 0, 0
@@ -126,7 +145,9 @@ def agreement(cases: list[GoldenCase], grades: list[Grade]) -> dict[str, dict[st
             "qwk": round(quadratic_weighted_kappa(labels, scores), 3),
             "qwk_ci95": list(bootstrap_interval(labels, scores)),
             "exact": round(exact / n, 3),
+            "exact_ci95": list(bootstrap_interval(labels, scores, statistic=exact_share)),
             "within1": round(within1 / n, 3),
+            "within1_ci95": list(bootstrap_interval(labels, scores, statistic=within1_share)),
             "unscored": unscored,
         }
     return out
