@@ -292,3 +292,15 @@ def validate_paths(paths: list[Path]) -> list[PersonaError]:
                                                    "give each persona a unique id")]))
             seen[persona.id] = file
     return errors
+
+
+#: The line at the top of a persona file that lets editors (VS Code's YAML extension, JetBrains)
+#: validate it and complete its fields as it is typed.
+SCHEMA_LINE = "# yaml-language-server: $schema=persona.schema.json"
+
+
+def persona_schema() -> dict:
+    """The persona file's JSON Schema, generated from ``Persona`` (``roleplay personas schema``)."""
+    schema = Persona.model_json_schema()
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Pushback Gym persona",
+            **{k: v for k, v in schema.items() if k != "title"}}

@@ -79,3 +79,19 @@ def test_duplicate_ids_are_reported(tmp_path: Path):
     (tmp_path / "b" / "happy_incumbent.yaml").write_text(GOOD)
     errors = validate_paths([tmp_path / "a", tmp_path / "b"])
     assert len(errors) == 1 and "also used by" in str(errors[0])
+
+
+def test_the_persona_schema_is_current_and_every_shipped_persona_points_editors_at_it():
+    import json
+
+    import jsonschema
+    import yaml
+
+    from roleplay.personas import SCHEMA_LINE, persona_files, persona_schema
+
+    folder = PROJECT_ROOT / "personas"
+    committed = json.loads((folder / "persona.schema.json").read_text())
+    assert committed == persona_schema(), "regenerate: roleplay personas schema --out personas/persona.schema.json"
+    for path in persona_files(folder):
+        assert path.read_text().splitlines()[0] == SCHEMA_LINE, f"{path.name}: first line should be {SCHEMA_LINE!r}"
+        jsonschema.validate(yaml.safe_load(path.read_text()), committed)

@@ -103,6 +103,13 @@ def cmd_personas_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_personas_schema(args: argparse.Namespace) -> int:
+    from roleplay.personas import persona_schema
+
+    write_out(json.dumps(persona_schema(), indent=2) + "\n", args.out)
+    return 0
+
+
 def _validate(path: str | None, default: str, check: Callable[[Path], str]) -> int:
     """Check a data file people write (``prompts/<default>`` unless ``path``): print what is in
     it, or the problems and exit 1."""

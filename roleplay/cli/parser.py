@@ -108,6 +108,12 @@ def build_parser() -> argparse.ArgumentParser:
                             "roleplay personas validate\nroleplay personas validate personas/price_shock.yaml")
     validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
     validate.set_defaults(func=commands.cmd_personas_validate)
+    schema = personas.add("schema", "print the persona file's JSON Schema, for editors to validate and complete",
+                          "roleplay personas schema --out personas/persona.schema.json",
+                          "A persona file whose first line is `# yaml-language-server: $schema=persona.schema.json` "
+                          "is checked by editors with a YAML language server as it is typed.")
+    schema.add_argument("--out", help="write to this file (default: stdout)")
+    schema.set_defaults(func=commands.cmd_personas_schema)
 
     coaching_lib = _Commands(top.add("coaching", "the coaching library", "roleplay coaching validate"),
                              "coaching_command", required=True)
