@@ -16,7 +16,10 @@ import sys
 import time
 from pathlib import Path
 
+from tqdm import tqdm
+
 from roleplay.call import Gym
+from roleplay.cli.common import Progress
 from roleplay.config import Backend, load_settings
 from roleplay.measure.simulation import (
     REP_SCRIPTS,
@@ -46,16 +49,19 @@ def main() -> int:
     scripts = args.script or rep_script_names(REP_SCRIPTS)
     rows, runs = [], []
     started = time.monotonic()
-    for persona in personas:
-        for name in scripts:
-            script = load_rep_script(REP_SCRIPTS / f"{name}.json")
-            outcomes = []
-            for _ in range(args.runs):
-                result = simulate(settings, persona, script, gym=gym, report=False, grade=args.grade)
-                runs.append({"script": name, **result})
-                outcomes.append(result)
-            rows.append(outcome_row(persona, name, outcomes))
-            print(format_row(rows[-1]), file=sys.stderr, flush=True)
+    total = len(personas) * len(scripts) * args.runs
+    with Progress("simulating", unit="call") as bar:
+        for persona in personas:
+            for name in scripts:
+                script = load_rep_script(REP_SCRIPTS / f"{name}.json")
+                outcomes = []
+                for _ in range(args.runs):
+                    result = simulate(settings, persona, script, gym=gym, report=False, grade=args.grade)
+                    runs.append({"script": name, **result})
+                    outcomes.append(result)
+                    bar(len(runs), total)
+                rows.append(outcome_row(persona, name, outcomes))
+                tqdm.write(format_row(rows[-1]), file=sys.stderr)
     print(f"\n{format_header()}")
     for row in rows:
         print(format_row(row))
