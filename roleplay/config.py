@@ -1,6 +1,7 @@
 """Settings: one place for backends and models per role, database and paths.
 
-Values come from (highest first) environment variables, a TOML file, and defaults.
+Values come from (highest first) environment variables, a ``.env`` file in the working
+directory, a TOML file, and defaults.
 Environment: ``ROLEPLAY_BACKEND=openai`` sets every role at once; a single role is set with
 ``ROLEPLAY_GRADER__BACKEND``/``ROLEPLAY_GRADER__MODEL`` and so on. The TOML file is
 ``roleplay.toml`` in the working directory, or the path in ``ROLEPLAY_CONFIG``.
@@ -13,6 +14,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal
 
+from dotenv import dotenv_values
 from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -54,6 +56,14 @@ class RoleSettings(BaseModel):
     #: LM Studio), ``json_object`` (llama.cpp's server: a schema inside ``json_object``), or
     #: ``none`` (prompt only; the answer is still validated).
     json_mode: Literal["json_schema", "json_object", "none"] = "json_schema"
+    #: openai backend: this role's endpoint (default: ``OPENAI_BASE_URL``, then OpenAI's), so
+    #: the prospect can stay on a local server while the grader uses a hosted model.
+    base_url: str | None = None
+    #: openai backend: the environment variable (or ``.env`` entry) holding this role's API key.
+    api_key_env: str = "OPENAI_API_KEY"
+    #: openai backend: the request field that caps the answer's length. OpenAI and vLLM read
+    #: ``max_completion_tokens``; llama.cpp's server and older Ollama read only ``max_tokens``.
+    length_cap: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
 
 class VoiceSettings(BaseModel):
@@ -87,7 +97,9 @@ HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ROLEPLAY_", env_nested_delimiter="__", extra="forbid"
+        env_prefix="ROLEPLAY_", env_nested_delimiter="__", extra="forbid", env_file=".env",
+        # .env also holds what is read where it is used (OPENAI_API_KEY): only settings count here.
+        env_file_encoding="utf-8", dotenv_filtering="only_existing",
     )
 
     #: Sets the backend of every role that does not set its own.
@@ -148,7 +160,15 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         toml_path = Path(os.environ.get("ROLEPLAY_CONFIG", "roleplay.toml"))
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+        return (init_settings, env_settings, dotenv_settings, TomlConfigSettingsSource(settings_cls, toml_path))
+
+
+def environment(name: str) -> str | None:
+    """A variable from the environment, or else from ``.env`` in the working directory."""
+    if name in os.environ:
+        return os.environ[name]
+    dotenv = Path(".env")
+    return dotenv_values(dotenv).get(name) if dotenv.is_file() else None
 
 
 def load_settings(**overrides: Any) -> Settings:

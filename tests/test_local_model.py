@@ -17,11 +17,12 @@ from pathlib import Path
 
 import pytest
 
+from roleplay.backends import create_chat_model
 from roleplay.backends.embedded import EmbeddedModelError, ensure_embedded_model
 from roleplay.call import Gym
 from roleplay.call.prospect import breaks_character
 from roleplay.call.state import Move
-from roleplay.config import Backend, load_settings
+from roleplay.config import Backend, Role, load_settings
 
 pytestmark = pytest.mark.local_model
 
@@ -116,7 +117,7 @@ def openai_server(gguf):
 def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monkeypatch):
     monkeypatch.setenv("OPENAI_BASE_URL", openai_server)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
-    role = {"backend": "openai", "model": "embedded", "json_mode": "json_object"}
+    role = {"backend": "openai", "model": "embedded", "json_mode": "json_object", "length_cap": "max_tokens"}
     settings = load_settings(
         backend=Backend.OPENAI, prospect=role, grader=role, coach=role,
         database_url=f"sqlite:///{tmp_path / 'openai.db'}",
@@ -132,6 +133,16 @@ def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monke
     assert grade.scored, grade.unscored_reason
     assert grade.model == "embedded"
     gym.close()
+
+
+@pytest.mark.parametrize(("cap", "honoured"), [("max_tokens", True), ("max_completion_tokens", False)])
+def test_llama_cpp_server_reads_the_length_cap_only_as_max_tokens(openai_server, monkeypatch, cap, honoured):
+    monkeypatch.setenv("OPENAI_BASE_URL", openai_server)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
+    role = {"backend": "openai", "model": "embedded", "max_tokens": 8, "temperature": 0.0, "length_cap": cap}
+    model = create_chat_model(Role.COACH, load_settings(coach=role))
+    answer = model.invoke("Count from one to forty in words, separated by commas.")
+    assert (answer.usage_metadata["output_tokens"] <= 8) == honoured, answer.usage_metadata
 
 
 def test_the_live_golden_subset_is_graded_close_to_the_labels(gguf):

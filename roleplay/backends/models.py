@@ -1,8 +1,9 @@
 """The one place that touches model providers. Everything else receives a chat model.
 
 Backends: ``local`` (embedded llama.cpp), ``openai`` (any OpenAI-compatible endpoint through
-langchain-openai: ``OPENAI_API_KEY``, ``OPENAI_BASE_URL``) and ``fake`` (deterministic, tests;
-its models live in ``roleplay.backends.fakes``).
+langchain-openai; each role may have its own endpoint, key variable and model, defaulting to
+``OPENAI_BASE_URL`` and ``OPENAI_API_KEY`` from the environment or ``.env``) and ``fake``
+(deterministic, tests; its models live in ``roleplay.backends.fakes``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.runnables import Runnable
 
 from roleplay.backends.embedded import EMBEDDED_LABEL, ensure_embedded_model
-from roleplay.config import Backend, Role, Settings
+from roleplay.config import Backend, Role, Settings, environment
 from roleplay.errors import ConfigError
 
 
@@ -81,11 +82,21 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
             )
         from langchain_openai import ChatOpenAI
 
+        if not (api_key := environment(rs.api_key_env)):
+            raise ModelConfigError(
+                f"the {role} role's API key is read from {rs.api_key_env}, which is not set; fix: export "
+                f"{rs.api_key_env}=… or put it in .env (a local server takes any value)"
+            )
+        # llama.cpp's server ignores max_completion_tokens: the cap goes in the field it reads.
+        cap = ({"max_completion_tokens": rs.max_tokens} if rs.length_cap == "max_completion_tokens"
+               else {"extra_body": {"max_tokens": rs.max_tokens}})
         return ChatOpenAI(
             model=rs.model,
+            base_url=rs.base_url or environment("OPENAI_BASE_URL"),
+            api_key=api_key,
             temperature=rs.temperature,
-            max_completion_tokens=rs.max_tokens,
             timeout=rs.timeout_s,
+            **cap,
             # The one retry is ours (roleplay.backends.faults), the same for every backend and role.
             max_retries=0,
             metadata={"json_mode": rs.json_mode},
