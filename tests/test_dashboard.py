@@ -76,11 +76,17 @@ def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona
     gym, client = single
     summary, plot, team = client.predict(api_name="/progress")
     assert "No calls yet" in summary and "Next:" in summary
-    assert plot["data"] == []
+    assert plot["visible"] is False and plot["value"]["data"] == []
 
     graded_call(gym, client, "What made you pick Fleetly back then?")
+    summary, plot, team = client.predict(api_name="/progress")
+    assert plot["visible"] is False, "one point draws no line"
+    assert "Your call's scores: curiosity " in summary and "starts with your second scored call" in summary
+
     graded_call(gym, client, "Could we book twenty minutes next week?")
     summary, plot, team = client.predict(api_name="/progress")
+    assert plot["visible"] is True and "Your call's scores" not in summary
+    plot = plot["value"]
     assert "**2** call(s), **2** with scores" in summary
     assert "Weakest lately: **curiosity" in summary  # the second call only asked for a meeting
     assert "Next:" in summary

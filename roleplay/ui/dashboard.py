@@ -61,6 +61,9 @@ def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) 
         lines = ["No calls yet. Your scores show here after your first call."]
     else:
         lines = [f"**{len(progress.sessions)}** call(s), **{len(scored)}** with scores."]
+    if len(scored) == 1:  # one point draws no line: say the figures instead
+        means = " · ".join(f"{d} {m:.1f}" for d, m in scored[0].means.items() if m is not None)
+        lines.append(f"Your call's scores: {means}. The plot starts with your second scored call.")
     if progress.weakest_dimension:
         lines.append(f"Weakest lately: **{PLAIN_DIMENSIONS[progress.weakest_dimension]}**, "
                      f"{progress.weakest_mean:.1f} on average over your latest calls.")
@@ -115,7 +118,8 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
             call=gr.Button("Start that call", visible=False, size="sm", elem_id="plan-call"),
         )
     plot = gr.LinePlot(None, x="session", y="score", color="dimension", y_lim=[1, 5], x_title="Call",
-                       y_title="Mean score", title="Your scores, call by call", elem_id="progress-plot")
+                       y_title="Mean score", title="Your scores, call by call", x_axis_format="d",
+                       elem_id="progress-plot")
     with gr.Column(visible=False, elem_id="team-box") as team_box:
         gr.Markdown("### Your team")
         team = gr.Dataframe(headers=[head for _, head in TEAM_COLUMNS], value=[], interactive=False,
@@ -133,7 +137,8 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         members = team_members(gym, who)
         table = team_rows(team_table(gym.store.score_rows(members), members)) if who.is_manager else []
         kinds = {step.kind for step in plan}
-        return (summary_markdown(progress, plan), frame if len(frame) else _empty_frame(),
+        drawn = frame["session"].nunique() >= 2
+        return (summary_markdown(progress, plan), gr.update(value=frame if drawn else _empty_frame(), visible=drawn),
                 gr.update(visible=who.is_manager), table, [step.model_dump() for step in plan],
                 *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")))
 
