@@ -150,18 +150,25 @@ class Voice(_Strict):
         base = (info.context or {}).get(PERSONA_DIR)
         if base is None:
             return path
-        found = voice_file(path, Path(base))
-        where = "" if Path(path).expanduser().is_absolute() else f" (a relative path is read from the persona file's folder, {base})"
-        if not found.is_file():
+        try:
+            found = voice_file(path, Path(base))
+            exists, configured = found.is_file(), found.with_name(found.name + ".json").is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, ~nobody
+            raise PydanticCustomError("voice_path", "'{path}' cannot be looked up ({problem})", {
+                "path": path[:80], "problem": str(exc)[:120],
+                "fix": "give a short plain path to the .onnx file, relative to the persona file's folder"}) from None
+        where = "" if Path(path).is_absolute() or path.startswith("~") else (
+            f" (a relative path is read from the persona file's folder, {base})")
+        if not exists:
             raise PydanticCustomError("voice_path", "no voice file at {found}{where}", {
                 "found": str(found), "where": where,
                 "fix": "put the .onnx voice and its .onnx.json there, or correct the path: relative to the folder "
                        "of the persona file, or absolute"})
-        config = found.with_name(found.name + ".json")
-        if not config.is_file():
+        if not configured:
+            config = f"{found.name}.json"
             raise PydanticCustomError("voice_path", "{found} has no config {config} beside it{where}", {
-                "found": str(found), "config": config.name, "where": where,
-                "fix": f"put the voice's config (downloaded with it) beside it as {config.name}"})
+                "found": str(found), "config": config, "where": where,
+                "fix": f"put the voice's config (downloaded with it) beside it as {config}"})
         return path
 
     @model_validator(mode="after")

@@ -133,6 +133,7 @@ def test_a_voice_of_its_own_changes_the_version_and_none_keeps_it():
         ("voice: {rate: yes}", "voice.rate", "valid number", "speaking rate"),
         ("voice: {path: voices/alba.wav}", "voice.path", "not a Piper voice file (.onnx)", "its .onnx.json goes"),
         ("voice: {path: voices/none.onnx}", "voice.path", "no voice file at", "relative to the folder of the persona"),
+        ("voice: {path: %s.onnx}" % ("a" * 300), "voice.path", "cannot be looked up", "short plain path"),
         ("voice: {speed: 1.2}", "voice.speed", "Extra inputs", "allowed here: name, path, rate"),
         ("voice: joe", "voice", "valid dictionary", "name or path, and rate"),
     ],
