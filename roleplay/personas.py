@@ -2,8 +2,9 @@
 
 A persona describes one prospect in one pushback situation: who they are, what they object
 to, what they only tell a rep who is genuinely curious, what drains and restores their
-patience, when they hang up, and what "not now" sounds like for them. The state machine in
-``call.state`` reads these numbers; the prompts ``prompts/prospect_*.md`` read the words.
+patience, when they hang up, and what "not now" sounds like for them, and how they sound on a
+spoken call (``voice``). The state machine in ``call.state`` reads these numbers; the prompts
+``prompts/prospect_*.md`` read the words; ``roleplay.voice.speaker_for`` reads the voice.
 """
 
 from __future__ import annotations
@@ -15,7 +16,16 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from roleplay.errors import InvalidInput
 
@@ -24,6 +34,14 @@ SCHEMA_VERSION = 1
 Level = Annotated[int, Field(ge=0, le=10)]
 Amount = Annotated[int, Field(ge=0, le=10)]
 Text = Annotated[str, Field(min_length=1)]
+
+#: The Piper voices that ship with the app, by the name a persona gives in ``voice.name``
+#: (``roleplay.voice.persona`` maps each name to its model).
+BUNDLED_VOICES = ("joe",)
+#: The slowest and the fastest speaking rate a persona may ask for (``voice.rate``).
+MIN_RATE, MAX_RATE = 0.5, 2.0
+#: The validation context key of the folder a relative ``voice.path`` is read from.
+PERSONA_DIR = "persona_dir"
 
 
 class Difficulty(StrEnum):
@@ -91,6 +109,92 @@ class NotNow(_Strict):
     line: Text = Field(description="what 'not now' sounds like from them (an example line)")
 
 
+class Voice(_Strict):
+    """How the prospect sounds on a spoken call: which voice, and how fast it speaks.
+
+    With neither ``name`` nor ``path`` the prospect has the app's default voice (the setting
+    ``voice.tts_voice``, or else the bundled "joe"). Files are checked only when the persona is
+    read with its folder known (``parse_persona(..., base_dir=)``, as ``load_persona`` and the
+    studio do), never when a stored session's persona is read back.
+    """
+
+    name: str | None = Field(None, description=f"a bundled voice: {', '.join(BUNDLED_VOICES)}")
+    path: Text | None = Field(
+        None, description="a Piper .onnx voice file with its .onnx.json beside it; a relative path is read from "
+                          "the folder of the persona file")
+    rate: float = Field(
+        1.0, ge=MIN_RATE, le=MAX_RATE, strict=True,
+        description=f"speaking rate from {MIN_RATE} to {MAX_RATE}: 1.0 is the voice's own pace, 1.2 is 20% faster, "
+                    "0.9 10% slower")
+
+    @field_validator("name")
+    @classmethod
+    def _bundled(cls, name: str | None) -> str | None:
+        if name is not None and name not in BUNDLED_VOICES:
+            raise PydanticCustomError(
+                "voice_name", "unknown voice '{name}'",
+                {"name": name, "fix": f"use a bundled voice ({', '.join(BUNDLED_VOICES)}), or give a Piper voice "
+                                      "file as voice.path instead of voice.name"})
+        return name
+
+    @field_validator("path")
+    @classmethod
+    def _voice_file(cls, path: str | None, info: ValidationInfo) -> str | None:
+        """A Piper voice is an ``.onnx`` file and its ``.onnx.json`` config; both must be there."""
+        if path is None:
+            return None
+        if not path.endswith(".onnx"):
+            raise PydanticCustomError("voice_path", "'{path}' is not a Piper voice file (.onnx)", {
+                "path": path, "fix": "give the voice's .onnx file (e.g. voices/en_GB-alba-medium.onnx); its "
+                                     ".onnx.json goes beside it"})
+        base = (info.context or {}).get(PERSONA_DIR)
+        if base is None:
+            return path
+        try:
+            found = voice_file(path, Path(base))
+            exists, configured = found.is_file(), found.with_name(found.name + ".json").is_file()
+        except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, ~nobody
+            raise PydanticCustomError("voice_path", "'{path}' cannot be looked up ({problem})", {
+                "path": path[:80], "problem": str(exc)[:120],
+                "fix": "give a short plain path to the .onnx file, relative to the persona file's folder"}) from None
+        where = "" if Path(path).is_absolute() or path.startswith("~") else (
+            f" (a relative path is read from the persona file's folder, {base})")
+        if not exists:
+            raise PydanticCustomError("voice_path", "no voice file at {found}{where}", {
+                "found": str(found), "where": where,
+                "fix": "put the .onnx voice and its .onnx.json there, or correct the path: relative to the folder "
+                       "of the persona file, or absolute"})
+        if not configured:
+            config = f"{found.name}.json"
+            raise PydanticCustomError("voice_path", "{found} has no config {config} beside it{where}", {
+                "found": str(found), "config": config, "where": where,
+                "fix": f"put the voice's config (downloaded with it) beside it as {config}"})
+        return path
+
+    @model_validator(mode="after")
+    def _one_voice(self) -> Voice:
+        if self.name is not None and self.path is not None:
+            raise PydanticCustomError("voice_both", "both voice.name and voice.path are given", {
+                "fix": "keep one: name for a bundled voice, path for a Piper voice file"})
+        return self
+
+    @property
+    def length_scale(self) -> float:
+        """Piper's ``length_scale`` for this rate: 1/rate (a faster rate, shorter sounds)."""
+        return 1.0 / self.rate
+
+    def file(self, base_dir: Path) -> Path | None:
+        """The Piper ``.onnx`` file this voice names, a relative path read from ``base_dir`` (the
+        persona file's folder); ``None`` for a bundled voice or the default."""
+        return voice_file(self.path, base_dir) if self.path is not None else None
+
+
+def voice_file(path: str, base_dir: Path) -> Path:
+    """``path`` as written in a persona, read from ``base_dir`` unless it is absolute (``~`` expanded)."""
+    given = Path(path).expanduser()
+    return given if given.is_absolute() else base_dir / given
+
+
 class Persona(_Strict):
     schema_version: int = Field(description=f"always {SCHEMA_VERSION}")
     id: str = Field(pattern=r"^[a-z][a-z0-9_]{1,40}$", description="lower_snake_case identifier")
@@ -113,6 +217,8 @@ class Persona(_Strict):
     refusal_lines: list[Text] = Field(
         min_length=2, description="how they say no: first refusal, then firmer ones"
     )
+    voice: Voice = Field(default_factory=Voice,
+                         description="how they sound on a spoken call: name or path, and rate")
 
     @field_validator("hidden_facts")
     @classmethod
@@ -169,6 +275,8 @@ def _describe(model: type[BaseModel], loc: tuple[Any, ...]) -> str:
 def _fix_for(error: dict[str, Any]) -> str:
     loc = tuple(error["loc"])
     kind = error["type"]
+    if fix := (error.get("ctx") or {}).get("fix"):  # a validator that knows the fix says it
+        return fix
     if kind == "extra_forbidden":
         allowed = _allowed_fields(loc[:-1])
         return f"remove it or check the spelling; allowed here: {', '.join(allowed)}"
@@ -218,8 +326,18 @@ def _non_text_keys(data: object, path: tuple[str, ...] = ()) -> list[tuple[str, 
     return problems
 
 
-def parse_persona(text: str, source: Path | str) -> Persona:
-    """Parse and validate persona YAML ``text``; errors name ``source``, the field and the fix."""
+def parse_persona(text: str, source: Path | str, base_dir: Path | None = None) -> Persona:
+    """Parse and validate persona YAML ``text``; errors name ``source``, the field and the fix.
+
+    Args:
+        text: The persona's YAML.
+        source: What the errors call it (a file name, "draft").
+        base_dir: The folder of the persona's file: a relative ``voice.path`` is read from it, and
+            the voice file must be there. ``None`` leaves voice files unchecked.
+
+    Raises:
+        PersonaError: every problem found, each with its field and fix.
+    """
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -239,7 +357,7 @@ def parse_persona(text: str, source: Path | str) -> Persona:
     if problems := _non_text_keys(data):
         raise PersonaError(source, problems)
     try:
-        return Persona.model_validate(data)
+        return Persona.model_validate(data, context={PERSONA_DIR: base_dir} if base_dir else None)
     except ValidationError as exc:
         problems = [
             (".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"], _fix_for(err))
@@ -249,12 +367,13 @@ def parse_persona(text: str, source: Path | str) -> Persona:
 
 
 def load_persona(path: Path) -> Persona:
-    """Load one persona file; the file name (without .yaml) must equal its ``id``."""
+    """Load one persona file; the file name (without .yaml) must equal its ``id``, and a relative
+    ``voice.path`` is read from the file's folder."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise PersonaError(path, [("(file)", f"cannot be read ({exc})", "save it as UTF-8 text")]) from None
-    persona = parse_persona(text, path)
+    persona = parse_persona(text, path, path.parent)
     if persona.id != path.stem:
         raise PersonaError(path, [("id", f"'{persona.id}' differs from the file name '{path.stem}'",
                                    f"rename the file to {persona.id}.yaml or set id: {path.stem}")])
@@ -263,7 +382,9 @@ def load_persona(path: Path) -> Persona:
 
 def persona_version(persona: Persona) -> str:
     """A short content hash that identifies this exact version of a persona."""
-    dump = persona.model_dump_json().encode("utf-8")
+    # A persona without a voice of its own hashes as it did before personas had voices, so the
+    # versions that sessions and the studio recorded still name it.
+    dump = persona.model_dump_json(exclude={"voice"} if persona.voice == Voice() else None).encode("utf-8")
     return hashlib.sha256(dump).hexdigest()[:12]
 
 

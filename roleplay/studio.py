@@ -10,6 +10,8 @@ prospect's model will get.
   records), and never touches the published file.
 - **Try it** plays scripted reps (``evals/rep_scripts/``) against the draft with the gym's
   prospect model, ungraded, in a throwaway in-memory database, and shows the outcome table.
+- **Preview voice** speaks the draft's opening line in its ``voice`` at its rate, as typed, with
+  the voice the app's calls would use (``roleplay.voice.speaker_for``); nothing is saved.
 - **Publish** saves the version and writes it to ``personas_dir/<id>.yaml`` (only a valid
   persona, replaced atomically, so the folder is valid at all times); new calls use it at once.
 """
@@ -24,16 +26,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
 from roleplay import prompts
 from roleplay.call import Gym
-from roleplay.errors import InvalidInput
+from roleplay.errors import ConfigError, InvalidInput
 from roleplay.measure.simulation import REP_SCRIPTS, load_rep_script, outcome_row, rep_script_names, simulate
 from roleplay.personas import Persona, parse_persona, persona_version
 from roleplay.storage import create_store
+
+if TYPE_CHECKING:  # the voice package needs the optional voice extra; it is imported when used
+    from roleplay.voice import Speech
 
 #: The most runs of each script one "Try it" may ask for.
 MAX_RUNS = 10
@@ -142,10 +147,41 @@ class Studio:
                               "or open that persona to edit it.")
         return with_id(self.published_text(source_id), new_id)
 
-    @staticmethod
-    def check(text: str, source: str = "draft") -> Persona:
-        """Validate a draft exactly like ``roleplay personas validate``; raise ``PersonaError``."""
-        return parse_persona(text, source)
+    def check(self, text: str, source: str = "draft") -> Persona:
+        """Validate a draft exactly like ``roleplay personas validate``; raise ``PersonaError``.
+
+        A relative ``voice.path`` is read from ``personas_dir``, where the draft is published.
+        """
+        return parse_persona(text, source, self.gym.settings.personas_dir)
+
+    def preview_voice(self, text: str, source: str = "draft") -> tuple[Persona, Speech]:
+        """The draft's opening line, spoken in the draft's voice at its rate; nothing is saved.
+
+        Args:
+            text: The draft's YAML, as typed.
+            source: What problems call the draft.
+
+        Returns:
+            The draft and its opening line's audio (``Speech.pcm`` is what Gradio's ``Audio`` plays).
+
+        Raises:
+            PersonaError: the draft has problems (its voice's among them).
+            StudioError: the voice extra is not installed, or the voice cannot be loaded.
+        """
+        persona = self.check(text, source)
+        try:
+            from roleplay.voice import speaker_for
+        except ImportError as exc:
+            raise StudioError(f"Voice preview needs the voice extra ({exc.name} is missing). Fix: pip install -e "
+                              "'.[voice]' (or run ./scripts/setup).") from exc
+        try:
+            speaker = speaker_for(persona, self.gym.settings)
+        except ConfigError as exc:
+            raise StudioError(f"The voice cannot be loaded: {exc}") from exc
+        except Exception as exc:  # noqa: BLE001 - a file that is not a Piper voice fails inside onnxruntime or json
+            raise StudioError(f"The voice cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}). Fix: give "
+                              "voice.path a Piper .onnx voice and the .onnx.json that came with it.") from exc
+        return persona, speaker.synthesize(persona.opening_line)
 
     def prompt_preview(self, persona: Persona) -> str:
         """The system prompt the prospect's model gets for ``persona`` (``prompts/prospect_system.md``)."""

@@ -6,9 +6,11 @@ in a temporary folder; the repository's personas are never written.
 
 from __future__ import annotations
 
+import html
 import json
 import runpy
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -32,7 +34,8 @@ from roleplay.measure.simulation import (
 )
 from roleplay.personas import Persona, PersonaError, load_persona, persona_version, validate_paths
 from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, with_id
-from roleplay.ui.studio import problems_html
+from roleplay.ui.studio import problems_html, voice_words
+from roleplay.voice import bundled_voice, read_wav
 
 from .conftest import CALL_VIEW, App, endpoint
 
@@ -50,6 +53,7 @@ OUTPUTS = {
     "/studio_open_version": ("editor", "status"),
     "/studio_publish": ("status", "problems", "source", "versions", "picker"),
     "/studio_try": ("table", "status"),
+    "/studio_preview_voice": ("audio", "status", "problems"),
     "/start": CALL_VIEW,
 }
 
@@ -292,6 +296,71 @@ def test_try_draft_plays_the_picked_scripts_against_the_draft(studio: Studio, st
         list(studio.try_draft(draft, ["pushy"], runs=0))
 
 
+def _voice_files(folder: Path, settings: Settings, name: str = "alba.onnx") -> Path:
+    """A Piper voice at ``folder/name``: links to the bundled voice and its config."""
+    joe = bundled_voice(settings.model_cache_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).symlink_to(joe)
+    (folder / f"{name}.json").symlink_to(Path(f"{joe}.json"))
+    return folder / name
+
+
+def test_preview_voice_speaks_the_drafts_opening_line_at_its_rate(studio: Studio,
+                                                                 studio_settings: Settings) -> None:
+    before = {p.name: p.read_bytes() for p in studio_settings.personas_dir.iterdir()}
+    text = studio.published_text(SOURCE)
+    fast = studio.preview_voice(edited(text, voice={"rate": 1.6}))
+    slow = studio.preview_voice(edited(text, voice={"name": "joe", "rate": 0.7}))
+    for persona, speech in (fast, slow):
+        assert speech.text == persona.opening_line == "Dana Whitfield."
+        assert speech.sample_rate == 22_050 and speech.samples.dtype.name == "int16"
+    assert fast[0].voice.rate == 1.6 and slow[0].voice.name == "joe"
+    assert slow[1].duration_s > 1.3 * fast[1].duration_s
+    assert {p.name: p.read_bytes() for p in studio_settings.personas_dir.iterdir()} == before
+    assert not (studio_settings.data_dir / "personas").exists()  # nothing saved
+
+
+def test_preview_voice_reads_a_relative_voice_path_from_the_published_folder(
+        studio: Studio, studio_settings: Settings) -> None:
+    draft = edited(studio.published_text(SOURCE), voice={"path": "voices/alba.onnx", "rate": 1.1})
+    with pytest.raises(PersonaError) as caught:
+        studio.preview_voice(draft, "happy_incumbent.yaml (draft)")
+    ((field, message, fix),) = caught.value.problems
+    assert field == "voice.path" and str(studio_settings.personas_dir / "voices" / "alba.onnx") in message
+    assert "persona file's folder" in message and fix
+
+    voice = _voice_files(studio_settings.personas_dir / "voices", studio_settings)
+    persona, speech = studio.preview_voice(draft)
+    assert persona.voice.file(studio_settings.personas_dir) == voice and speech.duration_s > 0.3
+
+
+def test_preview_voice_says_what_stops_it(studio: Studio, studio_settings: Settings,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    text = studio.published_text(SOURCE)
+    with pytest.raises(PersonaError, match="voice.rate"):
+        studio.preview_voice(edited(text, voice={"rate": 5}))
+
+    folder = studio_settings.personas_dir / "voices"
+    folder.mkdir()
+    (folder / "junk.onnx").write_bytes(b"not a voice")
+    (folder / "junk.onnx.json").write_text("{}")
+    with pytest.raises(StudioError, match="voice cannot be loaded .*Fix: give voice.path a Piper .onnx voice"):
+        studio.preview_voice(edited(text, voice={"path": "voices/junk.onnx"}))
+
+    monkeypatch.setitem(sys.modules, "roleplay.voice", None)  # as if the voice extra were not installed
+    with pytest.raises(StudioError, match=r"needs the voice extra .*pip install -e '\.\[voice\]'"):
+        studio.preview_voice(text)
+
+
+@pytest.mark.parametrize(("voice", "words"), [
+    ({}, "the app's default voice at its own pace"),
+    ({"name": "joe", "rate": 1.2}, "the bundled voice joe at rate 1.2 (20% faster)"),
+    ({"path": "voices/a.onnx", "rate": 0.95}, "the voice voices/a.onnx at rate 0.95 (5% slower)"),
+])
+def test_voice_words(persona: Persona, voice: dict[str, Any], words: str) -> None:
+    assert voice_words(persona.model_copy(update={"voice": type(persona.voice)(**voice)})) == words
+
+
 def test_problems_html_escapes_everything() -> None:
     error = PersonaError("<b>draft</b>", [("<img src=x>", "bad <script>", "use <i>this</i>")])
     html = problems_html(error)
@@ -364,7 +433,7 @@ def test_saving_a_new_version_leaves_the_published_persona_alone(
     draft = edited(opened(client), opening_line="Whitfield. What now?")
 
     out = call(client, "/studio_save", draft)
-    version = persona_version(Studio.check(draft))
+    version = persona_version(Studio(app.gym).check(draft))
     assert f"version {version}" in out["status"] and "published persona is unchanged" in out["status"]
     assert out["versions"]["value"] == f"{SOURCE}/{version}"
     saved = studio_settings.data_dir / "personas" / SOURCE / f"{version}.yaml"
@@ -430,6 +499,30 @@ def test_publish_makes_a_new_persona_startable_in_practice(launch: Callable[[], 
     assert "already used" in out["status"]
     assert call(app.client(), "/studio_open", NEW_ID)["editor"].strip() == draft.strip()
     assert "no published persona" in call(app.client(), "/studio_open", "nobody")["status"]
+
+
+def test_preview_voice_plays_the_draft_as_typed_and_saves_nothing(launch: Callable[[], App],
+                                                                   studio_settings: Settings) -> None:
+    app = launch()
+    client = app.client()
+    before = published_bytes(studio_settings, SOURCE)
+    text = opened(client)
+
+    out = call(client, "/studio_preview_voice", edited(text, voice={"rate": 1.2}, opening_line="Dana here. Go on."))
+    rate, samples = read_wav(Path(out["audio"]))
+    assert rate == 22_050 and len(samples) / rate > 0.5
+    status = html.unescape(out["status"])
+    assert "Dana Whitfield's opening line in the app's default voice at rate 1.2 (20% faster)" in status
+    assert "Nothing was saved" in out["status"]
+
+    out = call(client, "/studio_preview_voice", edited(text, voice={"name": "bob", "rate": 9}))
+    assert out["audio"] is None and "Not spoken: the draft has problems" in out["status"]
+    for field, fix in [("voice.name", "use a bundled voice (joe)"), ("voice.rate", "speaking rate from 0.5 to 2.0")]:
+        assert f"<code>{field}</code>" in out["problems"] and fix in out["problems"]
+
+    assert published_bytes(studio_settings, SOURCE) == before
+    assert not (studio_settings.data_dir / "personas").exists()
+    assert app.gym.personas[SOURCE].voice.rate == 1.0
 
 
 def test_user_text_is_escaped_in_the_studio(launch: Callable[[], App]) -> None:

@@ -17,7 +17,7 @@ import gradio as gr
 from roleplay import prompts
 from roleplay.call import Gym
 from roleplay.measure.simulation import REP_SCRIPTS, row_cells
-from roleplay.personas import PersonaError, persona_version
+from roleplay.personas import Persona, PersonaError, persona_version
 from roleplay.studio import MAX_RUNS, TABLE_COLUMNS, Studio, StudioError
 from roleplay.ui.views import brief_markdown
 
@@ -44,6 +44,16 @@ def _ok(text: str) -> str:
 
 def _fault(text: str) -> str:
     return f'<p class="rp-fault">⚠️ {escape(text)}</p>'
+
+
+def voice_words(persona: Persona) -> str:
+    """Which voice a persona speaks with and how fast, in words (for the preview's status)."""
+    voice = persona.voice
+    who = (f"the bundled voice {voice.name}" if voice.name else f"the voice {voice.path}" if voice.path
+           else "the app's default voice")
+    pace = "its own pace" if voice.rate == 1 else f"rate {voice.rate:g} ({abs(voice.rate - 1):.0%} " \
+        f"{'faster' if voice.rate > 1 else 'slower'})"
+    return f"{who} at {pace}"
 
 
 def table_rows(rows: list[dict[str, Any]]) -> list[list[str | int]]:
@@ -161,6 +171,17 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         return (_ok(message), gr.update(), gr.update(choices=source_choices(), value=persona.id), persona.id,
                 gr.update(choices=version_choices(persona.id), value=saved.key), *[fn() for _, fn in refresh])
 
+    def preview_voice(text: str, current: str | None, request: gr.Request) -> tuple[Any, ...]:
+        allow(request)
+        try:
+            persona, speech = studio.preview_voice(text or "", label(current))
+        except PersonaError as exc:
+            return None, _fault("Not spoken: the draft has problems (listed below)."), problems_html(exc)
+        except StudioError as exc:
+            return None, _fault(str(exc)), gr.update()
+        return speech.pcm, _ok(f"{persona.name}'s opening line in {voice_words(persona)}: {speech.duration_s:.1f} s "
+                               f"of audio, made in {speech.seconds:.1f} s. Nothing was saved."), gr.update()
+
     def try_it(text: str, current: str | None, scripts: list[str] | None, runs: float | None,
                request: gr.Request) -> Iterator[tuple]:
         allow(request)
@@ -223,6 +244,11 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
                     save_btn = gr.Button("Save as new version", elem_id="studio-save")
                     publish_btn = gr.Button("Publish", variant="primary", elem_id="studio-publish")
                 problems = gr.HTML(initial[0], elem_id="studio-problems")
+                with gr.Row():
+                    voice_btn = gr.Button("Preview voice", elem_id="studio-preview-voice", scale=0, min_width=160)
+                    voice_status = gr.HTML("", elem_id="studio-voice-status")
+                voice_audio = gr.Audio(None, type="numpy", interactive=False, autoplay=True,
+                                       label="The opening line in this draft's voice", elem_id="studio-voice-audio")
             with gr.Column(scale=1, min_width=300):
                 gr.Markdown("### The brief the rep reads")
                 brief = gr.Markdown(initial[1], elem_id="studio-brief")
@@ -251,6 +277,9 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
     publish_btn.click(publish, [editor, current],
                       [status, problems, source, current, versions, *[component for component, _ in refresh]],
                       api_name="studio_publish")
+    # One preview at a time: Piper takes both cores for the half second it speaks.
+    voice_btn.click(preview_voice, [editor, current], [voice_audio, voice_status, problems],
+                    api_name="studio_preview_voice", concurrency_limit=1)
     try_btn.click(try_it, [editor, current, picked, runs], [table, try_status], api_name="studio_try",
                   concurrency_limit=1)
 

@@ -5,11 +5,14 @@
   a ``Listener`` does it while they speak, so little is left when they stop.
 - ``tts``: ``Speaker`` (Piper) speaks the prospect's words a sentence or clause at a time, as the
   model writes them (``Chunker``, ``speakable_chunks``).
+- ``persona``: ``speaker_for``, the prospect's ``Speaker`` for a persona: the voice and speaking
+  rate its YAML names (``voice:``), or the app's voice at rate 1.0.
 - ``delivery``: pace, fillers, talk time, the longest monologue and talking over, from word times.
 - ``turn``: ``speak_turn``, one spoken turn through the same ``Call.send`` as a typed one.
 - ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
 
-The models load once per process (``load_transcriber``, ``load_speaker``); the whole package
+The models load once per process (``load_transcriber``; each Piper voice once, shared by every
+speaker of it: ``shared_speaker``, ``load_speaker``, ``speaker_for``); the whole package
 needs the ``voice`` extra (``pip install -e '.[voice]'``, which ``scripts/setup`` installs).
 """
 
@@ -33,8 +36,17 @@ from roleplay.voice.models import (
     VoiceModelError,
     ensure_voice_model,
 )
+from roleplay.voice.persona import speaker_for
 from roleplay.voice.stt import Listener, Transcriber, Transcript, Word, load_transcriber
-from roleplay.voice.tts import Chunker, Speaker, Speech, bundled_voice, load_speaker, speakable_chunks
+from roleplay.voice.tts import (
+    Chunker,
+    Speaker,
+    Speech,
+    bundled_voice,
+    load_speaker,
+    shared_speaker,
+    speakable_chunks,
+)
 from roleplay.voice.turn import NothingHeard, ProspectAudio, SpokenTurn, speak_turn
 
 __all__ = [
@@ -42,5 +54,5 @@ __all__ = [
     "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
     "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
     "bundled_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber",
-    "read_wav", "reply_delivery", "speak_turn", "speakable_chunks", "write_wav",
+    "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for", "write_wav",
 ]

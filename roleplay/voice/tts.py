@@ -5,11 +5,16 @@ at a speaking rate (Piper's ``length_scale``). ``Speaker.stream`` takes the pros
 the model writes it, cuts it where speech can pause (``Chunker``) and gives each piece's audio as
 soon as it is made, so the first words play while the rest is still being written. Piper makes a
 4-second sentence in about 0.5 s on 2 CPU cores, so a short first clause is heard quickly.
+
+A process loads each voice once (``shared_speaker``): speakers of one voice at different paces
+share it (``Speaker.at_pace``).
 """
 
 from __future__ import annotations
 
+import copy
 import logging
+import os
 import re
 import threading
 import time
@@ -136,10 +141,25 @@ class Speaker:
         self._voice = PiperVoice.load(voice, config_path=config)
         self.sample_rate: int = self._voice.config.sample_rate
         self.length_scale = length_scale
-        self._config = SynthesisConfig(length_scale=length_scale) if varied else SynthesisConfig(
-            length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
+        self.varied = varied
+        self._config = _synthesis(length_scale, varied)
         # espeak-ng is not reentrant (Piper locks it) and two syntheses at once only share 2 cores.
         self._lock = threading.Lock()
+
+    def at_pace(self, length_scale: float, *, varied: bool | None = None) -> Speaker:
+        """This voice at another ``length_scale``, without loading it again.
+
+        The two speakers share the loaded voice and its lock, so they never synthesise at once.
+
+        Args:
+            length_scale: 1.0 is the voice's own pace; below 1 faster, above 1 slower.
+            varied: As for ``Speaker``; ``None`` keeps this speaker's.
+        """
+        twin = copy.copy(self)
+        twin.length_scale = length_scale
+        twin.varied = self.varied if varied is None else varied
+        twin._config = _synthesis(length_scale, twin.varied)
+        return twin
 
     def synthesize(self, text: str) -> Speech:
         """Speak ``text`` (any length) as one piece of audio."""
@@ -162,9 +182,37 @@ class Speaker:
             yield self.synthesize(chunk)
 
 
-@lru_cache(maxsize=4)
-def _load(voice: Path, length_scale: float) -> Speaker:
-    return Speaker(voice, length_scale)
+def _synthesis(length_scale: float, varied: bool) -> SynthesisConfig:
+    """Piper's settings for a pace; without variation, no noise in the sounds or their lengths."""
+    if varied:
+        return SynthesisConfig(length_scale=length_scale)
+    return SynthesisConfig(length_scale=length_scale, noise_scale=0.0, noise_w_scale=0.0)
+
+
+#: How many Piper voices a process keeps loaded (a medium voice is about 60 MB and loads in about 0.3 s).
+LOADED_VOICES = 4
+
+
+@lru_cache(maxsize=LOADED_VOICES)
+def _loaded(voice: Path) -> Speaker:
+    return Speaker(voice)
+
+
+def shared_speaker(voice: Path, length_scale: float = 1.0, *, varied: bool = True) -> Speaker:
+    """A speaker of ``voice`` at ``length_scale``, over the process's one loaded copy of that voice.
+
+    The last ``LOADED_VOICES`` voices used stay loaded; speakers of one voice share it and its lock.
+
+    Args:
+        voice: A Piper ``.onnx`` voice, its ``.onnx.json`` config beside it.
+        length_scale: 1.0 is the voice's own pace; below 1 faster, above 1 slower.
+        varied: As for ``Speaker``.
+
+    Raises:
+        ConfigError: the voice file or its config does not exist.
+    """
+    # absolute, not resolved: a link is its own voice, named as the persona or setting names it
+    return _loaded(Path(os.path.abspath(voice))).at_pace(length_scale, varied=varied)
 
 
 def bundled_voice(cache_dir: Path) -> Path:
@@ -173,11 +221,13 @@ def bundled_voice(cache_dir: Path) -> Path:
 
 
 def load_speaker(settings: Settings) -> Speaker:
-    """The process's speaker for ``settings.voice`` (loaded on first use, then shared).
+    """The speaker for ``settings.voice`` (the voice loaded on first use, then shared: ``shared_speaker``).
+
+    A persona's own voice and rate: ``roleplay.voice.speaker_for``.
 
     Raises:
         VoiceModelError: the bundled voice's package is missing or its files fail their check.
         ConfigError: a configured voice file does not exist.
     """
     voice = settings.voice.tts_voice or bundled_voice(Path(settings.model_cache_dir))
-    return _load(Path(voice), settings.voice.length_scale)
+    return shared_speaker(Path(voice), settings.voice.length_scale)
