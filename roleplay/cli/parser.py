@@ -42,6 +42,18 @@ class _Commands:
         return self._sub.add_parser(name, help=summary, description=description, epilog=epilog, formatter_class=_Help)
 
 
+def _validated(top: _Commands, name: str, summary: str, check: str, default: str, func) -> _Commands:
+    """A command group for a kind of file people write, with its ``validate`` subcommand."""
+    group = _Commands(top.add(name, summary, f"roleplay {name} validate"), f"{name}_command", required=True)
+    validate = group.add("validate", check, f"roleplay {name} validate\nroleplay {name} validate {default}")
+    if name == "personas":  # a folder of files
+        validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
+    else:
+        validate.add_argument("path", nargs="?", help=f"the file (default: {default})")
+    validate.set_defaults(func=func)
+    return group
+
+
 def _backend(p: argparse.ArgumentParser, what: str = "the backend of every role") -> None:
     p.add_argument("--backend", choices=[b.value for b in Backend],
                    help=f"{what}: local (embedded model), openai (OPENAI_BASE_URL), fake (tests) "
@@ -102,31 +114,18 @@ def build_parser() -> argparse.ArgumentParser:
     _json(listing)
     listing.set_defaults(func=commands.cmd_users_list)
 
-    personas = _Commands(top.add("personas", "persona files", "roleplay personas validate personas/"),
-                         "personas_command", required=True)
-    validate = personas.add("validate", "validate persona files; exit 1 with file, field and fix for each problem",
-                            "roleplay personas validate\nroleplay personas validate personas/price_shock.yaml")
-    validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
-    validate.set_defaults(func=commands.cmd_personas_validate)
+    personas = _validated(top, "personas", "persona files", "validate persona files; exit 1 with file, field and "
+                          "fix for each problem", "personas/price_shock.yaml", commands.cmd_personas_validate)
     schema = personas.add("schema", "print the persona file's JSON Schema, for editors to validate and complete",
                           "roleplay personas schema --out personas/persona.schema.json",
                           "A persona file whose first line is `# yaml-language-server: $schema=persona.schema.json` "
                           "is checked by editors with a YAML language server as it is typed.")
     schema.add_argument("--out", help="write to this file (default: stdout)")
     schema.set_defaults(func=commands.cmd_personas_schema)
-
-    coaching_lib = _Commands(top.add("coaching", "the coaching library", "roleplay coaching validate"),
-                             "coaching_command", required=True)
-    check = coaching_lib.add("validate", "validate the coaching library; exit 1 on any problem",
-                             "roleplay coaching validate prompts/coaching.yaml")
-    check.add_argument("path", nargs="?", help="the library file (default: prompts/coaching.yaml)")
-    check.set_defaults(func=commands.cmd_coaching_validate)
-
-    drills = _Commands(top.add("drills", "the drills", "roleplay drills validate"), "drills_command", required=True)
-    check = drills.add("validate", "validate the drills; exit 1 on any problem",
-                       "roleplay drills validate prompts/drills.yaml")
-    check.add_argument("path", nargs="?", help="the drills file (default: prompts/drills.yaml)")
-    check.set_defaults(func=commands.cmd_drills_validate)
+    _validated(top, "coaching", "the coaching library", "validate the coaching library; exit 1 on any problem",
+               "prompts/coaching.yaml", commands.cmd_coaching_validate)
+    _validated(top, "drills", "the drills", "validate the drills; exit 1 on any problem", "prompts/drills.yaml",
+               commands.cmd_drills_validate)
 
     _add_evals(top)
 
@@ -196,6 +195,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _graded_golden_file(p: argparse.ArgumentParser) -> None:
+    """The options of a command that grades a golden file with the models."""
+    p.add_argument("--gold", required=True, help=_GOLDEN)
+    _backend(p)
+    _model(p)
+    _json(p)
+    p.add_argument("--limit", type=int, help="use only the first N cases")
+
+
 def _add_evals(top: _Commands) -> None:
     evals = _Commands(top.add("eval", "evaluations of the grading and the coaching against golden files",
                               "roleplay eval grading --gold evals/golden/smoke.jsonl\n"
@@ -211,11 +219,7 @@ def _add_evals(top: _Commands) -> None:
                         "Prints QWK, exact and within-one agreement per dimension and push counting, each with a "
                         "bootstrap 95% interval. Each case is kept as it is graded (evals/results/runs/), so a run "
                         "that stops can be resumed; gates exit 1 with the dimension that fell.")
-    grading.add_argument("--gold", required=True, help=_GOLDEN)
-    _backend(grading)
-    _model(grading)
-    _json(grading)
-    grading.add_argument("--limit", type=int, help="grade only the first N cases")
+    _graded_golden_file(grading)
     grading.add_argument("--concurrency", type=int, default=1, metavar="N",
                          help="cases graded at once (an HTTP backend; the embedded model takes one at a time)")
     grading.add_argument("--resume", metavar="RUN",
@@ -239,11 +243,7 @@ def _add_evals(top: _Commands) -> None:
     robust = evals.add("robustness", "same case twice, with an injected instruction, and padded with filler",
                        "roleplay eval robustness --gold evals/golden/dev.jsonl --backend fake",
                        "Scores from code must not move; a model's may move by at most 0.25 on average.")
-    robust.add_argument("--gold", required=True, help=_GOLDEN)
-    _backend(robust)
-    _model(robust)
-    _json(robust)
-    robust.add_argument("--limit", type=int, help="use only the first N cases")
+    _graded_golden_file(robust)
     robust.set_defaults(func=measuring.cmd_eval_robustness)
 
     signals = evals.add("signals", "agreement of the code signals alone and push counting (no model)",

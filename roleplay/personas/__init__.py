@@ -21,21 +21,9 @@ from roleplay.personas.files import (
     persona_version,
     validate_paths,
 )
-from roleplay.personas.model import (
-    BUNDLED_VOICES,
-    MAX_RATE,
-    MIN_RATE,
-    PERSONA_DIR,
-    SCHEMA_VERSION,
-    Difficulty,
-    HiddenFact,
-    Persona,
-    Voice,
-    voice_file,
-)
+from roleplay.personas.model import BUNDLED_VOICES, Difficulty, Persona, Voice
 
 __all__ = [
-    "BUNDLED_VOICES", "MAX_RATE", "MIN_RATE", "PERSONA_DIR", "SCHEMA_LINE", "SCHEMA_VERSION", "Difficulty",
-    "HiddenFact", "Persona", "PersonaError", "Voice", "load_persona", "load_personas", "parse_persona",
-    "persona_files", "persona_schema", "persona_version", "validate_paths", "voice_file",
+    "BUNDLED_VOICES", "SCHEMA_LINE", "Difficulty", "Persona", "PersonaError", "Voice", "load_persona", "load_personas",
+    "parse_persona", "persona_files", "persona_schema", "persona_version", "validate_paths",
 ]
