@@ -4,7 +4,7 @@
 - ``stt``: ``Transcriber`` (faster-whisper) writes down what the rep said, word by word with times;
   a ``Listener`` does it while they speak, so little is left when they stop.
 - ``tts``: ``Speaker`` (Piper) speaks the prospect's words a sentence or clause at a time, as the
-  model writes them (``Chunker``, ``speakable_chunks``).
+  model writes them (``Chunker``, ``speakable_chunks``); ``speaker_for`` is a persona's voice.
 - ``delivery``: pace, fillers, talk time, the longest monologue and talking over, from word times.
 - ``turn``: ``speak_turn``, one spoken turn through the same ``Call.send`` as a typed one.
 - ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
@@ -34,7 +34,15 @@ from roleplay.voice.models import (
     ensure_voice_model,
 )
 from roleplay.voice.stt import Listener, Transcriber, Transcript, Word, load_transcriber
-from roleplay.voice.tts import Chunker, Speaker, Speech, bundled_voice, load_speaker, speakable_chunks
+from roleplay.voice.tts import (
+    Chunker,
+    Speaker,
+    Speech,
+    bundled_voice,
+    load_speaker,
+    speakable_chunks,
+    speaker_for,
+)
 from roleplay.voice.turn import NothingHeard, ProspectAudio, SpokenTurn, speak_turn
 
 __all__ = [
@@ -42,5 +50,5 @@ __all__ = [
     "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
     "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
     "bundled_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber",
-    "read_wav", "reply_delivery", "speak_turn", "speakable_chunks", "write_wav",
+    "read_wav", "reply_delivery", "speak_turn", "speakable_chunks", "speaker_for", "write_wav",
 ]

@@ -1,10 +1,11 @@
 """Text to speech: the prospect's words as audio, one sentence or clause at a time, by Piper.
 
 ``Speaker`` wraps a Piper voice (default the bundled en_US "joe"; any Piper ``.onnx`` by path)
-at a speaking rate (Piper's ``length_scale``). ``Speaker.stream`` takes the prospect's text as
-the model writes it, cuts it where speech can pause (``Chunker``) and gives each piece's audio as
-soon as it is made, so the first words play while the rest is still being written. Piper makes a
-4-second sentence in about 0.5 s on 2 CPU cores, so a short first clause is heard quickly.
+at a speaking rate (Piper's ``length_scale``); ``speaker_for`` is the one a persona speaks with.
+``Speaker.stream`` takes the prospect's text as the model writes it, cuts it where speech can
+pause (``Chunker``) and gives each piece's audio as soon as it is made, so the first words play
+while the rest is still being written. Piper makes a 4-second sentence in about 0.5 s on 2 CPU
+cores, so a short first clause is heard quickly.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from piper import PiperVoice, SynthesisConfig
 
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
+from roleplay.personas import Persona
 from roleplay.voice.models import JOE_VOICE, ensure_voice_model
 
 log = logging.getLogger(__name__)
@@ -181,3 +183,14 @@ def load_speaker(settings: Settings) -> Speaker:
     """
     voice = settings.voice.tts_voice or bundled_voice(Path(settings.model_cache_dir))
     return _load(Path(voice), settings.voice.length_scale)
+
+
+def speaker_for(persona: Persona, settings: Settings) -> Speaker:
+    """The voice ``persona`` speaks with: for now every persona has the configured voice
+    (``voice.tts_voice``, by default the bundled "joe"). This is the one place where a persona's
+    own voice is to be chosen, so the app, its studio and the bench all hear the same one.
+
+    Raises:
+        VoiceModelError, ConfigError: as ``load_speaker``.
+    """
+    return load_speaker(settings)
