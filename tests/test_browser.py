@@ -433,5 +433,9 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
         box.send_keys("How do your dispatchers handle late changes?", Keys.ENTER)
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == 3)
         assert len(driver.find_elements(By.CSS_SELECTOR, "#scores .rp-delivery")) == 2  # typed: no delivery
+
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
+        wait.until(lambda d: "Delivery (2 spoken replies)" in text_of("#report"))
+        driver.save_screenshot(str(tmp_path / "voice-report.png"))
     (session,) = gym.store.list_sessions()
     assert len(gym.store.deliveries_for(session["id"])) == 2

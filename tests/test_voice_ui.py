@@ -98,7 +98,7 @@ def test_a_spoken_reply_is_the_reps_line_graded_with_its_delivery_and_survives_a
     assert rep[0] == "user" and recall(LINE, rep[1]) >= 0.8, rep
     assert opening[0] == prospect[0] == "assistant" and prospect[1]
     assert "Delivery" in out["scores"] and "words a minute" in out["scores"]
-    assert out["mic"] is None  # ready to record the next reply
+    assert out["mic"]["value"] is None and out["mic"]["interactive"] is True  # ready for the next reply
     session_id = app.session_id()
     (turn_id,) = app.gym.store.deliveries_for(session_id)
     kept = app.gym.store.deliveries_for(session_id)[turn_id]
@@ -165,6 +165,21 @@ def test_words_too_long_to_send_are_kept_in_the_text_box(settings, new_gym: Call
     out = speak(client, said)
     assert "the limit is 20" in out["status"] and recall(LINE, out["msg"]) >= 0.8
     assert [t.speaker for t in app.turns(app.session_id())] == ["prospect"]
+
+
+def test_a_hang_up_after_a_spoken_push_closes_the_microphone(serve: Callable[..., App], rep_voice: Speaker,
+                                                              tmp_path: Path) -> None:
+    app = serve()
+    client = app.client()
+    endpoint(client, "/start", CALL_VIEW, PERSONA, False)
+    for push in ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?",
+                 "How about Friday at 2pm?"]:
+        endpoint(client, "/send", CALL_VIEW, push, False)
+    speech = rep_voice.synthesize("What about Monday at ten?")
+
+    out = speak(client, _wav(tmp_path / "push.wav", speech.sample_rate, speech.samples))
+    assert "hung up" in out["status"] and out["mic"]["interactive"] is False
+    assert lines(out["chat"])[-1] == ("assistant", app.gym.personas[PERSONA].hang_up.line)
 
 
 def test_a_manager_cannot_speak_in_a_reps_call(team_app: App, said: Path) -> None:

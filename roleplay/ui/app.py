@@ -319,16 +319,14 @@ def build_app(gym: Gym) -> gr.Blocks:
         openings = [start_btn.click(start, [persona, exam], view, api_name="start"),
                     drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
                     back_btn.click(call_back, [session, exam], view, api_name="call_back"),
-                    again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")]
-        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
-                   Access(viewer, readable, writable), openings)
+                    again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
+                    open_btn.click(review, past, view, api_name="review")]
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
         over_btn.click(start_over, None, view, api_name=False)
-        open_btn.click(review, past, view, api_name="review")
 
         # The practice plan's steps, one click away: each opens the Practice tab on its call.
         def step(steps: list[dict], kind: str) -> dict:
@@ -349,8 +347,11 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         for button, handler, name in ((plan.retry, plan_retry, "plan_retry"), (plan.drill, plan_drill, "plan_drill"),
                                       (plan.call, plan_call, "plan_call")):
-            button.click(handler, [plan.plan, exam], view, api_name=name).success(
-                lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
+            chosen = button.click(handler, [plan.plan, exam], view, api_name=name)
+            chosen.success(lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
+            openings.append(chosen)
+        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
+                   Access(viewer, readable, writable), openings)
     return demo
 
 

@@ -10,6 +10,7 @@ is ``spoken``'s; this module is the components and the events.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator
 from html import escape
@@ -22,6 +23,8 @@ from roleplay.errors import ConfigError, InvalidInput
 from roleplay.rendering import plain
 from roleplay.team import Viewer
 from roleplay.ui import screen, spoken
+
+log = logging.getLogger(__name__)
 
 #: Play on from the end of what the browser has of the prospect's voice: what it had queued is dropped.
 SKIP_QUEUED_AUDIO = """() => {
@@ -80,8 +83,9 @@ class VoicePanel:
         Args:
             parts: The call's components.
             access: The app's access rules.
-            openings: The events that open a call to speak in: in voice mode its last line
-                (the prospect's first words) is said aloud when they succeed.
+            openings: The events that open a call: when they succeed, the microphone opens if
+                the rep may speak in it, and in voice mode its last line (a new call's first
+                words) is said aloud.
         """
         p, gym = parts, self.gym
 
@@ -97,11 +101,15 @@ class VoicePanel:
 
         def greet(session_id: str | None, reply_by: str, clock: spoken.VoiceClock | None,
                   request: gr.Request) -> Iterator[dict]:
-            """In voice mode, say the prospect's last line of a call just opened (its first words)."""
-            if reply_by != "Voice" or not session_id:
+            """A call just opened: the microphone is open if the rep may speak in it, and in voice
+            mode the prospect's last line (a new call's first words) is said aloud."""
+            if not session_id:
                 return
-            call = access.readable(access.viewer(request), session_id)
-            if call.over or not call.lines or call.lines[-1].speaker != "prospect":
+            who = access.viewer(request)
+            call = access.readable(who, session_id)
+            live = not call.over and gym.accounts.can_write(who, call.owner)
+            yield {self.mic: gr.update(value=None, interactive=live)}
+            if reply_by != "Voice" or not live or not call.lines or call.lines[-1].speaker != "prospect":
                 return
             clock = (clock or spoken.VoiceClock()).of(session_id)
             speaker = self._models(call)[1]
@@ -130,7 +138,7 @@ class VoicePanel:
                          api_name=False)
         self.skip_queued.change(None, None, None, js=SKIP_QUEUED_AUDIO)
         for opened in openings:
-            opened.success(greet, [p.session, self.mode, self.clock], [self.prospect_audio, self.clock],
+            opened.success(greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock],
                            api_name=False)
 
     def _models(self, call: Call):
@@ -143,7 +151,7 @@ class VoicePanel:
               clock: spoken.VoiceClock) -> Iterator[dict]:
         """Write down ``recording``, send it and stream the answer; then the turn's last view."""
         transcriber, speaker = self._models(call)
-        transcript = None
+        transcript, arrived = None, time.monotonic()
         try:
             transcript = spoken.hear(transcriber, recording, call.persona)
             turn = spoken.send(call, transcript, speaker, clock)
@@ -155,7 +163,7 @@ class VoicePanel:
                    self.mic: None}
             return
         history = [*screen.history(call), {"role": "user", "content": plain(turn.message)}]
-        cards, last = screen.scores(call, exam), None
+        cards, last, first_audio = screen.scores(call, exam), None, None
         try:
             for update in spoken.answer(call, turn, clock):
                 if update.last:
@@ -165,6 +173,10 @@ class VoicePanel:
                         p.status: screen.status(call), p.scores: cards}
                 if update.audio is not None:
                     step[self.prospect_audio] = update.audio
+                    if turn.first_audio_s is not None and first_audio is None:
+                        first_audio = time.monotonic() - arrived
+                        log.info("voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
+                                 "the recording arrived", transcript.duration_s, transcript.seconds, first_audio)
                 if update.starts_over:
                     step[self.skip_queued] = time.monotonic()
                 yield step
@@ -178,5 +190,6 @@ class VoicePanel:
             gr.Warning(f"{call.last_turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
             p.chat: screen.history(call), p.msg: gr.update(interactive=not call.over), p.status: screen.status(call),
-            p.scores: screen.scores(call, exam), p.timer: gr.Timer(active=True), self.mic: None, self.clock: clock,
+            p.scores: screen.scores(call, exam), p.timer: gr.Timer(active=True), self.clock: clock,
+            self.mic: gr.update(value=None, interactive=not call.over),  # a hang-up closes the line
         }
