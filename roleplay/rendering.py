@@ -41,7 +41,7 @@ def delivery_line(facts: DeliveryFacts) -> str:
         said.append(f"at least {facts.fillers_per_min:.1f} fillers a minute" if facts.fillers_per_min
                     else "no fillers heard")
     if facts.rep_share is not None and facts.prospect_talk_s:
-        said.append(f"you did {facts.rep_share:.0%} of the talking")
+        said.append(f"you did {facts.rep_share:.0%} of the talking in those exchanges")
     said.append(f"your longest monologue was {facts.longest_monologue_s:.0f} s")
     if facts.talk_overs:
         said.append(f"you started before the prospect had finished {_times(facts.talk_overs)}")

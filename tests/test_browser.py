@@ -436,6 +436,7 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
 
         wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
         wait.until(lambda d: "Delivery (2 spoken replies)" in text_of("#report"))
+        driver.execute_script("document.querySelector('#report').scrollIntoView()")
         driver.save_screenshot(str(tmp_path / "voice-report.png"))
     (session,) = gym.store.list_sessions()
     assert len(gym.store.deliveries_for(session["id"])) == 2
