@@ -231,9 +231,11 @@ def test_words_replaced_after_they_were_spoken_start_the_audio_over(gym: Gym, re
     turn = SpokenTurn(_heard("Hello there"), reply_delivery([]), rep_voice, Reply("Hello there", iter(snapshots)))
     updates = list(spoken.answer(call, turn, spoken.VoiceClock(call.id)))
 
-    over = next(i for i, u in enumerate(updates) if u.starts_over)
-    assert updates[over].audio is None  # the browser drops its queue before the new audio comes
-    assert any(u.audio is not None for u in updates[:over]) and updates[over + 1].audio is not None
+    over = next(i for i, u in enumerate(updates) if u.starts_over_at is not None)
+    sent = [u.audio for u in updates[:over] if u.audio is not None]
+    assert sent and updates[over].audio is None and updates[over + 1].audio is not None
+    # where the new audio begins in the stream: after everything sent before it
+    assert updates[over].starts_over_at == pytest.approx(sum(len(s) / rate for rate, s in sent), abs=0.001)
     assert updates[-1].text == "We're happy with Fleetly."
 
 
@@ -266,6 +268,8 @@ def test_the_clock_queues_the_prospects_voice_after_what_is_playing() -> None:
     assert first_end - first_start == pytest.approx(2.0) and second_start == first_end
     assert second_end == pytest.approx(first_end + 1.5)
     assert clock.of("s") is clock and clock.of("t").prospect == []
+    clock.cut()  # the voice starts over: what was still to play of it is dropped
+    assert clock.prospect == [(first_start, pytest.approx(clock.now(), abs=0.05))]
 
 
 def test_a_calls_delivery_for_its_report_and_the_line_that_states_it() -> None:

@@ -148,6 +148,11 @@ class VoiceClock:
     def now(self) -> float:
         return time.monotonic() - self.origin
 
+    def cut(self) -> None:
+        """The prospect's voice stops now: what was still to play of it is dropped."""
+        now = self.now()
+        self.prospect = [(start, min(end, now)) for start, end in self.prospect if start < now]
+
     def played(self, seconds: float) -> None:
         """The prospect's voice plays ``seconds`` more, from now or after what is already playing."""
         start = max(self.now(), self.prospect[-1][1] if self.prospect else 0.0)
@@ -188,8 +193,9 @@ class Update:
 
     text: str
     audio: Recording | None = None
-    #: The words kept differ from those already spoken: the browser drops the audio it has queued.
-    starts_over: bool = False
+    #: The words kept differ from those already spoken: the audio that follows starts this many
+    #: seconds into the answer's stream, and the browser skips what it has queued before it.
+    starts_over_at: float | None = None
     #: The last update: the prospect's words as the call kept them, and for how many seconds they
     #: were spoken (``None`` when the voice failed, with ``voice_fault`` saying how).
     last: bool = False
@@ -205,6 +211,18 @@ class _Done:
 def _pieces(samples: np.ndarray, rate: int) -> list[np.ndarray]:
     step = max(1, int(PIECE_S * rate))
     return [samples[k:k + step] for k in range(0, len(samples), step)]
+
+
+class _Stream:
+    """The audio of one answer as it is sent: in pieces, and how many seconds of it so far."""
+
+    def __init__(self) -> None:
+        self.sent_s = 0.0
+
+    def send(self, rate: int, samples: np.ndarray) -> Iterator[Recording]:
+        for piece in _pieces(samples, rate):
+            self.sent_s += len(piece) / rate
+            yield rate, piece
 
 
 def _follow(turn: SpokenTurn, events: queue.Queue) -> None:
@@ -231,8 +249,8 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
     """The prospect's answer as it comes: its words whenever they grow, its audio as soon as a
     sentence (or the first clause) is made, cut in ``PIECE_S`` pieces; a hang-up ends with a tone.
 
-    Audio that starts over (``ProspectAudio.starts_over``) comes after an update that says so.
-    Each piece's playing time goes on ``clock``.
+    Audio that starts over (``ProspectAudio.starts_over``) comes after an update that says where
+    in the stream it begins (``starts_over_at``). Each piece's playing time goes on ``clock``.
 
     Raises:
         CallEnded: the call was ended elsewhere before the prospect spoke.
@@ -241,7 +259,7 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
 
     events: queue.Queue = queue.Queue()
     threading.Thread(target=_follow, args=(turn, events), name=f"voice-{call.id[:8]}", daemon=True).start()
-    shown, nudge_at, rate, spoken_s = "", None, turn.speaker.sample_rate, 0.0
+    shown, nudge_at, rate, spoken_s, stream = "", None, turn.speaker.sample_rate, 0.0, _Stream()
     while True:
         try:
             item = events.get(timeout=_POLL_S)
@@ -255,16 +273,18 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
         if isinstance(item, ProspectAudio):
             speech = item.speech
             if item.starts_over:
-                yield Update(turn.text, starts_over=True)
+                clock.cut()
+                yield Update(turn.text, starts_over_at=round(stream.sent_s, 3))
                 time.sleep(_STARTS_OVER_PAUSE_S)
             clock.played(speech.duration_s)
             spoken_s += speech.duration_s
-            for piece in _pieces(speech.samples, speech.sample_rate):
-                yield Update(turn.text, (speech.sample_rate, piece))
+            for piece in stream.send(speech.sample_rate, speech.samples):
+                yield Update(turn.text, piece)
             shown, nudge_at = turn.text, time.monotonic() + NUDGE_AFTER_S
         elif nudge_at is not None and time.monotonic() >= nudge_at:
             nudge_at = None
-            yield Update(turn.text, (rate, np.zeros(int(NUDGE_S * rate), np.int16)))
+            for piece in stream.send(rate, np.zeros(int(NUDGE_S * rate), np.int16)):
+                yield Update(turn.text, piece)
         elif turn.text != shown:
             shown = turn.text
             yield Update(shown)
@@ -272,8 +292,8 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
     if call.last_turn is not None and call.last_turn.ended and not fault:
         tone = hang_up_tone(rate)
         clock.played(len(tone) / rate)
-        for piece in _pieces(tone, rate):
-            yield Update(text, (rate, piece))
+        for piece in stream.send(rate, tone):
+            yield Update(text, piece)
     yield Update(text, last=True, spoken_s=None if fault else round(spoken_s, 3), voice_fault=fault)
 
 

@@ -26,10 +26,18 @@ from roleplay.ui import screen, spoken
 
 log = logging.getLogger(__name__)
 
-#: Play on from the end of what the browser has of the prospect's voice: what it had queued is dropped.
-SKIP_QUEUED_AUDIO = """() => {
+#: The prospect's voice starts over at ``to`` seconds into this answer's stream: skip to it, now
+#: and while the audio queued before it (which may arrive after this) would play.
+SKIP_QUEUED_AUDIO = """(value) => {
+  const to = parseFloat(value);
   const audio = document.querySelector('#prospect-audio audio');
-  if (audio && audio.buffered.length) audio.currentTime = audio.buffered.end(audio.buffered.length - 1);
+  if (!audio || !(to > 0)) return;
+  const skip = () => {
+    if (audio.currentTime >= to - 0.05) { audio.removeEventListener('timeupdate', skip); return; }
+    audio.currentTime = to;
+  };
+  audio.addEventListener('timeupdate', skip);
+  skip();
 }"""
 
 
@@ -74,8 +82,9 @@ class VoicePanel:
                                            buttons=[], elem_id="prospect-audio")
         #: When the prospect's voice played in this tab (``spoken.VoiceClock``).
         self.clock = gr.State(None)
-        #: Changed when the prospect's voice starts over: the browser drops what it had queued.
-        self.skip_queued = gr.Number(0, visible=False, elem_id="voice-skip")
+        #: Where the prospect's voice starts over ("seconds-into-the-stream nonce"): the browser
+        #: skips what it had queued before it (``SKIP_QUEUED_AUDIO``).
+        self.skip_queued = gr.Textbox("", visible=False, elem_id="voice-skip")
 
     def wire(self, parts: CallParts, access: Access, openings: Iterable[Any]) -> None:
         """Register the voice mode's events.
@@ -136,7 +145,7 @@ class VoicePanel:
         self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.clock], outputs, api_name="speak")
         self.mode.change(switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box],
                          api_name=False)
-        self.skip_queued.change(None, None, None, js=SKIP_QUEUED_AUDIO)
+        self.skip_queued.change(None, self.skip_queued, None, js=SKIP_QUEUED_AUDIO)
         for opened in openings:
             opened.success(greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock],
                            api_name=False)
@@ -177,8 +186,8 @@ class VoicePanel:
                         first_audio = time.monotonic() - arrived
                         log.info("voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
                                  "the recording arrived", transcript.duration_s, transcript.seconds, first_audio)
-                if update.starts_over:
-                    step[self.skip_queued] = time.monotonic()
+                if update.starts_over_at is not None:
+                    step[self.skip_queued] = f"{update.starts_over_at:.3f} {time.monotonic():.3f}"
                 yield step
         except CallEnded as exc:  # ended in another tab since the words were taken
             gr.Warning(str(exc))
