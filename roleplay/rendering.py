@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from roleplay.judge import DOOR_WORDS, Report
+from roleplay.judge import DOOR_WORDS, DeliveryFacts, Report
 
 _MARKDOWN_MARKS = re.compile(r"([\\`*_\[\]#|~])")
 #: Marks that only count at the start of a line: list items, rules, setext headings.
@@ -27,6 +27,26 @@ def plain(text: str) -> str:
 
 def _avg(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
+
+
+def _times(n: int) -> str:
+    return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
+
+
+def delivery_line(facts: DeliveryFacts) -> str:
+    """The report's line on how the spoken replies sounded, in plain words from its figures."""
+    said = [f"{facts.pace_wpm:.0f} words a minute on average" if facts.pace_wpm is not None
+            else "pace: each reply too short to time"]
+    if facts.fillers_per_min is not None:
+        said.append(f"at least {facts.fillers_per_min:.1f} fillers a minute" if facts.fillers_per_min
+                    else "no fillers heard")
+    if facts.rep_share is not None and facts.prospect_talk_s:
+        said.append(f"you did {facts.rep_share:.0%} of the talking in those exchanges")
+    said.append(f"your longest monologue was {facts.longest_monologue_s:.0f} s")
+    if facts.talk_overs:
+        said.append(f"you started before the prospect had finished {_times(facts.talk_overs)}")
+    replies = f"{facts.spoken} spoken repl{'y' if facts.spoken == 1 else 'ies'}"
+    return f"**Delivery** ({replies}): " + "; ".join(said) + "."
 
 
 def report_markdown(report: Report, persona_name: str, pending: bool = False) -> str:
@@ -53,6 +73,8 @@ def report_markdown(report: Report, persona_name: str, pending: bool = False) ->
     lines.append(f"**Drill for next time:** {plain(report.drill)}{play}")
     if report.follow_up:
         lines.append(f"**Follow-up plan:** {plain(report.follow_up)}")
+    if report.delivery is not None:
+        lines.append(delivery_line(report.delivery))
     if report.coach_error:
         lines.append(f"*The coach's model could not phrase the summary, so it is written from the facts: "
                      f"{plain(report.coach_error)}.*")

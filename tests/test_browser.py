@@ -53,8 +53,9 @@ def saved_on_failure(driver, folder: Path) -> Iterator[None]:
         raise
 
 
-@pytest.fixture
-def driver() -> Iterator[object]:
+@contextmanager
+def chromium(*extra: str) -> Iterator[object]:
+    """Headless Chromium under Selenium, with a fresh profile and ``extra`` command-line flags."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -62,13 +63,19 @@ def driver() -> Iterator[object]:
     options.binary_location = str(CHROMIUM)
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
         for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}"):
+                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}", *extra):
             options.add_argument(arg)
         browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         try:
             yield browser
         finally:
             browser.quit()
+
+
+@pytest.fixture
+def driver() -> Iterator[object]:
+    with chromium() as browser:
+        yield browser
 
 
 def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
@@ -311,3 +318,125 @@ def test_a_drill_played_in_the_browser_passes_then_fails_and_is_played_again(gym
         wait.until(lambda d: "Not passed" in text_of("#status") and "try again" in text_of("#status"))
     sessions = gym.store.list_sessions()
     assert len(sessions) == 2 and all(gym.store.get_session(s["id"]).drill_id == drill.id for s in sessions)
+
+
+# --- a voice call, the microphone fed from a file ---------------------------------------------------
+
+VOICE_LINE = "What made Fleetly the right choice for you?"
+
+
+def words_heard(reference: str, heard: str) -> float:
+    """The share of ``reference``'s words heard in order in ``heard`` (their longest common
+    subsequence): words heard around them, from the looping microphone, do not count against it."""
+    from roleplay.measure.voice_bench import normalise
+
+    ref, hyp = normalise(reference), normalise(heard)
+    longest = [0] * (len(hyp) + 1)
+    for r in ref:
+        previous = longest[:]
+        for j, h in enumerate(hyp, 1):
+            longest[j] = previous[j - 1] + 1 if r == h else max(previous[j], longest[j - 1])
+    return longest[-1] / len(ref)
+
+
+@pytest.fixture
+def microphone(tmp_path: Path) -> tuple[Path, float, float]:
+    """``VOICE_LINE`` said by Piper (the same every run) as the fake microphone's WAV file, and how
+    long to record to hear it once. Chromium plays the file in a loop from the first recording on,
+    so a later recording is started when the loop comes round (see the test)."""
+    import numpy as np
+
+    from roleplay.config import load_settings
+    from roleplay.voice import Speaker, bundled_voice, write_wav
+
+    speech = Speaker(bundled_voice(load_settings().model_cache_dir), varied=False).synthesize(VOICE_LINE)
+    rate = speech.sample_rate
+    samples = np.concatenate([np.zeros(int(0.3 * rate), np.int16), speech.samples, np.zeros(3 * rate, np.int16)])
+    path = tmp_path / "rep.wav"
+    write_wav(path, rate, samples)
+    return path, len(samples) / rate, 0.3 + speech.duration_s + 0.8
+
+
+def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, float], tmp_path: Path) -> None:
+    """Voice chosen, a call started (its first words heard), two replies spoken into the fake
+    microphone: each is written down as the rep's line, the prospect answers in the chat and out
+    loud, and the scores come with the reply's delivery."""
+    import time
+
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    wav, loop_s, record_s = microphone
+    persona = next(iter(gym.personas.values()))
+    flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+             f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required")
+    audio_js = ("const a = document.querySelector('#prospect-audio audio');"
+                "return a ? [a.src, a.duration || 0, a.currentTime] : null;")
+
+    with chromium(*flags) as driver, serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        wait = WebDriverWait(driver, WAIT_S)
+        text_of = partial(shown_text, driver)
+
+        def chat_lines() -> list[tuple[str, str]]:
+            return [("rep" if "user" in (m.get_attribute("class") or "") else "prospect", m.text)
+                    for m in driver.find_elements(By.CSS_SELECTOR, "#chat .message-row")]
+
+        def played(before: str | None) -> bool:
+            """A new stream of the prospect's voice came, and has been playing."""
+            now = driver.execute_script(audio_js)
+            return bool(now) and now[0] != before and now[1] > 0 and now[2] > 0
+
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
+        assert driver.find_element(By.CSS_SELECTOR, "#msg textarea").is_displayed()  # text is the default
+        driver.find_element(By.XPATH, "//*[@id='mode']//label[contains(., 'Voice')]").click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#mic button.record-button")))
+        assert not driver.find_elements(By.CSS_SELECTOR, "#msg textarea")  # the text box gives way
+        driver.find_element(By.CSS_SELECTOR, "button#start").click()
+        wait.until(lambda d: persona.opening_line in text_of("#chat"))
+        wait.until(lambda d: played(None))  # the prospect's first words, out loud
+        # Chromium's fake microphone drops audio while the CPU is busy: the voice models finish
+        # loading and the first words finish playing before the rep speaks.
+        wait.until(lambda d: (lambda a: a[2] >= a[1] > 0)(d.execute_script(audio_js)))
+        time.sleep(1.0)
+
+        first_recording = None
+        for n in (1, 2):
+            before = driver.execute_script(audio_js)[0]
+            record = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#mic button.record-button")))
+            if first_recording is not None:  # wait for the microphone's file to come round to its start
+                time.sleep(loop_s - (time.monotonic() - first_recording) % loop_s)
+            record.click()
+            first_recording = first_recording or time.monotonic()
+            time.sleep(record_s)
+            driver.find_element(By.CSS_SELECTOR, "#mic button.stop-button").click()
+            wait.until(lambda d, n=n: len([s for s, _ in chat_lines() if s == "rep"]) == n
+                       and chat_lines()[-1][0] == "prospect" and chat_lines()[-1][1].strip())
+            rep = [text for speaker, text in chat_lines() if speaker == "rep"][-1]
+            assert words_heard(VOICE_LINE, rep) >= 0.7, rep
+            wait.until(lambda d, before=before: played(before))
+            wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
+                       and len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card:last-child .rp-pill")) == 3)
+            delivery = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card .rp-delivery")
+            assert len(delivery) == n and "words a minute" in delivery[-1].text, text_of("#scores")
+            # the rep hears the answer out and reads the notes (and the CPU is free for the microphone)
+            wait.until(lambda d: "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
+            wait.until(lambda d: (lambda a: a[2] >= a[1] > 0)(d.execute_script(audio_js)))
+            driver.save_screenshot(str(tmp_path / f"voice-{n}.png"))
+
+        # back to typing, mid-call
+        driver.find_element(By.XPATH, "//*[@id='mode']//label[contains(., 'Text')]").click()
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+        assert not driver.find_elements(By.CSS_SELECTOR, "#mic button.record-button")  # the microphone gives way
+        box.send_keys("How do your dispatchers handle late changes?", Keys.ENTER)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == 3)
+        assert len(driver.find_elements(By.CSS_SELECTOR, "#scores .rp-delivery")) == 2  # typed: no delivery
+
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
+        wait.until(lambda d: "Delivery (2 spoken replies)" in text_of("#report"))
+        driver.execute_script("document.querySelector('#report').scrollIntoView()")
+        driver.save_screenshot(str(tmp_path / "voice-report.png"))
+    (session,) = gym.store.list_sessions()
+    assert len(gym.store.deliveries_for(session["id"])) == 2

@@ -150,7 +150,7 @@ def test_scores_evidence_and_notes_follow_each_reply(gym: Gym) -> None:
 SESSION_KEYS = {"id", "owner", "persona_id", "persona_version", "persona_name", "prompt_versions", "models",
                 "created_at", "ended_at", "ended_by", "door", "attempt_of", "attempts", "drill_id", "follow_up_of",
                 "follow_ups"}
-TURN_KEYS = {"index", "speaker", "text", "move", "reply", "fallback_reason", "grade", "audit"}
+TURN_KEYS = {"index", "speaker", "text", "move", "reply", "fallback_reason", "grade", "delivery", "audit"}
 GRADE_KEYS = {"scored", "scores", "dimensions", "unscored_reason", "notes_unavailable", "model", "prompt_hash", "audit"}
 
 
@@ -174,7 +174,7 @@ def test_the_json_export_is_the_documented_structure(gym: Gym) -> None:
     reps = [t for t in turns if t["speaker"] == "rep"]
     assert [t["reply"] for t in reps] == [1, 2]
     for turn in turns:
-        assert set(turn) == TURN_KEYS and turn["audit"] is None
+        assert set(turn) == TURN_KEYS and turn["audit"] is None and turn["delivery"] is None
     for turn in reps:
         grade = turn["grade"]
         assert set(grade) == GRADE_KEYS and grade["scored"] and grade["audit"] is None

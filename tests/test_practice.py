@@ -47,6 +47,20 @@ def test_a_reply_taken_again_is_a_new_branch_and_the_original_stays_as_it_was(gy
     assert json.loads(json.dumps(session_dict(after)))["session"]["attempts"][0]["session_id"] == again.id
 
 
+def test_a_reply_taken_again_keeps_the_delivery_of_the_spoken_replies_before_it(gym: Gym) -> None:
+    call = gym.start("happy_incumbent")
+    for line in PUSHES:
+        call.say(line)
+    first, second, _ = (turn_id for turn_id, _ in call.rep_turns)
+    gym.store.add_delivery(call.id, first, {"words": 7, "summary": "7 words in 2.0 s: too short to time."}, 3.1)
+    gym.store.add_delivery(call.id, second, {"words": 4, "summary": "4 words in 1.1 s: too short to time."})
+
+    again = gym.take_again(call.id, 2)
+    (copied,) = (turn_id for turn_id, _ in again.rep_turns)  # reply 1, as the branch starts before reply 2
+    kept = gym.store.deliveries_for(again.id)
+    assert list(kept) == [copied] and kept[copied].figures["words"] == 7 and kept[copied].prospect_s == 3.1
+
+
 def test_a_taken_again_call_resumes_after_a_restart(new_gym) -> None:
     first = new_gym()
     call = first.start("happy_incumbent")

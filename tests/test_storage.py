@@ -197,3 +197,37 @@ def test_a_call_resumes_from_the_database_after_a_restart(
     assert len(stored.turns) == 7 and stored.report["replies"] == 3 and stored.ended_by == "rep"
     second.close()
     second.store.close()
+
+
+def test_the_delivery_of_a_spoken_reply_round_trips_and_a_turn_keeps_its_first(store: Store) -> None:
+    session_id = new_session(store)
+    typed = store.add_turn(session_id, "rep", "What made Fleetly the right fit?")
+    spoken = store.add_turn(session_id, "rep", "Um, how do you handle late changes?")
+    figures = {"words": 7, "speaking_s": 2.4, "pace_wpm": None, "fillers": [{"word": "um", "at": 10.2}],
+               "talk_over_s": 0.0, "summary": "7 words in 2.4 s: too short to time; at least 1 filler (“um”)."}
+    store.add_delivery(session_id, spoken, figures, prospect_s=3.5)
+    store.add_delivery(session_id, spoken, {**figures, "words": 99})  # a second write changes nothing
+
+    record = store.get_session(session_id)
+    assert list(record.deliveries) == [spoken] and typed not in record.deliveries
+    assert record.deliveries[spoken].figures == figures and record.deliveries[spoken].prospect_s == 3.5
+    assert record.deliveries[spoken].summary.startswith("7 words in 2.4 s")
+    assert store.deliveries_for(session_id) == record.deliveries
+
+
+def test_a_database_made_before_deliveries_gains_their_table_and_keeps_its_calls(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    before = create_store(url)
+    session_id = new_session(before)
+    typed = before.add_turn(session_id, "rep", "What made Fleetly the right fit?")
+    before.engine.dispose()
+    engine = create_engine(url)
+    metadata.tables["deliveries"].drop(engine)  # the database as it was before spoken replies
+    engine.dispose()
+
+    store = create_store(url)
+    assert store.get_session(session_id).turns[0].id == typed and store.deliveries_for(session_id) == {}
+    spoken = store.add_turn(session_id, "rep", "How do you handle late changes?")
+    store.add_delivery(session_id, spoken, {"words": 6, "summary": "6 words in 1.9 s: too short to time."})
+    assert store.get_session(session_id).deliveries[spoken].figures["words"] == 6
+    store.close()

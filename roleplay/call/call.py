@@ -21,7 +21,7 @@ from roleplay.backends import ModelFault
 from roleplay.call.state import Move, ProspectState, advance
 from roleplay.drills import Drill, verdict
 from roleplay.errors import InvalidInput, RoleplayError
-from roleplay.judge import Grade, Report, RepTurn
+from roleplay.judge import DeliveryFacts, Grade, Report, RepTurn
 from roleplay.personas import Persona
 from roleplay.storage import Attempt
 from roleplay.transcript import Line
@@ -296,11 +296,14 @@ class Call:
         self.ended_by = ended_by
         self.gym.store.end_session(self.id, ended_by, self.state.snapshot())
 
-    def end(self, grade_timeout: float | None = None, on_facts: Callable[[Report], None] | None = None) -> Report:
+    def end(self, grade_timeout: float | None = None, on_facts: Callable[[Report], None] | None = None,
+            delivery: DeliveryFacts | None = None) -> Report:
         """End the call (if the prospect has not) and write the coach's report.
 
         ``on_facts`` gets the report built from facts before the coach's model phrases its
-        summary (not called when the report was written already).
+        summary (not called when the report was written already). ``delivery``: how the spoken
+        replies sounded, for the report to state (the call keeps no audio figures itself: they
+        come from the voice package, which builds on the call).
         """
         with self.lock:
             if not self.over:
@@ -315,7 +318,7 @@ class Call:
             self.report = self.gym.coach.report(
                 self.persona, self.lines, rep_turns, door,
                 self.persona.not_now.when if door in ("not_now", "open") else None, self.ended_by or "rep",
-                on_facts=on_facts,
+                on_facts=on_facts, delivery=delivery,
             )
             self.gym.store.save_report(self.id, self.report.model_dump(mode="json"))
             return self.report

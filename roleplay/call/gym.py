@@ -208,8 +208,9 @@ class Gym:
         """A new call that takes reply ``reply`` (from 1) of ``session_id`` again.
 
         It starts as that call was just before the reply: the same persona version, the lines
-        said so far with their grades, and the prospect's state as it was then. The original
-        call is not touched; the new one records what it is an attempt at.
+        said so far with their grades (and the delivery of those spoken), and the prospect's state
+        as it was then. The original call is not touched; the new one records what it is an
+        attempt at.
 
         Raises:
             KeyError: there is no such session.
@@ -227,6 +228,8 @@ class Gym:
             copied = self.store.add_turn(new_id, turn.speaker, turn.text, turn.move, turn.state, turn.meta)
             if turn.id in record.grades:
                 self.store.add_grade(new_id, copied, record.grades[turn.id])
+            if (spoken := record.deliveries.get(turn.id)) is not None:
+                self.store.add_delivery(new_id, copied, spoken.figures, spoken.prospect_s)
         return self.call(new_id)
 
     def follow_up(self, session_id: str, owner: str | None = None) -> Call:

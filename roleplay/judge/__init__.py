@@ -7,10 +7,10 @@
 - ``coaching``: the coaching library, the notes, the defect checks, the dated follow-up.
 """
 
-from roleplay.judge.coach import DOOR_WORDS, Coach, Moment, Report, RepTurn, summarise
+from roleplay.judge.coach import DOOR_WORDS, Coach, DeliveryFacts, Moment, Report, RepTurn, summarise
 from roleplay.judge.grading import DIMENSIONS, Dimension, DimensionGrade, Grade, Grader
 
 __all__ = [
-    "DIMENSIONS", "DOOR_WORDS", "Coach", "Dimension", "DimensionGrade", "Grade", "Grader", "Moment", "RepTurn",
-    "Report", "summarise",
+    "DIMENSIONS", "DOOR_WORDS", "Coach", "DeliveryFacts", "Dimension", "DimensionGrade", "Grade", "Grader",
+    "Moment", "RepTurn", "Report", "summarise",
 ]

@@ -2,11 +2,12 @@
 
 Everything a report states comes from code: the averages, the strongest and weakest moments
 with the rep's own words and what the coaching library says of them, where the prospect left
-the door and when to try again (with a calendar file), the drill for the weakest dimension and
-a summary written from those facts. The coach-role model only says the summary's first
-sentence (how the call ended, quoting the rep); the habit and its why stay the code's. Its words
-replace the code's only when they pass the coaching checks (``roleplay.judge.coaching.quality``),
-and a failure or a rejection is recorded in the report.
+the door and when to try again (with a calendar file), the drill for the weakest dimension, how
+the spoken replies sounded (when there were any) and a summary written from those facts. The
+coach-role model only says the summary's first sentence (how the call ended, quoting the rep);
+the habit and its why stay the code's. Its words replace the code's only when they pass the
+coaching checks (``roleplay.judge.coaching.quality``), and a failure or a rejection is recorded
+in the report.
 """
 
 from __future__ import annotations
@@ -49,6 +50,25 @@ class Moment(BaseModel):
     note: str | None = None
 
 
+class DeliveryFacts(BaseModel):
+    """How the rep's spoken replies sounded over the call, as the report states them. Worked out
+    from each reply's word times by ``roleplay.voice.delivery.call_delivery``, not by a model."""
+
+    #: Replies spoken aloud (typed ones have no delivery).
+    spoken: int
+    rep_talk_s: float
+    prospect_talk_s: float
+    #: The rep's share of the talking (0–1); ``None`` when nobody spoke.
+    rep_share: float | None
+    longest_monologue_s: float
+    #: Words a minute over the replies long enough to time; ``None`` when none was.
+    pace_wpm: float | None
+    #: Fillers a minute of the rep's speech (a floor: Whisper leaves some out).
+    fillers_per_min: float | None
+    #: Replies the rep started before the prospect's voice had finished.
+    talk_overs: int
+
+
 class Report(BaseModel):
     persona_id: str
     ended_by: str
@@ -75,6 +95,8 @@ class Report(BaseModel):
     #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
     follow_up_at: str | None = None
     coach_error: str | None = None
+    #: How the spoken replies sounded; ``None`` when the rep only typed.
+    delivery: DeliveryFacts | None = None
     coach_model: str = ""
     coach_raw: str = ""
     seconds: float = 0.0
@@ -212,7 +234,7 @@ class Coach:
     def report(
         self, persona: Persona, lines: list[Line], rep_turns: list[RepTurn], door: str,
         door_when: str | None, ended_by: str, on_facts: Callable[[Report], None] | None = None,
-        today: date | None = None,
+        today: date | None = None, delivery: DeliveryFacts | None = None,
     ) -> Report:
         """Build the report; never raises for model faults (they are recorded in it).
 
@@ -223,6 +245,7 @@ class Coach:
             on_facts: called with the report built from facts, before the model phrases the
                 summary (the app shows it at once).
             today: the date the follow-up is counted from (default: today).
+            delivery: how the spoken replies sounded, stated as it is (``None``: all typed).
         """
         started = time.monotonic()
         facts = summarise(rep_turns, hung_up=ended_by == "prospect")
@@ -234,7 +257,7 @@ class Coach:
             drill=" ".join(drill.advice.split()), drill_source="library", drill_id=drill.id, drill_title=drill.title,
             coach_model=model_label(self.model),
             follow_up=follow_up_plan(door, door_when, at, first_name),
-            follow_up_at=at.isoformat(timespec="minutes") if at else None,
+            follow_up_at=at.isoformat(timespec="minutes") if at else None, delivery=delivery,
         )
         report.summary, report.summary_source = facts_summary(report, first_name), "facts"
         if on_facts:

@@ -41,6 +41,21 @@ class TurnRecord(BaseModel):
     meta: dict[str, Any] | None = None
 
 
+class Delivery(BaseModel):
+    """How a spoken reply was said, as stored (``Store.add_delivery``)."""
+
+    turn_id: int
+    #: ``roleplay.voice.delivery.ReplyDelivery`` as JSON: ``words``, ``speaking_s``, ``pace_wpm``,
+    #: ``fillers``, ``talk_over_s`` and ``summary``, one plain line about them.
+    figures: dict[str, Any]
+    #: Seconds of the prospect's spoken answer to the reply; ``None`` when it was not spoken.
+    prospect_s: float | None = None
+
+    @property
+    def summary(self) -> str:
+        return str(self.figures.get("summary") or "")
+
+
 class Attempt(BaseModel):
     """One session taking reply ``reply`` of another again."""
 
@@ -74,6 +89,8 @@ class SessionRecord(BaseModel):
     follow_up_of: str | None = None
     #: The follow-up calls placed after this one, oldest first.
     follow_ups: list[str] = []
+    #: How each spoken reply was said, by rep turn id (typed replies have none).
+    deliveries: dict[int, Delivery] = {}
 
     @field_validator("created_at", "ended_at")
     @classmethod

@@ -30,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 from roleplay.judge import Grade
 from roleplay.storage.records import (
     Attempt,
+    Delivery,
     ScoreRow,
     SessionRecord,
     TurnRecord,
@@ -40,6 +41,7 @@ from roleplay.storage.records import (
 )
 from roleplay.storage.tables import (
     attempts,
+    deliveries,
     drill_runs,
     follow_ups,
     grades,
@@ -143,6 +145,36 @@ class Store:
                 raise
             log.info("turn %s of session %s was already graded; the first grade stays", turn_id, session_id)
 
+    def add_delivery(self, session_id: str, turn_id: int, figures: dict[str, Any],
+                     prospect_s: float | None = None) -> None:
+        """Store how rep turn ``turn_id`` was said (a spoken reply); a turn keeps the first one stored.
+
+        Args:
+            session_id: The session of the turn.
+            turn_id: The rep's turn.
+            figures: Its delivery (``ReplyDelivery`` as JSON).
+            prospect_s: Seconds of the prospect's spoken answer, if it was spoken.
+        """
+        try:
+            with self._begin() as conn:
+                conn.execute(insert(deliveries).values(
+                    session_id=session_id, turn_id=turn_id, figures=without_nul(figures), prospect_s=prospect_s,
+                    created_at=_now(),
+                ))
+        except IntegrityError:
+            if turn_id not in self.deliveries_for(session_id):
+                raise
+            log.info("turn %s of session %s already has its delivery; the first stays", turn_id, session_id)
+
+    def deliveries_for(self, session_id: str) -> dict[int, Delivery]:
+        """How the spoken replies of a session were said, by rep turn id, in the order of the turns."""
+        with self._connect() as conn:
+            rows = conn.execute(
+                select(deliveries).where(deliveries.c.session_id == session_id).order_by(deliveries.c.turn_id)
+            ).mappings().all()
+        return {row["turn_id"]: Delivery(turn_id=row["turn_id"], figures=row["figures"], prospect_s=row["prospect_s"])
+                for row in rows}
+
     def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
         with self._begin() as conn:
             conn.execute(update(sessions).where(sessions.c.id == session_id).values(
@@ -238,7 +270,7 @@ class Store:
         found = [Attempt(session_id=r["session_id"], parent_id=r["parent_id"], reply=r["at_reply"]) for r in related]
         return SessionRecord(
             **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
-            grades=self.grades_for(session_id), report=report,
+            grades=self.grades_for(session_id), report=report, deliveries=self.deliveries_for(session_id),
             attempt_of=next((a for a in found if a.session_id == session_id), None),
             attempts=[a for a in found if a.parent_id == session_id], drill_id=drill_id,
             follow_up_of=follow_up_of, follow_ups=list(called_back),

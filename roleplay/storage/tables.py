@@ -1,4 +1,5 @@
-"""The schema: sessions, turns, grades, reports, attempts, drill runs and follow-ups (SQLAlchemy Core)."""
+"""The schema: sessions, turns, grades, reports, attempts, drill runs, follow-ups and the delivery of
+spoken replies (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -106,4 +107,14 @@ follow_ups = Table(
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: How a spoken reply was said: its delivery figures (``roleplay.voice.delivery.ReplyDelivery``
+#: as JSON: words, pace, fillers, talking over, a one-line summary) and how many seconds the
+#: prospect's spoken answer to it lasted. Typed replies have no row. A table of its own, so
+#: databases made before it gain it without a column change.
+deliveries = _of_a_session(
+    "deliveries",
+    Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
+    Column("figures", JSON, nullable=False),
+    Column("prospect_s", Float),
 )

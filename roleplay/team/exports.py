@@ -21,7 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from roleplay.judge import DIMENSIONS, Grade, Report
 from roleplay.rendering import plain, report_markdown
-from roleplay.storage import Attempt, ScoreRow, SessionRecord, TurnRecord
+from roleplay.storage import Attempt, Delivery, ScoreRow, SessionRecord, TurnRecord
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,10 @@ class TurnExport(BaseModel):
     fallback_reason: str | None
     #: Rep turns only; ``None`` while the reply is not graded yet.
     grade: GradeExport | None
+    #: A spoken reply's delivery (``roleplay.voice.delivery.ReplyDelivery``: words, speaking_s,
+    #: pace_wpm, fillers, talk_over_s, summary) and ``prospect_s``, how long the prospect's spoken
+    #: answer lasted; ``None`` for a typed reply and for the prospect.
+    delivery: dict[str, Any] | None = None
     #: The turn's stored metadata (the model's raw words, retries): only with ``audit=True``.
     audit: dict[str, Any] | None = None
 
@@ -142,6 +146,10 @@ def _grade_export(grade: Grade, audit: bool) -> GradeExport:
     )
 
 
+def _delivery_export(spoken: Delivery | None) -> dict[str, Any] | None:
+    return None if spoken is None else {**spoken.figures, "prospect_s": spoken.prospect_s}
+
+
 def _door(record: SessionRecord) -> str | None:
     door = (record.report or {}).get("door") or (record.state or {}).get("door")
     return str(door) if door is not None else None
@@ -177,6 +185,7 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
             index=turn.idx, speaker=turn.speaker, text=turn.text, move=turn.move, reply=replies.get(turn.id),
             fallback_reason=(turn.meta or {}).get("fallback_reason"),
             grade=_grade_export(grade, audit) if grade is not None else None,
+            delivery=_delivery_export(record.deliveries.get(turn.id)),
             audit=(turn.meta or {}) if audit else None,
         ))
     report = dict(record.report) if record.report is not None else None
@@ -302,7 +311,10 @@ def session_markdown(record: SessionRecord) -> str:
     for turn in record.turns:
         if turn.speaker == "rep":
             blocks.append(f"**Rep, reply {replies[turn.id]}:** {_multiline(turn.text)}")
-            blocks.append("\n".join(_grade_lines(record.grades.get(turn.id))))
+            graded = _grade_lines(record.grades.get(turn.id))
+            if (spoken := record.deliveries.get(turn.id)) is not None:
+                graded.append(f"- *delivery*: {plain(spoken.summary)}")
+            blocks.append("\n".join(graded))
         else:
             blocks.append(f"**{plain(name)}:** {_multiline(turn.text)}")
     if (report := _report_section(record)) is not None:

@@ -19,10 +19,11 @@ from roleplay.judge import Report
 from roleplay.personas import Persona
 from roleplay.rendering import plain, report_markdown
 from roleplay.team import Viewer
-from roleplay.ui import screen
+from roleplay.ui import screen, spoken
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
 from roleplay.ui.studio import build_studio
 from roleplay.ui.views import CSS, brief_markdown, scores_html
+from roleplay.ui.voice_panel import Access, CallParts, VoicePanel
 
 log = logging.getLogger(__name__)
 
@@ -148,7 +149,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             return gr.update(), gr.update(), gr.Timer(active=False)
         call = readable(viewer(request), session_id)
         cards = screen.cards(call)
-        pending = any(g is None or g.partial for _, g in cards)  # keep polling until the notes are in
+        pending = any(c.grade is None or c.grade.partial for c in cards)  # keep polling until the notes are in
         # a drill's verdict comes with the scores; other calls' status does not change here
         shown = screen.status(call) if call.drill is not None else gr.update()
         return scores_html(cards, exam, screen.first_time(call)), shown, gr.Timer(active=pending)
@@ -163,7 +164,8 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         def write() -> None:
             try:
-                done.set_result(call.end(grade_timeout=120, on_facts=facts.put))
+                done.set_result(call.end(grade_timeout=120, on_facts=facts.put,
+                                         delivery=spoken.delivery_facts(gym.store.deliveries_for(call.id))))
             except BaseException as exc:  # noqa: BLE001 - handed to the handler below
                 done.set_exception(exc)
 
@@ -258,8 +260,11 @@ def build_app(gym: Gym) -> gr.Blocks:
                         status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>",
                                          elem_id="status")
                         chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                        mode = gr.Radio(["Text", "Voice"], value="Text", label="Reply by", elem_id="mode",
+                                        info="Type or speak; switch at any moment of a call.")
                         msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
                                          elem_id="msg", max_length=gym.settings.max_message_chars * 2)
+                        voice = VoicePanel(gym, mode)
                         with gr.Row():
                             send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
                             end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
@@ -311,17 +316,17 @@ def build_app(gym: Gym) -> gr.Blocks:
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
         view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill]
-        start_btn.click(start, [persona, exam], view, api_name="start")
+        openings = [start_btn.click(start, [persona, exam], view, api_name="start"),
+                    drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
+                    back_btn.click(call_back, [session, exam], view, api_name="call_back"),
+                    again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
+                    open_btn.click(review, past, view, api_name="review")]
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
         over_btn.click(start_over, None, view, api_name=False)
-        open_btn.click(review, past, view, api_name="review")
-        again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again")
-        drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill")
-        back_btn.click(call_back, [session, exam], view, api_name="call_back")
 
         # The practice plan's steps, one click away: each opens the Practice tab on its call.
         def step(steps: list[dict], kind: str) -> dict:
@@ -342,8 +347,11 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         for button, handler, name in ((plan.retry, plan_retry, "plan_retry"), (plan.drill, plan_drill, "plan_drill"),
                                       (plan.call, plan_call, "plan_call")):
-            button.click(handler, [plan.plan, exam], view, api_name=name).success(
-                lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
+            chosen = button.click(handler, [plan.plan, exam], view, api_name=name)
+            chosen.success(lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
+            openings.append(chosen)
+        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
+                   Access(viewer, readable, writable), openings)
     return demo
 
 

@@ -1,6 +1,6 @@
 """What the Practice tab shows of a call: its chat, its score cards (with the first answer of
-a reply being taken again) and its status line (a drill's progress and verdict, a hang-up, a
-model fault). Every user text is escaped (see ``views``)."""
+a reply being taken again, and how each spoken reply was said) and its status line (a drill's
+progress and verdict, a hang-up, a model fault). Every user text is escaped (see ``views``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from html import escape
 from typing import Any
 
 from roleplay.call import Call
-from roleplay.ui.views import chat_messages, scores_html
+from roleplay.ui.views import Card, chat_messages, scores_html
 
 Message = dict[str, str]
 
@@ -17,9 +17,12 @@ def history(call: Call) -> list[Message]:
     return chat_messages(call.lines)
 
 
-def cards(call: Call) -> list[tuple[str, Any]]:
+def cards(call: Call) -> list[Card]:
+    """Each reply of the call with its grade so far and, when it was spoken, how it was said."""
     grades = call.grades()
-    return [(text, grades.get(turn_id)) for turn_id, text in call.rep_turns]
+    spoken = call.gym.store.deliveries_for(call.id)
+    return [Card(text, grades.get(turn_id), spoken[turn_id].summary if turn_id in spoken else None)
+            for turn_id, text in call.rep_turns]
 
 
 def first_time(call: Call) -> tuple[int, str, Any] | None:

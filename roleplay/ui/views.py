@@ -9,6 +9,7 @@ shared with the exports.
 from __future__ import annotations
 
 from html import escape
+from typing import NamedTuple
 
 from roleplay.judge import DIMENSIONS, Grade
 from roleplay.personas import Persona
@@ -29,6 +30,7 @@ CSS = """
 .rp-hangup {color:#b42318; font-weight:700}
 .rp-fault {color:#9a6700; font-weight:600}
 .rp-pass {color:#1a7f37; font-weight:600} .rp-fail {color:#b42318; font-weight:600}
+.rp-delivery {margin:4px 0 0 0; color:#0b4f8a}
 """
 
 
@@ -49,15 +51,32 @@ def _short(text: str, n: int = 90) -> str:
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = False) -> str:
-    """One reply's card; ``first_time``: the reply this call takes again, as it was said then."""
+class Card(NamedTuple):
+    """A reply in the score panel: its words, its grade (``None`` while grading) and, when it was
+    spoken, one plain line on how it was said."""
+
+    said: str
+    grade: Grade | None
+    delivery: str | None = None
+
+
+def delivery_html(delivery: str | None) -> str:
+    """How a spoken reply was said, under its scores (nothing for a typed reply)."""
+    return f'<div class="rp-delivery">🎙️ <strong>Delivery</strong>: {escape(delivery)}</div>' if delivery else ""
+
+
+def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = False,
+               delivery: str | None = None) -> str:
+    """One reply's card; ``first_time``: the reply this call takes again, as it was said then;
+    ``delivery``: how it was said, when it was spoken."""
     label = " the first time" if first_time else ""
     head = f'<div class="rp-said">#{number}{label} “{escape(_short(said))}”</div>'
+    spoken = delivery_html(delivery)
     if grade is None:
-        return f'<div class="rp-card rp-pending">{head}<em>Grading…</em></div>'
+        return f'<div class="rp-card rp-pending">{head}<em>Grading…</em>{spoken}</div>'
     if not grade.scored:
         reason = escape(grade.unscored_reason or "unknown reason")
-        return f'<div class="rp-card rp-unscored">{head}<strong>Unscored</strong>: {reason}</div>'
+        return f'<div class="rp-card rp-unscored">{head}<strong>Unscored</strong>: {reason}{spoken}</div>'
     pills, notes = [], []
     if grade.partial:
         notes.append("<em>Notes coming…</em>")
@@ -77,17 +96,20 @@ def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = F
     if faults and not grade.partial:  # the lines to try instead are the library's: say why
         notes.append(f'<div class="rp-note"><em>Standard line: {escape(sorted(faults)[0])}</em></div>')
     kind = "rp-scored rp-before" if first_time else "rp-scored"
-    return f'<div class="rp-card {kind}">{head}{"".join(pills)}{"".join(notes)}</div>'
+    return f'<div class="rp-card {kind}">{head}{"".join(pills)}{spoken}{"".join(notes)}</div>'
 
 
 def scores_html(
-    cards: list[tuple[str, Grade | None]], hidden: bool, first_time: tuple[int, str, Grade | None] | None = None,
+    cards: list[Card] | list[tuple[str, Grade | None]], hidden: bool,
+    first_time: tuple[int, str, Grade | None] | None = None,
 ) -> str:
-    """The score cards of a call's replies. ``first_time`` (reply number, words, grade): the reply
-    a call that takes a moment again is taking again, shown just before this call's answer to it."""
+    """The score cards of a call's replies (each a ``Card``, or ``(words, grade)``), with the
+    delivery of those spoken. ``first_time`` (reply number, words, grade): the reply a call that
+    takes a moment again is taking again, shown just before this call's answer to it."""
     if hidden:
         return "<p><em>Exam mode: scores are hidden until the call ends.</em></p>"
-    shown = [grade_card(i, said, g) for i, (said, g) in enumerate(cards, start=1)]
+    shown = [grade_card(i, c.said, c.grade, delivery=c.delivery)
+             for i, c in enumerate((Card(*card) for card in cards), start=1)]
     if first_time is not None:
         number, said, grade = first_time
         shown.insert(number - 1, grade_card(number, said, grade, first_time=True))

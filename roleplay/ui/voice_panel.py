@@ -1,0 +1,204 @@
+"""The Practice tab's voice mode in Gradio: the microphone, the prospect's voice and their handlers.
+
+The rep switches between typing and speaking at any moment of a call (``Reply by``). Speaking is
+push to talk: Record, say the reply, Stop; the recording goes to ``speak`` (the ``/speak``
+endpoint), which writes it down, sends it through the call like a typed reply and streams the
+prospect's answer: its words into the chat as they are written, its voice into an autoplaying
+streaming ``gr.Audio``, a sentence (the first clause first) at a time. The work around the call
+is ``spoken``'s; this module is the components and the events.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator
+from html import escape
+from typing import Any, NamedTuple
+
+import gradio as gr
+
+from roleplay.call import Call, CallEnded, Gym, InputError
+from roleplay.errors import ConfigError, InvalidInput
+from roleplay.rendering import plain
+from roleplay.team import Viewer
+from roleplay.ui import screen, spoken
+
+log = logging.getLogger(__name__)
+
+#: The prospect's voice starts over at ``to`` seconds into this answer's stream: skip to it, now
+#: and while the audio queued before it (which may arrive after this) would play.
+SKIP_QUEUED_AUDIO = """(value) => {
+  const to = parseFloat(value);
+  const audio = document.querySelector('#prospect-audio audio');
+  if (!audio || !(to > 0)) return;
+  const skip = () => {
+    if (audio.currentTime >= to - 0.05) { audio.removeEventListener('timeupdate', skip); return; }
+    audio.currentTime = to;
+  };
+  audio.addEventListener('timeupdate', skip);
+  skip();
+}"""
+
+
+class CallParts(NamedTuple):
+    """The Practice tab's components a spoken turn reads or changes (made in ``ui.app``)."""
+
+    session: Any
+    exam: Any
+    persona: Any
+    chat: Any
+    status: Any
+    scores: Any
+    msg: Any
+    send_btn: Any
+    timer: Any
+
+
+class Access(NamedTuple):
+    """Who is asking, and the calls they may read or speak in (``ui.app``'s rules)."""
+
+    viewer: Callable[[gr.Request | None], Viewer]
+    readable: Callable[[Viewer, str | None], Call]
+    writable: Callable[[Viewer, str | None], Call]
+
+
+class VoicePanel:
+    """The microphone and the prospect's voice, made in the current Blocks context (hidden until
+    the rep chooses Voice), and the events that make a spoken turn.
+
+    Args:
+        gym: The app's gym.
+        mode: The "Reply by" switch (Text or Voice).
+    """
+
+    def __init__(self, gym: Gym, mode: gr.Radio):
+        self.gym = gym
+        self.mode = mode
+        with gr.Column(visible=False, elem_id="voice") as self.box:
+            self.mic = gr.Audio(sources=["microphone"], type="numpy", buttons=[], editable=False, elem_id="mic",
+                                label="You: press Record, say your reply, press Stop")
+            self.prospect_audio = gr.Audio(label="Prospect", streaming=True, autoplay=True, interactive=False,
+                                           buttons=[], elem_id="prospect-audio")
+        #: When the prospect's voice played in this tab (``spoken.VoiceClock``).
+        self.clock = gr.State(None)
+        #: Where the prospect's voice starts over ("seconds-into-the-stream nonce"): the browser
+        #: skips what it had queued before it (``SKIP_QUEUED_AUDIO``).
+        self.skip_queued = gr.Textbox("", visible=False, elem_id="voice-skip")
+
+    def wire(self, parts: CallParts, access: Access, openings: Iterable[Any]) -> None:
+        """Register the voice mode's events.
+
+        Args:
+            parts: The call's components.
+            access: The app's access rules.
+            openings: The events that open a call: when they succeed, the microphone opens if
+                the rep may speak in it, and in voice mode its last line (a new call's first
+                words) is said aloud.
+        """
+        p, gym = parts, self.gym
+
+        def speak(session_id: str | None, recording: spoken.Recording | None, exam: bool,
+                  clock: spoken.VoiceClock | None, request: gr.Request) -> Iterator[dict]:
+            """A spoken reply: written down, sent like a typed one, the answer heard as it is written."""
+            if not session_id:
+                raise gr.Error("Start a call first: pick a prospect and press Start call.")
+            call = access.writable(access.viewer(request), session_id)
+            clock = (clock or spoken.VoiceClock()).of(session_id)
+            yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
+            yield from self._turn(p, call, recording, exam, clock)
+
+        def greet(session_id: str | None, reply_by: str, clock: spoken.VoiceClock | None,
+                  request: gr.Request) -> Iterator[dict]:
+            """A call just opened: the microphone is open if the rep may speak in it, and in voice
+            mode the prospect's last line (a new call's first words) is said aloud."""
+            if not session_id:
+                return
+            who = access.viewer(request)
+            call = access.readable(who, session_id)
+            live = not call.over and gym.accounts.can_write(who, call.owner)
+            yield {self.mic: gr.update(value=None, interactive=live)}
+            if reply_by != "Voice" or not live or not call.lines or call.lines[-1].speaker != "prospect":
+                return
+            clock = (clock or spoken.VoiceClock()).of(session_id)
+            speaker = self._models(call)[1]
+            for update in spoken.say(speaker, call.lines[-1].text, clock):
+                yield {self.prospect_audio: update.audio, self.clock: clock}
+
+        def switch(reply_by: str, session_id: str | None, persona_id: str | None, request: gr.Request) -> dict:
+            """Text or voice at any moment: the other way of replying shows, nothing else changes.
+            Choosing voice starts loading its models, unless the voice extra is missing."""
+            voice = reply_by == "Voice"
+            if voice:
+                call = access.readable(access.viewer(request), session_id) if session_id else None
+                persona = call.persona if call else gym.personas.get(persona_id or "")
+                try:
+                    spoken.warm(gym.settings, persona or next(iter(gym.personas.values())))
+                except ConfigError as exc:
+                    gr.Warning(str(exc))
+                    voice = False
+            return {self.mode: "Voice" if voice else "Text", p.msg: gr.update(visible=not voice),
+                    p.send_btn: gr.update(visible=not voice), self.box: gr.update(visible=voice)}
+
+        outputs = [p.chat, p.status, p.scores, p.msg, p.timer, self.mic, self.prospect_audio, self.skip_queued,
+                   self.clock]
+        self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.clock], outputs, api_name="speak")
+        self.mode.change(switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box],
+                         api_name=False)
+        self.skip_queued.change(None, self.skip_queued, None, js=SKIP_QUEUED_AUDIO)
+        for opened in openings:
+            opened.success(greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock],
+                           api_name=False)
+
+    def _models(self, call: Call):
+        try:
+            return spoken.voice_models(self.gym.settings, call.persona)
+        except ConfigError as exc:
+            raise gr.Error(str(exc)) from None
+
+    def _turn(self, p: CallParts, call: Call, recording: spoken.Recording | None, exam: bool,
+              clock: spoken.VoiceClock) -> Iterator[dict]:
+        """Write down ``recording``, send it and stream the answer; then the turn's last view."""
+        transcriber, speaker = self._models(call)
+        transcript, arrived = None, time.monotonic()
+        try:
+            transcript = spoken.hear(transcriber, recording, call.persona)
+            turn = spoken.send(call, transcript, speaker, clock)
+        except (InvalidInput, CallEnded) as exc:  # nothing heard, too long, the call is over: nothing stored
+            gr.Warning(str(exc))
+            # words too long to send go to the text box, to shorten and send as text
+            kept = transcript.text if isinstance(exc, InputError) and transcript is not None else gr.update()
+            yield {p.status: f'{screen.status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>', p.msg: kept,
+                   self.mic: None}
+            return
+        history = [*screen.history(call), {"role": "user", "content": plain(turn.message)}]
+        cards, last, first_audio = screen.scores(call, exam), None, None
+        try:
+            for update in spoken.answer(call, turn, clock):
+                if update.last:
+                    last = update
+                    continue
+                step = {p.chat: [*history, {"role": "assistant", "content": plain(update.text)}],
+                        p.status: screen.status(call), p.scores: cards}
+                if update.audio is not None:
+                    step[self.prospect_audio] = update.audio
+                    if turn.first_audio_s is not None and first_audio is None:
+                        first_audio = time.monotonic() - arrived
+                        log.info("voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
+                                 "the recording arrived", transcript.duration_s, transcript.seconds, first_audio)
+                if update.starts_over_at is not None:
+                    step[self.skip_queued] = f"{update.starts_over_at:.3f} {time.monotonic():.3f}"
+                yield step
+        except CallEnded as exc:  # ended in another tab since the words were taken
+            gr.Warning(str(exc))
+        if last is not None:
+            spoken.keep_delivery(call, turn, last.spoken_s)
+            if last.voice_fault:
+                gr.Warning(f"The prospect's voice failed ({last.voice_fault}); the call goes on: read the answer.")
+        if call.last_turn and call.last_turn.fault:
+            gr.Warning(f"{call.last_turn.fault}. The prospect's line was scripted; your call goes on.")
+        yield {
+            p.chat: screen.history(call), p.msg: gr.update(interactive=not call.over), p.status: screen.status(call),
+            p.scores: screen.scores(call, exam), p.timer: gr.Timer(active=True), self.clock: clock,
+            self.mic: gr.update(value=None, interactive=not call.over),  # a hang-up closes the line
+        }
