@@ -94,9 +94,11 @@ class Report(BaseModel):
     follow_up: str | None = None
     #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
     follow_up_at: str | None = None
+    #: What went wrong with the coach's model, when it failed after its retry (the facts stand).
     coach_error: str | None = None
     #: How the spoken replies sounded; ``None`` when the rep only typed.
     delivery: DeliveryFacts | None = None
+    #: The coach's model and its raw answer, for audit.
     coach_model: str = ""
     coach_raw: str = ""
     seconds: float = 0.0

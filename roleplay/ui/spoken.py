@@ -346,4 +346,4 @@ def delivery_facts(spoken: dict[int, Delivery]) -> DeliveryFacts | None:
     if not replies:
         return None
     figures = call_delivery(replies, prospect)
-    return DeliveryFacts(spoken=len(replies), **figures.model_dump(exclude={"replies"}))
+    return DeliveryFacts(**figures.model_dump(exclude={"replies"}))

@@ -22,6 +22,7 @@ from collections.abc import Sequence
 
 from pydantic import BaseModel, Field
 
+from roleplay.judge import DeliveryFacts
 from roleplay.voice.stt import Word
 
 FILLERS = frozenset({"um", "umm", "ummm", "uh", "uhh", "uhhh", "uhm", "er", "err", "erm", "hmm", "hm", "hmmm", "mm"})
@@ -64,18 +65,10 @@ class ReplyDelivery(BaseModel):
     summary: str
 
 
-class CallDelivery(BaseModel):
-    """The figures of a whole call's spoken replies."""
+class CallDelivery(DeliveryFacts):
+    """The figures of a whole call's spoken replies: the report's (``DeliveryFacts``) and each reply's."""
 
     replies: list[ReplyDelivery]
-    rep_talk_s: float
-    prospect_talk_s: float
-    #: The rep's share of the talking (0–1); ``None`` when nobody spoke.
-    rep_share: float | None
-    longest_monologue_s: float
-    pace_wpm: float | None
-    fillers_per_min: float | None
-    talk_overs: int
 
 
 def _clean(word: str) -> str:
@@ -154,7 +147,7 @@ def call_delivery(replies: Sequence[ReplyDelivery], prospect: Sequence[Interval]
     timed_s = sum(r.speaking_s for r in timed)
     n_fillers = sum(len(r.fillers) for r in replies)
     return CallDelivery(
-        replies=list(replies), rep_talk_s=rep_talk, prospect_talk_s=prospect_talk,
+        replies=list(replies), spoken=len(replies), rep_talk_s=rep_talk, prospect_talk_s=prospect_talk,
         rep_share=round(rep_talk / total, 3) if total else None,
         longest_monologue_s=max((r.speaking_s for r in replies), default=0.0),
         pace_wpm=round(sum(r.words for r in timed) / timed_s * 60, 1) if timed_s else None,
