@@ -45,7 +45,7 @@ QUESTIONS = [
     "Who else has a say when you review tools like this?",
     "Understood, thank you. Would it be okay if I checked back in later, at a time that suits you?",
 ]
-#: ``roleplay serve``'s queue setting (roleplay/ui/app.py).
+#: ``roleplay serve``'s queue setting (roleplay/ui/serving.py).
 CONCURRENCY_LIMIT = 8
 REQUEST_TIMEOUT_S = 120.0
 

@@ -78,7 +78,8 @@ def serve_app(gym: Gym) -> Iterator[str]:
     """Launch the app over ``gym`` on a free loopback port; yield its URL; close it afterwards.
 
     In team mode (``gym.settings.team_mode``) it asks for sign-in against the gym's accounts."""
-    from roleplay.ui.app import build_app, launch_options
+    from roleplay.ui.app import build_app
+    from roleplay.ui.serving import launch_options
     from roleplay.ui.views import CSS
 
     demo = build_app(gym)

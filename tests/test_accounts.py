@@ -16,7 +16,7 @@ from roleplay.call import Gym
 from roleplay.config import Settings
 from roleplay.storage import Store
 from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer, hash_password, verify_password
-from roleplay.ui.app import TeamModeError, launch_options
+from roleplay.ui.serving import TeamModeError, launch_options
 
 from .conftest import CALL_VIEW, PASSWORD, App, endpoint
 

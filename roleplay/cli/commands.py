@@ -15,7 +15,7 @@ from roleplay.errors import InvalidInput
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from roleplay.ui.app import TeamModeError, serve
+    from roleplay.ui.serving import TeamModeError, serve
 
     settings = backend_settings(args, **({"team_mode": True} if args.team else {}))
     try:

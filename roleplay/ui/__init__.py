@@ -1,6 +1,7 @@
 """The browser app (Gradio): the call, the score cards, the report, Progress and the studio.
 
-- ``app``: ``build_app`` and ``serve``, the tabs and their handlers.
+- ``app``: ``build_app``, the tabs and their handlers; ``serving``: ``serve`` and the launch
+  options (team mode's sign-in).
 - ``screen``: what the Practice tab shows of a call: chat, score cards (with the delivery of
   spoken replies), status (a drill's verdict).
 - ``voice_panel``: the voice mode (the Text/Voice switch, the microphone, the prospect's voice);

@@ -5,16 +5,15 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from html import escape
-from typing import Any
 
 import gradio as gr
 
 from roleplay.call import Call, CallEnded, Gym, InputError
-from roleplay.config import Settings
-from roleplay.errors import ConfigError, InvalidInput
+from roleplay.errors import InvalidInput
 from roleplay.judge import Report
 from roleplay.personas import Persona
 from roleplay.rendering import plain, report_markdown
@@ -22,10 +21,14 @@ from roleplay.team import Viewer
 from roleplay.ui import screen, spoken
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
 from roleplay.ui.studio import build_studio
-from roleplay.ui.views import CSS, brief_markdown, scores_html
+from roleplay.ui.views import brief_markdown, scores_html
 from roleplay.ui.voice_panel import Access, CallParts, VoicePanel
 
 log = logging.getLogger(__name__)
+#: Shortest time between two updates of the prospect's streaming line: each update costs the
+#: server a render and a round trip, and the eye reads no faster (the embedded model writes a
+#: word about every 0.1 s, so every word still shows).
+STREAM_EVERY_S = 0.05
 
 
 def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
@@ -131,9 +134,13 @@ def build_app(gym: Gym) -> gr.Blocks:
         history = [*history, {"role": "user", "content": plain(reply.message)}]
         cards = screen.scores(call, exam)
         try:
+            shown_at, shown_status = 0.0, screen.status(call)
             for partial in reply:
+                if (now := time.monotonic()) - shown_at < STREAM_EVERY_S:
+                    continue  # the last words show with the whole turn below
+                shown_at = now
                 spoken = {"role": "assistant", "content": plain(partial)}
-                yield {chat: [*history, spoken], msg: "", status: screen.status(call), scores: cards}
+                yield {chat: [*history, spoken], msg: "", status: shown_status, scores: cards}
         except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
@@ -366,33 +373,3 @@ def _account_html(who: Viewer) -> str:
     team = f", team {escape(who.user.team)}" if who.user.team else ""
     return (f'<p class="rp-account">Signed in as <strong>{escape(who.user.username)}</strong> '
             f'({who.user.role.value}{team}) · <a href="/logout">Sign out</a></p>')
-
-
-class TeamModeError(ConfigError):
-    """Team mode cannot start; the message says how to fix it."""
-
-
-def launch_options(gym: Gym) -> dict[str, Any]:
-    """``launch()`` arguments that depend on the mode: in team mode, sign-in against the accounts."""
-    if not gym.settings.team_mode:
-        return {}
-    if gym.accounts.empty:
-        raise TeamModeError("team mode needs at least one account: create one with "
-                            "`roleplay users add NAME --role enablement` (it asks for the password)")
-
-    def sign_in(username: str, password: str) -> bool:
-        return gym.accounts.authenticate(username, password) is not None
-
-    return {"auth": sign_in, "auth_message": "Pushback Gym: sign in with the account your team gave you."}
-
-
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the app and block until interrupted."""
-    gym = Gym(settings)
-    options = launch_options(gym)
-    threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
-    demo = build_app(gym)
-    log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
-    )
