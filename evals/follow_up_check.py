@@ -25,23 +25,16 @@ from roleplay.call.state import how_it_ended
 from roleplay.config import Backend, load_settings
 from roleplay.storage import create_store
 
-FIRST_OPEN = [
-    "Hi, it's Sam. Is now a bad time for a quick question?",
-    "Understood. What would have to change for this to be worth a look later?",
-    "That's fair. Would it be all right if I called you back then?",
-]
+FIRST_OPEN = ["Hi, it's Sam. Is now a bad time for a quick question?",
+              "Understood. What would have to change for this to be worth a look later?",
+              "That's fair. Would it be all right if I called you back then?"]
 FIRST_CLOSED = ["Hi, it's Sam. Could we book twenty minutes next week?"]
 BACK = "Hi, it's Sam again, as we discussed last time. How are things looking now?"
 #: The prospect treating the caller as someone it never spoke to.
 STRANGER = re.compile(r"(?i)\b(?:never (?:spoken|talked|heard)|who is this|who are you|don't know you|first time)\b")
 #: How the first words must say the first call ended, by ending.
-RECALL = {
-    "not_now": "try again",
-    "open": "talk again",
-    "spoke": "you called on",
-    "closed": "told you no",
-    "hung_up": "hung up on you",
-}
+RECALL = {"not_now": "try again", "open": "talk again", "spoke": "you called on", "closed": "told you no",
+          "hung_up": "hung up on you"}
 
 
 def check(gym: Gym, persona: str, first_lines: list[str]) -> dict:
@@ -59,12 +52,8 @@ def check(gym: Gym, persona: str, first_lines: list[str]) -> dict:
     day = f"{record.created_at:%A} {record.created_at.day} {record.created_at:%B}"
     second = back.say(BACK).text if not back.over else ""
     return {
-        "persona": persona,
-        "first_ended": ended,
-        "opening": opening,
-        "second": second,
-        "recalls_day": day in opening,
-        "recalls_ending": RECALL[ended] in opening,
+        "persona": persona, "first_ended": ended, "opening": opening, "second": second,
+        "recalls_day": day in opening, "recalls_ending": RECALL[ended] in opening,
         "treats_as_stranger": bool(STRANGER.search(second)),
         "start": {"patience": start.patience, "interest": start.interest},
     }
@@ -84,31 +73,19 @@ def main() -> int:
         runs.append(pair)
         for kind, run in pair.items():
             ok = run["recalls_day"] and run["recalls_ending"] and not run["treats_as_stranger"]
-            print(
-                f"{persona:22} {kind:6} first call {run['first_ended']:8} refers correctly: {'yes' if ok else 'NO '}"
-                f"  start patience {run['start']['patience']}, interest {run['start']['interest']}"
-                f"\n    1: {run['opening']}\n    2: {run['second']}",
-                flush=True,
-            )
+            print(f"{persona:22} {kind:6} first call {run['first_ended']:8} refers correctly: {'yes' if ok else 'NO '}"
+                  f"  start patience {run['start']['patience']}, interest {run['start']['interest']}"
+                  f"\n    1: {run['opening']}\n    2: {run['second']}", flush=True)
     gym.close()
-    correct = sum(
-        r["recalls_day"] and r["recalls_ending"] and not r["treats_as_stranger"] for pair in runs for r in pair.values()
-    )
-    pairs = [
-        p
-        for p in runs
-        if p["closed"]["first_ended"] in ("closed", "hung_up") and p["open"]["first_ended"] in ("not_now", "open")
-    ]
-    harder = sum(
-        (p["closed"]["start"]["patience"], p["closed"]["start"]["interest"])
-        < (p["open"]["start"]["patience"], p["open"]["start"]["interest"])
-        for p in pairs
-    )
-    print(
-        f"\nfollow-ups referring to the first call correctly in their first two turns: {correct} of {2 * len(runs)}; "
-        f"harder to open after a closed door than after not now/open: {harder} of {len(pairs)} personas "
-        f"where the first calls ended that way; backend {args.backend}"
-    )
+    correct = sum(r["recalls_day"] and r["recalls_ending"] and not r["treats_as_stranger"]
+                  for pair in runs for r in pair.values())
+    pairs = [p for p in runs if p["closed"]["first_ended"] in ("closed", "hung_up")
+             and p["open"]["first_ended"] in ("not_now", "open")]
+    harder = sum((p["closed"]["start"]["patience"], p["closed"]["start"]["interest"])
+                 < (p["open"]["start"]["patience"], p["open"]["start"]["interest"]) for p in pairs)
+    print(f"\nfollow-ups referring to the first call correctly in their first two turns: {correct} of {2 * len(runs)}; "
+          f"harder to open after a closed door than after not now/open: {harder} of {len(pairs)} personas "
+          f"where the first calls ended that way; backend {args.backend}")
     if args.json:
         Path(args.json).write_text(json.dumps(runs, indent=1))
     return 0

@@ -67,11 +67,7 @@ def serve(port: int, database_url: str, data_dir: str, latency: float, concurren
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     demo.queue(default_concurrency_limit=concurrency_limit).launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        css=CSS,
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS,
     )
     print("ready", flush=True)
     stop.wait()
@@ -163,8 +159,7 @@ def _count(database_url: str, since: datetime) -> dict[str, int]:
         }
         for speaker, opening, n in conn.execute(
             select(turns.c.speaker, turns.c.move == "open", func.count())
-            .where(turns.c.session_id.in_(ours))
-            .group_by(turns.c.speaker, turns.c.move == "open")
+            .where(turns.c.session_id.in_(ours)).group_by(turns.c.speaker, turns.c.move == "open")
         ):
             kind = "opening" if opening else speaker
             counts[kind] = counts.get(kind, 0) + n
@@ -174,14 +169,8 @@ def _count(database_url: str, since: datetime) -> dict[str, int]:
     return counts
 
 
-def run(
-    sessions: int = 50,
-    turns: int = 10,
-    latency: float = 0.2,
-    database_url: str | None = None,
-    deadline_s: float = 600.0,
-    concurrency_limit: int = CONCURRENCY_LIMIT,
-) -> dict[str, Any]:
+def run(sessions: int = 50, turns: int = 10, latency: float = 0.2, database_url: str | None = None,
+        deadline_s: float = 600.0, concurrency_limit: int = CONCURRENCY_LIMIT) -> dict[str, Any]:
     """Run the load test; return its figures (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="roleplay-load-") as tmp:
         url_db = database_url or f"sqlite:///{Path(tmp) / 'load.db'}"
@@ -189,24 +178,9 @@ def run(
         since = datetime.now(UTC)
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
         server = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--serve",
-                "--port",
-                str(port),
-                "--database-url",
-                url_db,
-                "--data-dir",
-                tmp,
-                "--latency",
-                str(latency),
-                "--concurrency-limit",
-                str(concurrency_limit),
-            ],
-            stdout=subprocess.PIPE,
-            text=True,
-            env=env,
+            [sys.executable, __file__, "--serve", "--port", str(port), "--database-url", url_db, "--data-dir", tmp,
+             "--latency", str(latency), "--concurrency-limit", str(concurrency_limit)],
+            stdout=subprocess.PIPE, text=True, env=env,
         )
         try:
             assert server.stdout is not None
@@ -220,9 +194,8 @@ def run(
             started = time.monotonic()
             deadline = started + deadline_s
             with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="rep") as pool:
-                done = list(
-                    pool.map(lambda n: drive(url, personas[n % len(personas)], turns, deadline), range(sessions))
-                )
+                done = list(pool.map(lambda n: drive(url, personas[n % len(personas)], turns, deadline),
+                                     range(sessions)))
             elapsed = time.monotonic() - started
             server.send_signal(signal.SIGTERM)
             try:
@@ -239,23 +212,14 @@ def run(
     seconds = [s for d in done for s in d.turn_seconds]
     errors = [e for d in done for e in d.errors]
     return {
-        "sessions": sessions,
-        "turns_per_session": turns,
-        "latency_s": latency,
-        "concurrency_limit": concurrency_limit,
-        "database": url_db.split(":")[0],
+        "sessions": sessions, "turns_per_session": turns, "latency_s": latency,
+        "concurrency_limit": concurrency_limit, "database": url_db.split(":")[0],
         "turns_sent": sum(d.sent for d in done),
-        "turns_stored": stored["rep"],
-        "prospect_turns_stored": stored["prospect"],
-        "openings_stored": stored["opening"],
-        "sessions_stored": stored["sessions"],
-        "grades_stored": stored["grades"],
-        "errors": len(errors),
-        "error_samples": errors[:5],
-        "turn_p50_s": _percentile(seconds, 50),
-        "turn_p95_s": _percentile(seconds, 95),
-        "turn_max_s": max(seconds, default=None),
-        "elapsed_s": elapsed,
+        "turns_stored": stored["rep"], "prospect_turns_stored": stored["prospect"],
+        "openings_stored": stored["opening"], "sessions_stored": stored["sessions"], "grades_stored": stored["grades"],
+        "errors": len(errors), "error_samples": errors[:5],
+        "turn_p50_s": _percentile(seconds, 50), "turn_p95_s": _percentile(seconds, 95),
+        "turn_max_s": max(seconds, default=None), "elapsed_s": elapsed,
         "turns_per_s": len(seconds) / elapsed if elapsed else None,
         "grading_drained_s": drained,
     }
@@ -272,12 +236,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds each fake model takes to answer")
     parser.add_argument("--database-url", help="default: a new SQLite file, deleted afterwards")
     parser.add_argument("--deadline", type=float, default=600.0, help="stop sending after this many seconds")
-    parser.add_argument(
-        "--concurrency-limit",
-        type=int,
-        default=CONCURRENCY_LIMIT,
-        help="requests the app handles at once (roleplay serve: %(default)s)",
-    )
+    parser.add_argument("--concurrency-limit", type=int, default=CONCURRENCY_LIMIT,
+                        help="requests the app handles at once (roleplay serve: %(default)s)")
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -291,16 +251,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         print(json.dumps(r, indent=2))
     else:
-        print(
-            f"load test: {r['sessions']} sessions × {r['turns_per_session']} turns at once, fake models answering "
-            f"in {r['latency_s']:.2f} s, app queue concurrency {r['concurrency_limit']}, {r['database']}"
-        )
+        print(f"load test: {r['sessions']} sessions × {r['turns_per_session']} turns at once, fake models answering "
+              f"in {r['latency_s']:.2f} s, app queue concurrency {r['concurrency_limit']}, {r['database']}")
         print(f"turns sent      {r['turns_sent']}")
-        print(
-            f"turns stored    {r['turns_stored']} (and {r['prospect_turns_stored']} replies and "
-            f"{r['openings_stored']} opening lines of the prospect, in {r['sessions_stored']} sessions; "
-            "counted in the database)"
-        )
+        print(f"turns stored    {r['turns_stored']} (and {r['prospect_turns_stored']} replies and "
+              f"{r['openings_stored']} opening lines of the prospect, in {r['sessions_stored']} sessions; "
+              "counted in the database)")
         print(f"errors          {r['errors']}" + "".join(f"\n  {e}" for e in r["error_samples"]))
         print(f"turn time       p50 {_s(r['turn_p50_s'])}, p95 {_s(r['turn_p95_s'])}, max {_s(r['turn_max_s'])}")
         print(f"throughput      {r['turns_per_s']:.1f} turns/s over {r['elapsed_s']:.1f} s")

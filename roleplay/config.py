@@ -97,13 +97,9 @@ HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="ROLEPLAY_",
-        env_nested_delimiter="__",
-        extra="forbid",
-        env_file=".env",
+        env_prefix="ROLEPLAY_", env_nested_delimiter="__", extra="forbid", env_file=".env",
         # .env also holds what is read where it is used (OPENAI_API_KEY): only settings count here.
-        env_file_encoding="utf-8",
-        dotenv_filtering="only_existing",
+        env_file_encoding="utf-8", dotenv_filtering="only_existing",
     )
 
     #: Sets the backend of every role that does not set its own.

@@ -35,15 +35,11 @@ def _times(n: int) -> str:
 
 def delivery_line(facts: DeliveryFacts) -> str:
     """The report's line on how the spoken replies sounded, in plain words from its figures."""
-    said = [
-        f"{facts.pace_wpm:.0f} words a minute on average"
-        if facts.pace_wpm is not None
-        else "pace: each reply too short to time"
-    ]
+    said = [f"{facts.pace_wpm:.0f} words a minute on average" if facts.pace_wpm is not None
+            else "pace: each reply too short to time"]
     if facts.fillers_per_min is not None:
-        said.append(
-            f"at least {facts.fillers_per_min:.1f} fillers a minute" if facts.fillers_per_min else "no fillers heard"
-        )
+        said.append(f"at least {facts.fillers_per_min:.1f} fillers a minute" if facts.fillers_per_min
+                    else "no fillers heard")
     if facts.rep_share is not None and facts.prospect_talk_s:
         said.append(f"you did {facts.rep_share:.0%} of the talking in those exchanges")
     said.append(f"your longest monologue was {facts.longest_monologue_s:.0f} s")
@@ -62,8 +58,7 @@ def report_markdown(report: Report, persona_name: str, pending: bool = False) ->
         "## Coaching report",
         f"**How it ended:** {ended}. **Door:** {door}.",
         f"**Averages** (over {report.graded} graded of {report.replies} replies"
-        + (f", {report.unscored} unscored" if report.unscored else "")
-        + "): "
+        + (f", {report.unscored} unscored" if report.unscored else "") + "): "
         + ", ".join(f"{k} {_avg(v)}" for k, v in report.averages.items()),
     ]
     if report.strongest:
@@ -81,8 +76,6 @@ def report_markdown(report: Report, persona_name: str, pending: bool = False) ->
     if report.delivery is not None:
         lines.append(delivery_line(report.delivery))
     if report.coach_error:
-        lines.append(
-            f"*The coach's model could not phrase the summary, so it is written from the facts: "
-            f"{plain(report.coach_error)}.*"
-        )
+        lines.append(f"*The coach's model could not phrase the summary, so it is written from the facts: "
+                     f"{plain(report.coach_error)}.*")
     return "\n\n".join(lines)

@@ -45,17 +45,9 @@ MAX_RUNS = 10
 
 #: The columns of the studio's outcome table: row key (see ``measure.simulation.outcome_row``), heading.
 TABLE_COLUMNS: list[tuple[str, str]] = [
-    ("persona", "persona"),
-    ("script", "script"),
-    ("runs", "runs"),
-    ("agreed", "agreed"),
-    ("closed", "door closed"),
-    ("not_now", "not now"),
-    ("open", "door open"),
-    ("hung_up", "hung up"),
-    ("broke", "broke character"),
-    ("facts", "facts revealed"),
-    ("turns", "turns"),
+    ("persona", "persona"), ("script", "script"), ("runs", "runs"), ("agreed", "agreed"),
+    ("closed", "door closed"), ("not_now", "not now"), ("open", "door open"), ("hung_up", "hung up"),
+    ("broke", "broke character"), ("facts", "facts revealed"), ("turns", "turns"),
 ]
 
 _ID_LINE = re.compile(r"^id:[^\n]*$", re.MULTILINE)
@@ -111,9 +103,8 @@ def _write_atomic(path: Path, text: str) -> None:
     persona meanwhile.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(
-        "w", encoding="utf-8", dir=path.parent, prefix=f"_{path.stem}.", suffix=".tmp", delete=False
-    ) as tmp:
+    with tempfile.NamedTemporaryFile("w", encoding="utf-8", dir=path.parent, prefix=f"_{path.stem}.",
+                                     suffix=".tmp", delete=False) as tmp:
         tmp.write(text)
     try:
         os.replace(tmp.name, path)
@@ -152,10 +143,8 @@ class Studio:
         if not new_id:
             raise StudioError("Type an id for the new persona first (lower_snake_case, e.g. gatekeeper_monday).")
         if new_id in self.gym.personas or self.published_path(new_id).exists():
-            raise StudioError(
-                f"The id '{new_id}' is already used by a published persona. Pick another id, "
-                "or open that persona to edit it."
-            )
+            raise StudioError(f"The id '{new_id}' is already used by a published persona. Pick another id, "
+                              "or open that persona to edit it.")
         return with_id(self.published_text(source_id), new_id)
 
     def check(self, text: str, source: str = "draft") -> Persona:
@@ -183,19 +172,15 @@ class Studio:
         try:
             from roleplay.voice import speaker_for
         except ImportError as exc:
-            raise StudioError(
-                f"Voice preview needs the voice extra ({exc.name} is missing). Fix: pip install -e "
-                "'.[voice]' (or run ./scripts/setup)."
-            ) from exc
+            raise StudioError(f"Voice preview needs the voice extra ({exc.name} is missing). Fix: pip install -e "
+                              "'.[voice]' (or run ./scripts/setup).") from exc
         try:
             speaker = speaker_for(persona, self.gym.settings)
         except ConfigError as exc:
             raise StudioError(f"The voice cannot be loaded: {exc}") from exc
         except Exception as exc:  # noqa: BLE001 - a file that is not a Piper voice fails inside onnxruntime or json
-            raise StudioError(
-                f"The voice cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}). Fix: give "
-                "voice.path a Piper .onnx voice and the .onnx.json that came with it."
-            ) from exc
+            raise StudioError(f"The voice cannot be loaded ({type(exc).__name__}: {str(exc)[:200]}). Fix: give "
+                              "voice.path a Piper .onnx voice and the .onnx.json that came with it.") from exc
         return persona, speaker.synthesize(persona.opening_line)
 
     def prompt_preview(self, persona: Persona) -> str:
@@ -209,8 +194,7 @@ class Studio:
             return []
         found = [
             Version(persona_id, path.stem, path, datetime.fromtimestamp(path.stat().st_mtime, UTC))
-            for path in directory.glob("*.yaml")
-            if _VERSION.fullmatch(path.stem)
+            for path in directory.glob("*.yaml") if _VERSION.fullmatch(path.stem)
         ]
         return sorted(found, key=lambda v: (v.saved_at, v.version), reverse=True)
 
@@ -271,9 +255,8 @@ class Studio:
         try:
             for name in scripts:
                 script = load_rep_script(self.scripts_dir / f"{name}.json")
-                outcomes = [
-                    simulate(trial.settings, persona, script, gym=trial, report=False, grade=False) for _ in range(runs)
-                ]
+                outcomes = [simulate(trial.settings, persona, script, gym=trial, report=False, grade=False)
+                            for _ in range(runs)]
                 yield outcome_row(persona.id, name, outcomes)
         finally:
             trial.close()

@@ -24,9 +24,8 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     monkeypatch.delenv("ROLEPLAY_CONFIG", raising=False)
     monkeypatch.chdir(tmp_path)
     # A short pause before a model call's one retry keeps the fault tests fast.
-    return load_settings(
-        backend="fake", database_url=f"sqlite:///{tmp_path / 'test.db'}", data_dir=tmp_path, retry_delay_s=0.01
-    )
+    return load_settings(backend="fake", database_url=f"sqlite:///{tmp_path / 'test.db'}", data_dir=tmp_path,
+                         retry_delay_s=0.01)
 
 
 @pytest.fixture
@@ -45,7 +44,6 @@ def new_gym(settings: Settings) -> Iterator[Callable[..., Gym]]:
     """``new_gym(**models)``: a gym over the fakes, any role replaced (``settings=`` for other
     settings), closed after the test even when the test fails."""
     with ExitStack() as stack:
-
         def _new(settings: Settings = settings, **models: FakeChatModel) -> Gym:
             gym = make_gym(settings, **models)
             stack.callback(gym.close)
@@ -85,14 +83,8 @@ def serve_app(gym: Gym) -> Iterator[str]:
     from roleplay.ui.views import CSS
 
     demo = build_app(gym)
-    demo.queue().launch(
-        prevent_thread_lock=True,
-        server_name="127.0.0.1",
-        server_port=free_port(),
-        css=CSS,
-        quiet=True,
-        **launch_options(gym),
-    )
+    demo.queue().launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=free_port(),
+                        css=CSS, quiet=True, **launch_options(gym))
     try:
         yield demo.local_url
     finally:
@@ -128,7 +120,6 @@ def serve(new_gym: Callable[..., Gym]) -> Iterator[Callable[..., App]]:
     """``serve(**models)`` (or ``serve(gym)``): the app over a fresh gym of fakes, any role
     replaced; the server is closed before the gym."""
     with ExitStack() as stack:
-
         def _serve(gym: Gym | None = None, **models: FakeChatModel) -> App:
             gym = gym or new_gym(**models)
             return App(gym, stack.enter_context(serve_app(gym)))
@@ -151,14 +142,8 @@ def endpoint(client: Any, api_name: str, names: tuple[str, ...], *args: Any) -> 
 
 
 #: The people of a team-mode gym: (name, role, team).
-TEAM = [
-    ("ana", "rep", "east"),
-    ("ben", "rep", "east"),
-    ("mia", "manager", "east"),
-    ("max", "manager", "west"),
-    ("wes", "rep", "west"),
-    ("eve", "enablement", None),
-]
+TEAM = [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"), ("max", "manager", "west"),
+        ("wes", "rep", "west"), ("eve", "enablement", None)]
 PASSWORD = "correct horse battery"
 
 

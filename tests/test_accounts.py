@@ -40,28 +40,22 @@ def test_a_hash_verifies_only_its_password_and_salts_differ() -> None:
     assert not verify_password("", first)
 
 
-@pytest.mark.parametrize(
-    "stored",
-    ["", "plain", "scrypt$1$2$3", "bcrypt$a$b$c$d$e", "scrypt$x$8$1$AAAA$AAAA", "scrypt$1024$8$1$!!notbase64$AAAA"],
-)
+@pytest.mark.parametrize("stored", ["", "plain", "scrypt$1$2$3", "bcrypt$a$b$c$d$e", "scrypt$x$8$1$AAAA$AAAA",
+                                    "scrypt$1024$8$1$!!notbase64$AAAA"])
 def test_a_malformed_hash_never_verifies_and_never_raises(stored: str) -> None:
     assert verify_password(PASSWORD, stored) is False
 
 
-@pytest.mark.parametrize(
-    ("username", "password", "role", "team", "fix"),
-    [
-        ("a", PASSWORD, "rep", None, "2-64 lowercase letters"),
-        ("has space", PASSWORD, "rep", None, "2-64 lowercase letters"),
-        ("-dash", PASSWORD, "rep", None, "starting with a letter or digit"),
-        ("ana", "tiny1", "rep", None, "at least 8 characters"),
-        ("ana", PASSWORD, "admin", None, "rep, manager, enablement"),
-        ("mia", PASSWORD, "manager", None, "a manager needs a team"),
-    ],
-)
-def test_bad_accounts_are_refused_with_the_fix(
-    accounts: Accounts, username: str, password: str, role: str, team: str | None, fix: str
-) -> None:
+@pytest.mark.parametrize(("username", "password", "role", "team", "fix"), [
+    ("a", PASSWORD, "rep", None, "2-64 lowercase letters"),
+    ("has space", PASSWORD, "rep", None, "2-64 lowercase letters"),
+    ("-dash", PASSWORD, "rep", None, "starting with a letter or digit"),
+    ("ana", "tiny1", "rep", None, "at least 8 characters"),
+    ("ana", PASSWORD, "admin", None, "rep, manager, enablement"),
+    ("mia", PASSWORD, "manager", None, "a manager needs a team"),
+])
+def test_bad_accounts_are_refused_with_the_fix(accounts: Accounts, username: str, password: str, role: str,
+                                              team: str | None, fix: str) -> None:
     with pytest.raises(AccountError, match=fix) as info:
         accounts.add(username, password, role, team)
     assert password not in str(info.value)
@@ -91,14 +85,8 @@ def test_sign_in_needs_the_right_password_of_an_existing_account(accounts: Accou
 @pytest.fixture
 def team(accounts: Accounts) -> Accounts:
     """east: reps ana and ben, manager mia; west: rep wes, manager max; enablement eve."""
-    for name, role, team_name in [
-        ("ana", "rep", "east"),
-        ("ben", "rep", "east"),
-        ("mia", "manager", "east"),
-        ("wes", "rep", "west"),
-        ("max", "manager", "west"),
-        ("eve", "enablement", None),
-    ]:
+    for name, role, team_name in [("ana", "rep", "east"), ("ben", "rep", "east"), ("mia", "manager", "east"),
+                                  ("wes", "rep", "west"), ("max", "manager", "west"), ("eve", "enablement", None)]:
         accounts.add(name, PASSWORD, role, team_name)
     return accounts
 
@@ -107,41 +95,33 @@ def viewer(accounts: Accounts, name: str | None) -> Viewer:
     return accounts.viewer(name, team_mode=name is not None)
 
 
-@pytest.mark.parametrize(
-    ("who", "owner", "read", "write"),
-    [
-        ("ana", "ana", True, True),
-        ("ana", "ben", False, False),  # a rep sees only their own
-        ("ana", None, False, False),  # sessions from single-user mode belong to nobody in the team
-        ("mia", "ana", True, False),  # a manager reads their team's calls, does not take part
-        ("mia", "mia", True, True),
-        ("mia", "wes", False, False),  # ... and not another team's
-        ("max", "ana", False, False),
-        ("eve", "ana", False, False),  # enablement writes personas, does not read reps' calls
-        (None, "ana", True, True),  # single-user mode: one user, everything is theirs
-        (None, None, True, True),
-    ],
-)
-def test_who_may_read_and_write_a_session(
-    team: Accounts, who: str | None, owner: str | None, read: bool, write: bool
-) -> None:
+@pytest.mark.parametrize(("who", "owner", "read", "write"), [
+    ("ana", "ana", True, True),
+    ("ana", "ben", False, False),   # a rep sees only their own
+    ("ana", None, False, False),    # sessions from single-user mode belong to nobody in the team
+    ("mia", "ana", True, False),    # a manager reads their team's calls, does not take part
+    ("mia", "mia", True, True),
+    ("mia", "wes", False, False),   # ... and not another team's
+    ("max", "ana", False, False),
+    ("eve", "ana", False, False),   # enablement writes personas, does not read reps' calls
+    (None, "ana", True, True),      # single-user mode: one user, everything is theirs
+    (None, None, True, True),
+])
+def test_who_may_read_and_write_a_session(team: Accounts, who: str | None, owner: str | None, read: bool,
+                                          write: bool) -> None:
     v = viewer(team, who)
     assert team.can_read(v, owner) is read
     assert team.can_write(v, owner) is write
 
 
-@pytest.mark.parametrize(
-    ("who", "owners", "publish"),
-    [
-        ("ana", ["ana"], False),
-        ("mia", ["ana", "ben", "mia"], False),
-        ("eve", ["eve"], True),
-        (None, None, True),
-    ],
-)
-def test_visible_owners_and_publishing(
-    team: Accounts, who: str | None, owners: list[str] | None, publish: bool
-) -> None:
+@pytest.mark.parametrize(("who", "owners", "publish"), [
+    ("ana", ["ana"], False),
+    ("mia", ["ana", "ben", "mia"], False),
+    ("eve", ["eve"], True),
+    (None, None, True),
+])
+def test_visible_owners_and_publishing(team: Accounts, who: str | None, owners: list[str] | None,
+                                       publish: bool) -> None:
     v = viewer(team, who)
     assert team.visible_owners(v) == owners
     assert v.can_publish is publish
@@ -154,9 +134,8 @@ def test_team_mode_needs_a_signed_in_account(team: Accounts) -> None:
         team.viewer("deleted-user", team_mode=True)
 
 
-def test_no_password_is_stored_or_logged_in_clear(
-    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:
+def test_no_password_is_stored_or_logged_in_clear(tmp_path: Path, caplog: pytest.LogCaptureFixture,
+                                                 monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     db = tmp_path / "team.db"
     monkeypatch.setenv("ROLEPLAY_DATABASE_URL", f"sqlite:///{db}")
     caplog.set_level(logging.DEBUG)
@@ -180,17 +159,14 @@ def test_no_password_is_stored_or_logged_in_clear(
         assert b"tiny1" not in path.read_bytes()
 
 
-def test_users_list_shows_roles_and_teams_without_hashes(
-    team: Accounts, monkeypatch: pytest.MonkeyPatch, capsys
-) -> None:
+def test_users_list_shows_roles_and_teams_without_hashes(team: Accounts, monkeypatch: pytest.MonkeyPatch,
+                                                         capsys) -> None:
     monkeypatch.setenv("ROLEPLAY_DATABASE_URL", team.store.url)
     assert cli.main(["users", "list", "--team", "east", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == [
-        {"username": "ana", "role": "rep", "team": "east"},
-        {"username": "ben", "role": "rep", "team": "east"},
-        {"username": "mia", "role": "manager", "team": "east"},
-    ]
+    assert listed == [{"username": "ana", "role": "rep", "team": "east"},
+                      {"username": "ben", "role": "rep", "team": "east"},
+                      {"username": "mia", "role": "manager", "team": "east"}]
 
 
 class _Lines:
@@ -202,7 +178,6 @@ class _Lines:
 
 
 # --- Through the app's API (gradio_client), signed in as different people ------------------------
-
 
 def test_team_mode_cannot_start_without_accounts(settings: Settings, new_gym: Callable[..., Gym]) -> None:
     gym = new_gym(settings.model_copy(update={"team_mode": True}))
@@ -259,8 +234,7 @@ def test_a_manager_reads_their_teams_sessions_but_cannot_speak_in_them(team_app:
     with pytest.raises(AppError, match="another rep's call"):
         mia.predict(api_name="/end")
     assert [t.text for t in gym.store.get_session(row["id"]).turns if t.speaker == "rep"] == [
-        "What matters most to you in a route planner?"
-    ]
+        "What matters most to you in a route planner?"]
 
     max_ = team_app.signed_in("max")  # the other team's manager
     with pytest.raises(AppError, match="There is no such session"):

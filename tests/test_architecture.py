@@ -26,13 +26,9 @@ def _runtime_imports(path: Path) -> set[str]:
     """The roleplay modules ``path`` imports when it runs (imports inside functions included;
     those under ``if TYPE_CHECKING:`` only serve annotations and never run)."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    typing_only = {
-        id(n)
-        for node in ast.walk(tree)
-        if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
-        for stmt in node.body
-        for n in ast.walk(stmt)
-    }
+    typing_only = {id(n) for node in ast.walk(tree)
+                   if isinstance(node, ast.If) and getattr(node.test, "id", None) == "TYPE_CHECKING"
+                   for stmt in node.body for n in ast.walk(stmt)}
     found: set[str] = set()
     for node in ast.walk(tree):
         if id(node) in typing_only:

@@ -28,7 +28,7 @@ pytestmark = [
     pytest.mark.skipif(
         not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
         reason=f"needs Debian's Chromium at {CHROMIUM} and {CHROMEDRIVER} "
-        "(apt-get install -y chromium chromium-driver)",
+               "(apt-get install -y chromium chromium-driver)",
     ),
 ]
 
@@ -62,16 +62,8 @@ def chromium(*extra: str) -> Iterator[object]:
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        for arg in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--window-size=1400,1000",
-            f"--user-data-dir={profile}",
-            *extra,
-        ):
+        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}", *extra):
             options.add_argument(arg)
         browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         try:
@@ -113,7 +105,8 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
 
         box.send_keys(said, Keys.ENTER)
         # The rep's line, then the prospect's reply below it.
-        wait.until(lambda d: said in text_of("#chat") and text_of("#chat").split(said, 1)[1].strip() != "")
+        wait.until(lambda d: said in text_of("#chat")
+                   and text_of("#chat").split(said, 1)[1].strip() != "")
         wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")) == 3)
         titles = [p.get_attribute("title") for p in driver.find_elements(By.CSS_SELECTOR, "#scores .rp-pill")]
         assert titles == ["curiosity", "composure", "restraint"]
@@ -137,11 +130,9 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
     from roleplay.judge.coaching.quality import note_defects, report_defects
 
     persona = next(iter(gym.personas.values()))
-    replies = [
-        "Fair enough. What made you choose them in the first place?",
-        "Could we still book twenty minutes on Thursday?",
-        "Come on, just fifteen minutes then, Friday at ten?",
-    ]
+    replies = ["Fair enough. What made you choose them in the first place?",
+               "Could we still book twenty minutes on Thursday?",
+               "Come on, just fifteen minutes then, Friday at ten?"]
     wait = WebDriverWait(driver, WAIT_S)
 
     text_of = partial(shown_text, driver)
@@ -155,35 +146,20 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
                 break
             box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
             box.send_keys(reply, Keys.ENTER)
-            wait.until(
-                lambda d, n=n: (
-                    len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
-                    and "Notes coming" not in text_of("#scores")
-                    and "Grading" not in text_of("#scores")
-                )
-            )
+            wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
+                       and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
         cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
         assert cards
         for card, reply in zip(cards, replies, strict=False):
-            pills = {
-                p.get_attribute("title"): int(p.text.split()[-1])
-                for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")
-            }
+            pills = {p.get_attribute("title"): int(p.text.split()[-1])
+                     for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
             for shown in card.find_elements(By.CSS_SELECTOR, ".rp-note"):
                 dim, _, rest = shown.text.partition(": ")
                 quote = re.match(r"“(.*?)” — ", rest)
-                note, _, line = rest[quote.end() if quote else 0 :].partition("Try instead: ")
-                found = note_defects(
-                    dim,
-                    pills[dim],
-                    note.strip(),
-                    quote.group(1) if quote else None,
-                    line.strip().strip("“”") or None,
-                    reply,
-                    f"card {dim}",
-                    names=[persona.name],
-                    facts=[f.fact for f in persona.hidden_facts],
-                )
+                note, _, line = rest[quote.end() if quote else 0:].partition("Try instead: ")
+                found = note_defects(dim, pills[dim], note.strip(), quote.group(1) if quote else None,
+                                     line.strip().strip("“”") or None, reply, f"card {dim}",
+                                     names=[persona.name], facts=[f.fact for f in persona.hidden_facts])
                 assert found == [], found
         wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#end"))).click()
         wait.until(lambda d: "Coaching report" in text_of("#report") and "still writing" not in text_of("#report"))
@@ -193,23 +169,14 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
         door = "closed" if "Door: closed" in report else "not_now" if "Door: not now" in report else "open"
         when = persona.not_now.when if door != "closed" else None
         ended_by = "prospect" if "hung up" in report.split("Summary:")[0] else "rep"
-        found = report_defects(
-            parts["Summary"],
-            parts["Follow-up plan"],
-            parts["Drill for next time"],
-            door,
-            when,
-            replies,
-            facts=[f.fact for f in persona.hidden_facts],
-            ended_by=ended_by,
-        )
+        found = report_defects(parts["Summary"], parts["Follow-up plan"], parts["Drill for next time"], door,
+                               when, replies, facts=[f.fact for f in persona.hidden_facts], ended_by=ended_by)
         assert found == [], found
         assert "the rep" not in (text_of("#scores") + report).lower()
 
 
-def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(
-    settings, driver, new_gym, tmp_path: Path
-) -> None:
+def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(settings, driver, new_gym,
+                                                                            tmp_path: Path) -> None:
     """Ben signs in; Ana's call is not among his sessions, and typing its id into the box opens nothing."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
@@ -237,7 +204,8 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(
         driver.get(url)
         user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
         user.send_keys("ben")
-        driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery", Keys.ENTER)
+        driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery",
+                                                                             Keys.ENTER)
         wait.until(lambda d: "Signed in as ben" in text_of("#account"))
         # The studio holds every persona's hidden facts: a rep gets a notice, not the editor.
         driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Persona studio')]").click()
@@ -273,13 +241,8 @@ def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, drive
     def say(line: str, cards: int) -> None:
         box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
         box.send_keys(line, Keys.ENTER)
-        wait.until(
-            lambda d: (
-                len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == cards
-                and "Notes coming" not in text_of("#scores")
-                and "Grading" not in text_of("#scores")
-            )
-        )
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == cards
+                   and "Notes coming" not in text_of("#scores") and "Grading" not in text_of("#scores"))
 
     with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
         driver.get(url)
@@ -301,10 +264,8 @@ def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, drive
         say(retry, 3)  # reply 1, the first answer to reply 2, and the new one
         cards = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card")
         assert "the first time" in cards[1].text and retry[:40] in cards[2].text
-        before, after = (
-            {p.get_attribute("title"): int(p.text.split()[-1]) for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
-            for card in cards[1:]
-        )
+        before, after = ({p.get_attribute("title"): int(p.text.split()[-1])
+                          for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")} for card in cards[1:])
         assert after["restraint"] > before["restraint"]
 
         # the original, opened from past sessions, is intact
@@ -316,7 +277,8 @@ def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, drive
     assert len(gym.store.list_sessions()) == 2
 
 
-def test_a_drill_played_in_the_browser_passes_then_fails_and_is_played_again(gym: Gym, driver, tmp_path: Path) -> None:
+def test_a_drill_played_in_the_browser_passes_then_fails_and_is_played_again(gym: Gym, driver,
+                                                                             tmp_path: Path) -> None:
     """The first drill (curiosity) starts at its moment; three open questions pass it; played
     again, a pitch fails it, and the rep is told to try again."""
     from selenium.webdriver.common.by import By
@@ -325,11 +287,9 @@ def test_a_drill_played_in_the_browser_passes_then_fails_and_is_played_again(gym
     from selenium.webdriver.support.ui import WebDriverWait
 
     drill = gym.playable_drills()[0]
-    questions = [
-        "Fair enough. What made Fleetly the right fit for you back then?",
-        "How do your dispatchers handle it when a customer moves a pickup?",
-        "What would have to change for you to look at anything else?",
-    ]
+    questions = ["Fair enough. What made Fleetly the right fit for you back then?",
+                 "How do your dispatchers handle it when a customer moves a pickup?",
+                 "What would have to change for you to look at anything else?"]
     wait = WebDriverWait(driver, WAIT_S)
     text_of = partial(shown_text, driver)
 
@@ -410,26 +370,18 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
 
     wav, loop_s, record_s = microphone
     persona = next(iter(gym.personas.values()))
-    flags = (
-        "--use-fake-ui-for-media-stream",
-        "--use-fake-device-for-media-stream",
-        f"--use-file-for-fake-audio-capture={wav}",
-        "--autoplay-policy=no-user-gesture-required",
-    )
-    audio_js = (
-        "const a = document.querySelector('#prospect-audio audio');"
-        "return a ? [a.src, a.duration || 0, a.currentTime] : null;"
-    )
+    flags = ("--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+             f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required")
+    audio_js = ("const a = document.querySelector('#prospect-audio audio');"
+                "return a ? [a.src, a.duration || 0, a.currentTime] : null;")
 
     with chromium(*flags) as driver, serve_app(gym) as url, saved_on_failure(driver, tmp_path):
         wait = WebDriverWait(driver, WAIT_S)
         text_of = partial(shown_text, driver)
 
         def chat_lines() -> list[tuple[str, str]]:
-            return [
-                ("rep" if "user" in (m.get_attribute("class") or "") else "prospect", m.text)
-                for m in driver.find_elements(By.CSS_SELECTOR, "#chat .message-row")
-            ]
+            return [("rep" if "user" in (m.get_attribute("class") or "") else "prospect", m.text)
+                    for m in driver.find_elements(By.CSS_SELECTOR, "#chat .message-row")]
 
         def played(before: str | None) -> bool:
             """A new stream of the prospect's voice came, and has been playing."""
@@ -460,22 +412,13 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
             first_recording = first_recording or time.monotonic()
             time.sleep(record_s)
             driver.find_element(By.CSS_SELECTOR, "#mic button.stop-button").click()
-            wait.until(
-                lambda d, n=n: (
-                    len([s for s, _ in chat_lines() if s == "rep"]) == n
-                    and chat_lines()[-1][0] == "prospect"
-                    and chat_lines()[-1][1].strip()
-                )
-            )
+            wait.until(lambda d, n=n: len([s for s, _ in chat_lines() if s == "rep"]) == n
+                       and chat_lines()[-1][0] == "prospect" and chat_lines()[-1][1].strip())
             rep = [text for speaker, text in chat_lines() if speaker == "rep"][-1]
             assert words_heard(VOICE_LINE, rep) >= 0.7, rep
             wait.until(lambda d, before=before: played(before))
-            wait.until(
-                lambda d, n=n: (
-                    len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
-                    and len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card:last-child .rp-pill")) == 3
-                )
-            )
+            wait.until(lambda d, n=n: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == n
+                       and len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card:last-child .rp-pill")) == 3)
             delivery = driver.find_elements(By.CSS_SELECTOR, "#scores .rp-card .rp-delivery")
             assert len(delivery) == n and "words a minute" in delivery[-1].text, text_of("#scores")
             # the rep hears the answer out and reads the notes (and the CPU is free for the microphone)

@@ -77,12 +77,8 @@ def test_an_overlong_message_is_refused_with_the_limit(gym):
 
 def test_after_a_hang_up_the_call_is_over(gym):
     call = gym.start("happy_incumbent")
-    for line in [
-        "Could we book 20 minutes?",
-        "Fifteen minutes Thursday?",
-        "How about Friday at 2pm?",
-        "What about Monday at 10?",
-    ]:
+    for line in ["Could we book 20 minutes?", "Fifteen minutes Thursday?", "How about Friday at 2pm?",
+                 "What about Monday at 10?"]:
         if call.over:
             break
         call.say(line)
@@ -107,15 +103,12 @@ def test_a_call_resumes_after_a_restart(new_gym):
     assert resumed.state.pushes == 1
 
 
-@pytest.mark.parametrize(
-    ("sentence", "kept", "why"),
-    [
-        ("Dana told you to try again after you asked “What made Fleetly the right fit?”.", True, None),
-        ("Dana told you to try again after you asked about Fleetly.", False, "left out your words"),
-        ("Dana liked “What made Fleetly the right fit?”. Ask more like it.", False, "more than one sentence"),
-        ("The rep asked “What made Fleetly the right fit?”.", False, "not to you"),
-    ],
-)
+@pytest.mark.parametrize(("sentence", "kept", "why"), [
+    ("Dana told you to try again after you asked “What made Fleetly the right fit?”.", True, None),
+    ("Dana told you to try again after you asked about Fleetly.", False, "left out your words"),
+    ("Dana liked “What made Fleetly the right fit?”. Ask more like it.", False, "more than one sentence"),
+    ("The rep asked “What made Fleetly the right fit?”.", False, "not to you"),
+])
 def test_the_coachs_model_says_only_the_summarys_first_sentence(sentence, kept, why, new_gym):
     import json
 

@@ -39,8 +39,6 @@ def test_defaults_are_shown_and_files_named_in_help_exist():
     serve = dict(COMMANDS)["roleplay serve"].format_help()
     assert "(default: 7860)" in serve
     for path, parser in COMMANDS:
-        for name in re.findall(
-            r"\b(?:docs|prompts|personas|evals)/[\w./-]+\.(?:md|yaml|jsonl|json)\b",
-            parser.format_help().replace("-\n", "-").replace("\n", " "),
-        ):
+        for name in re.findall(r"\b(?:docs|prompts|personas|evals)/[\w./-]+\.(?:md|yaml|jsonl|json)\b",
+                               parser.format_help().replace("-\n", "-").replace("\n", " ")):
             assert (PROJECT_ROOT / name).exists() or "*" in name, f"{path}: its help names {name}, not in the repo"

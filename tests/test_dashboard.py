@@ -52,13 +52,8 @@ def single(serve: Callable[..., App]) -> tuple[Gym, Client]:
 
 def test_the_practice_plan_is_a_retry_a_drill_and_a_call_each_one_click_away(single: tuple[Gym, Client]) -> None:
     gym, client = single
-    session_id = graded_call(
-        gym,
-        client,
-        "What made you pick Fleetly back then?",
-        "Could we book twenty minutes next week?",
-        "Just fifteen minutes, Thursday?",
-    )
+    session_id = graded_call(gym, client, "What made you pick Fleetly back then?",
+                             "Could we book twenty minutes next week?", "Just fifteen minutes, Thursday?")
     summary = client.predict(api_name="/progress")[0]
     plan = re.findall(r"^\d\. (.*)$", summary, re.MULTILINE)
     weakest = re.search(r"Weakest lately: \*\*(\w+)", summary).group(1)
@@ -76,7 +71,8 @@ def test_the_practice_plan_is_a_retry_a_drill_and_a_call_each_one_click_away(sin
     assert f"Drill: {drill.title}" in out["status"]
 
 
-def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(single: tuple[Gym, Client]) -> None:
+def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(
+        single: tuple[Gym, Client]) -> None:
     gym, client = single
     summary, plot, team = client.predict(api_name="/progress")
     assert "No calls yet" in summary and "Next:" in summary
@@ -161,13 +157,9 @@ def test_call_back_places_the_follow_up_call_and_the_calendar_file_points_to_it(
     from icalendar import Calendar
 
     gym, client = single
-    first = graded_call(
-        gym,
-        client,
-        "Could we book 20 minutes next Tuesday?",
-        "Totally fair. What made Fleetly the right choice?",
-        "Understood. Would it be okay if I checked back later?",
-    )
+    first = graded_call(gym, client, "Could we book 20 minutes next Tuesday?",
+                        "Totally fair. What made Fleetly the right choice?",
+                        "Understood. Would it be okay if I checked back later?")
     with pytest.raises(AppError, match="End this call first"):
         client.predict(False, api_name="/call_back")
     client.predict(api_name="/end")

@@ -58,12 +58,10 @@ def test_settings_and_keys_are_read_from_dot_env(tmp_path: Path) -> None:
     assert settings.prospect.backend.value == "local", "only the grader was set"
 
 
-@pytest.mark.parametrize(
-    ("cap", "field"), [("max_completion_tokens", "max_completion_tokens"), ("max_tokens", "max_tokens")]
-)
-def test_the_length_cap_goes_in_the_field_the_server_reads(
-    monkeypatch: pytest.MonkeyPatch, cap: str, field: str
-) -> None:
+@pytest.mark.parametrize(("cap", "field"), [("max_completion_tokens", "max_completion_tokens"),
+                                            ("max_tokens", "max_tokens")])
+def test_the_length_cap_goes_in_the_field_the_server_reads(monkeypatch: pytest.MonkeyPatch, cap: str,
+                                                           field: str) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", "sk")
     settings = load_settings(prospect=openai_role(length_cap=cap, max_tokens=33))
     model = create_chat_model(Role.PROSPECT, settings)

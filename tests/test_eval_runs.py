@@ -21,25 +21,9 @@ TIMING = ("seconds", "run", "resumed")
 
 def grading(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> tuple[int, dict | None, str]:
     """Run ``roleplay eval grading`` on the fake backend; its exit code, JSON report and stderr."""
-    code = main(
-        [
-            "eval",
-            "grading",
-            "--gold",
-            str(GOLD),
-            "--limit",
-            LIMIT,
-            "--backend",
-            "fake",
-            "--json",
-            "--no-save",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--baseline",
-            str(tmp_path / "baseline.json"),
-            *extra,
-        ]
-    )
+    code = main(["eval", "grading", "--gold", str(GOLD), "--limit", LIMIT, "--backend", "fake", "--json",
+                 "--no-save", "--results-dir", str(tmp_path / "results"),
+                 "--baseline", str(tmp_path / "baseline.json"), *extra])
     out, err = capsys.readouterr()
     return code, (json.loads(out) if out.strip() else None), err
 
@@ -49,9 +33,7 @@ def without_timing(report: dict) -> dict:
 
 
 def test_a_run_killed_half_way_and_resumed_gives_the_uninterrupted_report(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, whole, _ = grading(tmp_path / "whole", capsys)
     assert code == 0 and whole["n"] == 12 and whole["resumed"] == 0
@@ -89,32 +71,17 @@ def test_a_line_cut_short_by_a_crash_is_graded_again(tmp_path: Path, capsys: pyt
 
 
 def test_a_run_is_resumed_only_on_the_file_and_backend_it_graded(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     grading(tmp_path, capsys)
     [run] = list((tmp_path / "results" / "runs").iterdir())
-    code = main(
-        [
-            "eval",
-            "grading",
-            "--gold",
-            str(PROJECT_ROOT / "evals" / "golden" / "dev2.jsonl"),
-            "--backend",
-            "fake",
-            "--results-dir",
-            str(tmp_path / "results"),
-            "--resume",
-            run.name,
-        ]
-    )
+    code = main(["eval", "grading", "--gold", str(PROJECT_ROOT / "evals" / "golden" / "dev2.jsonl"), "--backend",
+                 "fake", "--results-dir", str(tmp_path / "results"), "--resume", run.name])
     assert code == 2 and "resume it with that file unchanged" in capsys.readouterr().err
 
 
 def test_max_drop_fails_a_run_made_worse_on_purpose_and_passes_it_unchanged(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     code, _, err = grading(tmp_path, capsys, "--save-baseline")
     assert code == 0 and "baseline for dev written" in err
@@ -139,8 +106,7 @@ def test_max_drop_fails_a_run_made_worse_on_purpose_and_passes_it_unchanged(
 
 
 def test_fail_under_names_the_dimension_and_refuses_a_malformed_gate(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, report, err = grading(tmp_path, capsys, "--fail-under", "composure=1.01", "--fail-under", "curiosity=-1")
     assert code == 1 and "FAILED: composure fell under its floor" in err and "curiosity fell" not in err
@@ -151,20 +117,8 @@ def test_fail_under_names_the_dimension_and_refuses_a_malformed_gate(
 
 
 def test_concurrency_is_refused_on_the_embedded_model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code = main(
-        [
-            "eval",
-            "grading",
-            "--gold",
-            str(GOLD),
-            "--backend",
-            "local",
-            "--concurrency",
-            "4",
-            "--results-dir",
-            str(tmp_path),
-        ]
-    )
+    code = main(["eval", "grading", "--gold", str(GOLD), "--backend", "local", "--concurrency", "4",
+                 "--results-dir", str(tmp_path)])
     assert code == 2 and "one request at a time" in capsys.readouterr().err
 
 
@@ -175,9 +129,7 @@ def test_concurrent_grading_gives_the_same_report(tmp_path: Path, capsys: pytest
 
 
 def test_two_runs_are_compared_case_by_case(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, before, _ = grading(tmp_path, capsys)
     earlier = tmp_path / "before.json"
@@ -215,9 +167,7 @@ def test_every_agreement_figure_has_an_interval(tmp_path: Path, capsys: pytest.C
 @pytest.mark.browser
 @pytest.mark.skipif(not (CHROMIUM.exists() and CHROMEDRIVER.exists()), reason="needs Debian's Chromium")
 def test_the_html_report_opens_in_chromium_with_every_table(
-    tmp_path: Path,
-    capsys: pytest.CaptureFixture[str],
-    driver,  # noqa: F811 (the fixture imported above)
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], driver,  # noqa: F811 (the fixture imported above)
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -231,16 +181,8 @@ def test_the_html_report_opens_in_chromium_with_every_table(
 
     driver.get(page.as_uri())
     tables = {t.get_attribute("id") for t in driver.find_elements(By.TAG_NAME, "table")}
-    assert tables == {
-        "summary",
-        "push",
-        "confusion-curiosity",
-        "confusion-composure",
-        "confusion-restraint",
-        "comparison",
-        "moved",
-        "cases",
-    }
+    assert tables == {"summary", "push", "confusion-curiosity", "confusion-composure", "confusion-restraint",
+                      "comparison", "moved", "cases"}
     summary = driver.find_element(By.ID, "summary").text
     assert f"{report['dimensions']['restraint']['qwk']:.3f}" in summary
     matrix = driver.find_element(By.ID, "confusion-curiosity")

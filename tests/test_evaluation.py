@@ -26,13 +26,10 @@ def test_qwk_known_values(a, b, expected):
     assert quadratic_weighted_kappa(a, b) == pytest.approx(expected)
 
 
-CASE = {
-    "id": "c1",
-    "context": [{"speaker": "rep", "text": "Could we meet Tuesday?"}, {"speaker": "prospect", "text": "No thanks."}],
-    "reply": "Fair enough. What made you say no so quickly?",
-    "labels": {"curiosity": 5, "composure": 5, "restraint": 5},
-    "why": "open question",
-}
+CASE = {"id": "c1", "context": [{"speaker": "rep", "text": "Could we meet Tuesday?"},
+                                {"speaker": "prospect", "text": "No thanks."}],
+        "reply": "Fair enough. What made you say no so quickly?",
+        "labels": {"curiosity": 5, "composure": 5, "restraint": 5}, "why": "open question"}
 
 
 def write_gold(path: Path, cases: list[dict]) -> Path:
@@ -59,46 +56,24 @@ def test_broken_golden_files_name_the_line(tmp_path, mutate, message):
 
 def test_unscored_counts_as_a_miss(tmp_path):
     cases = load_golden(write_gold(tmp_path / "g.jsonl", [CASE, {**CASE, "id": "c2"}]))
-    good = Grade(
-        scored=True,
-        dimensions={
-            d: {"score": 5, "model_score": 5, "evidence": None, "note": ""}
-            for d in ("curiosity", "composure", "restraint")
-        },
-    )
+    good = Grade(scored=True, dimensions={d: {"score": 5, "model_score": 5, "evidence": None, "note": ""}
+                                          for d in ("curiosity", "composure", "restraint")})
     out = agreement(cases, [good, Grade.unscored("model down")])
     assert out["curiosity"]["exact"] == 0.5 and out["curiosity"]["unscored"] == 1
 
 
 def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    gold = write_gold(
-        tmp_path / "g.jsonl",
-        [
-            CASE,
-            {
-                **CASE,
-                "id": "c2",
-                "reply": "Could we book Thursday then?",
-                "labels": {"curiosity": 1, "composure": 4, "restraint": 3},
-            },
-        ],
-    )
+    gold = write_gold(tmp_path / "g.jsonl", [CASE, {**CASE, "id": "c2", "reply": "Could we book Thursday then?",
+                                                   "labels": {"curiosity": 1, "composure": 4, "restraint": 3}}])
     results = tmp_path / "results"
     code = main(["eval", "grading", "--gold", str(gold), "--backend", "fake", "--json", "--results-dir", str(results)])
     assert code == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 2 and report["backend"] == "fake"
     assert set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
-    assert set(report["dimensions"]["curiosity"]) == {
-        "qwk",
-        "qwk_ci95",
-        "exact",
-        "exact_ci95",
-        "within1",
-        "within1_ci95",
-        "unscored",
-    }
+    assert set(report["dimensions"]["curiosity"]) == {"qwk", "qwk_ci95", "exact", "exact_ci95", "within1",
+                                                      "within1_ci95", "unscored"}
     assert [c["id"] for c in report["cases"]] == ["c1", "c2"]
     assert report["cases"][1]["scores"]["curiosity"] == 1
     assert set(report["cases"][1]["notes"]) == {"curiosity", "composure", "restraint"}
@@ -112,22 +87,10 @@ def test_eval_grading_cli_json_contract(tmp_path, capsys, monkeypatch):
 
 def test_simulate_cli_json_contract(tmp_path, capsys):
     script = tmp_path / "pushy.json"
-    script.write_text(
-        json.dumps(
-            {
-                "rep": [
-                    "Could we book 20 minutes?",
-                    "Fifteen minutes Thursday?",
-                    "How about Friday at 2pm?",
-                    "What about Monday at 10?",
-                    "Tuesday?",
-                ]
-            }
-        )
-    )
-    code = main(
-        ["simulate", "--persona", "happy_incumbent", "--rep-script", str(script), "--backend", "fake", "--json"]
-    )
+    script.write_text(json.dumps({"rep": ["Could we book 20 minutes?", "Fifteen minutes Thursday?",
+                                          "How about Friday at 2pm?", "What about Monday at 10?", "Tuesday?"]}))
+    code = main(["simulate", "--persona", "happy_incumbent", "--rep-script", str(script),
+                 "--backend", "fake", "--json"])
     assert code == 0
     result = json.loads(capsys.readouterr().out)
     assert result["persona"] == "happy_incumbent" and result["backend"] == "fake"
@@ -181,27 +144,15 @@ def test_words_addressed_to_the_grader_never_reach_the_model():
 
 
 def test_eval_signals_cli_needs_no_model(tmp_path, capsys):
-    push = {
-        **CASE,
-        "id": "c2",
-        "reply": "Could we book Thursday then?",
-        "labels": {"curiosity": 1, "composure": 5, "restraint": 3},
-        "meta": {"refusals_before": 1, "pushes_after_refusal": 1},
-    }
+    push = {**CASE, "id": "c2", "reply": "Could we book Thursday then?",
+            "labels": {"curiosity": 1, "composure": 5, "restraint": 3},
+            "meta": {"refusals_before": 1, "pushes_after_refusal": 1}}
     gold = write_gold(tmp_path / "g.jsonl", [CASE, push])
     assert main(["eval", "signals", "--gold", str(gold), "--json"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["n"] == 2 and set(report["dimensions"]) == {"curiosity", "composure", "restraint"}
-    assert set(report["dimensions"]["restraint"]) == {
-        "qwk",
-        "qwk_ci95",
-        "exact",
-        "exact_ci95",
-        "within1",
-        "within1_ci95",
-        "unscored",
-        "in_bounds",
-    }
+    assert set(report["dimensions"]["restraint"]) == {"qwk", "qwk_ci95", "exact", "exact_ci95", "within1",
+                                                      "within1_ci95", "unscored", "in_bounds"}
     assert report["push"] == {"applicable": 1, "agreement": 1.0, "ci95": None}  # no interval from one case
     assert report["cases"][1]["scores"]["curiosity"] == 1 and report["cases"][1]["push"] == {"label": 1, "code": 1}
     assert main(["eval", "signals", "--gold", str(gold)]) == 0

@@ -62,7 +62,7 @@ HOSTILE = [
     "![i](http://e/x.png)",
     "<img src=x onerror=alert(1)>",
     "<a href='javascript:alert(1)'>click</a>",
-    '"><svg onload=alert(1)>',
+    "\"><svg onload=alert(1)>",
     "<iframe src=//127.0.0.1/evil></iframe>",
     "<https://127.0.0.1/autolink>",
     "[ref]: http://e/x\n[ref]",
@@ -83,46 +83,16 @@ def hostile_record(text: str) -> SessionRecord:
     """A session in which the rep, every model and the persona's author wrote ``text`` everywhere."""
     dims = {d: DimensionGrade(score=2, model_score=3, evidence=text, note=text) for d in Dimension}
     moment = Moment(turn=1, rep=text, scores={"curiosity": 2}, evidence=text, note=text)
-    report = Report(
-        persona_id=PERSONA,
-        ended_by="prospect",
-        door="not_now",
-        door_when=text,
-        replies=3,
-        graded=1,
-        unscored=1,
-        averages={"curiosity": 2.0, "composure": 2.0, "restraint": 2.0},
-        weakest_dimension="curiosity",
-        strongest=moment,
-        weakest=moment.model_copy(update={"turn": 2}),
-        summary=text,
-        drill=text,
-        follow_up=text,
-        coach_error=text,
-    )
-    turns = [
-        TurnRecord(
-            id=i + 1,
-            idx=i,
-            speaker="prospect" if i % 2 == 0 else "rep",
-            text=text,
-            move="object" if i % 2 == 0 else None,
-        )
-        for i in range(7)
-    ]
+    report = Report(persona_id=PERSONA, ended_by="prospect", door="not_now", door_when=text, replies=3, graded=1,
+                    unscored=1, averages={"curiosity": 2.0, "composure": 2.0, "restraint": 2.0},
+                    weakest_dimension="curiosity", strongest=moment, weakest=moment.model_copy(update={"turn": 2}),
+                    summary=text, drill=text, follow_up=text, coach_error=text)
+    turns = [TurnRecord(id=i + 1, idx=i, speaker="prospect" if i % 2 == 0 else "rep", text=text,
+                        move="object" if i % 2 == 0 else None) for i in range(7)]
     return SessionRecord(
-        id="s-1",
-        persona_id=PERSONA,
-        persona_version="abc123",
-        persona={"name": text},
-        prompt_versions={},
-        models={},
-        owner=text,
-        created_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC),
-        ended_at=None,
-        ended_by="prospect",
-        state={"door": "not_now"},
-        turns=turns,
+        id="s-1", persona_id=PERSONA, persona_version="abc123", persona={"name": text}, prompt_versions={},
+        models={}, owner=text, created_at=datetime(2025, 3, 1, 9, 30, tzinfo=UTC), ended_at=None,
+        ended_by="prospect", state={"door": "not_now"}, turns=turns,
         grades={2: Grade(scored=True, dimensions=dims), 4: Grade.unscored(text)},  # turn 6: not graded yet
         report=report.model_dump(mode="json"),
     )
@@ -177,24 +147,9 @@ def test_scores_evidence_and_notes_follow_each_reply(gym: Gym) -> None:
 
 # --- JSON: a stable structure, without the grader's prompts unless asked ------------------------
 
-SESSION_KEYS = {
-    "id",
-    "owner",
-    "persona_id",
-    "persona_version",
-    "persona_name",
-    "prompt_versions",
-    "models",
-    "created_at",
-    "ended_at",
-    "ended_by",
-    "door",
-    "attempt_of",
-    "attempts",
-    "drill_id",
-    "follow_up_of",
-    "follow_ups",
-}
+SESSION_KEYS = {"id", "owner", "persona_id", "persona_version", "persona_name", "prompt_versions", "models",
+                "created_at", "ended_at", "ended_by", "door", "attempt_of", "attempts", "drill_id", "follow_up_of",
+                "follow_ups"}
 TURN_KEYS = {"index", "speaker", "text", "move", "reply", "fallback_reason", "grade", "delivery", "audit"}
 GRADE_KEYS = {"scored", "scores", "dimensions", "unscored_reason", "notes_unavailable", "model", "prompt_hash", "audit"}
 
@@ -207,11 +162,7 @@ def test_the_json_export_is_the_documented_structure(gym: Gym) -> None:
     meta = data["session"]
     assert set(meta) == SESSION_KEYS
     assert (meta["id"], meta["owner"], meta["persona_id"], meta["persona_name"]) == (
-        record.id,
-        "ana",
-        PERSONA,
-        "Dana Whitfield",
-    )
+        record.id, "ana", PERSONA, "Dana Whitfield")
     assert ISO.match(meta["created_at"]) and ISO.match(meta["ended_at"]) and meta["ended_by"] == "rep"
     assert meta["models"]["grader"] == "fake-grader" and meta["prompt_versions"] == record.prompt_versions
     assert meta["door"] == record.state["door"]
@@ -228,20 +179,16 @@ def test_the_json_export_is_the_documented_structure(gym: Gym) -> None:
         grade = turn["grade"]
         assert set(grade) == GRADE_KEYS and grade["scored"] and grade["audit"] is None
         assert set(grade["scores"]) == set(grade["dimensions"]) == {d.value for d in Dimension}
-        assert all(
-            set(d)
-            == {"score", "model_score", "evidence", "note", "try_instead", "try_instead_source", "fallback_reason"}
-            for d in grade["dimensions"].values()
-        )
+        assert all(set(d) == {"score", "model_score", "evidence", "note", "try_instead", "try_instead_source",
+                              "fallback_reason"} for d in grade["dimensions"].values())
         assert grade["model"] == "fake-grader" and grade["prompt_hash"] and grade["unscored_reason"] is None
     assert data["report"]["replies"] == 2 and "coach_raw" not in data["report"]
 
 
 def test_the_grader_s_prompt_and_raw_answer_only_come_with_audit(gym: Gym) -> None:
     # replies that need a line to try instead: the grader's model is asked for one
-    record = gym.store.get_session(
-        play(gym, lines=("Could we book twenty minutes on Thursday?", "Come on, just fifteen minutes then?"))
-    )
+    record = gym.store.get_session(play(gym, lines=("Could we book twenty minutes on Thursday?",
+                                                    "Come on, just fifteen minutes then?")))
     plain_text = session_json(record)
     stored = next(iter(record.grades.values()))
     for secret in (stored.prompt, stored.raw_output, record.report["coach_raw"]):
@@ -257,13 +204,10 @@ def test_the_grader_s_prompt_and_raw_answer_only_come_with_audit(gym: Gym) -> No
     assert "coach_raw" in audited["report"]
 
 
-@pytest.mark.parametrize(
-    ("grades", "expected"),
-    [
-        ("skip", {"scored": False, "scores": {}, "dimensions": {}, "unscored_reason": GRADING_SKIPPED}),
-        ("missing", None),
-    ],
-)
+@pytest.mark.parametrize(("grades", "expected"), [
+    ("skip", {"scored": False, "scores": {}, "dimensions": {}, "unscored_reason": GRADING_SKIPPED}),
+    ("missing", None),
+])
 def test_unscored_and_missing_grades_in_the_json(gym: Gym, grades: str, expected: dict | None) -> None:
     record = gym.store.get_session(play(gym, owner=None, grade=False))
     if grades == "missing":
@@ -279,57 +223,40 @@ def test_unscored_and_missing_grades_in_the_json(gym: Gym, grades: str, expected
             assert {k: got[k] for k in expected} == expected
 
 
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        (datetime(2025, 3, 1, 9, 30, 5, 123456, tzinfo=UTC), "2025-03-01T09:30:05Z"),
-        (datetime(2025, 3, 1, 9, 30, 5), "2025-03-01T09:30:05Z"),  # naive: UTC, as SQLite gives it back
-        (datetime.fromisoformat("2025-03-01T11:30:05+02:00"), "2025-03-01T09:30:05Z"),
-        (None, None),
-    ],
-)
+@pytest.mark.parametrize(("value", "expected"), [
+    (datetime(2025, 3, 1, 9, 30, 5, 123456, tzinfo=UTC), "2025-03-01T09:30:05Z"),
+    (datetime(2025, 3, 1, 9, 30, 5), "2025-03-01T09:30:05Z"),  # naive: UTC, as SQLite gives it back
+    (datetime.fromisoformat("2025-03-01T11:30:05+02:00"), "2025-03-01T09:30:05Z"),
+    (None, None),
+])
 def test_times_are_iso_8601_utc(value: datetime | None, expected: str | None) -> None:
     assert iso_utc(value) == expected
 
 
 # --- CSV: safe in a spreadsheet --------------------------------------------------------------
 
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        ("=1+1", "'=1+1"),
-        ('=HYPERLINK("http://e/x","click")', '\'=HYPERLINK("http://e/x","click")'),
-        ("+1", "'+1"),
-        ("-2+3", "'-2+3"),
-        ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
-        ("\t=1", "'\t=1"),
-        ("\r=1", "'\r=1"),
-        ("a=b", "a=b"),
-        ("ana", "ana"),
-        ("", ""),
-        (None, ""),
-        (True, "true"),
-        (False, "false"),
-        (4, "4"),
-    ],
-)
+@pytest.mark.parametrize(("value", "expected"), [
+    ("=1+1", "'=1+1"),
+    ('=HYPERLINK("http://e/x","click")', '\'=HYPERLINK("http://e/x","click")'),
+    ("+1", "'+1"),
+    ("-2+3", "'-2+3"),
+    ("@SUM(A1:A2)", "'@SUM(A1:A2)"),
+    ("\t=1", "'\t=1"),
+    ("\r=1", "'\r=1"),
+    ("a=b", "a=b"),
+    ("ana", "ana"),
+    ("", ""),
+    (None, ""),
+    (True, "true"),
+    (False, "false"),
+    (4, "4"),
+])
 def test_a_cell_a_spreadsheet_would_run_gets_an_apostrophe(value: object, expected: str) -> None:
     assert csv_cell(value) == expected
     started = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
     text = value if isinstance(value, str) else None
-    row = ScoreRow(
-        owner=text,
-        session_id="s1",
-        session_started=started,
-        persona_id=text or PERSONA,
-        persona_version="v1",
-        turn_id=1,
-        turn=1,
-        replied_at=started,
-        scored=False,
-        unscored_reason=text,
-    )
+    row = ScoreRow(owner=text, session_id="s1", session_started=started, persona_id=text or PERSONA,
+                   persona_version="v1", turn_id=1, turn=1, replied_at=started, scored=False, unscored_reason=text)
     (header, line) = list(csv.reader(io.StringIO(scores_csv([row]))))
     cells = dict(zip(header, line, strict=True))
     assert cells["owner"] == cells["unscored_reason"] == (expected if text is not None else "")
@@ -339,14 +266,8 @@ def test_a_cell_a_spreadsheet_would_run_gets_an_apostrophe(value: object, expect
 
 def test_scores_csv_has_one_line_per_reply_and_never_a_default_score() -> None:
     started = datetime(2025, 3, 1, 9, 30, tzinfo=UTC)
-    base = {
-        "owner": "ana",
-        "session_id": "s1",
-        "session_started": started,
-        "persona_id": PERSONA,
-        "persona_version": "v1",
-        "replied_at": started,
-    }
+    base = {"owner": "ana", "session_id": "s1", "session_started": started, "persona_id": PERSONA,
+            "persona_version": "v1", "replied_at": started}
     rows = [
         ScoreRow(**base, turn_id=2, turn=1, scored=True, curiosity=4, composure=5, restraint=3),
         ScoreRow(**base, turn_id=4, turn=2, scored=False, unscored_reason="the grader's model failed, tried twice"),
@@ -356,26 +277,14 @@ def test_scores_csv_has_one_line_per_reply_and_never_a_default_score() -> None:
     assert text.startswith(",".join(SCORE_COLUMNS) + "\r\n")
     assert list(csv.reader(io.StringIO(text)))[1:] == [
         ["ana", "s1", "2025-03-01T09:30:00Z", PERSONA, "v1", "1", "4", "5", "3", "true", ""],
-        [
-            "ana",
-            "s1",
-            "2025-03-01T09:30:00Z",
-            PERSONA,
-            "v1",
-            "2",
-            "",
-            "",
-            "",
-            "false",
-            "the grader's model failed, tried twice",
-        ],
+        ["ana", "s1", "2025-03-01T09:30:00Z", PERSONA, "v1", "2", "", "", "", "false",
+         "the grader's model failed, tried twice"],
         ["ana", "s1", "2025-03-01T09:30:00Z", PERSONA, "v1", "3", "", "", "", "", ""],
     ]
     assert scores_csv([]) == ",".join(SCORE_COLUMNS) + "\r\n"
 
 
 # --- The store's score rows ------------------------------------------------------------------
-
 
 def a_grade(score: int) -> Grade:
     dims = {d: DimensionGrade(score=score, model_score=score, evidence=None, note="n") for d in Dimension}
@@ -400,17 +309,12 @@ def test_score_rows_join_sessions_turns_and_grades(store: Store) -> None:  # noq
 
     rows = store.score_rows()
     assert [(r.owner, r.session_id, r.turn_id, r.turn) for r in rows] == [
-        ("ana", ana, first, 1),
-        ("ana", ana, second, 2),
-        ("ana", ana, third, 3),
-        ("ben", ben, bens, 1),
+        ("ana", ana, first, 1), ("ana", ana, second, 2), ("ana", ana, third, 3), ("ben", ben, bens, 1),
         (None, nobody, rows[-1].turn_id, 1),
     ]
     assert [(r.scored, r.curiosity, r.composure, r.restraint, r.unscored_reason) for r in rows[:4]] == [
-        (True, 4, 4, 4, None),
-        (False, None, None, None, "the grader's model failed"),
-        (None, None, None, None, None),
-        (True, 2, 2, 2, None),
+        (True, 4, 4, 4, None), (False, None, None, None, "the grader's model failed"),
+        (None, None, None, None, None), (True, 2, 2, 2, None),
     ]
     assert rows[0].persona_id == "happy_incumbent" and rows[0].persona_version == "abc123"
     assert rows[0].session_started.tzinfo is not None and rows[0].replied_at >= rows[0].session_started
@@ -421,7 +325,6 @@ def test_score_rows_join_sessions_turns_and_grades(store: Store) -> None:  # noq
 
 # --- roleplay export ... ---------------------------------------------------------------------
 
-
 @pytest.fixture
 def cli_db(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
     """Point the command line at the test database."""
@@ -429,9 +332,8 @@ def cli_db(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> str:
     return settings.db_url
 
 
-def test_export_session_prints_markdown_or_writes_json(
-    gym: Gym, cli_db: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_session_prints_markdown_or_writes_json(gym: Gym, cli_db: str, tmp_path: Path,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
     session_id = play(gym, lines=("Could we book twenty minutes on Thursday?", "Come on, just fifteen minutes then?"))
     assert main(["export", "session", session_id]) == 0
     out = capsys.readouterr().out
@@ -448,34 +350,30 @@ def test_export_session_prints_markdown_or_writes_json(
     assert json.loads(capsys.readouterr().out)["turns"][1]["grade"]["audit"]["prompt"]
 
 
-def test_export_of_an_unknown_session_fails_clearly(gym: Gym, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_of_an_unknown_session_fails_clearly(gym: Gym, cli_db: str,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
     play(gym)
     assert main(["export", "session", "no-such-session"]) == 1
     captured = capsys.readouterr()
     assert captured.out == "" and "no session 'no-such-session'" in captured.err
 
 
-def test_export_without_a_database_fails_and_creates_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_export_without_a_database_fails_and_creates_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
     missing = tmp_path / "nowhere" / "roleplay.db"
     monkeypatch.setenv("ROLEPLAY_DATABASE_URL", f"sqlite:///{missing}")
     assert main(["export", "scores"]) == 1
     assert f"no database at {missing}" in capsys.readouterr().err and not missing.exists()
 
 
-@pytest.mark.parametrize(
-    ("owners", "expected"),
-    [
-        ([], ["ana", "ana", "ben", ""]),
-        (["--owner", "ana"], ["ana", "ana"]),
-        (["--owner", "ben", "--owner", "ana"], ["ana", "ana", "ben"]),
-        (["--owner", "cy"], []),
-    ],
-)
-def test_export_scores_writes_csv_by_owner(
-    gym: Gym, cli_db: str, capsys: pytest.CaptureFixture[str], owners: list[str], expected: list[str]
-) -> None:
+@pytest.mark.parametrize(("owners", "expected"), [
+    ([], ["ana", "ana", "ben", ""]),
+    (["--owner", "ana"], ["ana", "ana"]),
+    (["--owner", "ben", "--owner", "ana"], ["ana", "ana", "ben"]),
+    (["--owner", "cy"], []),
+])
+def test_export_scores_writes_csv_by_owner(gym: Gym, cli_db: str, capsys: pytest.CaptureFixture[str],
+                                           owners: list[str], expected: list[str]) -> None:
     play(gym, owner="ana")
     play(gym, owner="ben", lines=("What made Fleetly the right fit?",))
     play(gym, owner=None, lines=("Hello?",))
@@ -486,7 +384,8 @@ def test_export_scores_writes_csv_by_owner(
     assert all(line[9] == "true" and line[6] for line in lines)
 
 
-def test_export_scores_of_a_team_takes_its_members(gym: Gym, cli_db: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_export_scores_of_a_team_takes_its_members(gym: Gym, cli_db: str,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
     gym.accounts.scrypt_n = 2**10
     gym.accounts.add("ana", "correct horse battery", "rep", "east")
     gym.accounts.add("ben", "correct horse battery", "rep", "west")

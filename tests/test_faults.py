@@ -71,14 +71,10 @@ def test_transient_faults_are_recognised(name: str) -> None:
     ("exc", "fault"),
     [
         (ValueError("no JSON object"), Fault.MALFORMED),
-        (
-            openai.AuthenticationError("bad key", response=openai_http.Response(401, request=REQUEST), body=None),
-            Fault.REJECTED,
-        ),
-        (
-            openai.InternalServerError("oops", response=openai_http.Response(503, request=REQUEST), body=None),
-            Fault.SERVER,
-        ),
+        (openai.AuthenticationError("bad key", response=openai_http.Response(401, request=REQUEST), body=None),
+         Fault.REJECTED),
+        (openai.InternalServerError("oops", response=openai_http.Response(503, request=REQUEST), body=None),
+         Fault.SERVER),
         (RuntimeError("llama_decode returned -1"), Fault.OTHER),
     ],
 )
@@ -100,9 +96,8 @@ def test_a_fault_that_would_fail_again_is_not_retried() -> None:
 
     def boom() -> str:
         attempts.append(1)
-        raise openai.AuthenticationError(
-            "Incorrect API key", response=openai_http.Response(401, request=REQUEST), body=None
-        )
+        raise openai.AuthenticationError("Incorrect API key", response=openai_http.Response(401, request=REQUEST),
+                                         body=None)
 
     with pytest.raises(ModelFault) as info:
         RetryPolicy(delay_s=0).call(boom)
@@ -188,8 +183,7 @@ GRADER_FAULTS = {**FAULTS, "malformed": (lambda: ValueError("no JSON object in t
 
 @pytest.mark.parametrize("name", GRADER_FAULTS)
 def test_grader_fault_retries_once_then_stores_the_scores_and_the_librarys_notes(
-    name: str,
-    new_gym: Callable[..., Gym],
+    name: str, new_gym: Callable[..., Gym],
 ) -> None:
     make, words = GRADER_FAULTS[name]
     model = faulty("grader", make())
@@ -234,9 +228,8 @@ def test_a_malformed_grade_answer_is_retried_once(new_gym: Callable[..., Gym]) -
     (grade,) = call_.grades(wait=10).values()
     assert len(model.calls) == 2
     low = [d for d in grade.dimensions.values() if d.score <= 3]
-    assert low and all(
-        d.fallback_reason.startswith("the grader's model failed: its answer was malformed, tried twice") for d in low
-    )
+    assert low and all(d.fallback_reason.startswith("the grader's model failed: its answer was malformed, tried twice")
+                       for d in low)
     assert grade.scored and grade.raw_output == "I'd give it a 4."
 
 
@@ -365,9 +358,8 @@ def test_the_app_restarts_and_the_rep_carries_on(new_gym: Callable[..., Gym]) ->
 
 
 @pytest.mark.parametrize(("backend", "timeout"), [("local", 600.0), ("openai", 120.0), ("fake", 120.0)])
-def test_each_backend_gets_its_default_deadline_and_a_setting_wins(
-    backend: str, timeout: float, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_each_backend_gets_its_default_deadline_and_a_setting_wins(backend: str, timeout: float,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     from roleplay.config import load_settings
 
     monkeypatch.delenv("ROLEPLAY_CONFIG", raising=False)

@@ -93,11 +93,8 @@ def test_push_counting_agrees_with_the_labels():
     """Is this reply the first, second, third push after a refusal? Code must know (≥ 90%)."""
     applicable = [c for c in ALL if meta(c).get("refusals_before") or meta(c).get("pushes_after_refusal")]
     assert len(applicable) >= 60
-    misses = [
-        (c.id, meta(c)["pushes_after_refusal"], predicted_push(c))
-        for c in applicable
-        if predicted_push(c) != meta(c)["pushes_after_refusal"]
-    ]
+    misses = [(c.id, meta(c)["pushes_after_refusal"], predicted_push(c)) for c in applicable
+              if predicted_push(c) != meta(c)["pushes_after_refusal"]]
     agreement = 1 - len(misses) / len(applicable)
     assert agreement >= 0.90, f"{agreement:.1%} agreement; misses (id, label, code): {misses[:15]}"
 

@@ -11,10 +11,8 @@ from roleplay.understanding.signals import analyse_reply
 
 PROMPTS = PROJECT_ROOT / "prompts"
 READER = Reader()
-CONTEXT = [
-    Line(speaker="rep", text="Could we book 20 minutes next Tuesday?"),
-    Line(speaker="prospect", text="No thanks, we're happy with Fleetly."),
-]
+CONTEXT = [Line(speaker="rep", text="Could we book 20 minutes next Tuesday?"),
+           Line(speaker="prospect", text="No thanks, we're happy with Fleetly.")]
 PUSH = "Just fifteen minutes then, how about Thursday at ten?"
 BETTER = "Understood, I'll leave it there. Out of interest, what made Fleetly the right choice for you?"
 
@@ -64,17 +62,12 @@ def test_a_line_that_is_no_better_is_never_shown_and_the_librarys_proven_line_st
         assert READER.read(CONTEXT, restraint.try_instead).scores["restraint"] >= 4
 
 
-@pytest.mark.parametrize(
-    ("answer", "problem"),
-    [
-        (line("You said → try instead → because Fleetly"), "template residue"),
-        (line("Understood. What made Fleetly the right choice"), "cut off"),
-        (
-            line("I hear you. Their budget year starts on 1 July, and she sends her wish list to finance."),
-            "garbled persona",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("answer", "problem"), [
+    (line("You said → try instead → because Fleetly"), "template residue"),
+    (line("Understood. What made Fleetly the right choice"), "cut off"),
+    (line("I hear you. Their budget year starts on 1 July, and she sends her wish list to finance."),
+     "garbled persona"),
+])
 def test_a_line_that_fails_a_check_falls_back_with_the_reason(answer, problem):
     grader, _ = grader_with(lambda m: answer)
     facts = ["Their budget year starts on 1 July, and she sends her wish list to finance in May."]
@@ -136,13 +129,8 @@ def test_evidence_is_cut_at_a_word_boundary_and_stays_verbatim() -> None:
         ([], "That's a ridiculous way to run a business.", Dimension.COMPOSURE, 2),
         ([], "Actually, Fleetly is slower than us.", Dimension.COMPOSURE, 3),
         (CONTEXT, "Just fifteen minutes then, Thursday?", Dimension.RESTRAINT, 3),
-        (
-            CONTEXT
-            + [Line(speaker="rep", text="Fifteen minutes Thursday?"), Line(speaker="prospect", text="I said no.")],
-            "How about Friday at 2pm?",
-            Dimension.RESTRAINT,
-            1,
-        ),
+        (CONTEXT + [Line(speaker="rep", text="Fifteen minutes Thursday?"),
+                    Line(speaker="prospect", text="I said no.")], "How about Friday at 2pm?", Dimension.RESTRAINT, 1),
     ],
 )
 def test_the_pattern_bounds_kept_for_comparison(context, reply, dim, hi):
@@ -165,11 +153,8 @@ def test_the_prompt_prepared_before_the_reply_is_where_the_real_one_starts():
     from roleplay.judge.grading import _CUT
 
     grader, _ = grader_with(lambda m: "{}")
-    context = [
-        Line(speaker="prospect", text="Dana."),
-        Line(speaker="rep", text="Could we meet?"),
-        Line(speaker="prospect", text="No thanks."),
-    ]
+    context = [Line(speaker="prospect", text="Dana."), Line(speaker="rep", text="Could we meet?"),
+               Line(speaker="prospect", text="No thanks.")]
     prepared = grader._case(context, _CUT, "").split(_CUT)[0]
     real = grader._case(context, "What made you pick them?", "- curiosity: ask")
     assert real.startswith(prepared) and len(prepared) > 40
@@ -188,24 +173,16 @@ LATER = [Line(speaker="prospect", text="Cheers, but we're sorted for now. Ring m
     [
         # restraint follows the count and the kind of "no"
         (HAPPY, "Fair enough. Would you be up for a quick side-by-side next week?", Dimension.RESTRAINT, 4),
-        (
-            [Line(speaker="prospect", text="Dana Whitfield.")],
-            "Could we book twenty minutes next week?",
-            Dimension.RESTRAINT,
-            5,
-        ),
+        ([Line(speaker="prospect", text="Dana Whitfield.")], "Could we book twenty minutes next week?",
+         Dimension.RESTRAINT, 5),
         (CONTEXT, "Understood. Would a shorter fifteen-minute slot work instead?", Dimension.RESTRAINT, 3),
         (CONTEXT, "Come on, don't be like that. Fifteen minutes?", Dimension.RESTRAINT, 2),
         (NO_CALLS, "Understood. Before I email, could we lock in ten minutes for Tuesday?", Dimension.RESTRAINT, 3),
         (OFF_LIST, "No problem. Can I just confirm the demo for Tuesday then?", Dimension.RESTRAINT, 1),
         (NO_CALLS, "Sure. What would be most useful to include in it?", Dimension.RESTRAINT, 4),
         (CONTEXT, "That's a shame. I'll email you the case study anyway.", Dimension.RESTRAINT, 2),
-        (
-            QUICK,
-            "Right, quick version: we score accounts, flag risk and automate outreach for teams like yours.",
-            Dimension.RESTRAINT,
-            3,
-        ),
+        (QUICK, "Right, quick version: we score accounts, flag risk and automate outreach for teams like yours.",
+         Dimension.RESTRAINT, 3),
         (HAPPY, "DocuSign's fine, but we're half the price and twice as fast.", Dimension.RESTRAINT, 4),
         # composure follows the markers
         (CONTEXT, "Oh gosh, I'm sorry, I know, I'm so sorry, whatever works.", Dimension.COMPOSURE, 3),
@@ -223,13 +200,8 @@ LATER = [Line(speaker="prospect", text="Cheers, but we're sorted for now. Ring m
         (LATER, "Sorted? Everyone says that until their quotes go out a week late.", Dimension.RESTRAINT, 3),
         (OFF_LIST, "Wow, rude. Fine.", Dimension.RESTRAINT, 5),
         (HAPPY, "Wouldn't you agree that paying less for the same thing makes sense?", Dimension.RESTRAINT, 4),
-        (
-            QUICK,
-            "No problem, I'll be quick: we help customer success teams cut churn by twenty percent with health"
-            " scores that update daily, and teams like yours use them every morning.",
-            Dimension.RESTRAINT,
-            3,
-        ),
+        (QUICK, "No problem, I'll be quick: we help customer success teams cut churn by twenty percent with health"
+         " scores that update daily, and teams like yours use them every morning.", Dimension.RESTRAINT, 3),
     ],
 )
 def test_signal_scores_follow_the_anchors(context, reply, dim, score):

@@ -59,9 +59,8 @@ def test_the_documented_limit_is_enforced_with_a_message(gym: Gym) -> None:
     call_ = gym.start(PERSONA)
     with pytest.raises(InputError) as info:
         call_.say("x" * 50_000)
-    assert str(info.value) == (
-        "That message is 50,000 characters; the limit is 2,000. On a call, say it in a few sentences."
-    )
+    assert str(info.value) == ("That message is 50,000 characters; the limit is 2,000. "
+                               "On a call, say it in a few sentences.")
     with pytest.raises(InputError, match="2,001 characters"):
         call_.say("y" * (limit + 1))
     assert len(gym.store.get_session(call_.id).turns) == 1
@@ -120,7 +119,7 @@ INTACT = [
     "می\u200cخواهم بدانم چرا Fleetly را انتخاب کردید؟",  # Persian, with a zero-width non-joiner
     "समझ गया। आपने Fleetly क्यों चुना?",
     "Entendido. ¿Qué los llevó a elegir a Fleetly? Ça va ? Ñandú",
-    '\'; DROP TABLE turns; -- and 1=1 OR "x"="x"',
+    "'; DROP TABLE turns; -- and 1=1 OR \"x\"=\"x\"",
 ]
 
 
@@ -156,7 +155,7 @@ def test_any_script_and_emoji_are_shown_exactly_in_the_app(serve: Callable[..., 
 HOSTILE = [
     "<script>alert(1)</script>",
     "<img src=x onerror=alert(1)>",
-    '"><svg onload=alert(1)>',
+    "\"><svg onload=alert(1)>",
     "<a href='javascript:alert(1)'>click</a>",
     "<iframe src=//127.0.0.1/evil></iframe>",
     "[click me](javascript:alert(1))",
@@ -204,23 +203,10 @@ def test_markup_is_stored_as_typed_and_every_view_shows_it_as_text(gym: Gym, tex
     assert text in visible_text(scores_html([(text, Grade.unscored(text))], hidden=False))
 
     moment = Moment(turn=1, rep=text, scores={"curiosity": 1}, note=text)
-    report = Report(
-        persona_id=PERSONA,
-        ended_by="rep",
-        door="not_now",
-        door_when=text,
-        replies=2,
-        graded=2,
-        unscored=0,
-        averages={"curiosity": 1.0},
-        weakest_dimension="curiosity",
-        strongest=moment,
-        weakest=moment.model_copy(update={"turn": 2}),
-        summary=text,
-        drill=text,
-        follow_up=text,
-        coach_error=text,
-    )
+    report = Report(persona_id=PERSONA, ended_by="rep", door="not_now", door_when=text, replies=2, graded=2,
+                    unscored=0, averages={"curiosity": 1.0}, weakest_dimension="curiosity", strongest=moment,
+                    weakest=moment.model_copy(update={"turn": 2}), summary=text, drill=text, follow_up=text,
+                    coach_error=text)
     seen = rendered_text(report_markdown(report, text))
     assert seen.count(text.strip()) >= 7, seen
 
@@ -251,69 +237,21 @@ def test_markup_in_the_app_never_becomes_markup(serve: Callable[..., App]) -> No
 # --- Persona files, however broken ----------------------------------------------------------
 
 GOOD = yaml.safe_load((PROJECT_ROOT / "personas" / "happy_incumbent.yaml").read_text(encoding="utf-8"))
-FUZZ = settings(
-    max_examples=150,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
+FUZZ = settings(max_examples=150, deadline=None, database=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
-scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30) | st.dates() | st.datetimes()
+scalars = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30)
+           | st.dates() | st.datetimes())
 keys = st.text(max_size=12) | st.integers() | st.booleans() | st.none()
-documents = st.recursive(
-    scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(keys, kids, max_size=5), max_leaves=20
-)
+documents = st.recursive(scalars, lambda kids: st.lists(kids, max_size=4) | st.dictionaries(keys, kids, max_size=5),
+                         max_leaves=20)
 #: Pieces of YAML syntax, glued at random: tags, anchors, odd dates and numbers, nesting.
-yaml_bits = st.lists(
-    st.sampled_from(
-        [
-            ":",
-            ": ",
-            "- ",
-            "\n",
-            "  ",
-            "[",
-            "]",
-            "{",
-            "}",
-            ",",
-            "&a ",
-            "*a",
-            "? ",
-            "|",
-            ">",
-            "#",
-            "'",
-            '"',
-            "~",
-            "=",
-            "<<: ",
-            "---\n",
-            "...\n",
-            "%YAML 1.1\n",
-            "!!int ",
-            "!!float ",
-            "!!binary ",
-            "!!timestamp ",
-            "!!set ",
-            "!!python/object/apply:os.system ",
-            "2001-13-01",
-            "2001-02-30 10:00:00",
-            "1e999",
-            "0x",
-            "\t",
-            "\x00",
-            "\x85",
-            "schema_version: 1\n",
-            "id: happy_incumbent\n",
-            "patience:\n  start: ",
-            "name",
-            "é",
-            "👍",
-        ]
-    ),
-    max_size=40,
-).map("".join)
+yaml_bits = st.lists(st.sampled_from([
+    ":", ": ", "- ", "\n", "  ", "[", "]", "{", "}", ",", "&a ", "*a", "? ", "|", ">", "#", "'", '"', "~", "=",
+    "<<: ", "---\n", "...\n", "%YAML 1.1\n", "!!int ", "!!float ", "!!binary ", "!!timestamp ", "!!set ",
+    "!!python/object/apply:os.system ", "2001-13-01", "2001-02-30 10:00:00", "1e999", "0x", "\t", "\x00", "\x85",
+    "schema_version: 1\n", "id: happy_incumbent\n", "patience:\n  start: ", "name", "é", "👍",
+]), max_size=40).map("".join)
 
 
 @pytest.fixture(scope="module")
@@ -387,22 +325,14 @@ def test_mutated_personas_are_valid_or_name_the_broken_field(persona_dir: Path, 
     if error is not None:
         fields = [field for field, _, _ in error.problems]
         top = path[0] if isinstance(path[0], str) and path[0] else yaml.safe_dump(path[0]).splitlines()[0]
-        assert any(
-            f == top or f.startswith(f"{top}.") or f in ("(top level)", "id") or f.startswith("line ") for f in fields
-        ), (path, fields)
+        assert any(f == top or f.startswith(f"{top}.") or f in ("(top level)", "id") or f.startswith("line ")
+                   for f in fields), (path, fields)
 
 
 @pytest.mark.parametrize(
     "text",
-    [
-        "a: 2001-13-01",
-        "name: !!timestamp 'soon'",
-        "[" * 3000 + "]" * 3000,
-        "id: !!int 'x'",
-        "\x00: null",
-        "- ",
-        "schema_version: !!python/object/apply:os.system ['true']",
-    ],
+    ["a: 2001-13-01", "name: !!timestamp 'soon'", "[" * 3000 + "]" * 3000, "id: !!int 'x'", "\x00: null",
+     "- ", "schema_version: !!python/object/apply:os.system ['true']"],
     ids=["bad-date", "bad-timestamp", "deep-nesting", "bad-int", "nul", "a-list", "unsafe-tag"],
 )
 def test_yaml_that_broke_the_parser_is_a_persona_error(text: str) -> None:
@@ -443,23 +373,14 @@ def _browser_check(gym: Gym, tmp_path: Path) -> None:
     from .conftest import serve_app
     from .test_browser import CHROMEDRIVER, CHROMIUM, WAIT_S
 
-    evil = (
-        'Hi <img src=x onerror="window.pwned=1"> [click me](javascript:window.pwned=2) **not bold** '
-        "_not em_ # not a heading なるほど"
-    )
+    evil = ('Hi <img src=x onerror="window.pwned=1"> [click me](javascript:window.pwned=2) **not bold** '
+            "_not em_ # not a heading なるほど")
     options = webdriver.ChromeOptions()
     options.binary_location = str(CHROMIUM)
     with ExitStack() as stack:
         profile = stack.enter_context(tempfile.TemporaryDirectory(prefix="chromium-profile-"))
-        for arg in (
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--window-size=1400,1000",
-            f"--user-data-dir={profile}",
-        ):
+        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}"):
             options.add_argument(arg)
         browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
         stack.callback(browser.quit)

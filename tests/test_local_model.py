@@ -44,7 +44,8 @@ def test_an_embedded_model_call_past_its_deadline_times_out_and_the_slot_stays_u
 
     from roleplay.backends.llamacpp import LlamaCppChatModel
 
-    model = LlamaCppChatModel(model_path=str(gguf), slot="timeout-test", max_tokens=200, temperature=0.0, timeout_s=0.5)
+    model = LlamaCppChatModel(model_path=str(gguf), slot="timeout-test", max_tokens=200, temperature=0.0,
+                              timeout_s=0.5)
     long_ask = [HumanMessage("Count slowly from one to two hundred, one number per line.")]
     with pytest.raises(TimeoutError, match="did not finish within 0.5 s"):
         model.invoke(long_ask)
@@ -87,23 +88,9 @@ def openai_server(gguf):
     port = _free_port()
     log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")  # noqa: SIM115
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "llama_cpp.server",
-            "--model",
-            str(gguf),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--n_ctx",
-            "4096",
-            "--model_alias",
-            "embedded",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+         "--port", str(port), "--n_ctx", "4096", "--model_alias", "embedded"],
+        stdout=log, stderr=subprocess.STDOUT,
     )
     base = f"http://127.0.0.1:{port}/v1"
     deadline = time.monotonic() + 180
@@ -132,10 +119,7 @@ def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monke
     monkeypatch.setenv("OPENAI_API_KEY", "sk-local-test")
     role = {"backend": "openai", "model": "embedded", "json_mode": "json_object", "length_cap": "max_tokens"}
     settings = load_settings(
-        backend=Backend.OPENAI,
-        prospect=role,
-        grader=role,
-        coach=role,
+        backend=Backend.OPENAI, prospect=role, grader=role, coach=role,
         database_url=f"sqlite:///{tmp_path / 'openai.db'}",
     )
     gym = Gym(settings)

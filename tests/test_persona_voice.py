@@ -42,19 +42,15 @@ def test_every_name_a_persona_may_give_is_a_bundled_voice() -> None:
 
 
 def test_a_persona_without_a_voice_speaks_with_the_bundled_one_at_the_normal_pace(
-    persona: Persona, settings: Settings, joe: Path
-) -> None:
+        persona: Persona, settings: Settings, joe: Path) -> None:
     speaker = speaker_for(persona, settings)
     assert speaker.voice_path == joe and speaker.length_scale == 1.0
 
 
-@pytest.mark.parametrize(
-    ("rate", "app_pace", "length_scale"),
-    [(1.0, 1.0, 1.0), (1.25, 1.0, 0.8), (0.5, 1.0, 2.0), (1.2, 1.2, 1.0), (2.0, 1.5, 0.75)],
-)
-def test_the_rate_divides_the_apps_pace(
-    persona: Persona, settings: Settings, rate: float, app_pace: float, length_scale: float
-) -> None:
+@pytest.mark.parametrize(("rate", "app_pace", "length_scale"),
+                         [(1.0, 1.0, 1.0), (1.25, 1.0, 0.8), (0.5, 1.0, 2.0), (1.2, 1.2, 1.0), (2.0, 1.5, 0.75)])
+def test_the_rate_divides_the_apps_pace(persona: Persona, settings: Settings, rate: float, app_pace: float,
+                                        length_scale: float) -> None:
     settings = settings.model_copy(update={"voice": settings.voice.model_copy(update={"length_scale": app_pace})})
     voiced = with_voice(persona, rate=rate)
     assert length_scale_for(voiced.voice, settings) == pytest.approx(length_scale)
@@ -66,24 +62,21 @@ def test_personas_share_one_loaded_copy_of_a_voice(persona: Persona, settings: S
     fast, slow = speaker_for(with_voice(persona, rate=1.2), settings), speaker_for(persona, settings)
     again = speaker_for(with_voice(persona, name="joe", rate=1.2), settings)
     assert _loaded.cache_info().misses == 1  # loaded once, for all three
-    assert (fast.length_scale, slow.length_scale, again.length_scale) == (
-        pytest.approx(1 / 1.2),
-        1.0,
-        pytest.approx(1 / 1.2),
-    )
+    assert (fast.length_scale, slow.length_scale, again.length_scale) == (pytest.approx(1 / 1.2), 1.0,
+                                                                          pytest.approx(1 / 1.2))
     assert fast.synthesize("Hello.").sample_rate == slow.sample_rate == 22_050
 
 
 def test_the_app_voice_setting_is_the_default_and_a_named_voice_overrides_it(
-    persona: Persona, settings: Settings, joe: Path, tmp_path: Path
-) -> None:
+        persona: Persona, settings: Settings, joe: Path, tmp_path: Path) -> None:
     own = linked_voice(tmp_path / "app_voices", joe)
     settings = settings.model_copy(update={"voice": settings.voice.model_copy(update={"tts_voice": own})})
     assert speaker_for(persona, settings).voice_path == own
     assert speaker_for(with_voice(persona, name="joe"), settings).voice_path == joe
 
 
-def test_a_relative_voice_path_is_read_from_the_personas_folder(settings: Settings, joe: Path, tmp_path: Path) -> None:
+def test_a_relative_voice_path_is_read_from_the_personas_folder(settings: Settings, joe: Path,
+                                                                tmp_path: Path) -> None:
     folder = tmp_path / "team_personas"
     voice = linked_voice(folder / "voices", joe)
     text = Path(settings.personas_dir / "happy_incumbent.yaml").read_text()
@@ -100,16 +93,15 @@ def test_a_relative_voice_path_is_read_from_the_personas_folder(settings: Settin
 
 
 def test_a_faster_rate_says_the_same_line_in_less_time(persona: Persona, settings: Settings) -> None:
-    durations = [
-        speaker_for(with_voice(persona, rate=rate), settings, varied=False).synthesize(LINE).duration_s
-        for rate in (0.8, 1.0, 1.25)
-    ]
+    durations = [speaker_for(with_voice(persona, rate=rate), settings, varied=False).synthesize(LINE).duration_s
+                 for rate in (0.8, 1.0, 1.25)]
     assert durations[0] > durations[1] > durations[2]
     # rate 0.8 stretches the phonemes 1.5625 times as long as 1.25 does; the silent edges stay put
     assert durations[0] > 1.3 * durations[2]
 
 
-def test_the_same_text_and_rate_give_the_same_audio_without_variation(persona: Persona, settings: Settings) -> None:
+def test_the_same_text_and_rate_give_the_same_audio_without_variation(persona: Persona,
+                                                                      settings: Settings) -> None:
     voiced = with_voice(persona, rate=1.1)
     first = speaker_for(voiced, settings, varied=False).synthesize(LINE)
     second = speaker_for(voiced, settings, varied=False).synthesize(LINE)

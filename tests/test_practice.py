@@ -70,8 +70,7 @@ def test_a_taken_again_call_resumes_after_a_restart(new_gym) -> None:
     first.close()
     resumed = new_gym().call(again.id)
     assert resumed.attempt_of == again.attempt_of and [ln.text for ln in resumed.lines] == [
-        ln.text for ln in again.lines
-    ]
+        ln.text for ln in again.lines]
 
 
 @pytest.mark.parametrize(("reply", "says"), [(0, "from 1 to 1"), (2, "from 1 to 1")])
@@ -111,11 +110,9 @@ def test_a_rep_script_with_a_mistyped_key_is_refused(tmp_path) -> None:
 
 # --- Drills ----------------------------------------------------------------------------------
 
-CURIOUS_REPLIES = [
-    "Understood, I'll stop asking. What would make next year different for you?",
-    "That makes sense. How do the plant managers plan their shifts today?",
-    "Thanks, that helps. What would you want to see before you looked at anything?",
-]
+CURIOUS_REPLIES = ["Understood, I'll stop asking. What would make next year different for you?",
+                   "That makes sense. How do the plant managers plan their shifts today?",
+                   "Thanks, that helps. What would you want to see before you looked at anything?"]
 
 
 def test_a_drill_starts_at_its_moment_and_passes_when_every_reply_clears_the_bar(gym: Gym) -> None:
@@ -160,22 +157,15 @@ def test_the_report_names_the_drill_for_the_weakest_habit(gym: Gym) -> None:
     assert drill.dimension == report.weakest_dimension and " ".join(drill.advice.split()) == report.drill
 
 
-@pytest.mark.parametrize(
-    ("text", "says"),
-    [
-        ("schema_version: 1\ndrills: []\n", "drills: List should have at least 1 item"),
-        (
-            "schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
-            " advice: Stop asking after two noes., persona: happy_incumbent, moment: [{prospect: No.}]}\n",
-            "starts with the rep's line",
-        ),
-        (
-            "schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
-            " advice: Stop asking after two noes., persona: happy_incumbent, replies: 9}\n",
-            "replies: Input should be less than or equal to 5",
-        ),
-    ],
-)
+@pytest.mark.parametrize(("text", "says"), [
+    ("schema_version: 1\ndrills: []\n", "drills: List should have at least 1 item"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
+     " advice: Stop asking after two noes., persona: happy_incumbent, moment: [{prospect: No.}]}\n",
+     "starts with the rep's line"),
+    ("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it,"
+     " advice: Stop asking after two noes., persona: happy_incumbent, replies: 9}\n",
+     "replies: Input should be less than or equal to 5"),
+])
 def test_drills_are_validated_with_the_field_at_fault(tmp_path, text: str, says: str) -> None:
     from roleplay.drills import DrillError, load_drills
 
@@ -191,10 +181,8 @@ def test_drills_validate_on_the_command_line(tmp_path, capsys) -> None:
     assert main(["drills", "validate"]) == 0
     assert "drills valid: 3" in capsys.readouterr().out
     broken = tmp_path / "drills.yaml"
-    broken.write_text(
-        "schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, "
-        "advice: Stop asking after two noes., persona: nobody}\n"
-    )
+    broken.write_text("schema_version: 1\ndrills:\n  - {id: a_b, dimension: restraint, title: Stop it, "
+                      "advice: Stop asking after two noes., persona: nobody}\n")
     assert main(["drills", "validate", str(broken)]) == 1
     assert "every habit needs a drill; missing: curiosity, composure" in capsys.readouterr().err
 
@@ -220,7 +208,6 @@ def test_a_drill_reply_that_cannot_be_scored_does_not_pass(gym: Gym) -> None:
 
 
 # --- The follow-up call ---------------------------------------------------------------------
-
 
 def test_the_follow_up_call_remembers_the_first_and_is_as_open_as_it_left_it(settings, new_gym) -> None:
     from roleplay.backends.fakes import FakeChatModel, fake_prospect

@@ -21,29 +21,11 @@ def test_prospect_prompts_render_for_every_persona_and_move(persona_id, move):
     persona = PERSONAS[persona_id]
     system = prompts.render(PROMPTS, "prospect_system.md", persona=persona)
     assert persona.name in system and "{{" not in system
-    turn = prompts.render(
-        PROMPTS,
-        "prospect_turn.md",
-        persona=persona,
-        mood="guarded",
-        move=move.value,
-        line="An example.",
-        fact=None,
-        refusals=1,
-        memory="",
-    )
+    turn = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move=move.value,
+                          line="An example.", fact=None, refusals=1, memory="")
     assert "{{" not in turn and "{%" not in turn
-    no_move = prompts.render(
-        PROMPTS,
-        "prospect_turn.md",
-        persona=persona,
-        mood="guarded",
-        move="(none)",
-        line="An example.",
-        fact=None,
-        refusals=1,
-        memory="",
-    )
+    no_move = prompts.render(PROMPTS, "prospect_turn.md", persona=persona, mood="guarded", move="(none)",
+                             line="An example.", fact=None, refusals=1, memory="")
     assert len(turn) > len(no_move) + 10, f"move {move} has no direction"
 
 
@@ -55,13 +37,8 @@ def test_missing_variable_is_an_error():
 def test_the_grader_prompt_asks_only_for_a_line_to_try_instead():
     system = prompts.render(PROMPTS, "grader.md")
     assert '{"line"' in system
-    case = prompts.render(
-        PROMPTS,
-        "grader_case.md",
-        transcript="Prospect: No.",
-        reply="Tuesday then?",
-        aims="- restraint: make no new ask after their no",
-    )
+    case = prompts.render(PROMPTS, "grader_case.md", transcript="Prospect: No.", reply="Tuesday then?",
+                          aims="- restraint: make no new ask after their no")
     assert case.index("Tuesday then?") < case.index("WHAT TO FIX"), "the reply comes before what needs it"
 
 

@@ -12,20 +12,12 @@ from roleplay.understanding import Reader
 
 PERSONAS = load_personas(PROJECT_ROOT / "personas")
 READER = Reader()
-PUSHY = [
-    "Could we book 20 minutes next Tuesday?",
-    "Just fifteen minutes, Thursday?",
-    "How about Friday at 2pm?",
-    "What about Monday at 10?",
-    "Tuesday at 9 then?",
-    "Come on, give me ten minutes tomorrow?",
-]
-CURIOUS = [
-    "Totally fair. What made you choose the way you work today?",
-    "How does that play out for your team week to week?",
-    "What would have to change for you to look at this again?",
-    "Understood, and thanks for explaining. Would it be okay if I checked back in later?",
-]
+PUSHY = ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?", "How about Friday at 2pm?",
+         "What about Monday at 10?", "Tuesday at 9 then?", "Come on, give me ten minutes tomorrow?"]
+CURIOUS = ["Totally fair. What made you choose the way you work today?",
+           "How does that play out for your team week to week?",
+           "What would have to change for you to look at this again?",
+           "Understood, and thanks for explaining. Would it be okay if I checked back in later?"]
 
 
 def play(persona_id: str, replies: list[str]):
@@ -36,10 +28,8 @@ def play(persona_id: str, replies: list[str]):
     for reply in replies:
         decision = advance(state, persona, READER.read(lines, reply))
         moves.append(decision.move)
-        lines += [
-            Line(speaker="rep", text=reply),
-            Line(speaker="prospect", text=decision.line or decision.fact or "Go on."),
-        ]
+        lines += [Line(speaker="rep", text=reply),
+                  Line(speaker="prospect", text=decision.line or decision.fact or "Go on.")]
         if decision.move == Move.HANG_UP:
             break
     return state, moves
@@ -59,10 +49,9 @@ def script(name: str) -> list[str]:
     return json.loads((PROJECT_ROOT / "evals" / "rep_scripts" / f"{name}.json").read_text())["rep"]
 
 
-@pytest.mark.parametrize(
-    ("persona_id", "name"),
-    [(persona_id, name) for persona_id in sorted(PERSONAS) for name in ("pushy_plain", "polite_push")],
-)
+@pytest.mark.parametrize(("persona_id", "name"), [
+    (persona_id, name) for persona_id in sorted(PERSONAS) for name in ("pushy_plain", "polite_push")
+])
 def test_pushes_in_plain_or_polite_words_never_get_agreement_and_end_in_a_hang_up(persona_id, name):
     state, moves = play(persona_id, script(name))
     assert not state.agreed
@@ -184,11 +173,8 @@ def test_an_earned_fact_is_said_by_the_prospect_or_stays_hidden(persona, setting
 
 @pytest.mark.parametrize(
     "said",
-    [
-        "Sure, I'll check back in next week.",
-        "No, it's not a terrible time. I'm just trying to get a demo.",
-        "Understood, I'll leave it there.",
-    ],
+    ["Sure, I'll check back in next week.", "No, it's not a terrible time. I'm just trying to get a demo.",
+     "Understood, I'll leave it there."],
 )
 def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings, said):
     from roleplay.call.state import Decision
@@ -221,6 +207,7 @@ def test_a_fact_left_out_of_an_unusable_line_is_not_pasted_into_the_fallback(per
 def test_a_withheld_fact_stays_hidden_for_a_later_question(new_gym):
     from roleplay.backends.fakes import FakeChatModel, fake_prospect
 
+
     answers = []
 
     def shy_once(messages):  # the first answer that is to reveal a fact leaves it out
@@ -238,8 +225,7 @@ def test_a_withheld_fact_stays_hidden_for_a_later_question(new_gym):
     assert first.withheld_fact in second.text
     stored = gym.store.get_session(call.id).turns
     assert [t.meta.get("withheld_fact") for t in stored if t.speaker == "prospect" and t.meta][-1:] == [
-        first.withheld_fact
-    ]
+        first.withheld_fact]
 
 
 def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts(persona, settings):
@@ -256,14 +242,11 @@ def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts
     assert real[-1].text.startswith(rep) and _CUT not in real[-1].text
 
 
-@pytest.mark.parametrize(
-    ("move", "said", "voiced"),
-    [
-        (Move.REFUSE, "Sure, but we're happy where we are.", "We're happy where we are."),
-        (Move.OBJECT, "Okay but every vendor says they're cheaper.", "Every vendor says they're cheaper."),
-        (Move.ANSWER, "Sure, but it's a long story.", "Sure, but it's a long story."),  # an answer may open with a yes
-    ],
-)
+@pytest.mark.parametrize(("move", "said", "voiced"), [
+    (Move.REFUSE, "Sure, but we're happy where we are.", "We're happy where we are."),
+    (Move.OBJECT, "Okay but every vendor says they're cheaper.", "Every vendor says they're cheaper."),
+    (Move.ANSWER, "Sure, but it's a long story.", "Sure, but it's a long story."),  # an answer may open with a yes
+])
 def test_a_no_that_opens_with_a_yes_loses_the_yes(persona, settings, move, said, voiced):
     from roleplay.call.state import Decision
 

@@ -36,70 +36,64 @@ def test_question_kinds(text, expected):
     assert question_kinds(text) == expected
 
 
-@pytest.mark.parametrize(
-    ("text", "ask"),
-    [
-        # plain asks for a meeting, a call, a demo, and what asks for nothing
-        ("Could we grab 20 minutes next week?", True),
-        ("How about Friday at 2pm?", True),
-        ("Come on, what about Wednesday then?", True),
-        ("I'll just send you a calendar invite.", True),
-        ("Would you be open to a quick demo?", True),
-        ("Let's set up a call for next week.", True),
-        ("What made Fleetly the right choice?", False),
-        ("Understood. Would it be okay if I checked back in February?", False),
-        ("Thanks for your time, Dana.", False),
-        # asks in other words
-        ("Would you be open to a twenty-minute look next week?", True),
-        ("Would you be up for a quick side-by-side next week?", True),
-        ("With respect, a five-minute conversation would save us both a lot of emails.", True),
-        ("So if I could get it to half, you'd sign this month?", True),
-        ("Can I just have two minutes now?", True),
-        ("Why don't we set up a quick call on Friday?", True),
-        ("Can I show you how it works?", True),
-        ("Let me book you in for Tuesday.", True),
-        ("Are you around on Thursday?", True),
-        ("I'd love to walk you through a demo next week.", True),
-        ("I'd love to walk you through how teams like yours use them.", False),
-        ("Why did you pick them?", False),
-        ("Would it be okay if I sent a one-pager?", False),
-        # hedged and assumptive asks
-        ("Fair enough. Any appetite for a quick look over coffee at some point?", True),
-        ("Would you perhaps be open to a very short intro call with one of your managers?", True),
-        ("Would a three-minute video be easier than a call?", True),
-        ("Worth a quick conversation once you've read it?", True),
-        ("Happy to set up a free two-week trial at one plant if you're keen?", True),
-        ("I can just drop a fifteen-minute Zoom on your calendar for Friday.", True),
-        ("Or I could just show you a three-minute video right now, super quick?", True),
-        ("I'll email today, and I'll suggest a couple of times for a call in it.", True),
-        ("Shall I have my colleague reach out to your controller instead?", True),
-        ("Would it make sense to loop in someone on your team in the meantime?", True),
-        ("Would a shorter call in a few weeks be easier?", True),
-        # questions about the past or their view that merely mention a call or a look
-        ("Did you have a call with them last year?", False),
-        ("What would a good reason to look at this look like for you?", False),
-        ("Can I ask what you'd want to see from a vendor before you'd even take a call?", False),
-        ("I'd love to walk you through how teams like yours use them.", False),
-        # indirect asks, and questions that mention meetings or minutes
-        ("Shall I just fire a calendar hold across to the three of you for next Tuesday?", True),
-        ("I'll stick a hold in for the second week of January.", True),
-        ("I'll include a link to book a slot in the email.", True),
-        ("Would you possibly be open to me popping by the depot one afternoon?", True),
-        ("What if I came down to the office and walked her through it myself?", True),
-        ("Could I at least save you a seat at our webinar next month?", True),
-        ("Ten minutes now would save you that.", True),
-        ("Not even half an hour with one of the plant managers?", True),
-        # questions about their world that mention meetings or minutes ask for nothing
-        ("What usually makes a vendor meeting worth the time for you?", False),
-        ("Help me understand what a supplier would have to do to earn five minutes with you.", False),
-        ("Did their quote include the calibration certificates?", False),
-        pytest.param(
-            "We were on hold for twenty minutes last time, I remember.",
-            False,
-            marks=pytest.mark.xfail(strict=True, reason="patterns read a number of minutes as an ask"),
-        ),
-    ],
-)
+@pytest.mark.parametrize(("text", "ask"), [
+    # plain asks for a meeting, a call, a demo, and what asks for nothing
+    ("Could we grab 20 minutes next week?", True),
+    ("How about Friday at 2pm?", True),
+    ("Come on, what about Wednesday then?", True),
+    ("I'll just send you a calendar invite.", True),
+    ("Would you be open to a quick demo?", True),
+    ("Let's set up a call for next week.", True),
+    ("What made Fleetly the right choice?", False),
+    ("Understood. Would it be okay if I checked back in February?", False),
+    ("Thanks for your time, Dana.", False),
+    # asks in other words
+    ("Would you be open to a twenty-minute look next week?", True),
+    ("Would you be up for a quick side-by-side next week?", True),
+    ("With respect, a five-minute conversation would save us both a lot of emails.", True),
+    ("So if I could get it to half, you'd sign this month?", True),
+    ("Can I just have two minutes now?", True),
+    ("Why don't we set up a quick call on Friday?", True),
+    ("Can I show you how it works?", True),
+    ("Let me book you in for Tuesday.", True),
+    ("Are you around on Thursday?", True),
+    ("I'd love to walk you through a demo next week.", True),
+    ("I'd love to walk you through how teams like yours use them.", False),
+    ("Why did you pick them?", False),
+    ("Would it be okay if I sent a one-pager?", False),
+    # hedged and assumptive asks
+    ("Fair enough. Any appetite for a quick look over coffee at some point?", True),
+    ("Would you perhaps be open to a very short intro call with one of your managers?", True),
+    ("Would a three-minute video be easier than a call?", True),
+    ("Worth a quick conversation once you've read it?", True),
+    ("Happy to set up a free two-week trial at one plant if you're keen?", True),
+    ("I can just drop a fifteen-minute Zoom on your calendar for Friday.", True),
+    ("Or I could just show you a three-minute video right now, super quick?", True),
+    ("I'll email today, and I'll suggest a couple of times for a call in it.", True),
+    ("Shall I have my colleague reach out to your controller instead?", True),
+    ("Would it make sense to loop in someone on your team in the meantime?", True),
+    ("Would a shorter call in a few weeks be easier?", True),
+    # questions about the past or their view that merely mention a call or a look
+    ("Did you have a call with them last year?", False),
+    ("What would a good reason to look at this look like for you?", False),
+    ("Can I ask what you'd want to see from a vendor before you'd even take a call?", False),
+    ("I'd love to walk you through how teams like yours use them.", False),
+    # indirect asks, and questions that mention meetings or minutes
+    ("Shall I just fire a calendar hold across to the three of you for next Tuesday?", True),
+    ("I'll stick a hold in for the second week of January.", True),
+    ("I'll include a link to book a slot in the email.", True),
+    ("Would you possibly be open to me popping by the depot one afternoon?", True),
+    ("What if I came down to the office and walked her through it myself?", True),
+    ("Could I at least save you a seat at our webinar next month?", True),
+    ("Ten minutes now would save you that.", True),
+    ("Not even half an hour with one of the plant managers?", True),
+    # questions about their world that mention meetings or minutes ask for nothing
+    ("What usually makes a vendor meeting worth the time for you?", False),
+    ("Help me understand what a supplier would have to do to earn five minutes with you.", False),
+    ("Did their quote include the calibration certificates?", False),
+    pytest.param("We were on hold for twenty minutes last time, I remember.", False,
+                 marks=pytest.mark.xfail(strict=True, reason="patterns read a number of minutes as an ask")),
+])
 def test_commitment_asks(text, ask):
     """Does the reply ask for a commitment (a meeting, call, demo, trial, intro, purchase)?"""
     assert is_commitment_ask(text) is ask
@@ -216,12 +210,8 @@ NOT_NOW = conv((R, "Hi Marcus, got a second?"), (P, "I'm walking into a meeting.
 @pytest.mark.parametrize(
     ("context", "reply", "ask", "kinds"),
     [
-        (
-            NOT_NOW,
-            "Totally understand. Would Thursday afternoon be better for a two-minute chat?",
-            False,
-            [QuestionKind.LOGISTICS],
-        ),
+        (NOT_NOW, "Totally understand. Would Thursday afternoon be better for a two-minute chat?", False,
+         [QuestionKind.LOGISTICS]),
         (NOT_NOW, "Can we do two minutes now?", True, [QuestionKind.COMMITMENT]),
         (conv((P, "No.")), "Would Thursday be better for a call?", True, [QuestionKind.COMMITMENT]),
         (conv((P, "I've got a board meeting in five minutes.")), "Five minutes? Fine, I'll talk fast then.", False, []),
@@ -421,59 +411,26 @@ def test_filler_and_words_to_the_grader_change_no_signal(reply):
     ("context", "reply", "field", "expected"),
     [
         # deferrals count as a decline, so the ask after them is a push
-        (
-            conv((R, "Could we book a demo?"), (P, "We'll see. I'll let you know.")),
-            "Great, I'll put a call in for Thursday at ten.",
-            "pushes_after_refusal",
-            1,
-        ),
-        (
-            conv((R, "Could we book a demo?"), (P, "Maybe. I will have to think about it.")),
-            "Shall I send the contract across today?",
-            "pushes_after_refusal",
-            1,
-        ),
-        (
-            conv((R, "Any chance of a call?"), (P, "Cost isn't a priority this quarter.")),
-            "Why don't I put half an hour in for Tuesday?",
-            "pushes_after_refusal",
-            1,
-        ),
-        (
-            conv(
-                (R, "I'd love ten minutes to—"),
-                (P, "[hangs up]"),
-                (R, "[calls back] Sorry, I came in way too hot."),
-                (P, "You did."),
-            ),
-            "Understood.",
-            "asks_before",
-            1,
-        ),
-        (
-            conv((R, "Is now okay?"), (P, "No."), (R, "When's better?"), (P, "Never, mate. Don't bother.")),
-            "Tomorrow at nine, I'll ring you, job done.",
-            "pins_time",
-            True,
-        ),
-        (
-            conv((R, "Is now okay?"), (P, "No.")),
-            "Let me send a quote and I'll ring you Monday to go through it.",
-            "commitment_ask",
-            True,
-        ),
-        (
-            conv((R, "Could we book a call?"), (P, "No. I'd like this number removed from your list.")),
-            "Sure.",
-            "stop_hard",
-            True,
-        ),
-        (
-            conv((R, "Could we book a call?"), (P, "Not really, I'm on site.")),
-            "Sure, I'll be quick then, we do panels.",
-            "rushes_on",
-            True,
-        ),
+        (conv((R, "Could we book a demo?"), (P, "We'll see. I'll let you know.")),
+         "Great, I'll put a call in for Thursday at ten.",
+         "pushes_after_refusal", 1),
+        (conv((R, "Could we book a demo?"), (P, "Maybe. I will have to think about it.")),
+         "Shall I send the contract across today?",
+         "pushes_after_refusal", 1),
+        (conv((R, "Any chance of a call?"), (P, "Cost isn't a priority this quarter.")),
+         "Why don't I put half an hour in for Tuesday?",
+         "pushes_after_refusal", 1),
+        (conv((R, "I'd love ten minutes to—"), (P, "[hangs up]"),
+              (R, "[calls back] Sorry, I came in way too hot."), (P, "You did.")),
+         "Understood.", "asks_before", 1),
+        (conv((R, "Is now okay?"), (P, "No."), (R, "When's better?"), (P, "Never, mate. Don't bother.")),
+         "Tomorrow at nine, I'll ring you, job done.", "pins_time", True),
+        (conv((R, "Is now okay?"), (P, "No.")),
+         "Let me send a quote and I'll ring you Monday to go through it.", "commitment_ask", True),
+        (conv((R, "Could we book a call?"), (P, "No. I'd like this number removed from your list.")),
+         "Sure.", "stop_hard", True),
+        (conv((R, "Could we book a call?"), (P, "Not really, I'm on site.")),
+         "Sure, I'll be quick then, we do panels.", "rushes_on", True),
     ],
 )
 def test_deferrals_pinned_times_and_rushing_on(context, reply, field, expected):
@@ -485,10 +442,8 @@ def test_deferrals_pinned_times_and_rushing_on(context, reply, field, expected):
     [
         ("I'd love to know how your dispatchers use it on a normal morning.", [QuestionKind.OPEN]),
         ("I keep wondering what your finance director looks at first.", [QuestionKind.OPEN]),
-        (
-            "Only one small thing I am curious, how your team is knowing today which customer will leave",
-            [QuestionKind.OPEN],
-        ),
+        ("Only one small thing I am curious, how your team is knowing today which customer will"
+         " leave", [QuestionKind.OPEN]),
         ("I'd be interested to hear what their quote covers, line by line.", [QuestionKind.OPEN]),
         ("Of course, safe driving! Which day works better for you?", [QuestionKind.LOGISTICS]),
     ],

@@ -27,17 +27,11 @@ POSTGRES_URL = os.environ.get("ROLEPLAY_TEST_POSTGRES_URL")
 PERSONA = "happy_incumbent"
 
 
-@pytest.fixture(
-    params=[
-        "sqlite",
-        pytest.param(
-            "postgresql",
-            marks=pytest.mark.skipif(
-                not POSTGRES_URL, reason="ROLEPLAY_TEST_POSTGRES_URL is not set (scripts/test sets it)"
-            ),
-        ),
-    ]
-)
+@pytest.fixture(params=[
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not POSTGRES_URL, reason="ROLEPLAY_TEST_POSTGRES_URL is not set (scripts/test sets it)")),
+])
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a new SQLite file, or the test PostgreSQL database with no tables."""
     if request.param == "sqlite":
@@ -58,29 +52,16 @@ def store(db_url: str) -> Iterator[Store]:
 
 def new_session(store: Store, owner: str | None = "rep@example.com") -> str:
     return store.create_session(
-        PERSONA,
-        "abc123",
-        {"id": PERSONA, "name": "Dana Whitfield", "notes": ["ü", "👍", {"nested": [1, 2.5, None]}]},
-        {"prospect_system.md": "v1"},
-        {"prospect": "fake-prospect", "grader": "fake-grader"},
-        owner,
+        PERSONA, "abc123", {"id": PERSONA, "name": "Dana Whitfield", "notes": ["ü", "👍", {"nested": [1, 2.5, None]}]},
+        {"prospect_system.md": "v1"}, {"prospect": "fake-prospect", "grader": "fake-grader"}, owner,
     )
 
 
 def a_grade(score: int = 4) -> Grade:
-    dims = {
-        d: DimensionGrade(score=score, model_score=5, evidence="What made", note=f"{d.value} note") for d in Dimension
-    }
-    return Grade(
-        scored=True,
-        dimensions=dims,
-        prompt="CALL SO FAR: …",
-        raw_output='{"curiosity": 5}',
-        model="fake-grader",
-        prompt_hash="h",
-        signals={"best_question": "open", "words": 7},
-        seconds=0.25,
-    )
+    dims = {d: DimensionGrade(score=score, model_score=5, evidence="What made", note=f"{d.value} note")
+            for d in Dimension}
+    return Grade(scored=True, dimensions=dims, prompt="CALL SO FAR: …", raw_output='{"curiosity": 5}',
+                 model="fake-grader", prompt_hash="h", signals={"best_question": "open", "words": 7}, seconds=0.25)
 
 
 def test_the_dialect_is_the_one_asked_for(store: Store, db_url: str) -> None:
@@ -91,16 +72,10 @@ def test_sessions_turns_grades_and_reports_round_trip(store: Store) -> None:
     before = datetime.now(UTC) - timedelta(seconds=5)
     session_id = new_session(store)
     opening = store.add_turn(session_id, "prospect", "Dana Whitfield.", move="open", state={"patience": 6})
-    said = 'Totally fair 👍🏽 — なるほど. \'; DROP TABLE turns; -- "quoted" \\ back\\slash'
+    said = "Totally fair 👍🏽 — なるほど. '; DROP TABLE turns; -- \"quoted\" \\ back\\slash"
     rep = store.add_turn(session_id, "rep", said)
-    reply = store.add_turn(
-        session_id,
-        "prospect",
-        "No thanks.",
-        move="refuse",
-        state={"patience": 5, "refusals": 1},
-        meta={"fallback_reason": "empty reply", "raw": "bad\x00bytes", "retried_after": ["x"]},
-    )
+    reply = store.add_turn(session_id, "prospect", "No thanks.", move="refuse", state={"patience": 5, "refusals": 1},
+                           meta={"fallback_reason": "empty reply", "raw": "bad\x00bytes", "retried_after": ["x"]})
     assert opening < rep < reply  # ids are assigned by the database, in order
 
     store.add_grade(session_id, rep, a_grade())
@@ -198,9 +173,7 @@ def test_concurrent_writers_lose_nothing(db_url: str) -> None:
 
 
 def test_a_call_resumes_from_the_database_after_a_restart(
-    settings: Settings,
-    db_url: str,
-    new_gym: Callable[..., Gym],
+    settings: Settings, db_url: str, new_gym: Callable[..., Gym],
 ) -> None:
     settings = settings.model_copy(update={"database_url": db_url})
     first = new_gym()
@@ -230,14 +203,8 @@ def test_the_delivery_of_a_spoken_reply_round_trips_and_a_turn_keeps_its_first(s
     session_id = new_session(store)
     typed = store.add_turn(session_id, "rep", "What made Fleetly the right fit?")
     spoken = store.add_turn(session_id, "rep", "Um, how do you handle late changes?")
-    figures = {
-        "words": 7,
-        "speaking_s": 2.4,
-        "pace_wpm": None,
-        "fillers": [{"word": "um", "at": 10.2}],
-        "talk_over_s": 0.0,
-        "summary": "7 words in 2.4 s: too short to time; at least 1 filler (“um”).",
-    }
+    figures = {"words": 7, "speaking_s": 2.4, "pace_wpm": None, "fillers": [{"word": "um", "at": 10.2}],
+               "talk_over_s": 0.0, "summary": "7 words in 2.4 s: too short to time; at least 1 filler (“um”)."}
     store.add_delivery(session_id, spoken, figures, prospect_s=3.5)
     store.add_delivery(session_id, spoken, {**figures, "words": 99})  # a second write changes nothing
 

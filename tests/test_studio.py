@@ -95,10 +95,10 @@ def published_bytes(settings: Settings, persona_id: str) -> bytes:
 
 
 def _outcome(door: str, ended_by: str, agreed: bool, revealed: list[str], prospect_lines: list[str]) -> dict:
-    turns = [
-        {"prospect": line, "fallback_reason": None, "prospect_state": {"revealed": revealed}} for line in prospect_lines
-    ]
-    return {"outcome": {"door": door, "ended_by": ended_by, "agreed": agreed, "broke_character": False}, "turns": turns}
+    turns = [{"prospect": line, "fallback_reason": None, "prospect_state": {"revealed": revealed}}
+             for line in prospect_lines]
+    return {"outcome": {"door": door, "ended_by": ended_by, "agreed": agreed, "broke_character": False},
+            "turns": turns}
 
 
 def test_outcome_row_sums_up_runs() -> None:
@@ -119,27 +119,8 @@ def test_text_table_and_cells_share_the_columns() -> None:
     row = outcome_row("happy_incumbent", "pushy", [_outcome("closed", "prospect", False, [], ["No."])])
     line = format_row(row)
     assert len(line) == len(format_header())
-    assert line.split() == [
-        "happy_incumbent",
-        "pushy",
-        "1",
-        "0%",
-        "100%",
-        "0%",
-        "0%",
-        "100%",
-        "0%",
-        "0",
-        "0%",
-        "100%",
-        "0",
-        "0",
-        "0",
-        "0",
-        "0",
-        "0",
-        "1",
-    ]
+    assert line.split() == ["happy_incumbent", "pushy", "1", "0%", "100%", "0%", "0%", "100%", "0%", "0", "0%",
+                            "100%", "0", "0", "0", "0", "0", "0", "1"]
     assert format_header().split() == [head for _, head, _, _ in COLUMNS]
     assert row_cells(row, ["script", "runs", "closed", "turns"]) == ["pushy", 1, "100%", 1]
 
@@ -152,26 +133,12 @@ def test_rep_script_names_lists_the_json_files(tmp_path: Path) -> None:
     assert {"pushy", "curious", "folder", "attack_ai"} <= set(rep_script_names())
 
 
-def test_simulate_suite_prints_the_shared_table_without_grading(
-    settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_simulate_suite_prints_the_shared_table_without_grading(settings: Settings, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "suite.json"
-    monkeypatch.setattr(
-        "sys.argv",
-        [
-            "simulate_suite.py",
-            "--backend",
-            "fake",
-            "--runs",
-            "1",
-            "--persona",
-            SOURCE,
-            "--script",
-            "pushy",
-            "--json",
-            str(out),
-        ],
-    )
+    monkeypatch.setattr("sys.argv", ["simulate_suite.py", "--backend", "fake", "--runs", "1", "--persona", SOURCE,
+                                     "--script", "pushy", "--json", str(out)])
     with pytest.raises(SystemExit) as done:
         runpy.run_path(str(PROJECT_ROOT / "evals" / "simulate_suite.py"), run_name="__main__")
     assert done.value.code == 0
@@ -187,7 +154,8 @@ def test_simulate_suite_prints_the_shared_table_without_grading(
 # --- Unit: ungraded calls and draft personas (roleplay/call/gym.py, simulate) ----------------------
 
 
-def test_simulate_a_draft_persona_without_grading(studio_gym: Gym, studio_settings: Settings, persona: Persona) -> None:
+def test_simulate_a_draft_persona_without_grading(studio_gym: Gym, studio_settings: Settings,
+                                                  persona: Persona) -> None:
     draft = persona.model_copy(update={"id": "draft_only", "opening_line": "Draft Dana speaking."})
     script = load_rep_script(PROJECT_ROOT / "evals" / "rep_scripts" / "curious.json")
     result = simulate(studio_settings, draft, script, gym=studio_gym, report=False, grade=False)
@@ -251,9 +219,8 @@ def test_template_copies_a_persona_with_a_new_id(studio: Studio, studio_gym: Gym
 
 
 def test_check_reports_every_problem_with_field_and_fix(studio: Studio) -> None:
-    text = edited(
-        studio.published_text(SOURCE), title=None, difficulty="medium", hang_up={"after_push": 2, "line": "Bye."}
-    )
+    text = edited(studio.published_text(SOURCE), title=None, difficulty="medium",
+                  hang_up={"after_push": 2, "line": "Bye."})
     with pytest.raises(PersonaError) as caught:
         studio.check(text, "gatekeeper.yaml (draft)")
     fields = {field for field, _, _ in caught.value.problems}
@@ -313,14 +280,11 @@ def test_publish_writes_a_valid_file_and_the_gym_uses_it(studio: Studio, studio_
 
 
 def test_try_draft_plays_the_picked_scripts_against_the_draft(studio: Studio, studio_gym: Gym) -> None:
-    draft = studio.check(
-        edited(studio.published_text(SOURCE), id="trial_only", hang_up={"after_pushes": 1, "line": "No. Goodbye."})
-    )
+    draft = studio.check(edited(studio.published_text(SOURCE), id="trial_only",
+                                hang_up={"after_pushes": 1, "line": "No. Goodbye."}))
     rows = list(studio.try_draft(draft, ["pushy", "curious"], runs=2))
-    assert [(r["persona"], r["script"], r["runs"]) for r in rows] == [
-        ("trial_only", "pushy", 2),
-        ("trial_only", "curious", 2),
-    ]
+    assert [(r["persona"], r["script"], r["runs"]) for r in rows] == [("trial_only", "pushy", 2),
+                                                                       ("trial_only", "curious", 2)]
     pushy = rows[0]
     assert pushy["hung_up"] == 1.0 and pushy["closed"] == 1.0 and pushy["agreed"] == 0.0
     assert pushy["turns"] == 2 * 2  # hung up on the first push: two rep turns in each run
@@ -341,7 +305,8 @@ def _voice_files(folder: Path, settings: Settings, name: str = "alba.onnx") -> P
     return folder / name
 
 
-def test_preview_voice_speaks_the_drafts_opening_line_at_its_rate(studio: Studio, studio_settings: Settings) -> None:
+def test_preview_voice_speaks_the_drafts_opening_line_at_its_rate(studio: Studio,
+                                                                 studio_settings: Settings) -> None:
     before = {p.name: p.read_bytes() for p in studio_settings.personas_dir.iterdir()}
     text = studio.published_text(SOURCE)
     fast = studio.preview_voice(edited(text, voice={"rate": 1.6}))
@@ -356,8 +321,7 @@ def test_preview_voice_speaks_the_drafts_opening_line_at_its_rate(studio: Studio
 
 
 def test_preview_voice_reads_a_relative_voice_path_from_the_published_folder(
-    studio: Studio, studio_settings: Settings
-) -> None:
+        studio: Studio, studio_settings: Settings) -> None:
     draft = edited(studio.published_text(SOURCE), voice={"path": "voices/alba.onnx", "rate": 1.1})
     with pytest.raises(PersonaError) as caught:
         studio.preview_voice(draft, "happy_incumbent.yaml (draft)")
@@ -370,9 +334,8 @@ def test_preview_voice_reads_a_relative_voice_path_from_the_published_folder(
     assert persona.voice.file(studio_settings.personas_dir) == voice and speech.duration_s > 0.3
 
 
-def test_preview_voice_says_what_stops_it(
-    studio: Studio, studio_settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_preview_voice_says_what_stops_it(studio: Studio, studio_settings: Settings,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
     text = studio.published_text(SOURCE)
     with pytest.raises(PersonaError, match="voice.rate"):
         studio.preview_voice(edited(text, voice={"rate": 5}))
@@ -389,14 +352,11 @@ def test_preview_voice_says_what_stops_it(
         studio.preview_voice(text)
 
 
-@pytest.mark.parametrize(
-    ("voice", "words"),
-    [
-        ({}, "the app's default voice at its own pace"),
-        ({"name": "joe", "rate": 1.2}, "the bundled voice joe at rate 1.2 (20% faster)"),
-        ({"path": "voices/a.onnx", "rate": 0.95}, "the voice voices/a.onnx at rate 0.95 (5% slower)"),
-    ],
-)
+@pytest.mark.parametrize(("voice", "words"), [
+    ({}, "the app's default voice at its own pace"),
+    ({"name": "joe", "rate": 1.2}, "the bundled voice joe at rate 1.2 (20% faster)"),
+    ({"path": "voices/a.onnx", "rate": 0.95}, "the voice voices/a.onnx at rate 0.95 (5% slower)"),
+])
 def test_voice_words(persona: Persona, voice: dict[str, Any], words: str) -> None:
     assert voice_words(persona.model_copy(update={"voice": type(persona.voice)(**voice)})) == words
 
@@ -426,8 +386,7 @@ def opened(client: Client, persona_id: str = SOURCE) -> str:
 
 
 def test_broken_draft_shows_file_field_and_fix_and_is_not_publishable(
-    launch: Callable[[], App], studio_settings: Settings
-) -> None:
+        launch: Callable[[], App], studio_settings: Settings) -> None:
     app = launch()
     client = app.client()
     before = published_bytes(studio_settings, SOURCE)
@@ -436,10 +395,8 @@ def test_broken_draft_shows_file_field_and_fix_and_is_not_publishable(
     out = call(client, "/studio_check", broken)
     problems = out["problems"]
     assert "happy_incumbent.yaml (draft)" in problems  # the file
-    for field, fix in [
-        ("hang_up.after_push", "allowed here: after_pushes, line, patience_at"),
-        ("patience.start", "expected patience at the start of the call, 0-10"),
-    ]:
+    for field, fix in [("hang_up.after_push", "allowed here: after_pushes, line, patience_at"),
+                       ("patience.start", "expected patience at the start of the call, 0-10")]:
         assert f"<code>{field}</code>" in problems and fix in problems
     assert "2 problems" in problems
     assert "once the draft is valid" in out["brief"] and "once the draft is valid" in out["prompt"]
@@ -469,8 +426,7 @@ def test_valid_draft_shows_its_brief_and_prompt(launch: Callable[[], App]) -> No
 
 
 def test_saving_a_new_version_leaves_the_published_persona_alone(
-    launch: Callable[[], App], studio_settings: Settings
-) -> None:
+        launch: Callable[[], App], studio_settings: Settings) -> None:
     app = launch()
     client = app.client()
     before = published_bytes(studio_settings, SOURCE)
@@ -492,9 +448,8 @@ def test_saving_a_new_version_leaves_the_published_persona_alone(
     assert call(other, "/studio_open_version", f"{SOURCE}/{version}")["editor"].strip() == draft.strip()
 
 
-def test_try_it_plays_the_chosen_scripts_against_the_draft(
-    launch: Callable[[], App], studio_settings: Settings
-) -> None:
+def test_try_it_plays_the_chosen_scripts_against_the_draft(launch: Callable[[], App],
+                                                           studio_settings: Settings) -> None:
     app = launch()
     client = app.client()
     before = published_bytes(studio_settings, SOURCE)
@@ -517,9 +472,8 @@ def test_try_it_plays_the_chosen_scripts_against_the_draft(
     assert 2 < published[0][-1] <= 5
 
 
-def test_publish_makes_a_new_persona_startable_in_practice(
-    launch: Callable[[], App], studio_settings: Settings
-) -> None:
+def test_publish_makes_a_new_persona_startable_in_practice(launch: Callable[[], App],
+                                                          studio_settings: Settings) -> None:
     app = launch()
     client = app.client()
     out = call(client, "/studio_new", SOURCE, NEW_ID)
@@ -537,9 +491,8 @@ def test_publish_makes_a_new_persona_startable_in_practice(
         started = call(practice, "/start", NEW_ID, False)
         assert started["chat"][0]["content"][0]["text"] == "Front desk, Gus speaking."
         assert "On a call with Gus Keeper" in started["status"]
-    versions = {
-        r.persona_version for r in (app.gym.store.get_session(row["id"]) for row in app.gym.store.list_sessions())
-    }
+    versions = {r.persona_version for r in (app.gym.store.get_session(row["id"])
+                                            for row in app.gym.store.list_sessions())}
     assert versions == {persona_version(app.gym.personas[NEW_ID])}
 
     out = call(client, "/studio_new", SOURCE, NEW_ID)  # its id is taken now
@@ -548,9 +501,8 @@ def test_publish_makes_a_new_persona_startable_in_practice(
     assert "no published persona" in call(app.client(), "/studio_open", "nobody")["status"]
 
 
-def test_preview_voice_plays_the_draft_as_typed_and_saves_nothing(
-    launch: Callable[[], App], studio_settings: Settings
-) -> None:
+def test_preview_voice_plays_the_draft_as_typed_and_saves_nothing(launch: Callable[[], App],
+                                                                   studio_settings: Settings) -> None:
     app = launch()
     client = app.client()
     before = published_bytes(studio_settings, SOURCE)

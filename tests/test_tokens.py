@@ -8,9 +8,8 @@ def words(line: str) -> int:
 
 
 def call(n: int, words_per_line: int = 10) -> list[Line]:
-    return [
-        Line(speaker="prospect" if i % 2 == 0 else "rep", text=" ".join([f"w{i}"] * words_per_line)) for i in range(n)
-    ]
+    return [Line(speaker="prospect" if i % 2 == 0 else "rep", text=" ".join([f"w{i}"] * words_per_line))
+            for i in range(n)]
 
 
 def test_a_call_within_the_budget_is_kept_whole():

@@ -44,26 +44,22 @@ def test_the_packaged_heads_say_where_they_came_from_and_were_fitted_on_dev_only
     assert {"curiosity", "composure", "restraint", "push_agreement"} <= set(heads.cross_validation)
 
 
-@pytest.mark.parametrize(
-    ("pushes", "stop_hard", "asks", "given", "expected"),
-    [
-        (2, False, True, 4, 1),  # a third attempt is a 1, however the head reads it
-        (3, False, True, 5, 1),
-        (1, False, True, 5, 3),  # a second attempt is at most 3
-        (1, False, True, 2, 2),
-        (0, True, True, 4, 1),  # selling on after "stop calling me"
-        (0, True, False, 4, 4),  # a question after it is not a push
-        (0, False, False, 5, 5),
-    ],
-)
+@pytest.mark.parametrize(("pushes", "stop_hard", "asks", "given", "expected"), [
+    (2, False, True, 4, 1),   # a third attempt is a 1, however the head reads it
+    (3, False, True, 5, 1),
+    (1, False, True, 5, 3),   # a second attempt is at most 3
+    (1, False, True, 2, 2),
+    (0, True, True, 4, 1),    # selling on after "stop calling me"
+    (0, True, False, 4, 4),   # a question after it is not a push
+    (0, False, False, 5, 5),
+])
 def test_the_rubric_counts_cap_restraint(pushes, stop_hard, asks, given, expected) -> None:
     assert apply_rubric_counts(given, pushes, stop_hard, asks) == expected
 
 
 def test_pushes_are_counted_only_after_the_first_refusal() -> None:
-    context = ctx(
-        "Dana Whitfield.", "Could we book twenty minutes?", "No thanks, we're set.", "Just fifteen then?", "I said no."
-    )
+    context = ctx("Dana Whitfield.", "Could we book twenty minutes?", "No thanks, we're set.",
+                  "Just fifteen then?", "I said no.")
     # the first ask came before any refusal; the second after it
     assert count_pushes_before(context, [0.9, 0.9], [False, True, True]) == 1
     assert count_pushes_before(context, [0.9, 0.1], [False, True, True]) == 0
@@ -78,13 +74,9 @@ def test_a_refusal_is_read_by_the_head_or_the_patterns() -> None:
 
 def test_the_context_labels_settle_which_earlier_lines_asked() -> None:
     context = ctx("No.", "What about thirty minutes?", "No.", "Even ten?", "I said no.")
-    case = GoldenCase(
-        id="x",
-        context=context,
-        reply="Tuesday at nine then.",
-        labels={"curiosity": 1, "composure": 3, "restraint": 1},
-        meta={"split": "dev", "refusals_before": 3, "pushes_after_refusal": 3},
-    )
+    case = GoldenCase(id="x", context=context, reply="Tuesday at nine then.",
+                      labels={"curiosity": 1, "composure": 3, "restraint": 1},
+                      meta={"split": "dev", "refusals_before": 3, "pushes_after_refusal": 3})
     assert context_asks(case) == [1, 1]
     assert context_declines(case) == [1, 1, 1]
     first = case.model_copy(update={"meta": {**case.meta, "pushes_after_refusal": 1}})
@@ -103,13 +95,9 @@ def test_a_head_is_a_plain_logistic_regression() -> None:
 
 
 def test_a_third_push_reads_as_restraint_1_and_a_curious_question_as_curious(reader: Reader) -> None:
-    context = ctx(
-        "Grace Okafor.",
-        "Hi Grace, could I get thirty minutes for a demo next week?",
-        "I don't take cold calls. Send me an email.",
-        "Sure, but could we do a quick call Thursday?",
-        "No. I said email.",
-    )
+    context = ctx("Grace Okafor.", "Hi Grace, could I get thirty minutes for a demo next week?",
+                  "I don't take cold calls. Send me an email.", "Sure, but could we do a quick call Thursday?",
+                  "No. I said email.")
     pushy = reader.read(context, "Ok ok, how about Friday at 10 then, just fifteen minutes?")
     assert pushy.asks_for_commitment and pushy.pushes_after_refusal == 2
     assert pushy.restraint.score == 1
@@ -120,11 +108,8 @@ def test_a_third_push_reads_as_restraint_1_and_a_curious_question_as_curious(rea
 
 
 def test_a_curious_question_in_lowercase_without_a_question_mark_is_curious(reader: Reader) -> None:
-    context = ctx(
-        "Grace Okafor.",
-        "Hi Grace, could I get thirty minutes for a demo next week?",
-        "I don't take cold calls. Send me an email.",
-    )
+    context = ctx("Grace Okafor.", "Hi Grace, could I get thirty minutes for a demo next week?",
+                  "I don't take cold calls. Send me an email.")
     assert reader.read(context, "understood. how do you usually like to hear from vendors like us").curiosity.score >= 4
 
 

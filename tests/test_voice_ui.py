@@ -60,9 +60,8 @@ def said(tmp_path_factory: pytest.TempPathFactory, rep_voice: Speaker) -> Path:
     """``LINE`` spoken, as a WAV file, with a little silence either side as a recording has."""
     speech = rep_voice.synthesize(LINE)
     pad = np.zeros(int(0.3 * speech.sample_rate), np.int16)
-    return _wav(
-        tmp_path_factory.mktemp("voice") / "line.wav", speech.sample_rate, np.concatenate([pad, speech.samples, pad])
-    )
+    return _wav(tmp_path_factory.mktemp("voice") / "line.wav", speech.sample_rate,
+                np.concatenate([pad, speech.samples, pad]))
 
 
 @pytest.fixture(scope="module")
@@ -89,8 +88,7 @@ def cards(scores: str) -> list[str]:
 
 
 def test_a_spoken_reply_is_the_reps_line_graded_with_its_delivery_and_survives_a_restart(
-    serve: Callable[..., App], new_gym: Callable[..., Gym], said: Path
-) -> None:
+        serve: Callable[..., App], new_gym: Callable[..., Gym], said: Path) -> None:
     app = serve()
     client = app.client()
     endpoint(client, "/start", CALL_VIEW, PERSONA, False)
@@ -158,9 +156,8 @@ def test_a_call_switches_between_typing_and_speaking(serve: Callable[..., App], 
     assert ["Delivery" in card for card in shown] == [False, True, False]
 
 
-def test_words_too_long_to_send_are_kept_in_the_text_box(
-    settings, new_gym: Callable[..., Gym], serve: Callable[..., App], said: Path
-) -> None:
+def test_words_too_long_to_send_are_kept_in_the_text_box(settings, new_gym: Callable[..., Gym],
+                                                         serve: Callable[..., App], said: Path) -> None:
     app = serve(new_gym(settings.model_copy(update={"max_message_chars": 20})))
     client = app.client()
     endpoint(client, "/start", CALL_VIEW, PERSONA, False)
@@ -170,17 +167,13 @@ def test_words_too_long_to_send_are_kept_in_the_text_box(
     assert [t.speaker for t in app.turns(app.session_id())] == ["prospect"]
 
 
-def test_a_hang_up_after_a_spoken_push_closes_the_microphone(
-    serve: Callable[..., App], rep_voice: Speaker, tmp_path: Path
-) -> None:
+def test_a_hang_up_after_a_spoken_push_closes_the_microphone(serve: Callable[..., App], rep_voice: Speaker,
+                                                              tmp_path: Path) -> None:
     app = serve()
     client = app.client()
     endpoint(client, "/start", CALL_VIEW, PERSONA, False)
-    for push in [
-        "Could we book 20 minutes next Tuesday?",
-        "Just fifteen minutes, Thursday?",
-        "How about Friday at 2pm?",
-    ]:
+    for push in ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?",
+                 "How about Friday at 2pm?"]:
         endpoint(client, "/send", CALL_VIEW, push, False)
     speech = rep_voice.synthesize("What about Monday at ten?")
 
@@ -202,22 +195,17 @@ def test_a_manager_cannot_speak_in_a_reps_call(team_app: App, said: Path) -> Non
 
 # --- the parts: the answer as it streams, the clock, the report's line, FFmpeg ------------------------
 
-
 def _heard(text: str) -> Transcript:
     """A transcript of ``text`` said at 150 words a minute, from 0.2 s into the recording."""
-    words = [
-        Word(text=w, start=round(0.2 + 0.4 * i, 3), end=round(0.55 + 0.4 * i, 3)) for i, w in enumerate(text.split())
-    ]
+    words = [Word(text=w, start=round(0.2 + 0.4 * i, 3), end=round(0.55 + 0.4 * i, 3))
+             for i, w in enumerate(text.split())]
     return Transcript(text=text, words=words, duration_s=words[-1].end + 0.3)
 
 
 def test_a_hang_up_is_heard_its_line_then_the_tone(gym: Gym, rep_voice: Speaker) -> None:
     call = gym.start(PERSONA)
-    for push in [
-        "Could we book 20 minutes next Tuesday?",
-        "Just fifteen minutes, Thursday?",
-        "How about Friday at 2pm?",
-    ]:
+    for push in ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?",
+                 "How about Friday at 2pm?"]:
         call.say(push)
     clock = spoken.VoiceClock(call.id)
     turn = spoken.send(call, _heard("What about Monday at 10?"), rep_voice, clock)
@@ -286,38 +274,24 @@ def test_the_clock_queues_the_prospects_voice_after_what_is_playing() -> None:
 
 def test_a_calls_delivery_for_its_report_and_the_line_that_states_it() -> None:
     def kept(turn_id: int, text: str, prospect_s: float) -> Delivery:
-        return Delivery(
-            turn_id=turn_id, figures=reply_delivery(_heard(text).words).model_dump(mode="json"), prospect_s=prospect_s
-        )
+        return Delivery(turn_id=turn_id, figures=reply_delivery(_heard(text).words).model_dump(mode="json"),
+                        prospect_s=prospect_s)
 
     assert spoken.delivery_facts({}) is None
-    facts = spoken.delivery_facts(
-        {
-            1: kept(1, "um what made Fleetly the right fit for you back then", 4.0),
-            2: kept(2, "and how do your dispatchers handle late changes today", 6.0),
-        }
-    )
+    facts = spoken.delivery_facts({1: kept(1, "um what made Fleetly the right fit for you back then", 4.0),
+                                   2: kept(2, "and how do your dispatchers handle late changes today", 6.0)})
     assert facts.spoken == 2 and facts.prospect_talk_s == 10.0 and facts.talk_overs == 0
     assert facts.pace_wpm == pytest.approx(150, abs=15) and facts.fillers_per_min > 0
     line = delivery_line(facts)
     assert line.startswith("**Delivery** (2 spoken replies): ") and "words a minute on average" in line
     assert "fillers a minute" in line and "of the talking" in line and "longest monologue" in line
-    quiet = DeliveryFacts(
-        spoken=1,
-        rep_talk_s=1.0,
-        prospect_talk_s=0.0,
-        rep_share=1.0,
-        longest_monologue_s=1.0,
-        pace_wpm=None,
-        fillers_per_min=0.0,
-        talk_overs=2,
-    )
+    quiet = DeliveryFacts(spoken=1, rep_talk_s=1.0, prospect_talk_s=0.0, rep_share=1.0, longest_monologue_s=1.0,
+                          pace_wpm=None, fillers_per_min=0.0, talk_overs=2)
     assert "no fillers heard" in delivery_line(quiet) and "finished twice" in delivery_line(quiet)
 
 
-def test_ffmpeg_is_put_on_path_from_its_package_when_there_is_none(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_ffmpeg_is_put_on_path_from_its_package_when_there_is_none(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
     empty = tmp_path / "empty"
@@ -349,8 +323,7 @@ def test_a_rep_who_only_types_loads_nothing_of_voice(tmp_path: Path) -> None:
         print(sorted(name for name in sys.modules if name in heavy))
     """)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT), "GRADIO_ANALYTICS_ENABLED": "False"}
-    done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=180
-    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path,
+                          timeout=180)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == "[]"

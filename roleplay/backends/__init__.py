@@ -14,13 +14,5 @@
 from roleplay.backends.faults import Fault, ModelFault, RetryPolicy, classify
 from roleplay.backends.models import ModelConfigError, create_chat_model, json_constrained, model_label
 
-__all__ = [
-    "Fault",
-    "ModelConfigError",
-    "ModelFault",
-    "RetryPolicy",
-    "classify",
-    "create_chat_model",
-    "json_constrained",
-    "model_label",
-]
+__all__ = ["Fault", "ModelConfigError", "ModelFault", "RetryPolicy", "classify", "create_chat_model",
+           "json_constrained", "model_label"]

@@ -74,6 +74,8 @@ class FakeChatModel(BaseChatModel):
             yield ChatGenerationChunk(message=AIMessageChunk(content=word if i == 0 else " " + word))
 
 
+
+
 _QUOTED = re.compile(r'(?:Something like|in your own words): "(.*?)"\s*$', re.MULTILINE | re.DOTALL)
 _FACT = re.compile(r"Tell them this about yourself, in your own words \(I, we, my, our\), something like: \"(.*?)\"\n")
 

@@ -147,26 +147,20 @@ class RetryPolicy:
         asked = retry_after(exc)
         return max(0.0, min(self.max_delay_s, self.delay_s if asked is None else max(asked, self.delay_s)))
 
-    def _failed(
-        self, exc: Exception, attempt: int, malformed: bool, what: str, on_retry: Callable[[BaseException], None] | None
-    ) -> None:
+    def _failed(self, exc: Exception, attempt: int, malformed: bool, what: str,
+                on_retry: Callable[[BaseException], None] | None) -> None:
         """Raise ``ModelFault`` if this failure is final; otherwise wait before the next attempt."""
         if attempt >= self.retries or not self.worth_retrying(exc, malformed):
             raise ModelFault(exc, attempt + 1) from exc
         pause = self.pause(exc)
-        log.warning(
-            "%s: attempt %d failed (%s: %s); retrying in %.1f s", what, attempt + 1, type(exc).__name__, exc, pause
-        )
+        log.warning("%s: attempt %d failed (%s: %s); retrying in %.1f s",
+                    what, attempt + 1, type(exc).__name__, exc, pause)
         if on_retry is not None:
             on_retry(exc)
         time.sleep(pause)
 
     def call(
-        self,
-        fn: Callable[[], T],
-        *,
-        malformed: bool = False,
-        what: str = "model call",
+        self, fn: Callable[[], T], *, malformed: bool = False, what: str = "model call",
         on_retry: Callable[[BaseException], None] | None = None,
     ) -> T:
         """Run ``fn`` (one whole attempt: the model call and the parsing of its answer).
@@ -188,10 +182,7 @@ class RetryPolicy:
         raise AssertionError("unreachable")  # pragma: no cover
 
     def stream(
-        self,
-        start: Callable[[], Iterable[str]],
-        *,
-        what: str = "model stream",
+        self, start: Callable[[], Iterable[str]], *, what: str = "model stream",
         on_retry: Callable[[BaseException], None] | None = None,
     ) -> Iterator[str]:
         """Yield the text streamed so far (not the pieces); a retry starts again from "" (yielded).

@@ -100,12 +100,8 @@ def shared_llama(
 
             log.info("loading %s for slot %s (n_ctx=%d)", model_path, slot, n_ctx)
             llama = Llama(
-                model_path=model_path,
-                n_ctx=n_ctx,
-                n_threads=n_threads or os.cpu_count() or 2,
-                n_batch=512,
-                seed=0,
-                verbose=False,
+                model_path=model_path, n_ctx=n_ctx, n_threads=n_threads or os.cpu_count() or 2,
+                n_batch=512, seed=0, verbose=False,
             )
             model = llama._model
             eos = model.token_get_text(llama.token_eos())
@@ -117,9 +113,7 @@ def shared_llama(
             stat = Path(model_path).stat()
             model_key = hashlib.sha256(f"{model_path}|{stat.st_size}|{n_ctx}".encode()).hexdigest()[:16]
             _registry[key] = SharedLlama(
-                llama=llama,
-                lock=threading.Lock(),
-                formatter=formatter,
+                llama=llama, lock=threading.Lock(), formatter=formatter,
                 stop=sorted({eos, "<|im_end|>", "<|endoftext|>"} - {""}),
                 state_dir=(state_dir / model_key) if state_dir else None,
             )
@@ -161,13 +155,8 @@ class _PrefixStates:
             llama.reset()
             llama.eval(prefix)
             full = llama.save_state()
-            raw = {
-                "input_ids": full.input_ids[: full.n_tokens].copy(),
-                "n_tokens": full.n_tokens,
-                "llama_state": full.llama_state,
-                "size": full.llama_state_size,
-                "seed": full.seed,
-            }
+            raw = {"input_ids": full.input_ids[: full.n_tokens].copy(), "n_tokens": full.n_tokens,
+                   "llama_state": full.llama_state, "size": full.llama_state_size, "seed": full.seed}
             source = "computed"
             if path:
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -179,16 +168,9 @@ class _PrefixStates:
             input_ids[: raw["n_tokens"]] = raw["input_ids"]
             # Logits are recomputed for the last token before sampling; don't store ~0.6 MB per token.
             scores = np.zeros((1, llama.n_vocab()), dtype=np.single)
-            llama.load_state(
-                LlamaState(
-                    input_ids=input_ids,
-                    scores=scores,
-                    n_tokens=raw["n_tokens"],
-                    llama_state=raw["llama_state"],
-                    llama_state_size=raw["size"],
-                    seed=raw["seed"],
-                )
-            )
+            llama.load_state(LlamaState(input_ids=input_ids, scores=scores, n_tokens=raw["n_tokens"],
+                                        llama_state=raw["llama_state"], llama_state_size=raw["size"],
+                                        seed=raw["seed"]))
         if len(shared.states) >= _MAX_STATES_IN_RAM:
             shared.states.pop(next(iter(shared.states)))
         shared.states[key] = raw
@@ -306,13 +288,9 @@ class LlamaCppChatModel(BaseChatModel):
                 stats.prefix_state = self._ensure_prefix(shared, chat, tokens)
             C.llama_perf_context_reset(llama._ctx.ctx)
             stream = llama.create_completion(
-                prompt=tokens,
-                max_tokens=kwargs.get("max_tokens", self.max_tokens),
-                temperature=kwargs.get("temperature", self.temperature),
-                stop=[*shared.stop, *(stop or [])],
-                seed=self.seed,
-                stream=True,
-                grammar=grammar,
+                prompt=tokens, max_tokens=kwargs.get("max_tokens", self.max_tokens),
+                temperature=kwargs.get("temperature", self.temperature), stop=[*shared.stop, *(stop or [])],
+                seed=self.seed, stream=True, grammar=grammar,
             )
             for part in stream:
                 if self.timeout_s is not None and time.monotonic() - started > self.timeout_s:
@@ -332,21 +310,15 @@ class LlamaCppChatModel(BaseChatModel):
             shared.lock.release()
 
     def _generate(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> ChatResult:
         text = "".join(self._run(messages, stop, kwargs))
         return ChatResult(generations=[ChatGeneration(message=AIMessage(content=text))])
 
     def _stream(
-        self,
-        messages: list[BaseMessage],
-        stop: list[str] | None = None,
-        run_manager: CallbackManagerForLLMRun | None = None,
-        **kwargs: Any,
+        self, messages: list[BaseMessage], stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None, **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
         for piece in self._run(messages, stop, kwargs):
             chunk = ChatGenerationChunk(message=AIMessageChunk(content=piece))

@@ -88,11 +88,8 @@ def create_chat_model(role: Role | str, settings: Settings) -> BaseChatModel:
                 f"{rs.api_key_env}=… or put it in .env (a local server takes any value)"
             )
         # llama.cpp's server ignores max_completion_tokens: the cap goes in the field it reads.
-        cap = (
-            {"max_completion_tokens": rs.max_tokens}
-            if rs.length_cap == "max_completion_tokens"
-            else {"extra_body": {"max_tokens": rs.max_tokens}}
-        )
+        cap = ({"max_completion_tokens": rs.max_tokens} if rs.length_cap == "max_completion_tokens"
+               else {"extra_body": {"max_tokens": rs.max_tokens}})
         return ChatOpenAI(
             model=rs.model,
             base_url=rs.base_url or environment("OPENAI_BASE_URL"),

@@ -15,19 +15,6 @@ from roleplay.call.prospect import Prospect
 from roleplay.call.state import Decision, Door, Move, ProspectState, advance, initial_state
 
 __all__ = [
-    "GRADING_SKIPPED",
-    "Call",
-    "CallEnded",
-    "Decision",
-    "Door",
-    "Gym",
-    "InputError",
-    "Move",
-    "Prospect",
-    "ProspectState",
-    "Reply",
-    "TurnResult",
-    "advance",
-    "clean_message",
-    "initial_state",
+    "GRADING_SKIPPED", "Call", "CallEnded", "Decision", "Door", "Gym", "InputError", "Move", "Prospect",
+    "ProspectState", "Reply", "TurnResult", "advance", "clean_message", "initial_state",
 ]

@@ -72,10 +72,8 @@ def clean_message(text: str | None, limit: int) -> str:
     if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
         raise InputError("Say something first: the message is empty.")
     if len(cleaned) > limit:
-        raise InputError(
-            f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
-            "On a call, say it in a few sentences."
-        )
+        raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
+                         "On a call, say it in a few sentences.")
     return cleaned
 
 
@@ -171,11 +169,8 @@ class Call:
             raw, error, retried = "", None, []
             try:
                 with self.gym.gate.speaking():
-                    for raw in self.gym.retry.stream(
-                        lambda: prospect.stream(history, decision, self.state),
-                        what=f"call {self.id}: prospect",
-                        on_retry=retried.append,
-                    ):
+                    for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, self.state),
+                                                     what=f"call {self.id}: prospect", on_retry=retried.append):
                         yield raw
             except ModelFault as fault:
                 error = fault.describe("the prospect's model")
@@ -192,30 +187,15 @@ class Call:
             if retried:
                 meta["retried_after"] = [f"{type(exc).__name__}: {str(exc)[:160]}" for exc in retried]
             prospect_turn_id = store.add_turn(
-                self.id,
-                "prospect",
-                voiced.text,
-                move=decision.move.value,
-                state=self.state.snapshot(),
+                self.id, "prospect", voiced.text, move=decision.move.value, state=self.state.snapshot(),
                 meta=meta or None,
             )
             self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
             self.rep_turns.append((rep_turn_id, text))
-            self.pending[rep_turn_id] = (
-                self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
-                if self.grading
-                else self._skip_grade(rep_turn_id)
-            )
-            self.last_turn = TurnResult(
-                rep_turn_id,
-                prospect_turn_id,
-                voiced.text,
-                decision.move,
-                reason,
-                ended,
-                fault=error,
-                withheld_fact=voiced.withheld_fact,
-            )
+            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
+                                         if self.grading else self._skip_grade(rep_turn_id))
+            self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
+                                        fault=error, withheld_fact=voiced.withheld_fact)
             if ended:
                 self._end("prospect")
             elif self.drill is not None and len(self.drill_replies()) >= self.drill.replies:
@@ -263,9 +243,8 @@ class Call:
         def early(partial: Grade) -> None:
             self.partial[rep_turn_id] = partial
 
-        grade = self.gym.grader.grade(
-            context, reply, on_scores=early, reading=reading, facts=[f.fact for f in self.persona.hidden_facts]
-        )
+        grade = self.gym.grader.grade(context, reply, on_scores=early, reading=reading,
+                                      facts=[f.fact for f in self.persona.hidden_facts])
         self.gym.store.add_grade(self.id, rep_turn_id, grade)
         if not self.over and self.rep_turns[-1][0] == rep_turn_id:
             self._prepare_next_turn()
@@ -305,11 +284,8 @@ class Call:
                 out[turn_id] = stored.get(turn_id)
                 continue
             try:
-                out[turn_id] = (
-                    future.result(timeout=wait)
-                    if wait != 0
-                    else (future.result() if future.done() else self.partial.get(turn_id))
-                )
+                out[turn_id] = future.result(timeout=wait) if wait != 0 else (
+                    future.result() if future.done() else self.partial.get(turn_id))
             except TimeoutError:
                 out[turn_id] = self.partial.get(turn_id)
             except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
@@ -320,12 +296,8 @@ class Call:
         self.ended_by = ended_by
         self.gym.store.end_session(self.id, ended_by, self.state.snapshot())
 
-    def end(
-        self,
-        grade_timeout: float | None = None,
-        on_facts: Callable[[Report], None] | None = None,
-        delivery: DeliveryFacts | None = None,
-    ) -> Report:
+    def end(self, grade_timeout: float | None = None, on_facts: Callable[[Report], None] | None = None,
+            delivery: DeliveryFacts | None = None) -> Report:
         """End the call (if the prospect has not) and write the coach's report.
 
         ``on_facts`` gets the report built from facts before the coach's model phrases its
@@ -344,14 +316,9 @@ class Call:
             ]
             door = self.state.door.value
             self.report = self.gym.coach.report(
-                self.persona,
-                self.lines,
-                rep_turns,
-                door,
-                self.persona.not_now.when if door in ("not_now", "open") else None,
-                self.ended_by or "rep",
-                on_facts=on_facts,
-                delivery=delivery,
+                self.persona, self.lines, rep_turns, door,
+                self.persona.not_now.when if door in ("not_now", "open") else None, self.ended_by or "rep",
+                on_facts=on_facts, delivery=delivery,
             )
             self.gym.store.save_report(self.id, self.report.model_dump(mode="json"))
             return self.report

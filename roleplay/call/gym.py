@@ -88,7 +88,8 @@ def _state_of(record: SessionRecord, persona: Persona) -> ProspectState:
 class Gym:
     """Personas, models, storage and the workers shared by every call in a process."""
 
-    def __init__(self, settings: Settings, store: Store | None = None, models: dict[Role, BaseChatModel] | None = None):
+    def __init__(self, settings: Settings, store: Store | None = None,
+                 models: dict[Role, BaseChatModel] | None = None):
         self.settings = settings
         self.store = store or create_store(settings.db_url)
         self.accounts = Accounts(self.store)
@@ -98,12 +99,8 @@ class Gym:
         self.models = {role: models.get(role) or create_chat_model(role, settings) for role in Role}
         #: One retry after a timeout, a refused connection or a rate limit, for every role.
         self.retry = RetryPolicy(retries=1, delay_s=settings.retry_delay_s, max_delay_s=settings.retry_max_delay_s)
-        self.grader = Grader(
-            self.models[Role.GRADER],
-            settings.prompts_dir,
-            history_tokens=settings.grader.history_tokens,
-            retry=self.retry,
-        )
+        self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
+                             history_tokens=settings.grader.history_tokens, retry=self.retry)
         self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, retry=self.retry)
         # Two workers: grading one call never waits for another call's report.
         self.gate = PriorityGate()
@@ -116,12 +113,8 @@ class Gym:
         key = persona_version(persona)
         with self._lock:
             if key not in self._prospects:
-                self._prospects[key] = Prospect(
-                    self.models[Role.PROSPECT],
-                    persona,
-                    self.settings.prompts_dir,
-                    history_tokens=self.settings.prospect.history_tokens,
-                )
+                self._prospects[key] = Prospect(self.models[Role.PROSPECT], persona, self.settings.prompts_dir,
+                                                history_tokens=self.settings.prospect.history_tokens)
             return self._prospects[key]
 
     def warm_up(self) -> None:
@@ -167,24 +160,14 @@ class Gym:
             if persona is None:
                 raise KeyError(f"unknown persona '{persona_id}'; known: {', '.join(sorted(self.personas))}")
         session_id = self.store.create_session(
-            persona.id,
-            persona_version(persona),
-            persona.model_dump(mode="json"),
+            persona.id, persona_version(persona), persona.model_dump(mode="json"),
             prompts.prompt_versions(self.settings.prompts_dir),
-            {role.value: model_label(m) for role, m in self.models.items()},
-            owner,
+            {role.value: model_label(m) for role, m in self.models.items()}, owner,
         )
         state = initial_state(persona)
         self.store.add_turn(session_id, "prospect", persona.opening_line, move="open", state=state.snapshot())
-        call = Call(
-            self,
-            session_id,
-            persona,
-            state,
-            [Line(speaker="prospect", text=persona.opening_line)],
-            grading=grade,
-            owner=owner,
-        )
+        call = Call(self, session_id, persona, state, [Line(speaker="prospect", text=persona.opening_line)],
+                    grading=grade, owner=owner)
         with self._lock:
             self._calls[session_id] = call
         return call
@@ -202,18 +185,11 @@ class Gym:
         record = self._record(session_id)
         persona = Persona.model_validate(record.persona)
         state = _state_of(record, persona)
-        call = Call(
-            self,
-            record.id,
-            persona,
-            state,
-            [Line(speaker=t.speaker, text=t.text) for t in record.turns],
-            rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
-            ended_by=record.ended_by,
-            owner=record.owner,
-            attempt_of=record.attempt_of,
-            drill=self.drills.get(record.drill_id) if record.drill_id else None,
-        )
+        call = Call(self, record.id, persona, state,
+                    [Line(speaker=t.speaker, text=t.text) for t in record.turns],
+                    rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
+                    ended_by=record.ended_by, owner=record.owner, attempt_of=record.attempt_of,
+                    drill=self.drills.get(record.drill_id) if record.drill_id else None)
         if record.report:
             call.report = Report.model_validate(record.report)
         if record.attempt_of is not None:
@@ -243,12 +219,9 @@ class Gym:
         record = self._record(session_id)
         replies = [i for i, t in enumerate(record.turns) if t.speaker == "rep"]
         if not 1 <= reply <= len(replies):
-            raise InvalidInput(
-                f"This call has {len(replies)} repl{'y' if len(replies) == 1 else 'ies'}; "
-                f"pick one from 1 to {len(replies)} to take again."
-                if replies
-                else "This call has no reply to take again yet."
-            )
+            raise InvalidInput(f"This call has {len(replies)} repl{'y' if len(replies) == 1 else 'ies'}; "
+                               f"pick one from 1 to {len(replies)} to take again." if replies
+                               else "This call has no reply to take again yet.")
         new_id = self._session_like(record, owner)
         self.store.add_attempt(new_id, session_id, reply)
         for turn in record.turns[: replies[reply - 1]]:  # up to the prospect's line before the reply
@@ -300,9 +273,8 @@ class Gym:
 
     def _session_like(self, record: SessionRecord, owner: str | None) -> str:
         """A new session with the persona version, prompts and models of ``record``; its id."""
-        return self.store.create_session(
-            record.persona_id, record.persona_version, record.persona, record.prompt_versions, record.models, owner
-        )
+        return self.store.create_session(record.persona_id, record.persona_version, record.persona,
+                                         record.prompt_versions, record.models, owner)
 
     def playable_drills(self) -> list[Drill]:
         """The drills whose persona is loaded, in file order."""
@@ -332,9 +304,8 @@ class Gym:
             else:  # the drill's words for the prospect: what they say is kept in its state
                 unsaid = decision.fact if decision.fact and decision.fact not in line.text else None
                 spoken(call.state, line.text, unsaid)
-                self.store.add_turn(
-                    call.id, "prospect", line.text, move=decision.move.value, state=call.state.snapshot()
-                )
+                self.store.add_turn(call.id, "prospect", line.text, move=decision.move.value,
+                                    state=call.state.snapshot())
             call.lines.append(Line(speaker=line.speaker, text=line.text))
         return call
 

@@ -96,10 +96,9 @@ def names_itself(text: str, name: str) -> bool:
     list…")? Saying who is speaking ("Simone here", "this is Simone Achterberg") does not count."""
     for part in (w for w in name.split() if len(w) > 1):
         for m in re.finditer(rf"\b{re.escape(part)}\b", text):
-            before, after = text[: m.start()], text[m.end() :]
+            before, after = text[: m.start()], text[m.end():]
             intro = re.search(rf"(?i)(?:^|[.!?]\s*|{_SELF_INTRO})(?:\w+\s+)?$", before) and not re.match(
-                r"(?i)\s*(?:'s|\s+(?:is|was|has|does|sends|thinks|said|says|wants|needs)\b)", after
-            )
+                r"(?i)\s*(?:'s|\s+(?:is|was|has|does|sends|thinks|said|says|wants|needs)\b)", after)
             if not intro:
                 return True
     return False
@@ -123,10 +122,7 @@ class Prospect:
     """Voices the moves the state machine picks, with the model for the prospect role."""
 
     def __init__(
-        self,
-        model: BaseChatModel,
-        persona: Persona,
-        prompts_dir: Path,
+        self, model: BaseChatModel, persona: Persona, prompts_dir: Path,
         history_tokens: int = ROLE_DEFAULTS[Role.PROSPECT][2],
     ):
         self.model = model
@@ -171,15 +167,9 @@ class Prospect:
         """
         *out, rep_line = self.conversation(history)
         direction = prompts.render(
-            self.prompts_dir,
-            "prospect_turn.md",
-            persona=self.persona,
-            mood=state.mood,
-            move=decision.move.value,
-            line=self.example_line(decision),
-            fact=decision.fact,
-            refusals=max(0, state.refusals - 1),
-            memory=state.memory,
+            self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=state.mood,
+            move=decision.move.value, line=self.example_line(decision), fact=decision.fact,
+            refusals=max(0, state.refusals - 1), memory=state.memory,
         )
         return [*out, HumanMessage(f"{rep_line.text}\n\n[{direction.strip()}]")]
 
@@ -208,7 +198,7 @@ class Prospect:
         text = tidy(raw, self.persona.name)
         if decision.move in _SAYING_NO and (yes_but := _YES_BUT.match(text)):
             # "Sure, but we're happy where we are." opens with a yes the move is not: keep the no
-            rest = text[yes_but.end() :]
+            rest = text[yes_but.end():]
             text = rest[:1].upper() + rest[1:]
         reason = None
         if not text:
@@ -238,48 +228,14 @@ class Prospect:
 
 
 _STOPWORDS = frozenset(
-    [
-        "about",
-        "after",
-        "again",
-        "before",
-        "being",
-        "from",
-        "have",
-        "into",
-        "just",
-        "like",
-        "more",
-        "once",
-        "only",
-        "over",
-        "rather",
-        "than",
-        "that",
-        "their",
-        "them",
-        "then",
-        "there",
-        "these",
-        "they",
-        "this",
-        "those",
-        "when",
-        "where",
-        "which",
-        "while",
-        "will",
-        "with",
-        "would",
-        "your",
-    ]
+    ["about", "after", "again", "before", "being", "from", "have", "into", "just", "like", "more", "once", "only", "over", "rather", "than", "that", "their", "them", "then", "there", "these", "they", "this", "those", "when", "where", "which", "while", "will", "with", "would", "your"]
 )
 
 
 def _words_within(text: str, line: str) -> bool:
     """Is ``text`` nothing but (a run of) the words of ``line``? ("HR." of "Simone Achterberg, HR.")"""
     words, within = re.findall(r"[a-z0-9']+", text.lower()), re.findall(r"[a-z0-9']+", line.lower())
-    return bool(words) and any(within[i : i + len(words)] == words for i in range(len(within) - len(words) + 1))
+    return bool(words) and any(within[i:i + len(words)] == words for i in range(len(within) - len(words) + 1))
 
 
 def _content_words(text: str) -> set[str]:

@@ -101,23 +101,16 @@ def remember(persona: Persona, ended: str, day: str) -> tuple[str, str]:
     for its directions, and the words it opens the follow-up with."""
     when = persona.not_now.when
     return {
-        "open": (
-            f"they called on {day} and you agreed to talk again {when}.",
-            f"Ah, you called on {day}. We said we'd talk again.",
-        ),
-        "not_now": (
-            f"they called on {day}; you told them not now, and to try again {when}.",
-            f"Oh, you called on {day}. I did say to try again {when}.",
-        ),
-        "spoke": (f"they called on {day}; you spoke briefly and nothing was decided.", f"Ah, you called on {day}."),
-        "closed": (
-            f"they called on {day}; you said no, and the call ended there.",
-            f"You called on {day}. I told you no then.",
-        ),
-        "hung_up": (
-            f"they called on {day} and kept pushing, and you hung up on them.",
-            f"You again? I hung up on you on {day}.",
-        ),
+        "open": (f"they called on {day} and you agreed to talk again {when}.",
+                 f"Ah, you called on {day}. We said we'd talk again."),
+        "not_now": (f"they called on {day}; you told them not now, and to try again {when}.",
+                    f"Oh, you called on {day}. I did say to try again {when}."),
+        "spoke": (f"they called on {day}; you spoke briefly and nothing was decided.",
+                  f"Ah, you called on {day}."),
+        "closed": (f"they called on {day}; you said no, and the call ended there.",
+                   f"You called on {day}. I told you no then."),
+        "hung_up": (f"they called on {day} and kept pushing, and you hung up on them.",
+                    f"You again? I hung up on you on {day}."),
     }[ended]
 
 
@@ -127,14 +120,10 @@ def follow_up_state(persona: Persona, ended: str, memory: str, revealed: list[st
     door than after "not now"; what it said then is not news now."""
     patience, interest = FOLLOW_UP_START[ended]
     start = initial_state(persona)
-    return start.model_copy(
-        update={
-            "patience": _clamp(start.patience + patience),
-            "interest": _clamp(start.interest + interest),
-            "memory": memory,
-            "revealed": list(revealed),
-        }
-    )
+    return start.model_copy(update={
+        "patience": _clamp(start.patience + patience), "interest": _clamp(start.interest + interest),
+        "memory": memory, "revealed": list(revealed),
+    })
 
 
 def initial_state(persona: Persona) -> ProspectState:

@@ -124,9 +124,8 @@ def _validate(path: str | None, default: str, check: Callable[[Path], str]) -> i
 def cmd_coaching_validate(args: argparse.Namespace) -> int:
     from roleplay.judge.coaching import load_library
 
-    return _validate(
-        args.path, "coaching.yaml", lambda path: f"coaching library valid: {len(load_library(path).entries)} entries"
-    )
+    return _validate(args.path, "coaching.yaml",
+                     lambda path: f"coaching library valid: {len(load_library(path).entries)} entries")
 
 
 def cmd_drills_validate(args: argparse.Namespace) -> int:
@@ -202,11 +201,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.voice:
         return _bench_voice(args)
     if args.backend or args.stt_model:
-        print(
-            "error: --backend and --stt-model go with --voice (the text bench is on the embedded model; "
-            "--fake for the app's overhead)",
-            file=sys.stderr,
-        )
+        print("error: --backend and --stt-model go with --voice (the text bench is on the embedded model; "
+              "--fake for the app's overhead)", file=sys.stderr)
         return 2
     from roleplay.measure.bench import run_bench
 

@@ -70,10 +70,8 @@ def existing_store(url: str) -> Iterator[Store | None]:
 
     path = url.removeprefix("sqlite:///").split("?")[0]
     if url.startswith("sqlite:///") and not Path(path).exists():
-        print(
-            f"error: no database at {path} (set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)",
-            file=sys.stderr,
-        )
+        print(f"error: no database at {path} "
+              "(set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)", file=sys.stderr)
         yield None
         return
     store = Store(url)

@@ -37,28 +37,21 @@ def cmd_eval_grading(args: argparse.Namespace) -> int:
     try:
         floors = parse_fail_under(args.fail_under)
         if args.concurrency > 1 and backend == Backend.LOCAL:
-            raise GateError(
-                "--concurrency: the embedded model answers one request at a time; use it with --backend openai"
-            )
+            raise GateError("--concurrency: the embedded model answers one request at a time; "
+                            "use it with --backend openai")
         against = json.loads(Path(args.against).read_text(encoding="utf-8")) if args.against else None
         grader = Grader(create_chat_model(Role.GRADER, settings), settings.prompts_dir)
-        run = (
-            Run.resume(args.resume, results, gold, backend.value)
-            if args.resume
-            else Run.start(results, gold, backend.value, settings.grader.model or "")
-        )
+        run = (Run.resume(args.resume, results, gold, backend.value) if args.resume
+               else Run.start(results, gold, backend.value, settings.grader.model or ""))
     except (GateError, RunError, OSError, json.JSONDecodeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     graded = run.graded()
-    print(
-        f"run {run.name}: {len(graded)} of {len(cases)} cases graded before; resume with --resume {run.name}",
-        file=sys.stderr,
-    )
+    print(f"run {run.name}: {len(graded)} of {len(cases)} cases graded before; resume with --resume {run.name}",
+          file=sys.stderr)
     with Progress("grading") as bar:
-        report = run_grading_eval(
-            grader, cases, backend.value, bar, graded=graded, record=run.recorder(), concurrency=args.concurrency
-        )
+        report = run_grading_eval(grader, cases, backend.value, bar, graded=graded, record=run.recorder(),
+                                  concurrency=args.concurrency)
     report["run"] = run.name
     if not args.no_save:
         print(f"report written to {save_run(report, results, gold)}", file=sys.stderr)
@@ -130,16 +123,14 @@ def cmd_eval_coaching(args: argparse.Namespace) -> int:
         record = gym.store.get_session(played["session_id"])
         return PlayedCall(
             replies=[(t.text, record.grades.get(t.id)) for t in record.turns if t.speaker == "rep"],
-            report=Report.model_validate(record.report),
-            persona=gym.personas[persona_id],
+            report=Report.model_validate(record.report), persona=gym.personas[persona_id],
             prospect=[(t.text, t.meta or {}) for t in record.turns[1:] if t.speaker == "prospect"],
         )
 
     try:
         with Progress("checking coaching") as bar:
-            result = run_coaching_eval(
-                gym.grader, cases, gym.personas, settings.grader.backend.value, simulate_call, args.calls, bar
-            )
+            result = run_coaching_eval(gym.grader, cases, gym.personas, settings.grader.backend.value,
+                                       simulate_call, args.calls, bar)
     finally:
         gym.close()
     print(json.dumps(result) if args.json else "\n".join(coaching_table(result)))
@@ -173,11 +164,8 @@ def cmd_fit_reader(args: argparse.Namespace) -> int:
     from roleplay.understanding.heads import HEADS_FILE
 
     try:
-        fit_reader(
-            [Path(g) for g in args.gold],
-            Path(args.out) if args.out else HEADS_FILE,
-            say=lambda line: print(line, file=sys.stderr),
-        )
+        fit_reader([Path(g) for g in args.gold], Path(args.out) if args.out else HEADS_FILE,
+                   say=lambda line: print(line, file=sys.stderr))
     except (GoldenError, NotDevError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

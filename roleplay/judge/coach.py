@@ -159,12 +159,10 @@ def ending(report: Report, first_name: str) -> str:
     """How the call ended and where the door was left, in one sentence spoken to the rep."""
     if report.ended_by == "prospect":
         return f"{first_name} hung up, and the door is closed."
-    return {
-        "closed": "You ended the call with the door closed.",
-        "not_now": f"You ended the call with the door at not now: {first_name} said to try again "
-        f"{report.door_when or 'later'}.",
-        "open": "You ended the call with the door open.",
-    }[report.door]
+    return {"closed": "You ended the call with the door closed.",
+            "not_now": f"You ended the call with the door at not now: {first_name} said to try again "
+                       f"{report.door_when or 'later'}.",
+            "open": "You ended the call with the door open."}[report.door]
 
 
 class SummaryParts(NamedTuple):
@@ -181,12 +179,8 @@ def summary_parts(report: Report, first_name: str) -> SummaryParts:
     ended = ending(report, first_name)
     w, s, dim = report.weakest, report.strongest, report.weakest_dimension
     if w and dim and (report.averages[dim] or 5) < 4:
-        return SummaryParts(
-            ended,
-            w,
-            f"Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): {w.note or ''}".strip(),
-            weak=True,
-        )
+        return SummaryParts(ended, w, f"Your weakest habit was {dim} ({report.averages[dim]:.1f} of 5): "
+                                      f"{w.note or ''}".strip(), weak=True)
     if s:
         return SummaryParts(ended, s, "Your replies held up on all three habits.")
     if report.graded:
@@ -215,21 +209,15 @@ def facts_summary(report: Report, first_name: str) -> str:
 def follow_up_plan(door: str, door_when: str | None, at: datetime | None, first_name: str) -> str:
     """What to do next, from where the door was left (never conditional: code knows the door)."""
     if door == "closed":
-        return (
-            f"The door is closed: don't call {first_name} again unprompted. If you reach out in a few months, "
-            "send one short email that offers something useful and asks for nothing."
-        )
+        return (f"The door is closed: don't call {first_name} again unprompted. If you reach out in a few months, "
+                "send one short email that offers something useful and asks for nothing.")
     when = door_when or "later"
     dated = f" ({at:%A %d %B %Y, %H:%M})" if at else ""
     if door == "open":
-        return (
-            f"{first_name} agreed to talk again {when}{dated}. Put it in your calendar and confirm it by email "
-            "today, in two lines."
-        )
-    return (
-        f"Call {first_name} back {when}{dated}, as asked. Open with what you learned on this call, ask how "
-        "things stand, and make one clear ask at most."
-    )
+        return (f"{first_name} agreed to talk again {when}{dated}. Put it in your calendar and confirm it by email "
+                "today, in two lines.")
+    return (f"Call {first_name} back {when}{dated}, as asked. Open with what you learned on this call, ask how "
+            "things stand, and make one clear ask at most.")
 
 
 class Coach:
@@ -246,16 +234,9 @@ class Coach:
         self._runnable = json_constrained(model, CoachOutput.model_json_schema(), "coach_report")
 
     def report(
-        self,
-        persona: Persona,
-        lines: list[Line],
-        rep_turns: list[RepTurn],
-        door: str,
-        door_when: str | None,
-        ended_by: str,
-        on_facts: Callable[[Report], None] | None = None,
-        today: date | None = None,
-        delivery: DeliveryFacts | None = None,
+        self, persona: Persona, lines: list[Line], rep_turns: list[RepTurn], door: str,
+        door_when: str | None, ended_by: str, on_facts: Callable[[Report], None] | None = None,
+        today: date | None = None, delivery: DeliveryFacts | None = None,
     ) -> Report:
         """Build the report; never raises for model faults (they are recorded in it).
 
@@ -274,19 +255,11 @@ class Coach:
         weakest, first_name = facts["weakest_dimension"] or "curiosity", persona.name.split()[0]
         drill = self._drills.for_dimension(weakest)
         report = Report(
-            persona_id=persona.id,
-            ended_by=ended_by,
-            door=door,
-            door_when=door_when,
-            **facts,
-            drill=" ".join(drill.advice.split()),
-            drill_source="library",
-            drill_id=drill.id,
-            drill_title=drill.title,
+            persona_id=persona.id, ended_by=ended_by, door=door, door_when=door_when, **facts,
+            drill=" ".join(drill.advice.split()), drill_source="library", drill_id=drill.id, drill_title=drill.title,
             coach_model=model_label(self.model),
             follow_up=follow_up_plan(door, door_when, at, first_name),
-            follow_up_at=at.isoformat(timespec="minutes") if at else None,
-            delivery=delivery,
+            follow_up_at=at.isoformat(timespec="minutes") if at else None, delivery=delivery,
         )
         report.summary, report.summary_source = facts_summary(report, first_name), "facts"
         if on_facts:
@@ -305,10 +278,8 @@ class Coach:
         if moment is None:
             return
         quote = _quote(moment)
-        messages = [
-            SystemMessage(self.system_prompt),
-            HumanMessage(f"HOW IT ENDED: {ended}\nTHE MOMENT: on reply {moment.turn} you said “{quote}”"),
-        ]
+        messages = [SystemMessage(self.system_prompt),
+                    HumanMessage(f"HOW IT ENDED: {ended}\nTHE MOMENT: on reply {moment.turn} you said “{quote}”")]
 
         def attempt() -> CoachOutput:
             report.coach_raw = raw = self._runnable.invoke(messages).text
@@ -324,9 +295,8 @@ class Coach:
         sentence = " ".join(out.sentence.split())
         summary = f"{sentence} {habit}"
         facts = [f.fact for f in persona.hidden_facts]
-        defects = report_defects(
-            summary, None, "", report.door, report.door_when, replies, facts=facts, ended_by=report.ended_by
-        )
+        defects = report_defects(summary, None, "", report.door, report.door_when, replies, facts=facts,
+                                 ended_by=report.ended_by)
         problems = [f"failed {describe(defects)}"] if defects else []
         if quote not in sentence:
             problems.append("left out your words")

@@ -189,12 +189,8 @@ def signal_scores(sig: ReplySignals) -> dict[Dimension, int]:
     # Sarcasm on the way out is a composure matter; it argues nobody out of their position.
     arguing = bool(set(sig.disputes) - set(sig.jabs))
     asks_them = [q for q in sig.questions if q not in (QuestionKind.LOGISTICS, QuestionKind.COMMITMENT)]
-    monologue = (
-        sig.time_short
-        and not sig.commitment_ask
-        and sig.words >= 15
-        and not (sig.questions or sig.accepts_no or sig.follow_up_permission)
-    )
+    monologue = sig.time_short and not sig.commitment_ask and sig.words >= 15 and not (
+        sig.questions or sig.accepts_no or sig.follow_up_permission)
     # "No problem, I'll be quick:" and then a pitch is still a monologue.
     monologue = monologue or (sig.time_short and sig.pitch and not sig.commitment_ask and sig.words >= 25)
     # "Sure, I'll be quick then: …" after a decline, and then a pitch.
@@ -249,12 +245,8 @@ class Grader:
     """
 
     def __init__(
-        self,
-        model: BaseChatModel,
-        prompts_dir: Path,
-        retries: int = 1,
-        history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2],
-        retry: RetryPolicy | None = None,
+        self, model: BaseChatModel, prompts_dir: Path, retries: int = 1,
+        history_tokens: int = ROLE_DEFAULTS[Role.GRADER][2], retry: RetryPolicy | None = None,
         reader: Reader | None = None,
     ):
         self.model = model
@@ -270,12 +262,8 @@ class Grader:
         self._runnable = json_constrained(model, TryInsteadOutput.model_json_schema(), "try_instead")
 
     def grade(
-        self,
-        context: list[Line],
-        reply: str,
-        on_scores: Callable[[Grade], None] | None = None,
-        reading: Reading | None = None,
-        facts: Sequence[str] = (),
+        self, context: list[Line], reply: str, on_scores: Callable[[Grade], None] | None = None,
+        reading: Reading | None = None, facts: Sequence[str] = (),
     ) -> Grade:
         """Grade ``reply`` given the call ``context`` before it.
 
@@ -295,11 +283,8 @@ class Grader:
         """
         started = time.monotonic()
         reading = reading or self.reader.read(context, reply)
-        audit = {
-            "model": model_label(self.model),
-            "prompt_hash": self.prompt_hash,
-            "reading": reading.model_dump(mode="json"),
-        }
+        audit = {"model": model_label(self.model), "prompt_hash": self.prompt_hash,
+                 "reading": reading.model_dump(mode="json")}
         if reason := unscored_reason(reading):
             return Grade.unscored(reason, seconds=time.monotonic() - started, **audit)
         if on_scores:
@@ -362,21 +347,15 @@ class Grader:
 
     @staticmethod
     def _grade_of(
-        reading: Reading,
-        notes: dict[str, Note] | None,
-        raw: str,
-        audit: dict,
-        seconds: float,
+        reading: Reading, notes: dict[str, Note] | None, raw: str, audit: dict, seconds: float,
     ) -> Grade:
         """A grade from the reading's scores; partial (scores only) until the notes are written."""
         dims = {}
         for dim in DIMENSIONS:
             note = notes[dim.value] if notes else None
             dims[dim] = DimensionGrade(
-                score=reading.scores[dim.value],
-                evidence=note.evidence if note else None,
-                note=note.text if note else "",
-                try_instead=note.try_instead if note else None,
+                score=reading.scores[dim.value], evidence=note.evidence if note else None,
+                note=note.text if note else "", try_instead=note.try_instead if note else None,
                 try_instead_source=note.try_instead_source if note else None,
                 fallback_reason=note.fallback_reason if note else None,
             )

@@ -55,13 +55,10 @@ def _summary(turns: list[dict[str, Any]], first: float | None, coach_s: float | 
     scores = [t["score"] for t in turns if t["score"] is not None]
     rates = [t["tokens_per_s"] for t in turns if t["tokens_per_s"]]
     return {
-        "ttft_first": _round(first),
-        "ttft_p50": _round(_pct(later, 0.5)),
-        "ttft_p95": _round(_pct(later, 0.95)),
+        "ttft_first": _round(first), "ttft_p50": _round(_pct(later, 0.5)), "ttft_p95": _round(_pct(later, 0.95)),
         "tokens_per_s": _round(statistics.mean(rates) if rates else None, 1),
         "prompt_tokens_per_turn": round(statistics.mean(t["processed_tokens"] for t in turns)),
-        "score_p50": _round(_pct(scores, 0.5)),
-        "score_p95": _round(_pct(scores, 0.95)),
+        "score_p50": _round(_pct(scores, 0.5)), "score_p95": _round(_pct(scores, 0.95)),
         "coach_s": _round(coach_s, 1),
     }
 
@@ -105,21 +102,12 @@ def bench_app(settings: Settings) -> dict[str, Any]:
             time.sleep(0.02)
         ready = time.monotonic()
         grade = call.pending[turn_id].result()
-        turns.append(
-            {
-                "turn": len(turns) + 1,
-                "ttft": first,
-                "reply_s": done - started,
-                "score": (score_at or ready) - done,
-                "grade_s": grade.seconds,
-                "ready_s": ready - done,
-                "processed_tokens": stats.processed_tokens,
-                "prompt_tokens": stats.prompt_tokens,
-                "prefix_state": stats.prefix_state,
-                "tokens_per_s": _rate(stats),
-                "scored": grade.scored,
-            }
-        )
+        turns.append({
+            "turn": len(turns) + 1, "ttft": first, "reply_s": done - started,
+            "score": (score_at or ready) - done, "grade_s": grade.seconds, "ready_s": ready - done,
+            "processed_tokens": stats.processed_tokens, "prompt_tokens": stats.prompt_tokens,
+            "prefix_state": stats.prefix_state, "tokens_per_s": _rate(stats), "scored": grade.scored,
+        })
         _progress("app", turns[-1])
     started = time.monotonic()
     facts_at: list[float] = []
@@ -130,14 +118,9 @@ def bench_app(settings: Settings) -> dict[str, Any]:
     coach = None
     if isinstance(coach_model, LlamaCppChatModel):
         st = coach_model.last_stats()
-        coach = {
-            "processed_tokens": st.processed_tokens,
-            "completion_tokens": st.completion_tokens,
-            "first_token_s": _round(st.first_token_s),
-            "total_s": _round(st.total_s),
-            "prefix_state": st.prefix_state,
-            "summary_source": call.report.summary_source,
-        }
+        coach = {"processed_tokens": st.processed_tokens, "completion_tokens": st.completion_tokens,
+                 "first_token_s": _round(st.first_token_s), "total_s": _round(st.total_s),
+                 "prefix_state": st.prefix_state, "summary_source": call.report.summary_source}
     # A new call with the same persona after a restart: the persona's processed prompt comes
     # from disk, not from the live context.
     shared = prospect_model.shared()
@@ -152,13 +135,8 @@ def bench_app(settings: Settings) -> dict[str, Any]:
     first_state = prospect_model.last_stats().prefix_state
     second.grades(wait=None)
     gym.close()
-    return {
-        **_summary(turns, first_again, coach_s),
-        "report_first_s": _round(report_first_s, 2),
-        "first_turn_prefix_state": first_state,
-        "coach": coach,
-        "per_turn": turns,
-    }
+    return {**_summary(turns, first_again, coach_s), "report_first_s": _round(report_first_s, 2),
+            "first_turn_prefix_state": first_state, "coach": coach, "per_turn": turns}
 
 
 def bench_baseline(settings: Settings) -> dict[str, Any]:
@@ -166,11 +144,8 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
     prospect_model = create_chat_model(Role.PROSPECT, settings)
     grader_model = create_chat_model(Role.GRADER, settings)
     coach_model = create_chat_model(Role.COACH, settings)
-    for model, slot in (
-        (prospect_model, "baseline-prospect"),
-        (grader_model, "baseline-grader"),
-        (coach_model, "baseline-coach"),
-    ):
+    for model, slot in ((prospect_model, "baseline-prospect"), (grader_model, "baseline-grader"),
+                        (coach_model, "baseline-coach")):
         assert isinstance(model, LlamaCppChatModel)
         model.slot, model.reuse_prefix = slot, False
     persona = load_personas(settings.personas_dir)[PERSONA]
@@ -193,18 +168,9 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
         stats = prospect_model.last_stats()
         voiced = prospect.finish(raw, decision, state)
         lines = [*history, Line(speaker="prospect", text=voiced.text)]
-        turns.append(
-            {
-                "turn": len(turns) + 1,
-                "ttft": first,
-                "score": scored_at,
-                "grade_s": grade.seconds,
-                "processed_tokens": stats.processed_tokens,
-                "prompt_tokens": stats.prompt_tokens,
-                "tokens_per_s": _rate(stats),
-                "scored": grade.scored,
-            }
-        )
+        turns.append({"turn": len(turns) + 1, "ttft": first, "score": scored_at, "grade_s": grade.seconds,
+                      "processed_tokens": stats.processed_tokens, "prompt_tokens": stats.prompt_tokens,
+                      "tokens_per_s": _rate(stats), "scored": grade.scored})
         grades.append((len(turns), line, grade))
         _progress("baseline", turns[-1])
 
@@ -220,7 +186,8 @@ def bench_fake(latency_s: float = 0.25, sessions: int = 20, turns: int = 5) -> d
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(backend="fake", database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
-        models = {role: fake_model_for(role, latency_s=latency_s if role == Role.PROSPECT else 0.0) for role in Role}
+        models = {role: fake_model_for(role, latency_s=latency_s if role == Role.PROSPECT else 0.0)
+                  for role in Role}
         gym = Gym(settings, models=models)
         overhead = []
         call = gym.start(PERSONA)
@@ -233,13 +200,9 @@ def bench_fake(latency_s: float = 0.25, sessions: int = 20, turns: int = 5) -> d
         times: list[float] = []
         errors: list[str] = []
         lock = threading.Lock()
-        lines = [
-            "What made you choose your current setup?",
-            "How does that work for your team?",
-            "What would need to change for this to matter?",
-            "What happens when it goes wrong?",
-            "Understood. Would it be okay if I checked back next quarter?",
-        ]
+        lines = ["What made you choose your current setup?", "How does that work for your team?",
+                 "What would need to change for this to matter?", "What happens when it goes wrong?",
+                 "Understood. Would it be okay if I checked back next quarter?"]
 
         def session(_: int) -> str:
             c = gym.start(PERSONA)
@@ -258,17 +221,15 @@ def bench_fake(latency_s: float = 0.25, sessions: int = 20, turns: int = 5) -> d
 
         with ThreadPoolExecutor(max_workers=sessions) as pool:
             ids = list(pool.map(session, range(sessions)))
-        stored = sum(sum(1 for t in gym.store.get_session(sid).turns if t.speaker == "rep") for sid in ids)
+        stored = sum(
+            sum(1 for t in gym.store.get_session(sid).turns if t.speaker == "rep") for sid in ids
+        )
         gym.close()
     return {
-        "latency_s": latency_s,
-        "overhead_p50_ms": _round(_pct(overhead, 0.5), 1),
-        "overhead_p95_ms": _round(_pct(overhead, 0.95), 1),
-        "concurrent_sessions": sessions,
+        "latency_s": latency_s, "overhead_p50_ms": _round(_pct(overhead, 0.5), 1),
+        "overhead_p95_ms": _round(_pct(overhead, 0.95), 1), "concurrent_sessions": sessions,
         "concurrent_p95_ratio": _round(_pct(times, 0.95) / latency_s, 2) if times else None,
-        "turns_sent": sessions * turns,
-        "turns_stored": stored,
-        "errors": len(errors),
+        "turns_sent": sessions * turns, "turns_stored": stored, "errors": len(errors),
     }
 
 

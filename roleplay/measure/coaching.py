@@ -69,17 +69,8 @@ class Tally:
         names, facts = _persona_words(persona)
         for dim, g in grade.dimensions.items():
             self.notes += 1
-            self.defects += note_defects(
-                dim.value,
-                g.score,
-                g.note,
-                g.evidence,
-                g.try_instead,
-                spoken_words(reply),
-                f"{where} {dim.value}",
-                names,
-                facts,
-            )
+            self.defects += note_defects(dim.value, g.score, g.note, g.evidence, g.try_instead, spoken_words(reply),
+                                         f"{where} {dim.value}", names, facts)
             if g.score <= 3:
                 self.low += 1
                 if g.try_instead_source != "model":
@@ -92,21 +83,11 @@ class Tally:
         if report.summary_source != "coach" and report.graded:
             why = report.summary_rejected or report.coach_error or "none"
             # "failed the generic check; left out your words": each reason in the same words as the notes'
-            self.summary_reasons[
-                " + ".join(_reason_kind(part.replace("failed the ", "fails the ", 1)) for part in why.split("; "))
-            ] += 1
+            self.summary_reasons[" + ".join(_reason_kind(part.replace("failed the ", "fails the ", 1))
+                                            for part in why.split("; "))] += 1
         names, facts = _persona_words(persona)
-        found = report_defects(
-            report.summary,
-            report.follow_up,
-            report.drill,
-            report.door,
-            report.door_when,
-            replies,
-            names,
-            facts,
-            report.ended_by,
-        )
+        found = report_defects(report.summary, report.follow_up, report.drill, report.door, report.door_when,
+                               replies, names, facts, report.ended_by)
         for moment in (report.strongest, report.weakest):
             if moment and moment.evidence and moment.evidence not in moment.rep:
                 found.append(Defect(kind="quote_not_verbatim", text=moment.evidence, where="report moment"))
@@ -123,17 +104,12 @@ class Tally:
 
     def result(self, backend: str, seconds: float) -> dict[str, Any]:
         counts = Counter(d.kind for d in self.defects)
-        examples = [
-            {"kind": kind, "text": d.text, "where": d.where}
-            for kind in DEFECT_KINDS
-            for d in itertools.islice((d for d in self.defects if d.kind == kind), EXAMPLES_PER_KIND)
-        ]
+        examples = [{"kind": kind, "text": d.text, "where": d.where}
+                    for kind in DEFECT_KINDS
+                    for d in itertools.islice((d for d in self.defects if d.kind == kind), EXAMPLES_PER_KIND)]
         checked = self.notes + self.reports
         return {
-            "n_notes": self.notes,
-            "n_reports": self.reports,
-            "backend": backend,
-            "seconds": round(seconds, 1),
+            "n_notes": self.notes, "n_reports": self.reports, "backend": backend, "seconds": round(seconds, 1),
             "defects": {kind: counts.get(kind, 0) for kind in DEFECT_KINDS},
             "defect_rate": round(len(self.defects) / checked, 4) if checked else 0.0,
             "fallback_rate": round(self.fallbacks / self.low, 4) if self.low else 0.0,
@@ -141,22 +117,15 @@ class Tally:
             "summaries_by_model": self.model_summaries,
             "summary_rejections": dict(self.summary_reasons.most_common()),
             "examples": examples,
-            **(
-                {"prospect": {k: self.voice[k] for k in ("lines", "third_person", "pasted", "withheld")}}
-                if self.voice
-                else {}
-            ),
+            **({"prospect": {k: self.voice[k] for k in ("lines", "third_person", "pasted", "withheld")}}
+               if self.voice else {}),
         }
 
 
 def run_coaching_eval(
-    grader: Grader,
-    cases: Sequence[Any],
-    personas: dict[str, Persona],
-    backend: str,
+    grader: Grader, cases: Sequence[Any], personas: dict[str, Persona], backend: str,
     simulate_call: Callable[[int], PlayedCall] | None = None,
-    calls: int = 0,
-    progress: Callable[[int, int], None] | None = None,
+    calls: int = 0, progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Check the notes on golden ``cases`` and the notes and reports of ``calls`` simulated calls.
 
@@ -192,27 +161,19 @@ def run_coaching_eval(
 
 def coaching_table(result: dict[str, Any]) -> list[str]:
     """The result as lines for people."""
-    lines = [
-        f"{result['n_notes']} notes and {result['n_reports']} reports checked ({result['backend']}, "
-        f"{result['seconds']} s)",
-        f"{'defect':<24} count",
-    ]
+    lines = [f"{result['n_notes']} notes and {result['n_reports']} reports checked ({result['backend']}, "
+             f"{result['seconds']} s)", f"{'defect':<24} count"]
     lines += [f"{kind:<24} {count}" for kind, count in result["defects"].items()]
     reasons = ", ".join(f"{k}: {v}" for k, v in result["fallback_reasons"].items())
-    lines.append(
-        f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
-        f"{result['fallback_rate']:.1%} ({reasons or 'none'}), "
-        f"summaries phrased by the model {result['summaries_by_model']} of {result['n_reports']}"
-    )
+    lines.append(f"defect rate {result['defect_rate']:.4f}, lines to try instead not the model's "
+                 f"{result['fallback_rate']:.1%} ({reasons or 'none'}), "
+                 f"summaries phrased by the model {result['summaries_by_model']} of {result['n_reports']}")
     if result["summary_rejections"]:
-        lines.append(
-            "the model's summary not used: " + ", ".join(f"{k}: {v}" for k, v in result["summary_rejections"].items())
-        )
+        lines.append("the model's summary not used: "
+                     + ", ".join(f"{k}: {v}" for k, v in result["summary_rejections"].items()))
     if voice := result.get("prospect"):
-        lines.append(
-            f"prospect: {voice['lines']} lines, {voice['third_person']} naming itself in the third "
-            f"person, {voice['pasted']} with a hidden fact pasted in, {voice['withheld']} withholding "
-            "the fact they were to reveal"
-        )
+        lines.append(f"prospect: {voice['lines']} lines, {voice['third_person']} naming itself in the third "
+                     f"person, {voice['pasted']} with a hidden fact pasted in, {voice['withheld']} withholding "
+                     "the fact they were to reveal")
     lines += [f"  e.g. {e['kind']} ({e['where']}): {e['text'][:140]}" for e in result["examples"]]
     return lines

@@ -22,10 +22,8 @@ from roleplay.understanding.signals import analyse_reply
 def quoted_share(grades: list[Grade]) -> dict[str, float]:
     """Per dimension, the share of scored grades whose evidence quotes the rep's own words."""
     scored = [g for g in grades if g.scored]
-    return {
-        dim.value: round(sum(bool(g.dimensions[dim].evidence) for g in scored) / max(1, len(scored)), 3)
-        for dim in DIMENSIONS
-    }
+    return {dim.value: round(sum(bool(g.dimensions[dim].evidence) for g in scored) / max(1, len(scored)), 3)
+            for dim in DIMENSIONS}
 
 
 STRATEGIES = ("signals", "app")
@@ -38,10 +36,8 @@ def compare_strategies(cases: list[GoldenCase], grades: list[Grade]) -> dict[str
     old = [signal_scores(analyse_reply(c.context, c.reply)) for c in cases]
     for dim in DIMENSIONS:
         labels = [c.labels[dim.value] for c in cases]
-        app = [
-            g.scores[dim.value] if g.scored else farthest_score(c.labels[dim.value])
-            for c, g in zip(cases, grades, strict=True)
-        ]
+        app = [g.scores[dim.value] if g.scored else farthest_score(c.labels[dim.value])
+               for c, g in zip(cases, grades, strict=True)]
         out["app"][dim.value] = round(quadratic_weighted_kappa(labels, app), 3)
         out["signals"][dim.value] = round(quadratic_weighted_kappa(labels, [o[dim] for o in old]), 3)
     return out
@@ -58,9 +54,7 @@ def push_hits(cases: list[GoldenCase], grades: list[Grade]) -> list[bool]:
 
 
 def run_grading_eval(
-    grader: Grader,
-    cases: list[GoldenCase],
-    backend: str,
+    grader: Grader, cases: list[GoldenCase], backend: str,
     progress: Callable[[int, int], None] | None = None,
     graded: Mapping[str, Grade] | None = None,
     record: Callable[[str, Grade], None] | None = None,
@@ -154,20 +148,20 @@ def compare(report: dict[str, Any], baseline: dict[str, Any]) -> list[str]:
 
 def summary_table(report: dict[str, Any]) -> Iterable[str]:
     resumed = f", {report['resumed']} from before the resume" if report.get("resumed") else ""
-    yield (f"{report['n']} cases{resumed}, backend {report['backend']}, model {report['model']}, {report['seconds']} s")
+    yield (f"{report['n']} cases{resumed}, backend {report['backend']}, model {report['model']}, "
+           f"{report['seconds']} s")
     yield f"{'dimension':<11} {'QWK':>6} {'95% CI':>15} {'exact':>6} {'±1':>6} {'unscored':>8} {'quoted':>6}"
     for dim, m in report["dimensions"].items():
         quoted = report.get("quoted", {}).get(dim)
         lo, hi = m["qwk_ci95"]
-        yield (
-            f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
-            f" {m['unscored']:>8}" + (f" {quoted:>6.3f}" if quoted is not None else "")
-        )
+        yield (f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
+               f" {m['unscored']:>8}" + (f" {quoted:>6.3f}" if quoted is not None else ""))
     if report.get("push_agreement") is not None:
         yield f"push counting: {report['push_agreement']:.3f}{_interval(report.get('push_agreement_ci95'))}"
     yield "QWK of the app's scores (the reader) and of the pattern-based scores it replaced:"
     for name, dims in report.get("strategies", {}).items():
         yield f"  {name:<8} " + "  ".join(f"{d} {q:.3f}" for d, q in dims.items())
+
 
 
 # --- Code signals alone (no model) ---------------------------------------------------------
@@ -192,17 +186,13 @@ def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
     for case in cases:
         sig = analyse_reply(case.context, case.reply)
         scores, bounds = signal_scores(sig), signal_bounds(sig)
-        grades.append(
-            Grade(
-                scored=True, dimensions={d: DimensionGrade(score=scores[d], evidence=None, note="") for d in DIMENSIONS}
-            )
-        )
+        grades.append(Grade(scored=True, dimensions={
+            d: DimensionGrade(score=scores[d], evidence=None, note="") for d in DIMENSIONS}))
         for d in DIMENSIONS:
             in_bounds[d.value] += bounds[d][0] <= case.labels[d.value] <= bounds[d][1]
         meta = (case.model_extra or {}).get("meta") or {}
         row: dict[str, Any] = {
-            "id": case.id,
-            "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
+            "id": case.id, "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
             "scores": {d.value: scores[d] for d in DIMENSIONS},
             "bounds": {d.value: list(bounds[d]) for d in DIMENSIONS},
         }
@@ -215,8 +205,7 @@ def run_signals_eval(cases: list[GoldenCase]) -> dict[str, Any]:
     for d in DIMENSIONS:
         dims[d.value]["in_bounds"] = round(in_bounds[d.value] / len(cases), 3)
     return {
-        "n": len(cases),
-        "dimensions": dims,
+        "n": len(cases), "dimensions": dims,
         "push": _push_summary(push_hits),
         "cases": rows,
     }
@@ -237,10 +226,8 @@ def _interval(ci: list[float] | None) -> str:
 
 def _push_line(push: dict[str, Any]) -> Iterable[str]:
     if push["applicable"]:
-        yield (
-            f"push counting: {push['agreement']:.3f}{_interval(push['ci95'])} agreement on {push['applicable']} "
-            "cases after a refusal"
-        )
+        yield (f"push counting: {push['agreement']:.3f}{_interval(push['ci95'])} agreement on {push['applicable']} "
+               "cases after a refusal")
 
 
 def signals_table(report: dict[str, Any]) -> Iterable[str]:
@@ -262,24 +249,11 @@ def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
     for case in cases:
         reading = reader.read(case.context, case.reply)
         reason = unscored_reason(reading)
-        grades.append(
-            Grade.unscored(reason)
-            if reason
-            else Grade(
-                scored=True,
-                dimensions={
-                    d: DimensionGrade(score=reading.scores[d.value], evidence=None, note="") for d in DIMENSIONS
-                },
-            )
-        )
+        grades.append(Grade.unscored(reason) if reason else Grade(scored=True, dimensions={
+            d: DimensionGrade(score=reading.scores[d.value], evidence=None, note="") for d in DIMENSIONS}))
         meta = (case.model_extra or {}).get("meta") or {}
-        row: dict[str, Any] = {
-            "id": case.id,
-            "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
-            "scores": reading.scores,
-            "language": reading.language,
-            "unscored_reason": reason,
-        }
+        row: dict[str, Any] = {"id": case.id, "labels": {d.value: case.labels[d.value] for d in DIMENSIONS},
+                               "scores": reading.scores, "language": reading.language, "unscored_reason": reason}
         if "pushes_after_refusal" in meta:
             row["push"] = {"label": meta["pushes_after_refusal"], "reader": reading.pushes_after_refusal}
             if meta.get("refusals_before") or meta["pushes_after_refusal"]:
@@ -287,13 +261,9 @@ def run_reading_eval(cases: list[GoldenCase], reader: Reader) -> dict[str, Any]:
         rows.append(row)
     english = [i for i, r in enumerate(rows) if r["language"] == "en"]
     return {
-        "n": len(cases),
-        "heads": reader.heads.fitted_on,
-        "dimensions": agreement(cases, grades),
-        "english": {
-            "n": len(english),
-            "dimensions": agreement([cases[i] for i in english], [grades[i] for i in english]),
-        },
+        "n": len(cases), "heads": reader.heads.fitted_on, "dimensions": agreement(cases, grades),
+        "english": {"n": len(english), "dimensions": agreement([cases[i] for i in english],
+                                                              [grades[i] for i in english])},
         "push": _push_summary(push_hits),
         "cases": rows,
     }
@@ -304,12 +274,9 @@ def reading_table(report: dict[str, Any]) -> Iterable[str]:
     yield f"{'dimension':<11} {'QWK':>6} {'95% CI':>15} {'exact':>6} {'±1':>6} {'unscored':>8}"
     for dim, m in report["dimensions"].items():
         lo, hi = m["qwk_ci95"]
-        yield (
-            f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
-            f" {m['unscored']:>8}"
-        )
+        yield (f"{dim:<11} {m['qwk']:>6.3f} {f'[{lo:.3f}, {hi:.3f}]':>15} {m['exact']:>6.3f} {m['within1']:>6.3f}"
+               f" {m['unscored']:>8}")
     eng = report["english"]
     yield f"English replies only ({eng['n']}): " + "  ".join(
-        f"{d} {m['qwk']:.3f}" for d, m in eng["dimensions"].items()
-    )
+        f"{d} {m['qwk']:.3f}" for d, m in eng["dimensions"].items())
     yield from _push_line(report["push"])

@@ -78,19 +78,9 @@ def _examples(files: list[Path], encoder: Encoder) -> list[Example]:
             reps = [ln.text for ln in case.context if ln.speaker == "rep"]
             ctx = [ask_features(encoder.embed, t) for t in reps]
             turns = [ln.text for ln in case.context if ln.speaker == "prospect"]
-            out.append(
-                Example(
-                    case,
-                    path.name,
-                    vec,
-                    ask_features(encoder.embed, case.reply),
-                    ctx,
-                    s,
-                    context_asks(case),
-                    [encoder.embed(t) for t in turns],
-                    context_declines(case),
-                )
-            )
+            out.append(Example(case, path.name, vec, ask_features(encoder.embed, case.reply), ctx, s,
+                               context_asks(case),
+                               [encoder.embed(t) for t in turns], context_declines(case)))
     return out
 
 
@@ -145,23 +135,16 @@ def _fit_all(train: list[Example], c_dims: dict[str, float], c_asks: float) -> d
         for x, y in zip(e.prospect_x, e.prospect_declines, strict=True):
             if y is not None:
                 turns[(e.file, x.tobytes())] = (x, y)
-    declines = _fit_lr(
-        np.array([x for x, _ in turns.values()]), np.array([y for _, y in turns.values()]), C=0.1, balanced=True
-    )
+    declines = _fit_lr(np.array([x for x, _ in turns.values()]), np.array([y for _, y in turns.values()]),
+                       C=0.1, balanced=True)
     asked = [e for e in train if e.meta.get("refusals_before", 0) > 0 and "pushes_after_refusal" in e.meta]
     lines = [(x, y) for e in train for x, y in zip(e.context_ask_x, e.context_asks, strict=True) if y is not None]
-    asks = _fit_lr(
-        np.array([e.ask_x for e in asked] + [x for x, _ in lines]),
-        np.array([int(e.meta["pushes_after_refusal"] > 0) for e in asked] + [y for _, y in lines]),
-        C=c_asks,
-        balanced=True,
-    )
-    servile = _fit_lr(
-        np.array([e.vec for e in train]),
-        np.array([int(bool(SERVILE_TAGS & set(e.meta.get("tags", [])))) for e in train]),
-        C=0.1,
-        balanced=True,
-    )
+    asks = _fit_lr(np.array([e.ask_x for e in asked] + [x for x, _ in lines]),
+                   np.array([int(e.meta["pushes_after_refusal"] > 0) for e in asked] + [y for _, y in lines]),
+                   C=c_asks, balanced=True)
+    servile = _fit_lr(np.array([e.vec for e in train]),
+                      np.array([int(bool(SERVILE_TAGS & set(e.meta.get("tags", [])))) for e in train]),
+                      C=0.1, balanced=True)
     heads = {"declines": declines, "asks": asks, "servile": servile}
     X = np.array([_dim_x(e, heads) for e in train])
     for d in DIMENSIONS:
@@ -215,7 +198,8 @@ def cross_validate(examples: list[Example], c_dims: dict[str, float], c_asks: fl
     return out
 
 
-def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | None = None, say=print) -> Heads:
+def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | None = None,
+               say=print) -> Heads:
     """Choose regularisation per dimension by held-out dev file, fit on all of dev, write ``out``.
 
     Args:
@@ -238,11 +222,8 @@ def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | Non
     best: dict[str, tuple[float, float]] = {}
     for c in C_GRID:
         cv = cross_validate(examples, {d: c for d in DIMENSIONS}, c_asks)
-        say(
-            f"C={c}: held-out-file QWK "
-            + "  ".join(f"{d} {cv[d]:.3f}" for d in DIMENSIONS)
-            + f"  push agreement {cv['push_agreement']:.3f}"
-        )
+        say(f"C={c}: held-out-file QWK " + "  ".join(f"{d} {cv[d]:.3f}" for d in DIMENSIONS)
+            + f"  push agreement {cv['push_agreement']:.3f}")
         for d in DIMENSIONS:
             if d not in best or cv[d] > best[d][1]:
                 best[d] = (c, cv[d])
@@ -251,8 +232,7 @@ def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | Non
     chosen = ", ".join(f"{d} {c_dims[d]}" for d in DIMENSIONS)
     say(f"chosen C {chosen}, asks {c_asks}: held-out-file {json.dumps(cv)}")
     heads = Heads(
-        encoder=ENCODER_NAME,
-        command="roleplay fit reader --gold " + " ".join(str(p) for p in files),
+        encoder=ENCODER_NAME, command="roleplay fit reader --gold " + " ".join(str(p) for p in files),
         fitted_on={p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in files},
         fitted_at=datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         cross_validation={"method": "each dev file held out in turn", "C": {**c_dims, "asks": c_asks}, **cv},

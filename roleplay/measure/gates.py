@@ -42,28 +42,23 @@ def parse_fail_under(items: list[str] | None) -> dict[str, float]:
     return floors
 
 
-def gate(
-    report: dict[str, Any], floors: dict[str, float], max_drop: float | None, baseline: dict[str, Any] | None
-) -> list[str]:
+def gate(report: dict[str, Any], floors: dict[str, float], max_drop: float | None,
+         baseline: dict[str, Any] | None) -> list[str]:
     """One line per failed gate (empty when the run passes)."""
     failures = []
     dims = report["dimensions"]
     for name, floor in floors.items():
         if dims[name]["qwk"] < floor:
-            failures.append(
-                f"{name} fell under its floor: QWK {dims[name]['qwk']:.3f} < {floor:.3f} "
-                f"(by {floor - dims[name]['qwk']:.3f}; --fail-under)"
-            )
+            failures.append(f"{name} fell under its floor: QWK {dims[name]['qwk']:.3f} < {floor:.3f} "
+                            f"(by {floor - dims[name]['qwk']:.3f}; --fail-under)")
     if max_drop is not None:
         if not baseline:
             raise GateError("--max-drop needs a baseline for this golden file (write one with --save-baseline)")
         for name in NAMES:
             before = baseline.get("dimensions", {}).get(name, {}).get("qwk")
             if before is not None and before - dims[name]["qwk"] > max_drop:
-                failures.append(
-                    f"{name} dropped by {before - dims[name]['qwk']:.3f}: QWK {before:.3f} in the "
-                    f"baseline, {dims[name]['qwk']:.3f} now (--max-drop {max_drop})"
-                )
+                failures.append(f"{name} dropped by {before - dims[name]['qwk']:.3f}: QWK {before:.3f} in the "
+                                f"baseline, {dims[name]['qwk']:.3f} now (--max-drop {max_drop})")
     return failures
 
 
@@ -78,7 +73,8 @@ def _scores(case: dict[str, Any], name: str) -> int:
     return case["scores"][name] if case.get("scores") else farthest_score(label)
 
 
-def paired_comparison(now: dict[str, Any], before: dict[str, Any], rounds: int = 1000, seed: int = 0) -> dict[str, Any]:
+def paired_comparison(now: dict[str, Any], before: dict[str, Any], rounds: int = 1000,
+                      seed: int = 0) -> dict[str, Any]:
     """Compare two reports on the cases both graded.
 
     Returns:
@@ -104,23 +100,10 @@ def paired_comparison(now: dict[str, Any], before: dict[str, Any], rounds: int =
             for idx in samples
         )
         q_before, q_now = quadratic_weighted_kappa(labels, a), quadratic_weighted_kappa(labels, z)
-        dims[name] = {
-            "qwk_before": round(q_before, 3),
-            "qwk_now": round(q_now, 3),
-            "diff": round(q_now - q_before, 3),
-            "diff_ci95": [round(diffs[int(0.025 * rounds)], 3), round(diffs[int(0.975 * rounds) - 1], 3)],
-        }
-    moved = [
-        {
-            "id": c["id"],
-            "reply": c.get("reply", ""),
-            "labels": c["labels"],
-            "before": b.get("scores"),
-            "now": c.get("scores"),
-        }
-        for b, c in shared
-        if b.get("scores") != c.get("scores")
-    ]
+        dims[name] = {"qwk_before": round(q_before, 3), "qwk_now": round(q_now, 3), "diff": round(q_now - q_before, 3),
+                      "diff_ci95": [round(diffs[int(0.025 * rounds)], 3), round(diffs[int(0.975 * rounds) - 1], 3)]}
+    moved = [{"id": c["id"], "reply": c.get("reply", ""), "labels": c["labels"], "before": b.get("scores"),
+              "now": c.get("scores")} for b, c in shared if b.get("scores") != c.get("scores")]
     return {"n": n, "dimensions": dims, "moved": moved}
 
 
@@ -129,9 +112,7 @@ def comparison_lines(comparison: dict[str, Any]) -> list[str]:
     for name, d in comparison["dimensions"].items():
         lo, hi = d["diff_ci95"]
         verdict = "within noise" if lo <= 0 <= hi else ("better" if lo > 0 else "worse")
-        lines.append(
-            f"  {name:<10} QWK {d['qwk_before']:.3f} -> {d['qwk_now']:.3f} ({d['diff']:+.3f}, "
-            f"95% CI [{lo:+.3f}, {hi:+.3f}]: {verdict})"
-        )
+        lines.append(f"  {name:<10} QWK {d['qwk_before']:.3f} -> {d['qwk_now']:.3f} ({d['diff']:+.3f}, "
+                     f"95% CI [{lo:+.3f}, {hi:+.3f}]: {verdict})")
     lines.append(f"  {len(comparison['moved'])} cases changed scores")
     return lines

@@ -86,10 +86,7 @@ def quadratic_weighted_kappa(labels: list[int], scores: list[int], k: int = 5) -
 
 
 def bootstrap_interval(
-    labels: list[int],
-    scores: list[int],
-    rounds: int = 1000,
-    seed: int = 0,
+    labels: list[int], scores: list[int], rounds: int = 1000, seed: int = 0,
     statistic: Callable[[list[int], list[int]], float] | None = None,
 ) -> tuple[float, float]:
     """A 95% bootstrap interval for ``statistic`` (QWK by default) of ``scores`` against

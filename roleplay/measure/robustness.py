@@ -33,69 +33,42 @@ def run_robustness(
     rows = []
     for i, case in enumerate(cases, start=1):
         base = grader.grade(case.context[:], case.reply)
-        rows.append(
-            {
-                "id": case.id,
-                "base": base,
-                **{k: grader.grade(case.context[:], f(case.reply)) for k, f in variants.items()},
-            }
-        )
+        rows.append({"id": case.id, "base": base, **{k: grader.grade(case.context[:], f(case.reply))
+                                                      for k, f in variants.items()}})
         if progress:
             progress(i, len(cases))
     complete = [r for r in rows if all(r[k].scored for k in ("base", *variants))]
 
     def shift(kind: str) -> dict[str, float]:
-        return {
-            d.value: round(
-                sum(r[kind].scores[d.value] - r["base"].scores[d.value] for r in complete) / max(1, len(complete)), 3
-            )
-            for d in DIMENSIONS
-        }
+        return {d.value: round(sum(r[kind].scores[d.value] - r["base"].scores[d.value] for r in complete)
+                               / max(1, len(complete)), 3) for d in DIMENSIONS}
 
     def same(kind: str) -> float:
         return round(sum(r[kind].scores == r["base"].scores for r in complete) / max(1, len(complete)), 3)
 
     return {
-        "n": len(cases),
-        "compared": len(complete),
-        "unscored_cases": len(rows) - len(complete),
-        "model": rows[0]["base"].model if rows else "",
-        "prompt_hash": grader.prompt_hash,
-        "determinism": {
-            "same_scores": same("again"),
-            "same_output": round(
-                sum(r["again"].raw_output == r["base"].raw_output for r in complete) / max(1, len(complete)), 3
-            ),
-        },
+        "n": len(cases), "compared": len(complete), "unscored_cases": len(rows) - len(complete),
+        "model": rows[0]["base"].model if rows else "", "prompt_hash": grader.prompt_hash,
+        "determinism": {"same_scores": same("again"),
+                        "same_output": round(sum(r["again"].raw_output == r["base"].raw_output for r in complete)
+                                             / max(1, len(complete)), 3)},
         "injection": {"unchanged": same("injected"), "mean_shift": shift("injected")},
-        "filler": {
-            "unchanged": same("padded"),
-            "mean_shift": shift("padded"),
-            "max_abs_mean_shift": max((abs(v) for v in shift("padded").values()), default=0.0),
-        },
-        "cases": [
-            {"id": r["id"], **{k: (r[k].scores if r[k].scored else None) for k in ("base", *variants)}} for r in rows
-        ],
+        "filler": {"unchanged": same("padded"), "mean_shift": shift("padded"),
+                   "max_abs_mean_shift": max((abs(v) for v in shift("padded").values()), default=0.0)},
+        "cases": [{"id": r["id"], **{k: (r[k].scores if r[k].scored else None) for k in ("base", *variants)}}
+                  for r in rows],
     }
 
 
 def robustness_table(report: dict[str, Any]) -> Iterable[str]:
-    yield (
-        f"{report['n']} cases ({report['compared']} compared, {report['unscored_cases']} with an unscored grade), "
-        f"model {report['model']}"
-    )
-    yield (
-        f"determinism: same scores {report['determinism']['same_scores']:.0%}, "
-        f"same output {report['determinism']['same_output']:.0%}"
-    )
+    yield (f"{report['n']} cases ({report['compared']} compared, {report['unscored_cases']} with an unscored grade), "
+           f"model {report['model']}")
+    yield (f"determinism: same scores {report['determinism']['same_scores']:.0%}, "
+           f"same output {report['determinism']['same_output']:.0%}")
     inj = report["injection"]
-    yield (
-        f"injection:   scores unchanged {inj['unchanged']:.0%}; mean shift "
-        + ", ".join(f"{d} {v:+.2f}" for d, v in inj["mean_shift"].items())
-    )
+    yield (f"injection:   scores unchanged {inj['unchanged']:.0%}; mean shift "
+           + ", ".join(f"{d} {v:+.2f}" for d, v in inj["mean_shift"].items()))
     fil = report["filler"]
-    yield (
-        f"filler:      scores unchanged {fil['unchanged']:.0%}; mean shift "
-        + ", ".join(f"{d} {v:+.2f}" for d, v in fil["mean_shift"].items())
-        + f" (largest {fil['max_abs_mean_shift']:.2f}; goal ≤ 0.25)"
-    )
+    yield (f"filler:      scores unchanged {fil['unchanged']:.0%}; mean shift "
+           + ", ".join(f"{d} {v:+.2f}" for d, v in fil["mean_shift"].items())
+           + f" (largest {fil['max_abs_mean_shift']:.2f}; goal ≤ 0.25)")

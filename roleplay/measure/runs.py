@@ -52,13 +52,8 @@ class Run:
                 break
             folder = folder.with_name(f"{stamp}-{gold.stem}-{backend}-{n}")
         folder.mkdir(parents=True)
-        about = {
-            "gold": str(gold),
-            "gold_sha256": file_sha256(gold),
-            "backend": backend,
-            "model": model,
-            "started": stamp,
-        }
+        about = {"gold": str(gold), "gold_sha256": file_sha256(gold), "backend": backend, "model": model,
+                 "started": stamp}
         (folder / RUN_FILE).write_text(json.dumps(about, indent=1), encoding="utf-8")
         (folder / CASES_FILE).touch()
         return cls(folder, about)
@@ -72,15 +67,11 @@ class Run:
             raise RunError(f"no run at {folder} (give a folder under {results_dir / 'runs'} or its name)")
         about = json.loads((folder / RUN_FILE).read_text(encoding="utf-8"))
         if Path(about["gold"]).resolve() != gold.resolve() or about["gold_sha256"] != file_sha256(gold):
-            raise RunError(
-                f"run {folder.name} graded {about['gold']} as it was then; resume it with that file "
-                "unchanged, or start a new run"
-            )
+            raise RunError(f"run {folder.name} graded {about['gold']} as it was then; resume it with that file "
+                           "unchanged, or start a new run")
         if about["backend"] != backend:
-            raise RunError(
-                f"run {folder.name} graded on the {about['backend']} backend, not {backend}; "
-                f"resume it with --backend {about['backend']}"
-            )
+            raise RunError(f"run {folder.name} graded on the {about['backend']} backend, not {backend}; "
+                           f"resume it with --backend {about['backend']}")
         return cls(folder, about)
 
     def graded(self) -> dict[str, Grade]:

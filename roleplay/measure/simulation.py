@@ -62,11 +62,7 @@ def rep_script_names(directory: Path = REP_SCRIPTS) -> list[str]:
 
 
 def simulate(
-    settings: Settings,
-    persona: str | Persona,
-    script: RepScript,
-    gym: Gym | None = None,
-    report: bool = True,
+    settings: Settings, persona: str | Persona, script: RepScript, gym: Gym | None = None, report: bool = True,
     grade: bool = True,
 ) -> dict[str, Any]:
     """Play ``script`` against ``persona``; return the JSON described in ``docs/spec/cli.md``.
@@ -91,19 +87,17 @@ def simulate(
     for result, line, state in played:
         grade = grades.get(result.rep_turn_id)
         broke = broke or breaks_character(result.text)
-        turns.append(
-            {
-                "rep": line,
-                "prospect": result.text,
-                "scores": grade.scores if grade and grade.scored else None,
-                "unscored_reason": None if grade and grade.scored else (grade.unscored_reason if grade else "pending"),
-                "prospect_state": state,
-                "fallback_reason": result.fallback_reason,
-                "third_person": names_itself(result.text, call.persona.name),
-                "fact_pasted": pasted_fact(result.text, result.fallback_reason, facts),
-                "fact_withheld": bool(result.withheld_fact),
-            }
-        )
+        turns.append({
+            "rep": line,
+            "prospect": result.text,
+            "scores": grade.scores if grade and grade.scored else None,
+            "unscored_reason": None if grade and grade.scored else (grade.unscored_reason if grade else "pending"),
+            "prospect_state": state,
+            "fallback_reason": result.fallback_reason,
+            "third_person": names_itself(result.text, call.persona.name),
+            "fact_pasted": pasted_fact(result.text, result.fallback_reason, facts),
+            "fact_withheld": bool(result.withheld_fact),
+        })
     again = _take_again(gym, call, script.take_again) if script.take_again else None
     if report:
         call.end()
@@ -114,8 +108,8 @@ def simulate(
         "turns": turns,
         "outcome": {
             "ended_by": "prospect" if call.ended_by == "prospect" else "script",
-            "agreed": bool(call.state.agreed)
-            or any(agrees(t["prospect"]) for t in turns if t["prospect_state"]["last_move"] != "open_door"),
+            "agreed": bool(call.state.agreed) or any(agrees(t["prospect"]) for t in turns
+                                                     if t["prospect_state"]["last_move"] != "open_door"),
             "door": call.state.door.value,
             "broke_character": broke,
         },
@@ -138,17 +132,12 @@ def _take_again(gym: Gym, call: Call, take: TakeAgain) -> dict[str, Any] | None:
     grades = again.grades(wait=None)
     first = call.grades(wait=None).get(call.rep_turns[reply - 1][0])
     return {
-        "session_id": again.id,
-        "reply": reply,
-        "first": {"rep": call.rep_turns[reply - 1][1], "scores": first.scores if first and first.scored else None},
-        "turns": [
-            {
-                "rep": line,
-                "prospect": result.text,
-                "scores": g.scores if (g := grades.get(result.rep_turn_id)) and g.scored else None,
-            }
-            for line, result in said
-        ],
+        "session_id": again.id, "reply": reply,
+        "first": {"rep": call.rep_turns[reply - 1][1],
+                  "scores": first.scores if first and first.scored else None},
+        "turns": [{"rep": line, "prospect": result.text,
+                   "scores": g.scores if (g := grades.get(result.rep_turn_id)) and g.scored else None}
+                  for line, result in said],
     }
 
 
@@ -180,13 +169,9 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
     turns = [t for o in outcomes for t in o["turns"]]
     retries = [o["take_again"] for o in outcomes if o.get("take_again")]
     return {
-        "persona": persona,
-        "script": script,
-        "runs": n,
+        "persona": persona, "script": script, "runs": n,
         "agreed": sum(o["outcome"]["agreed"] for o in outcomes) / n,
-        "closed": doors["closed"] / n,
-        "not_now": doors["not_now"] / n,
-        "open": doors["open"] / n,
+        "closed": doors["closed"] / n, "not_now": doors["not_now"] / n, "open": doors["open"] / n,
         "hung_up": sum(o["outcome"]["ended_by"] == "prospect" for o in outcomes) / n,
         "broke": sum(o["outcome"]["broke_character"] for o in outcomes) / n,
         "raw_broke": sum(t["fallback_reason"] == "broke character" for t in turns),
@@ -197,9 +182,8 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
         "pasted": sum(t.get("fact_pasted", False) for t in turns),
         "withheld": sum(t.get("fact_withheld", False) for t in turns),
         "retried": len(retries),
-        "retry_restraint_4": sum(
-            bool(r["turns"]) and all((t["scores"] or {}).get("restraint", 0) >= 4 for t in r["turns"]) for r in retries
-        ),
+        "retry_restraint_4": sum(bool(r["turns"]) and all((t["scores"] or {}).get("restraint", 0) >= 4
+                                                          for t in r["turns"]) for r in retries),
         "turns": len(turns),
         "broke_lines": [t["prospect"] for t in turns if breaks_character(t["prospect"])],
     }
@@ -208,24 +192,12 @@ def outcome_row(persona: str, script: str, outcomes: list[dict[str, Any]]) -> di
 #: The outcome table's columns: row key, heading, width in the text table, and whether the
 #: value is a share of runs (shown as a percentage).
 COLUMNS: list[tuple[str, str, int, bool]] = [
-    ("persona", "persona", 22, False),
-    ("script", "script", 14, False),
-    ("runs", "runs", 4, False),
-    ("agreed", "agreed", 6, True),
-    ("closed", "closed", 6, True),
-    ("not_now", "not_now", 7, True),
-    ("open", "open", 5, True),
-    ("hung_up", "hung_up", 7, True),
-    ("broke", "broke", 5, True),
-    ("raw_broke", "raw_broke", 9, False),
-    ("facts", "facts", 5, True),
-    ("spoken", "spoken", 6, True),
-    ("third_person", "3rd_pers", 8, False),
-    ("raw_third", "raw_3rd", 7, False),
-    ("pasted", "pasted", 6, False),
-    ("withheld", "withheld", 8, False),
-    ("retried", "retried", 7, False),
-    ("retry_restraint_4", "retry_R4+", 9, False),
+    ("persona", "persona", 22, False), ("script", "script", 14, False), ("runs", "runs", 4, False),
+    ("agreed", "agreed", 6, True), ("closed", "closed", 6, True), ("not_now", "not_now", 7, True),
+    ("open", "open", 5, True), ("hung_up", "hung_up", 7, True), ("broke", "broke", 5, True),
+    ("raw_broke", "raw_broke", 9, False), ("facts", "facts", 5, True), ("spoken", "spoken", 6, True),
+    ("third_person", "3rd_pers", 8, False), ("raw_third", "raw_3rd", 7, False), ("pasted", "pasted", 6, False),
+    ("withheld", "withheld", 8, False), ("retried", "retried", 7, False), ("retry_restraint_4", "retry_R4+", 9, False),
     ("turns", "turns", 5, False),
 ]
 _TEXT = ("persona", "script")

@@ -49,28 +49,8 @@ VOICE_SCRIPT = [
 LEAD_S, BETWEEN_S = 0.3, 0.25
 _PIECE_S = 0.1
 
-_UNITS = [
-    "zero",
-    "one",
-    "two",
-    "three",
-    "four",
-    "five",
-    "six",
-    "seven",
-    "eight",
-    "nine",
-    "ten",
-    "eleven",
-    "twelve",
-    "thirteen",
-    "fourteen",
-    "fifteen",
-    "sixteen",
-    "seventeen",
-    "eighteen",
-    "nineteen",
-]
+_UNITS = ["zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven", "twelve",
+          "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen", "nineteen"]
 _TENS = ["twenty", "thirty", "forty", "fifty", "sixty", "seventy", "eighty", "ninety"]
 _NUMBERS = {w: i for i, w in enumerate(_UNITS)} | {w: 20 + 10 * i for i, w in enumerate(_TENS)}
 
@@ -83,14 +63,8 @@ def normalise(text: str) -> list[str]:
     out: list[str] = []
     for word in words:
         value = _NUMBERS.get(word)
-        if (
-            value is not None
-            and out
-            and out[-1].isdigit()
-            and int(out[-1]) % 10 == 0
-            and 20 <= int(out[-1]) < 100
-            and value < 10
-        ):
+        if value is not None and out and out[-1].isdigit() and int(out[-1]) % 10 == 0 and 20 <= int(out[-1]) < 100 \
+                and value < 10:
             out[-1] = str(int(out[-1]) + value)  # "twenty one" -> 21
         else:
             out.append(str(value) if value is not None else word)
@@ -147,7 +121,7 @@ def _feed(listener, rate: int, samples: np.ndarray) -> float:
     step = int(rate * _PIECE_S)
     started = time.monotonic()
     for k in range(0, len(samples), step):
-        listener.feed(rate, samples[k : k + step])
+        listener.feed(rate, samples[k:k + step])
         wait = started + (k + step) / rate - time.monotonic()
         if wait > 0 and k + step < len(samples):
             time.sleep(wait)
@@ -190,19 +164,13 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
                 first_audio = first_audio or time.monotonic()
             turn_id = call.last_turn.rep_turn_id
             call.pending[turn_id].result()  # the rep reads the scores before the next line
-            per_turn.append(
-                {
-                    "turn": n,
-                    "speech_s": round(len(samples) / rate, 2),
-                    "stt_s": _r(stt_s),
-                    "send_s": _r(sent - speech_end - stt_s),
-                    "first_text_s": _r(turn.first_text_s),
-                    "speech_end_to_audio": _r(first_audio - speech_end if first_audio else None),
-                    "tts_first_audio_s": _r(turn.synthesis_s[0] if turn.synthesis_s else None),
-                    "move": call.last_turn.move.value,
-                    "heard": transcript.text,
-                }
-            )
+            per_turn.append({
+                "turn": n, "speech_s": round(len(samples) / rate, 2), "stt_s": _r(stt_s),
+                "send_s": _r(sent - speech_end - stt_s), "first_text_s": _r(turn.first_text_s),
+                "speech_end_to_audio": _r(first_audio - speech_end if first_audio else None),
+                "tts_first_audio_s": _r(turn.synthesis_s[0] if turn.synthesis_s else None),
+                "move": call.last_turn.move.value, "heard": transcript.text,
+            })
             _progress(per_turn[-1])
         model = model_label(gym.models[Role.PROSPECT])
     finally:
@@ -215,14 +183,10 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
     return {
         "turns": len(per_turn),
         "speech_end_to_audio_p50": p50("speech_end_to_audio"),
-        "speech_end_to_audio_p95": _pct(
-            [t["speech_end_to_audio"] for t in later if t["speech_end_to_audio"] is not None], 0.95
-        ),
-        "stt_s_p50": p50("stt_s"),
-        "tts_first_audio_s_p50": p50("tts_first_audio_s"),
+        "speech_end_to_audio_p95": _pct([t["speech_end_to_audio"] for t in later
+                                         if t["speech_end_to_audio"] is not None], 0.95),
+        "stt_s_p50": p50("stt_s"), "tts_first_audio_s_p50": p50("tts_first_audio_s"),
         "wer": round(word_error_rate(lines, [t["heard"] for t in per_turn]), 3),
-        "first_text_s_p50": p50("first_text_s"),
-        "stt_model": settings.voice.stt_model,
-        "prospect_model": model,
-        "per_turn": per_turn,
+        "first_text_s_p50": p50("first_text_s"), "stt_model": settings.voice.stt_model,
+        "prospect_model": model, "per_turn": per_turn,
     }

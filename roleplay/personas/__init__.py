@@ -24,17 +24,6 @@ from roleplay.personas.files import (
 from roleplay.personas.model import BUNDLED_VOICES, Difficulty, Persona, Voice
 
 __all__ = [
-    "BUNDLED_VOICES",
-    "SCHEMA_LINE",
-    "Difficulty",
-    "Persona",
-    "PersonaError",
-    "Voice",
-    "load_persona",
-    "load_personas",
-    "parse_persona",
-    "persona_files",
-    "persona_schema",
-    "persona_version",
-    "validate_paths",
+    "BUNDLED_VOICES", "SCHEMA_LINE", "Difficulty", "Persona", "PersonaError", "Voice", "load_persona", "load_personas",
+    "parse_persona", "persona_files", "persona_schema", "persona_version", "validate_paths",
 ]

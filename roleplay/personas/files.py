@@ -69,14 +69,8 @@ def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
     return sorted(current.model_fields)
 
 
-_KINDS = {
-    "bool": "a yes/no value",
-    "NoneType": "null",
-    "int": "a number",
-    "float": "a number",
-    "date": "a date",
-    "datetime": "a date",
-}
+_KINDS = {"bool": "a yes/no value", "NoneType": "null", "int": "a number", "float": "a number", "date": "a date",
+          "datetime": "a date"}
 
 
 def _non_text_keys(data: object, path: tuple[str, ...] = ()) -> list[tuple[str, str, str]]:
@@ -86,14 +80,11 @@ def _non_text_keys(data: object, path: tuple[str, ...] = ()) -> list[tuple[str, 
         for key, value in data.items():
             name = key if isinstance(key, str) and key else yaml.safe_dump(key).splitlines()[0]  # '' shows as ''
             if not isinstance(key, str):
-                problems.append(
-                    (
-                        ".".join((*path, name)) or "(top level)",
-                        f"field name {name!r} was read as {_KINDS.get(type(key).__name__, 'a value')}, not as text",
-                        "write a field name from personas/README.md; quote it if it looks like "
-                        "yes/no/true/false/null, a number or a date",
-                    )
-                )
+                problems.append((".".join((*path, name)) or "(top level)",
+                                 f"field name {name!r} was read as {_KINDS.get(type(key).__name__, 'a value')}, "
+                                 "not as text",
+                                 "write a field name from personas/README.md; quote it if it looks like "
+                                 "yes/no/true/false/null, a number or a date"))
             problems += _non_text_keys(value, (*path, name))
     elif isinstance(data, list):
         for i, item in enumerate(data):
@@ -119,33 +110,24 @@ def parse_persona(text: str, source: Path | str, base_dir: Path | None = None) -
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "file"
         problem = getattr(exc, "problem", None) or str(exc)
-        raise PersonaError(
-            source, [(where, f"not valid YAML ({problem})", "check indentation and quote text that contains ': '")]
-        ) from None
+        raise PersonaError(source, [(where, f"not valid YAML ({problem})",
+                                     "check indentation and quote text that contains ': '")]) from None
     except Exception as exc:  # noqa: BLE001 - PyYAML's constructors raise plain errors on odd values
         # e.g. ValueError for a date like 2001-13-01, RecursionError for very deep nesting.
-        raise PersonaError(
-            source,
-            [
-                (
-                    "(file)",
-                    f"not valid YAML ({type(exc).__name__}: {str(exc)[:120]})",
-                    "quote values that only look like dates, numbers or tags (e.g. '2001-13-01'), and nest less deeply",
-                )
-            ],
-        ) from None
+        raise PersonaError(source, [("(file)", f"not valid YAML ({type(exc).__name__}: {str(exc)[:120]})",
+                                     "quote values that only look like dates, numbers or tags "
+                                     "(e.g. '2001-13-01'), and nest less deeply")]) from None
     if not isinstance(data, dict):
-        raise PersonaError(
-            source,
-            [("(top level)", "expected a mapping of fields", "start the file with 'schema_version: 1' and 'id: ...'")],
-        )
+        raise PersonaError(source, [("(top level)", "expected a mapping of fields",
+                                     "start the file with 'schema_version: 1' and 'id: ...'")])
     if problems := _non_text_keys(data):
         raise PersonaError(source, problems)
     try:
         return Persona.model_validate(data, context={PERSONA_DIR: base_dir} if base_dir else None)
     except ValidationError as exc:
         problems = [
-            (".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"], _fix_for(err)) for err in exc.errors()
+            (".".join(str(p) for p in err["loc"]) or "(top level)", err["msg"], _fix_for(err))
+            for err in exc.errors()
         ]
         raise PersonaError(source, problems) from None
 
@@ -159,16 +141,8 @@ def load_persona(path: Path) -> Persona:
         raise PersonaError(path, [("(file)", f"cannot be read ({exc})", "save it as UTF-8 text")]) from None
     persona = parse_persona(text, path, path.parent)
     if persona.id != path.stem:
-        raise PersonaError(
-            path,
-            [
-                (
-                    "id",
-                    f"'{persona.id}' differs from the file name '{path.stem}'",
-                    f"rename the file to {persona.id}.yaml or set id: {path.stem}",
-                )
-            ],
-        )
+        raise PersonaError(path, [("id", f"'{persona.id}' differs from the file name '{path.stem}'",
+                                   f"rename the file to {persona.id}.yaml or set id: {path.stem}")])
     return persona
 
 
@@ -201,12 +175,8 @@ def validate_paths(paths: list[Path]) -> list[PersonaError]:
                 errors.append(exc)
                 continue
             if persona.id in seen:
-                errors.append(
-                    PersonaError(
-                        file,
-                        [("id", f"'{persona.id}' is also used by {seen[persona.id]}", "give each persona a unique id")],
-                    )
-                )
+                errors.append(PersonaError(file, [("id", f"'{persona.id}' is also used by {seen[persona.id]}",
+                                                   "give each persona a unique id")]))
             seen[persona.id] = file
     return errors
 
@@ -219,8 +189,5 @@ SCHEMA_LINE = "# yaml-language-server: $schema=persona.schema.json"
 def persona_schema() -> dict:
     """The persona file's JSON Schema, generated from ``Persona`` (``roleplay personas schema``)."""
     schema = Persona.model_json_schema()
-    return {
-        "$schema": "https://json-schema.org/draft/2020-12/schema",
-        "title": "Pushback Gym persona",
-        **{k: v for k, v in schema.items() if k != "title"},
-    }
+    return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": "Pushback Gym persona",
+            **{k: v for k, v in schema.items() if k != "title"}}

@@ -55,9 +55,7 @@ class _Strict(BaseModel):
 class HiddenFact(_Strict):
     fact: Text = Field(description="something true the prospect only tells a curious rep")
     after_questions: int = Field(
-        default=1,
-        ge=1,
-        le=5,
+        default=1, ge=1, le=5,
         description="how many genuine open questions the rep must ask before it comes out (1-5)",
     )
 
@@ -98,9 +96,7 @@ class Interest(_Strict):
 class HangUp(_Strict):
     patience_at: Level = Field(0, description="hangs up when patience falls to this level or below")
     after_pushes: int = Field(
-        3,
-        ge=1,
-        le=6,
+        3, ge=1, le=6,
         description="hangs up on this many pushes after the first refusal, whatever the patience",
     )
     line: Text = Field(description="how they end the call when they hang up (an example line)")
@@ -122,32 +118,21 @@ class Voice(_Strict):
 
     name: str | None = Field(None, description=f"a bundled voice: {', '.join(BUNDLED_VOICES)}")
     path: Text | None = Field(
-        None,
-        description="a Piper .onnx voice file with its .onnx.json beside it; a relative path is read from "
-        "the folder of the persona file",
-    )
+        None, description="a Piper .onnx voice file with its .onnx.json beside it; a relative path is read from "
+                          "the folder of the persona file")
     rate: float = Field(
-        1.0,
-        ge=MIN_RATE,
-        le=MAX_RATE,
-        strict=True,
+        1.0, ge=MIN_RATE, le=MAX_RATE, strict=True,
         description=f"speaking rate from {MIN_RATE} to {MAX_RATE}: 1.0 is the voice's own pace, 1.2 is 20% faster, "
-        "0.9 10% slower",
-    )
+                    "0.9 10% slower")
 
     @field_validator("name")
     @classmethod
     def _bundled(cls, name: str | None) -> str | None:
         if name is not None and name not in BUNDLED_VOICES:
             raise PydanticCustomError(
-                "voice_name",
-                "unknown voice '{name}'",
-                {
-                    "name": name,
-                    "fix": f"use a bundled voice ({', '.join(BUNDLED_VOICES)}), or give a Piper voice "
-                    "file as voice.path instead of voice.name",
-                },
-            )
+                "voice_name", "unknown voice '{name}'",
+                {"name": name, "fix": f"use a bundled voice ({', '.join(BUNDLED_VOICES)}), or give a Piper voice "
+                                      "file as voice.path instead of voice.name"})
         return name
 
     @field_validator("path")
@@ -157,15 +142,9 @@ class Voice(_Strict):
         if path is None:
             return None
         if not path.endswith(".onnx"):
-            raise PydanticCustomError(
-                "voice_path",
-                "'{path}' is not a Piper voice file (.onnx)",
-                {
-                    "path": path,
-                    "fix": "give the voice's .onnx file (e.g. voices/en_GB-alba-medium.onnx); its "
-                    ".onnx.json goes beside it",
-                },
-            )
+            raise PydanticCustomError("voice_path", "'{path}' is not a Piper voice file (.onnx)", {
+                "path": path, "fix": "give the voice's .onnx file (e.g. voices/en_GB-alba-medium.onnx); its "
+                                     ".onnx.json goes beside it"})
         base = (info.context or {}).get(PERSONA_DIR)
         if base is None:
             return path
@@ -173,53 +152,28 @@ class Voice(_Strict):
             found = voice_file(path, Path(base))
             exists, configured = found.is_file(), found.with_name(found.name + ".json").is_file()
         except (OSError, ValueError, RuntimeError) as exc:  # too long, a NUL byte, ~nobody
-            raise PydanticCustomError(
-                "voice_path",
-                "'{path}' cannot be looked up ({problem})",
-                {
-                    "path": path[:80],
-                    "problem": str(exc)[:120],
-                    "fix": "give a short plain path to the .onnx file, relative to the persona file's folder",
-                },
-            ) from None
-        where = (
-            ""
-            if Path(path).is_absolute() or path.startswith("~")
-            else (f" (a relative path is read from the persona file's folder, {base})")
-        )
+            raise PydanticCustomError("voice_path", "'{path}' cannot be looked up ({problem})", {
+                "path": path[:80], "problem": str(exc)[:120],
+                "fix": "give a short plain path to the .onnx file, relative to the persona file's folder"}) from None
+        where = "" if Path(path).is_absolute() or path.startswith("~") else (
+            f" (a relative path is read from the persona file's folder, {base})")
         if not exists:
-            raise PydanticCustomError(
-                "voice_path",
-                "no voice file at {found}{where}",
-                {
-                    "found": str(found),
-                    "where": where,
-                    "fix": "put the .onnx voice and its .onnx.json there, or correct the path: relative to the folder "
-                    "of the persona file, or absolute",
-                },
-            )
+            raise PydanticCustomError("voice_path", "no voice file at {found}{where}", {
+                "found": str(found), "where": where,
+                "fix": "put the .onnx voice and its .onnx.json there, or correct the path: relative to the folder "
+                       "of the persona file, or absolute"})
         if not configured:
             config = f"{found.name}.json"
-            raise PydanticCustomError(
-                "voice_path",
-                "{found} has no config {config} beside it{where}",
-                {
-                    "found": str(found),
-                    "config": config,
-                    "where": where,
-                    "fix": f"put the voice's config (downloaded with it) beside it as {config}",
-                },
-            )
+            raise PydanticCustomError("voice_path", "{found} has no config {config} beside it{where}", {
+                "found": str(found), "config": config, "where": where,
+                "fix": f"put the voice's config (downloaded with it) beside it as {config}"})
         return path
 
     @model_validator(mode="after")
     def _one_voice(self) -> Voice:
         if self.name is not None and self.path is not None:
-            raise PydanticCustomError(
-                "voice_both",
-                "both voice.name and voice.path are given",
-                {"fix": "keep one: name for a bundled voice, path for a Piper voice file"},
-            )
+            raise PydanticCustomError("voice_both", "both voice.name and voice.path are given", {
+                "fix": "keep one: name for a bundled voice, path for a Piper voice file"})
         return self
 
     @property
@@ -251,13 +205,18 @@ class Persona(_Strict):
     personality: Text = Field(description="how they talk and what they care about")
     opening_line: Text = Field(description="the prospect's first words when they pick up")
     objections: list[Text] = Field(min_length=1, description="their objections, in the order they raise them")
-    hidden_facts: list[HiddenFact] = Field(min_length=1, description="facts revealed only to genuine curiosity")
+    hidden_facts: list[HiddenFact] = Field(
+        min_length=1, description="facts revealed only to genuine curiosity"
+    )
     patience: Patience = Field(description="patience and what moves it")
     interest: Interest = Field(default_factory=Interest, description="interest and the open-door level")
     hang_up: HangUp = Field(description="when and how they hang up")
     not_now: NotNow = Field(description="the door left open, with a time")
-    refusal_lines: list[Text] = Field(min_length=2, description="how they say no: first refusal, then firmer ones")
-    voice: Voice = Field(default_factory=Voice, description="how they sound on a spoken call: name or path, and rate")
+    refusal_lines: list[Text] = Field(
+        min_length=2, description="how they say no: first refusal, then firmer ones"
+    )
+    voice: Voice = Field(default_factory=Voice,
+                         description="how they sound on a spoken call: name or path, and rate")
 
     @field_validator("hidden_facts")
     @classmethod
@@ -272,10 +231,8 @@ class Persona(_Strict):
             pronouns = sorted(words & _THIRD_PERSON) if not words & _FIRST_PERSON else []
             found = pronouns + [n for n in names if re.search(rf"\b{re.escape(n)}\b", item.fact)]
             if found:
-                raise ValueError(
-                    f"fact {i} speaks of the prospect in the third person ({', '.join(found)}); write it "
-                    "as they would say it, with I, my, we and our"
-                )
+                raise ValueError(f"fact {i} speaks of the prospect in the third person ({', '.join(found)}); write it "
+                                 "as they would say it, with I, my, we and our")
         return facts
 
     @field_validator("schema_version")

@@ -139,13 +139,7 @@ def grade_from_row(row: Any) -> Grade:
     else:
         audit = {"signals": audit}
     return Grade(
-        scored=row["scored"],
-        dimensions=row["dimensions"] or {},
-        unscored_reason=row["unscored_reason"],
-        prompt=row["prompt"] or "",
-        raw_output=row["raw_output"] or "",
-        model=row["model"] or "",
-        prompt_hash=row["prompt_hash"] or "",
-        seconds=row["seconds"] or 0.0,
-        **audit,
+        scored=row["scored"], dimensions=row["dimensions"] or {}, unscored_reason=row["unscored_reason"],
+        prompt=row["prompt"] or "", raw_output=row["raw_output"] or "", model=row["model"] or "",
+        prompt_hash=row["prompt_hash"] or "", seconds=row["seconds"] or 0.0, **audit,
     )

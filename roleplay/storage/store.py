@@ -96,38 +96,20 @@ class Store:
             yield conn
 
     def create_session(
-        self,
-        persona_id: str,
-        persona_version: str,
-        persona: dict[str, Any],
-        prompt_versions: dict[str, str],
-        models: dict[str, str],
-        owner: str | None = None,
+        self, persona_id: str, persona_version: str, persona: dict[str, Any],
+        prompt_versions: dict[str, str], models: dict[str, str], owner: str | None = None,
     ) -> str:
         session_id = str(uuid.uuid4())
         with self._begin() as conn:
-            conn.execute(
-                insert(sessions).values(
-                    id=session_id,
-                    persona_id=persona_id,
-                    persona_version=persona_version,
-                    persona=without_nul(persona),
-                    prompt_versions=prompt_versions,
-                    models=without_nul(models),
-                    owner=owner,
-                    created_at=_now(),
-                )
-            )
+            conn.execute(insert(sessions).values(
+                id=session_id, persona_id=persona_id, persona_version=persona_version, persona=without_nul(persona),
+                prompt_versions=prompt_versions, models=without_nul(models), owner=owner, created_at=_now(),
+            ))
         return session_id
 
     def add_turn(
-        self,
-        session_id: str,
-        speaker: str,
-        text: str,
-        move: str | None = None,
-        state: dict[str, Any] | None = None,
-        meta: dict[str, Any] | None = None,
+        self, session_id: str, speaker: str, text: str, move: str | None = None,
+        state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
     ) -> int:
         """Append a turn to the session; returns its id. ``state`` also becomes the session's state."""
         with self._begin() as conn:
@@ -136,18 +118,10 @@ class Store:
                 # two turns never get the same position.
                 conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
             position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
-            result = conn.execute(
-                insert(turns).values(
-                    session_id=session_id,
-                    idx=position.scalar_subquery(),
-                    speaker=speaker,
-                    text=without_nul(text),
-                    move=move,
-                    state=state,
-                    meta=without_nul(meta),
-                    created_at=_now(),
-                )
-            )
+            result = conn.execute(insert(turns).values(
+                session_id=session_id, idx=position.scalar_subquery(), speaker=speaker, text=without_nul(text),
+                move=move, state=state, meta=without_nul(meta), created_at=_now(),
+            ))
             if state is not None:
                 conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
             return int(result.inserted_primary_key[0])
@@ -157,33 +131,22 @@ class Store:
         scores = grade.scores
         try:
             with self._begin() as conn:
-                conn.execute(
-                    insert(grades).values(
-                        session_id=session_id,
-                        turn_id=turn_id,
-                        scored=grade.scored,
-                        curiosity=scores.get("curiosity"),
-                        composure=scores.get("composure"),
-                        restraint=scores.get("restraint"),
-                        dimensions=without_nul({k.value: v.model_dump() for k, v in grade.dimensions.items()}),
-                        unscored_reason=without_nul(grade.unscored_reason),
-                        prompt=without_nul(grade.prompt),
-                        raw_output=without_nul(grade.raw_output),
-                        model=grade.model,
-                        prompt_hash=grade.prompt_hash,
-                        signals=without_nul(audit_json(grade)),
-                        seconds=grade.seconds,
-                        created_at=_now(),
-                    )
-                )
+                conn.execute(insert(grades).values(
+                    session_id=session_id, turn_id=turn_id, scored=grade.scored,
+                    curiosity=scores.get("curiosity"), composure=scores.get("composure"),
+                    restraint=scores.get("restraint"),
+                    dimensions=without_nul({k.value: v.model_dump() for k, v in grade.dimensions.items()}),
+                    unscored_reason=without_nul(grade.unscored_reason), prompt=without_nul(grade.prompt),
+                    raw_output=without_nul(grade.raw_output), model=grade.model, prompt_hash=grade.prompt_hash,
+                    signals=without_nul(audit_json(grade)), seconds=grade.seconds, created_at=_now(),
+                ))
         except IntegrityError:
             if turn_id not in self.grades_for(session_id):
                 raise
             log.info("turn %s of session %s was already graded; the first grade stays", turn_id, session_id)
 
-    def add_delivery(
-        self, session_id: str, turn_id: int, figures: dict[str, Any], prospect_s: float | None = None
-    ) -> None:
+    def add_delivery(self, session_id: str, turn_id: int, figures: dict[str, Any],
+                     prospect_s: float | None = None) -> None:
         """Store how rep turn ``turn_id`` was said (a spoken reply); a turn keeps the first one stored.
 
         Args:
@@ -194,15 +157,10 @@ class Store:
         """
         try:
             with self._begin() as conn:
-                conn.execute(
-                    insert(deliveries).values(
-                        session_id=session_id,
-                        turn_id=turn_id,
-                        figures=without_nul(figures),
-                        prospect_s=prospect_s,
-                        created_at=_now(),
-                    )
-                )
+                conn.execute(insert(deliveries).values(
+                    session_id=session_id, turn_id=turn_id, figures=without_nul(figures), prospect_s=prospect_s,
+                    created_at=_now(),
+                ))
         except IntegrityError:
             if turn_id not in self.deliveries_for(session_id):
                 raise
@@ -211,38 +169,23 @@ class Store:
     def deliveries_for(self, session_id: str) -> dict[int, Delivery]:
         """How the spoken replies of a session were said, by rep turn id, in the order of the turns."""
         with self._connect() as conn:
-            rows = (
-                conn.execute(
-                    select(deliveries).where(deliveries.c.session_id == session_id).order_by(deliveries.c.turn_id)
-                )
-                .mappings()
-                .all()
-            )
-        return {
-            row["turn_id"]: Delivery(turn_id=row["turn_id"], figures=row["figures"], prospect_s=row["prospect_s"])
-            for row in rows
-        }
+            rows = conn.execute(
+                select(deliveries).where(deliveries.c.session_id == session_id).order_by(deliveries.c.turn_id)
+            ).mappings().all()
+        return {row["turn_id"]: Delivery(turn_id=row["turn_id"], figures=row["figures"], prospect_s=row["prospect_s"])
+                for row in rows}
 
     def end_session(self, session_id: str, ended_by: str, state: dict[str, Any] | None) -> None:
         with self._begin() as conn:
-            conn.execute(
-                update(sessions)
-                .where(sessions.c.id == session_id)
-                .values(
-                    ended_at=_now(),
-                    ended_by=ended_by,
-                    state=state,
-                )
-            )
+            conn.execute(update(sessions).where(sessions.c.id == session_id).values(
+                ended_at=_now(), ended_by=ended_by, state=state,
+            ))
 
     def add_attempt(self, session_id: str, parent_id: str, at_reply: int) -> None:
         """Record that ``session_id`` takes reply ``at_reply`` of ``parent_id`` again."""
         with self._begin() as conn:
-            conn.execute(
-                insert(attempts).values(
-                    session_id=session_id, parent_id=parent_id, at_reply=at_reply, created_at=_now()
-                )
-            )
+            conn.execute(insert(attempts).values(
+                session_id=session_id, parent_id=parent_id, at_reply=at_reply, created_at=_now()))
 
     def add_drill_run(self, session_id: str, drill_id: str) -> None:
         """Record that ``session_id`` plays drill ``drill_id``."""
@@ -265,15 +208,9 @@ class Store:
         """Create an account; ``ValueError`` if the username is taken."""
         try:
             with self._begin() as conn:
-                conn.execute(
-                    insert(users).values(
-                        username=username,
-                        password_hash=password_hash,
-                        role=role,
-                        team=team,
-                        created_at=_now(),
-                    )
-                )
+                conn.execute(insert(users).values(
+                    username=username, password_hash=password_hash, role=role, team=team, created_at=_now(),
+                ))
         except IntegrityError:
             raise ValueError(f"the username '{username}' is taken") from None
 
@@ -300,11 +237,9 @@ class Store:
     def grades_for(self, session_id: str) -> dict[int, Grade]:
         """Grades of a session keyed by the rep turn's id, in the order of the turns."""
         with self._connect() as conn:
-            rows = (
-                conn.execute(select(grades).where(grades.c.session_id == session_id).order_by(grades.c.turn_id))
-                .mappings()
-                .all()
-            )
+            rows = conn.execute(
+                select(grades).where(grades.c.session_id == session_id).order_by(grades.c.turn_id)
+            ).mappings().all()
         return {row["turn_id"]: grade_from_row(row) for row in rows}
 
     def get_session(self, session_id: str) -> SessionRecord | None:
@@ -312,48 +247,33 @@ class Store:
             row = conn.execute(select(sessions).where(sessions.c.id == session_id)).mappings().first()
             if row is None:
                 return None
-            turn_rows = (
-                conn.execute(select(turns).where(turns.c.session_id == session_id).order_by(turns.c.idx))
-                .mappings()
-                .all()
-            )
-            report = conn.execute(select(reports.c.body).where(reports.c.session_id == session_id)).scalar_one_or_none()
-            related = (
-                conn.execute(
-                    select(attempts)
-                    .where((attempts.c.session_id == session_id) | (attempts.c.parent_id == session_id))
-                    .order_by(attempts.c.created_at)
-                )
-                .mappings()
-                .all()
-            )
+            turn_rows = conn.execute(
+                select(turns).where(turns.c.session_id == session_id).order_by(turns.c.idx)
+            ).mappings().all()
+            report = conn.execute(
+                select(reports.c.body).where(reports.c.session_id == session_id)
+            ).scalar_one_or_none()
+            related = conn.execute(
+                select(attempts).where((attempts.c.session_id == session_id) | (attempts.c.parent_id == session_id))
+                .order_by(attempts.c.created_at)
+            ).mappings().all()
             drill_id = conn.execute(
                 select(drill_runs.c.drill_id).where(drill_runs.c.session_id == session_id)
             ).scalar_one_or_none()
             follow_up_of = conn.execute(
                 select(follow_ups.c.parent_id).where(follow_ups.c.session_id == session_id)
             ).scalar_one_or_none()
-            called_back = (
-                conn.execute(
-                    select(follow_ups.c.session_id)
-                    .where(follow_ups.c.parent_id == session_id)
-                    .order_by(follow_ups.c.created_at)
-                )
-                .scalars()
-                .all()
-            )
+            called_back = conn.execute(
+                select(follow_ups.c.session_id).where(follow_ups.c.parent_id == session_id)
+                .order_by(follow_ups.c.created_at)
+            ).scalars().all()
         found = [Attempt(session_id=r["session_id"], parent_id=r["parent_id"], reply=r["at_reply"]) for r in related]
         return SessionRecord(
-            **dict(row),
-            turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
-            grades=self.grades_for(session_id),
-            report=report,
-            deliveries=self.deliveries_for(session_id),
+            **dict(row), turns=[TurnRecord(**{k: r[k] for k in TurnRecord.model_fields}) for r in turn_rows],
+            grades=self.grades_for(session_id), report=report, deliveries=self.deliveries_for(session_id),
             attempt_of=next((a for a in found if a.session_id == session_id), None),
-            attempts=[a for a in found if a.parent_id == session_id],
-            drill_id=drill_id,
-            follow_up_of=follow_up_of,
-            follow_ups=list(called_back),
+            attempts=[a for a in found if a.parent_id == session_id], drill_id=drill_id,
+            follow_up_of=follow_up_of, follow_ups=list(called_back),
         )
 
     def session_owner(self, session_id: str) -> tuple[bool, str | None]:
@@ -363,27 +283,16 @@ class Store:
         return (row is not None, row[0] if row is not None else None)
 
     def list_sessions(
-        self,
-        owner: str | None = None,
-        limit: int = 50,
-        owners: Collection[str] | None = None,
+        self, owner: str | None = None, limit: int = 50, owners: Collection[str] | None = None,
     ) -> list[dict[str, Any]]:
         """Most recent sessions first, with their persona, owner and end state.
 
         ``owner`` keeps one owner's sessions, ``owners`` those of any of them (``None``: all).
         """
-        query = (
-            select(
-                sessions.c.id,
-                sessions.c.persona_id,
-                sessions.c.owner,
-                sessions.c.created_at,
-                sessions.c.ended_by,
-                sessions.c.ended_at,
-            )
-            .order_by(sessions.c.created_at.desc())
-            .limit(limit)
-        )
+        query = select(
+            sessions.c.id, sessions.c.persona_id, sessions.c.owner, sessions.c.created_at, sessions.c.ended_by,
+            sessions.c.ended_at,
+        ).order_by(sessions.c.created_at.desc()).limit(limit)
         if owner is not None:
             query = query.where(sessions.c.owner == owner)
         if owners is not None:
@@ -409,25 +318,14 @@ class Store:
         """
         query = (
             select(
-                sessions.c.owner,
-                sessions.c.id.label("session_id"),
-                sessions.c.created_at.label("session_started"),
-                sessions.c.persona_id,
-                sessions.c.persona_version,
-                turns.c.id.label("turn_id"),
-                turns.c.created_at.label("replied_at"),
-                grades.c.scored,
-                grades.c.curiosity,
-                grades.c.composure,
-                grades.c.restraint,
-                grades.c.unscored_reason,
-                attempts.c.at_reply,
+                sessions.c.owner, sessions.c.id.label("session_id"), sessions.c.created_at.label("session_started"),
+                sessions.c.persona_id, sessions.c.persona_version, turns.c.id.label("turn_id"),
+                turns.c.created_at.label("replied_at"), grades.c.scored, grades.c.curiosity, grades.c.composure,
+                grades.c.restraint, grades.c.unscored_reason, attempts.c.at_reply,
             )
-            .select_from(
-                sessions.join(turns, turns.c.session_id == sessions.c.id)
-                .outerjoin(grades, grades.c.turn_id == turns.c.id)
-                .outerjoin(attempts, attempts.c.session_id == sessions.c.id)
-            )
+            .select_from(sessions.join(turns, turns.c.session_id == sessions.c.id)
+                         .outerjoin(grades, grades.c.turn_id == turns.c.id)
+                         .outerjoin(attempts, attempts.c.session_id == sessions.c.id))
             .where(turns.c.speaker == "rep")
             .order_by(sessions.c.created_at, sessions.c.id, turns.c.idx)
         )

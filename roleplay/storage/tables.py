@@ -20,8 +20,7 @@ from sqlalchemy import (
 metadata = MetaData()
 
 sessions = Table(
-    "sessions",
-    metadata,
+    "sessions", metadata,
     Column("id", String(36), primary_key=True),
     Column("persona_id", String(64), nullable=False),
     Column("persona_version", String(32), nullable=False),
@@ -34,13 +33,10 @@ sessions = Table(
     Column("ended_by", String(16)),
     Column("state", JSON),
 )
-
-
 def _of_a_session(name: str, *columns: Column) -> Table:
     """A table whose rows belong to a session: an id, the session, ``columns``, when it was made."""
     return Table(
-        name,
-        metadata,
+        name, metadata,
         Column("id", Integer, primary_key=True, autoincrement=True),
         Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
         *columns,
@@ -74,8 +70,7 @@ grades = _of_a_session(
     Column("seconds", Float),
 )
 users = Table(
-    "users",
-    metadata,
+    "users", metadata,
     Column("username", String(64), primary_key=True),
     #: ``scrypt$n$r$p$salt$hash`` (roleplay.team.accounts); never the password itself.
     Column("password_hash", String(256), nullable=False),
@@ -84,8 +79,7 @@ users = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 reports = Table(
-    "reports",
-    metadata,
+    "reports", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("body", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
@@ -94,8 +88,7 @@ reports = Table(
 #: the rep's reply ``at_reply`` (its prospect state as it was then), and the rep answers anew.
 #: A table of its own, so databases made before it gain it without a column change.
 attempts = Table(
-    "attempts",
-    metadata,
+    "attempts", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
     Column("at_reply", Integer, nullable=False),
@@ -103,16 +96,14 @@ attempts = Table(
 )
 #: A session that plays a drill (``roleplay.drills``): its first lines are the drill's moment.
 drill_runs = Table(
-    "drill_runs",
-    metadata,
+    "drill_runs", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("drill_id", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 #: A follow-up call: the same persona calling back after ``parent_id`` ended.
 follow_ups = Table(
-    "follow_ups",
-    metadata,
+    "follow_ups", metadata,
     Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
     Column("parent_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

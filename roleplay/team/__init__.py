@@ -8,14 +8,5 @@
 from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer
 from roleplay.team.progress import RepProgress, TeamRow, rep_progress, team_table
 
-__all__ = [
-    "AccountError",
-    "Accounts",
-    "RepProgress",
-    "TeamRow",
-    "User",
-    "UserRole",
-    "Viewer",
-    "rep_progress",
-    "team_table",
-]
+__all__ = ["AccountError", "Accounts", "RepProgress", "TeamRow", "User", "UserRole", "Viewer", "rep_progress",
+           "team_table"]

@@ -137,16 +137,12 @@ class SessionExport(BaseModel):
 
 def _grade_export(grade: Grade, audit: bool) -> GradeExport:
     return GradeExport(
-        scored=grade.scored,
-        scores=grade.scores if grade.scored else {},
+        scored=grade.scored, scores=grade.scores if grade.scored else {},
         dimensions={d.value: DimensionExport(**g.model_dump()) for d, g in grade.dimensions.items()},
-        unscored_reason=grade.unscored_reason,
-        notes_unavailable=grade.notes_unavailable,
-        model=grade.model,
+        unscored_reason=grade.unscored_reason, notes_unavailable=grade.notes_unavailable, model=grade.model,
         prompt_hash=grade.prompt_hash,
-        audit=GradeAudit(prompt=grade.prompt, raw_output=grade.raw_output, signals=grade.signals, reading=grade.reading)
-        if audit
-        else None,
+        audit=GradeAudit(prompt=grade.prompt, raw_output=grade.raw_output, signals=grade.signals,
+                         reading=grade.reading) if audit else None,
     )
 
 
@@ -185,39 +181,22 @@ def session_export(record: SessionRecord, audit: bool = False) -> SessionExport:
     turns = []
     for turn in record.turns:
         grade = record.grades.get(turn.id) if turn.speaker == "rep" else None
-        turns.append(
-            TurnExport(
-                index=turn.idx,
-                speaker=turn.speaker,
-                text=turn.text,
-                move=turn.move,
-                reply=replies.get(turn.id),
-                fallback_reason=(turn.meta or {}).get("fallback_reason"),
-                grade=_grade_export(grade, audit) if grade is not None else None,
-                delivery=_delivery_export(record.deliveries.get(turn.id)),
-                audit=(turn.meta or {}) if audit else None,
-            )
-        )
+        turns.append(TurnExport(
+            index=turn.idx, speaker=turn.speaker, text=turn.text, move=turn.move, reply=replies.get(turn.id),
+            fallback_reason=(turn.meta or {}).get("fallback_reason"),
+            grade=_grade_export(grade, audit) if grade is not None else None,
+            delivery=_delivery_export(record.deliveries.get(turn.id)),
+            audit=(turn.meta or {}) if audit else None,
+        ))
     report = dict(record.report) if record.report is not None else None
     if report is not None and not audit:
         report.pop("coach_raw", None)
     meta = SessionMeta(
-        id=record.id,
-        owner=record.owner,
-        persona_id=record.persona_id,
-        persona_version=record.persona_version,
-        persona_name=persona_name(record),
-        prompt_versions=record.prompt_versions,
-        models=record.models,
-        created_at=iso_utc(record.created_at),
-        ended_at=iso_utc(record.ended_at),
-        ended_by=record.ended_by,
-        door=_door(record),
-        attempt_of=record.attempt_of,
-        attempts=record.attempts,
-        drill_id=record.drill_id,
-        follow_up_of=record.follow_up_of,
-        follow_ups=record.follow_ups,
+        id=record.id, owner=record.owner, persona_id=record.persona_id, persona_version=record.persona_version,
+        persona_name=persona_name(record), prompt_versions=record.prompt_versions, models=record.models,
+        created_at=iso_utc(record.created_at), ended_at=iso_utc(record.ended_at), ended_by=record.ended_by,
+        door=_door(record), attempt_of=record.attempt_of, attempts=record.attempts, drill_id=record.drill_id,
+        follow_up_of=record.follow_up_of, follow_ups=record.follow_ups,
     )
     return SessionExport(session=meta, turns=turns, report=report)
 
@@ -319,10 +298,8 @@ def session_markdown(record: SessionRecord) -> str:
     ended = _ENDED_BY.get(record.ended_by, plain(record.ended_by)) if record.ended_by else "not ended yet"
     header += [f"- **Ended by:** {ended}", f"- **Door:** {door_text}"]
     if (source := record.attempt_of) is not None:
-        header.append(
-            f"- **Takes again:** reply {source.reply} of session {source.parent_id} "
-            "(the replies before it are that call's)"
-        )
+        header.append(f"- **Takes again:** reply {source.reply} of session {source.parent_id} "
+                      "(the replies before it are that call's)")
     header += [f"- **Taken again:** reply {a.reply} in session {a.session_id}" for a in record.attempts]
     if record.drill_id:
         header.append(f"- **Drill:** {plain(record.drill_id)} (the first lines are the drill's)")
@@ -348,19 +325,8 @@ def session_markdown(record: SessionRecord) -> str:
 # --- CSV ----------------------------------------------------------------------------------
 
 #: The columns of ``scores_csv``, in order.
-SCORE_COLUMNS = (
-    "owner",
-    "session_id",
-    "session_started",
-    "persona_id",
-    "persona_version",
-    "turn",
-    "curiosity",
-    "composure",
-    "restraint",
-    "scored",
-    "unscored_reason",
-)
+SCORE_COLUMNS = ("owner", "session_id", "session_started", "persona_id", "persona_version", "turn",
+                 "curiosity", "composure", "restraint", "scored", "unscored_reason")
 
 #: A cell starting with one of these is a formula to a spreadsheet (OWASP, "CSV Injection").
 _FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

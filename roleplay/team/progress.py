@@ -82,9 +82,7 @@ class RepProgress(BaseModel):
         """One point per session and dimension that has a mean (sessions with no score have none)."""
         return [
             PlotPoint(started=s.started, session=s.number, dimension=dim, score=mean)
-            for s in self.sessions
-            for dim, mean in s.means.items()
-            if mean is not None
+            for s in self.sessions for dim, mean in s.means.items() if mean is not None
         ]
 
     def plot_frame(self) -> pd.DataFrame:
@@ -158,9 +156,7 @@ def weakest(rows: Iterable[ScoreRow], recent: int = RECENT_SESSIONS) -> tuple[st
 
 
 def suggest_persona(
-    rows: Iterable[ScoreRow],
-    personas: Mapping[str, Persona],
-    weakest_dimension: str | None,
+    rows: Iterable[ScoreRow], personas: Mapping[str, Persona], weakest_dimension: str | None,
 ) -> Suggestion | None:
     """The persona to practise next: practise where it hurts.
 
@@ -194,47 +190,29 @@ def suggest_persona(
 
     if weakest_dimension is None:
         pick = min(personas.values(), key=lambda p: (_EASE[p.difficulty], p.id in called, p.id))
-        return Suggestion(
-            persona_id=pick.id,
-            reason=(
-                f"Start with {pick.name}, one of the easiest prospects: your first scores will show what to work on."
-            ),
-        )
+        return Suggestion(persona_id=pick.id, reason=(
+            f"Start with {pick.name}, one of the easiest prospects: your first scores will show what to work on."))
     focus = PLAIN_DIMENSIONS.get(weakest_dimension, weakest_dimension)
     fresh = [p for p in personas.values() if p.id not in scored]
     if fresh:
         pick = min(fresh, key=ease)
-        return Suggestion(
-            persona_id=pick.id,
-            reason=(
-                f"You have no scores with {pick.name} yet, and a new prospect is a good test of your {focus}, "
-                "your weakest lately."
-            ),
-        )
+        return Suggestion(persona_id=pick.id, reason=(
+            f"You have no scores with {pick.name} yet, and a new prospect is a good test of your {focus}, "
+            "your weakest lately."))
     lowest = {p.id: _means(scored[p.id])[weakest_dimension] for p in personas.values()}
     pick = min(personas.values(), key=lambda p: (lowest[p.id] is None, lowest[p.id] or 0.0, *ease(p)))
-    return Suggestion(
-        persona_id=pick.id,
-        reason=(
-            f"Your {focus} is your weakest lately, and it was lowest with {pick.name} "
-            f"({lowest[pick.id]:.1f} of 5): practise it where it hurts."
-        ),
-    )
+    return Suggestion(persona_id=pick.id, reason=(
+        f"Your {focus} is your weakest lately, and it was lowest with {pick.name} "
+        f"({lowest[pick.id]:.1f} of 5): practise it where it hurts."))
 
 
 def _session_progress(number: int, rows: list[ScoreRow]) -> SessionProgress:
     first = rows[0]
     means = _means(rows)
     return SessionProgress(
-        session_id=first.session_id,
-        number=number,
-        started=first.session_started,
-        persona_id=first.persona_id,
-        persona_version=first.persona_version,
-        replies=len(rows),
-        scored=sum(r.scored is True for r in rows),
-        unscored=sum(r.scored is False for r in rows),
-        pending=sum(r.scored is None for r in rows),
+        session_id=first.session_id, number=number, started=first.session_started, persona_id=first.persona_id,
+        persona_version=first.persona_version, replies=len(rows), scored=sum(r.scored is True for r in rows),
+        unscored=sum(r.scored is False for r in rows), pending=sum(r.scored is None for r in rows),
         means={k: None if v is None else round(v, 2) for k, v in means.items()},
     )
 
@@ -263,12 +241,8 @@ def rep_progress(rows: Iterable[ScoreRow], personas: Mapping[str, Persona]) -> R
         raise ValueError(f"rows of {len(owners)} owners given; progress is per rep")
     sessions = [_session_progress(n, g) for n, g in enumerate(_sessions(rows), start=1)]
     dim, mean = weakest(rows)
-    return RepProgress(
-        sessions=sessions,
-        weakest_dimension=dim,
-        weakest_mean=None if mean is None else round(mean, 2),
-        suggestion=suggest_persona(rows, personas, dim),
-    )
+    return RepProgress(sessions=sessions, weakest_dimension=dim, weakest_mean=None if mean is None else round(mean, 2),
+                       suggestion=suggest_persona(rows, personas, dim))
 
 
 def team_table(rows: Iterable[ScoreRow], members: Iterable[str]) -> list[TeamRow]:
@@ -289,18 +263,12 @@ def team_table(rows: Iterable[ScoreRow], members: Iterable[str]) -> list[TeamRow
     for member in dict.fromkeys(members):
         own = mine.get(member, [])
         means = _means(own)
-        table.append(
-            TeamRow(
-                member=member,
-                sessions=len({r.session_id for r in own}),
-                replies=len(own),
-                graded=sum(r.scored is True for r in own),
-                unscored=sum(r.scored is False for r in own),
-                **{k: None if v is None else round(v, 1) for k, v in means.items()},
-                weakest_dimension=weakest(own)[0],
-                last_practice=max((r.replied_at for r in own), default=None),
-            )
-        )
+        table.append(TeamRow(
+            member=member, sessions=len({r.session_id for r in own}), replies=len(own),
+            graded=sum(r.scored is True for r in own), unscored=sum(r.scored is False for r in own),
+            **{k: None if v is None else round(v, 1) for k, v in means.items()},
+            weakest_dimension=weakest(own)[0], last_practice=max((r.replied_at for r in own), default=None),
+        ))
     return table
 
 
@@ -317,10 +285,7 @@ class PlanStep(BaseModel):
 
 
 def practice_plan(
-    rows: Iterable[ScoreRow],
-    progress: RepProgress,
-    drills: Sequence[Drill],
-    personas: Mapping[str, Persona],
+    rows: Iterable[ScoreRow], progress: RepProgress, drills: Sequence[Drill], personas: Mapping[str, Persona],
 ) -> list[PlanStep]:
     """The next three things to do, from the weakest habit lately: take the reply of the latest
     scored call that was weakest on it again (when it scored 3 or lower), play the drill for it,
@@ -336,23 +301,13 @@ def practice_plan(
         score = getattr(worst, dim)
         if score <= 3:
             name = personas[worst.persona_id].name if worst.persona_id in personas else worst.persona_id
-            plan.append(
-                PlanStep(
-                    kind="retry",
-                    session_id=worst.session_id,
-                    reply=worst.turn,
-                    text=f"Take reply {worst.turn} of your last call with {name} again: it scored {score} on {dim}.",
-                )
-            )
+            plan.append(PlanStep(kind="retry", session_id=worst.session_id, reply=worst.turn,
+                                 text=f"Take reply {worst.turn} of your last call with {name} again: it scored "
+                                      f"{score} on {dim}."))
     drill = next((d for d in drills if d.dimension == dim), None)
     if drill is not None:
-        plan.append(
-            PlanStep(
-                kind="drill",
-                drill_id=drill.id,
-                text=f"Play the drill “{drill.title}”: three replies, each {drill.pass_at}+ on {dim}.",
-            )
-        )
+        plan.append(PlanStep(kind="drill", drill_id=drill.id,
+                             text=f"Play the drill “{drill.title}”: three replies, each {drill.pass_at}+ on {dim}."))
     if progress.suggestion is not None:
         plan.append(PlanStep(kind="call", persona_id=progress.suggestion.persona_id, text=progress.suggestion.reason))
     return plan

@@ -73,15 +73,10 @@ def build_app(gym: Gym) -> gr.Blocks:
     def opened(call: Call, who: Viewer, exam: bool) -> dict:
         """The view of a call just opened to speak in (started, a drill, a retake, a call back)."""
         return {
-            session: call.id,
-            chat: screen.history(call),
-            status: screen.status(call),
-            scores: screen.scores(call, exam),
-            report: gr.update(value="", visible=False),
-            msg: gr.update(interactive=True, value=""),
-            send_btn: gr.update(interactive=True),
-            end_btn: gr.update(interactive=True),
-            timer: gr.Timer(active=False),
+            session: call.id, chat: screen.history(call), status: screen.status(call),
+            scores: screen.scores(call, exam), report: gr.update(value="", visible=False),
+            msg: gr.update(interactive=True, value=""), send_btn: gr.update(interactive=True),
+            end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
             past: gr.update(choices=past_choices(who)),
         }
 
@@ -152,11 +147,8 @@ def build_app(gym: Gym) -> gr.Blocks:
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            chat: screen.history(call),
-            msg: gr.update(value="", interactive=not call.over),
-            status: screen.status(call),
-            scores: screen.scores(call, exam),
-            timer: gr.Timer(active=True),
+            chat: screen.history(call), msg: gr.update(value="", interactive=not call.over),
+            status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
@@ -179,25 +171,17 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         def write() -> None:
             try:
-                done.set_result(
-                    call.end(
-                        grade_timeout=120,
-                        on_facts=facts.put,
-                        delivery=spoken.delivery_facts(gym.store.deliveries_for(call.id)),
-                    )
-                )
+                done.set_result(call.end(grade_timeout=120, on_facts=facts.put,
+                                         delivery=spoken.delivery_facts(gym.store.deliveries_for(call.id))))
             except BaseException as exc:  # noqa: BLE001 - handed to the handler below
                 done.set_exception(exc)
 
         def shown(written: Report, pending: bool) -> dict:
             return {
-                status: screen.status(call),
-                scores: screen.scores(call, False),
+                status: screen.status(call), scores: screen.scores(call, False),
                 report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
-                msg: gr.update(interactive=False),
-                send_btn: gr.update(interactive=False),
-                end_btn: gr.update(interactive=False),
-                timer: gr.Timer(active=False),
+                msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
+                end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
                 # the drill the report names, ready to play
                 **({drill: gr.update(value=written.drill_id)} if written.drill_id in playable else {}),
             }
@@ -213,27 +197,20 @@ def build_app(gym: Gym) -> gr.Blocks:
 
     def start_over() -> dict:
         return {
-            session: None,
-            chat: [],
-            status: "<p>Pick a prospect and press <strong>Start call</strong>.</p>",
-            scores: scores_html([], False),
-            report: gr.update(value="", visible=False),
-            msg: gr.update(interactive=False, value=""),
-            send_btn: gr.update(interactive=False),
-            end_btn: gr.update(interactive=False),
-            timer: gr.Timer(active=False),
+            session: None, chat: [], status: "<p>Pick a prospect and press <strong>Start call</strong>.</p>",
+            scores: scores_html([], False), report: gr.update(value="", visible=False),
+            msg: gr.update(interactive=False, value=""), send_btn: gr.update(interactive=False),
+            end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
         }
 
     def past_choices(who: Viewer) -> list[tuple[str, str]]:
         """The sessions ``who`` may open: their own; a manager's team's too, labelled by rep."""
         rows = gym.store.list_sessions(limit=50, owners=gym.accounts.visible_owners(who))
         return [
-            (
-                f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
-                + (f" · {r['owner']}" if who.is_manager else "")
-                + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
-                r["id"],
-            )
+            (f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
+             + (f" · {r['owner']}" if who.is_manager else "")
+             + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
+             r["id"])
             for r in rows
         ]
 
@@ -246,49 +223,39 @@ def build_app(gym: Gym) -> gr.Blocks:
         mine = gym.accounts.can_write(who, call.owner)
         live = mine and not call.over
         return {
-            session: session_id,
-            chat: screen.history(call),
-            status: screen.status(call),
+            session: session_id, chat: screen.history(call), status: screen.status(call),
             scores: screen.scores(call, False),
-            report: gr.update(
-                value=report_markdown(written, call.persona.name) if written else "", visible=bool(written)
-            ),
-            msg: gr.update(interactive=live),
-            send_btn: gr.update(interactive=live),
-            end_btn: gr.update(interactive=mine and (not call.over or written is None)),
-            timer: gr.Timer(active=False),
+            report: gr.update(value=report_markdown(written, call.persona.name) if written else "",
+                              visible=bool(written)),
+            msg: gr.update(interactive=live), send_btn: gr.update(interactive=live),
+            end_btn: gr.update(interactive=mine and (not call.over or written is None)), timer: gr.Timer(active=False),
         }
 
     with gr.Blocks(title="Pushback Gym") as demo:
         session = gr.State(None)
         with gr.Row():
-            gr.Markdown(
-                "# Pushback Gym\nPractise the hardest moments of a sales call. "
-                "You are graded on **curiosity**, **composure** and **restraint**."
-            )
+            gr.Markdown("# Pushback Gym\nPractise the hardest moments of a sales call. "
+                        "You are graded on **curiosity**, **composure** and **restraint**.")
             account = gr.HTML("", elem_id="account")
         with gr.Tabs() as tabs:
             with gr.Tab("Practice", id="practice"):
                 with gr.Row():
                     with gr.Column(scale=1, min_width=260):
                         # Choices go stale in open tabs when the studio publishes; start() checks the id.
-                        persona = gr.Dropdown(
-                            choices=choices, value=first, label="Prospect", elem_id="persona", allow_custom_value=True
-                        )
+                        persona = gr.Dropdown(choices=choices, value=first, label="Prospect", elem_id="persona",
+                                              allow_custom_value=True)
                         brief = gr.Markdown(brief_markdown(personas[first]), elem_id="brief")
                         exam = gr.Checkbox(label="Exam mode: hide scores during the call", value=False, elem_id="exam")
                         start_btn = gr.Button("Start call", variant="primary", elem_id="start")
                         with gr.Accordion("Drills", open=False, elem_id="drills"):
-                            drill = gr.Dropdown(
-                                choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
-                                value=drills[0].id if drills else None,
-                                label="Drill",
-                                elem_id="drill",
-                            )
+                            drill = gr.Dropdown(choices=[(f"{d.title} ({d.dimension})", d.id) for d in drills],
+                                                value=drills[0].id if drills else None, label="Drill",
+                                                elem_id="drill")
                             drill_btn = gr.Button("Play drill", elem_id="drill-play")
                         with gr.Accordion("Past sessions", open=False):
                             # Choices go stale per tab; any id is accepted and checked in review().
-                            past = gr.Dropdown(choices=[], label="Session", elem_id="past", allow_custom_value=True)
+                            past = gr.Dropdown(choices=[], label="Session", elem_id="past",
+                                               allow_custom_value=True)
                             open_btn = gr.Button("Open", elem_id="open")
                         with gr.Accordion("Export this call", open=False):
                             with gr.Row():
@@ -297,24 +264,13 @@ def build_app(gym: Gym) -> gr.Blocks:
                                 ics_btn = gr.Button("Follow-up (.ics)", size="sm", elem_id="export-ics")
                             exported = gr.File(label="Download", visible=False, interactive=False, elem_id="exported")
                     with gr.Column(scale=2, min_width=380):
-                        status = gr.HTML(
-                            "<p>Pick a prospect and press <strong>Start call</strong>.</p>", elem_id="status"
-                        )
+                        status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>",
+                                         elem_id="status")
                         chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
-                        mode = gr.Radio(
-                            ["Text", "Voice"],
-                            value="Text",
-                            label="Reply by",
-                            elem_id="mode",
-                            info="Type or speak; switch at any moment of a call.",
-                        )
-                        msg = gr.Textbox(
-                            label="You",
-                            placeholder="Say something… (Enter to send)",
-                            interactive=False,
-                            elem_id="msg",
-                            max_length=gym.settings.max_message_chars * 2,
-                        )
+                        mode = gr.Radio(["Text", "Voice"], value="Text", label="Reply by", elem_id="mode",
+                                        info="Type or speak; switch at any moment of a call.")
+                        msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
+                                         elem_id="msg", max_length=gym.settings.max_message_chars * 2)
                         voice = VoicePanel(gym, mode)
                         with gr.Row():
                             send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
@@ -325,21 +281,16 @@ def build_app(gym: Gym) -> gr.Blocks:
                         gr.Markdown("### Your scores")
                         scores = gr.HTML(scores_html([], False), elem_id="scores")
                         with gr.Row(equal_height=True):
-                            again_reply = gr.Number(
-                                label="Reply", value=1, precision=0, minimum=1, min_width=80, elem_id="again-reply"
-                            )
+                            again_reply = gr.Number(label="Reply", value=1, precision=0, minimum=1, min_width=80,
+                                                    elem_id="again-reply")
                             again_btn = gr.Button("Take it again", size="sm", elem_id="again")
                 report = gr.Markdown(visible=False, elem_id="report")
                 timer = gr.Timer(1.0, active=False)
             with gr.Tab("Progress", elem_id="progress-tab"):
                 load_progress, progress_outputs, plan = build_progress(gym, viewer)
             with gr.Tab("Persona studio", elem_id="studio-tab"):
-                build_studio(
-                    demo,
-                    gym,
-                    refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
-                    guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None,
-                )
+                build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
+                             guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
 
         def on_load(request: gr.Request):
             who = viewer(request)
@@ -352,7 +303,6 @@ def build_app(gym: Gym) -> gr.Blocks:
             return gr.update(value=export_session(gym, session_id, fmt), visible=True)
 
         demo.load(on_load, None, [past, account, *progress_outputs], api_name=False)
-
         def export_md(session_id: str | None, request: gr.Request):
             return export(session_id, "md", request)
 
@@ -373,13 +323,11 @@ def build_app(gym: Gym) -> gr.Blocks:
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
         view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill]
-        openings = [
-            start_btn.click(start, [persona, exam], view, api_name="start"),
-            drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
-            back_btn.click(call_back, [session, exam], view, api_name="call_back"),
-            again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
-            open_btn.click(review, past, view, api_name="review"),
-        ]
+        openings = [start_btn.click(start, [persona, exam], view, api_name="start"),
+                    drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
+                    back_btn.click(call_back, [session, exam], view, api_name="call_back"),
+                    again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
+                    open_btn.click(review, past, view, api_name="review")]
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
@@ -404,19 +352,13 @@ def build_app(gym: Gym) -> gr.Blocks:
         def plan_call(steps: list[dict], exam_on: bool, request: gr.Request) -> dict:
             return start(step(steps, "call")["persona_id"], exam_on, request)
 
-        for button, handler, name in (
-            (plan.retry, plan_retry, "plan_retry"),
-            (plan.drill, plan_drill, "plan_drill"),
-            (plan.call, plan_call, "plan_call"),
-        ):
+        for button, handler, name in ((plan.retry, plan_retry, "plan_retry"), (plan.drill, plan_drill, "plan_drill"),
+                                      (plan.call, plan_call, "plan_call")):
             chosen = button.click(handler, [plan.plan, exam], view, api_name=name)
             chosen.success(lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
             openings.append(chosen)
-        voice.wire(
-            CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
-            Access(viewer, readable, writable),
-            openings,
-        )
+        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
+                   Access(viewer, readable, writable), openings)
     return demo
 
 
@@ -429,7 +371,5 @@ def _account_html(who: Viewer) -> str:
     if who.user is None:
         return ""
     team = f", team {escape(who.user.team)}" if who.user.team else ""
-    return (
-        f'<p class="rp-account">Signed in as <strong>{escape(who.user.username)}</strong> '
-        f'({who.user.role.value}{team}) · <a href="/logout">Sign out</a></p>'
-    )
+    return (f'<p class="rp-account">Signed in as <strong>{escape(who.user.username)}</strong> '
+            f'({who.user.role.value}{team}) · <a href="/logout">Sign out</a></p>')

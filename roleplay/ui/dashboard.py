@@ -33,15 +33,9 @@ from roleplay.team.progress import (
 
 #: The team table's columns: (TeamRow field, heading).
 TEAM_COLUMNS = [
-    ("member", "Rep"),
-    ("sessions", "Calls"),
-    ("graded", "Replies scored"),
-    ("unscored", "Unscored"),
-    ("curiosity", "Curiosity"),
-    ("composure", "Composure"),
-    ("restraint", "Restraint"),
-    ("weakest_dimension", "Weakest lately"),
-    ("last_practice", "Last practice"),
+    ("member", "Rep"), ("sessions", "Calls"), ("graded", "Replies scored"), ("unscored", "Unscored"),
+    ("curiosity", "Curiosity"), ("composure", "Composure"), ("restraint", "Restraint"),
+    ("weakest_dimension", "Weakest lately"), ("last_practice", "Last practice"),
 ]
 
 
@@ -71,10 +65,8 @@ def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) 
         means = " · ".join(f"{d} {m:.1f}" for d, m in scored[0].means.items() if m is not None)
         lines.append(f"Your call's scores: {means}. The plot starts with your second scored call.")
     if progress.weakest_dimension:
-        lines.append(
-            f"Weakest lately: **{PLAIN_DIMENSIONS[progress.weakest_dimension]}**, "
-            f"{progress.weakest_mean:.1f} on average over your latest calls."
-        )
+        lines.append(f"Weakest lately: **{PLAIN_DIMENSIONS[progress.weakest_dimension]}**, "
+                     f"{progress.weakest_mean:.1f} on average over your latest calls.")
     if plan:
         lines.append("**Next:**\n" + "\n".join(f"{i}. {plain(step.text)}" for i, step in enumerate(plan, start=1)))
     elif progress.suggestion:
@@ -84,7 +76,6 @@ def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) 
 
 def team_rows(table: list[TeamRow]) -> list[list[Any]]:
     """The team table as Dataframe rows (times as dates, missing means as a dash)."""
-
     def cell(row: TeamRow, name: str) -> Any:
         value = getattr(row, name)
         if value is None:
@@ -126,23 +117,13 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
             drill=gr.Button("Play the drill", visible=False, size="sm", elem_id="plan-drill"),
             call=gr.Button("Start that call", visible=False, size="sm", elem_id="plan-call"),
         )
-    plot = gr.LinePlot(
-        None,
-        x="session",
-        y="score",
-        color="dimension",
-        y_lim=[1, 5],
-        x_title="Call",
-        y_title="Mean score",
-        title="Your scores, call by call",
-        x_axis_format="d",
-        elem_id="progress-plot",
-    )
+    plot = gr.LinePlot(None, x="session", y="score", color="dimension", y_lim=[1, 5], x_title="Call",
+                       y_title="Mean score", title="Your scores, call by call", x_axis_format="d",
+                       elem_id="progress-plot")
     with gr.Column(visible=False, elem_id="team-box") as team_box:
         gr.Markdown("### Your team")
-        team = gr.Dataframe(
-            headers=[head for _, head in TEAM_COLUMNS], value=[], interactive=False, elem_id="team-table"
-        )
+        team = gr.Dataframe(headers=[head for _, head in TEAM_COLUMNS], value=[], interactive=False,
+                            elem_id="team-table")
         csv_btn = gr.Button("Export the team's scores (CSV)", elem_id="export-team")
     refresh_btn = gr.Button("Refresh", elem_id="progress-refresh")
     download = gr.File(label="Download", visible=False, interactive=False, elem_id="progress-download")
@@ -157,14 +138,9 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         table = team_rows(team_table(gym.store.score_rows(members), members)) if who.is_manager else []
         kinds = {step.kind for step in plan}
         drawn = frame["session"].nunique() >= 2
-        return (
-            summary_markdown(progress, plan),
-            gr.update(value=frame if drawn else _empty_frame(), visible=drawn),
-            gr.update(visible=who.is_manager),
-            table,
-            [step.model_dump() for step in plan],
-            *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")),
-        )
+        return (summary_markdown(progress, plan), gr.update(value=frame if drawn else _empty_frame(), visible=drawn),
+                gr.update(visible=who.is_manager), table, [step.model_dump() for step in plan],
+                *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")))
 
     def export_team(request: gr.Request) -> Any:
         who = viewer(request)
@@ -191,16 +167,12 @@ def export_follow_up(gym: Gym, session_id: str) -> str:
     record = gym.store.get_session(session_id)
     report = record.report or {}
     if not report.get("follow_up_at"):
-        raise LookupError(
-            "This call has no follow-up to put in a calendar: the door was closed, "
-            "or the prospect named no time to try again."
-        )
+        raise LookupError("This call has no follow-up to put in a calendar: the door was closed, "
+                          "or the prospect named no time to try again.")
     name = persona_name(record)
     start = datetime.fromisoformat(report["follow_up_at"])
-    practice = (
-        f"Rehearse it first in Pushback Gym: open this call under Past sessions "
-        f"(session {record.id}) and press Call back."
-    )
+    practice = (f"Rehearse it first in Pushback Gym: open this call under Past sessions "
+                f"(session {record.id}) and press Call back.")
     body = calendar_file(f"Follow-up call: {name}", f"{report.get('follow_up') or ''}\n\n{practice}", start)
     path = Path(tempfile.mkdtemp(prefix="roleplay-export-")) / f"follow-up-{record.persona_id}-{start:%Y%m%d}.ics"
     path.write_bytes(body)

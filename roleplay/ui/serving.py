@@ -24,10 +24,8 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     if not gym.settings.team_mode:
         return {}
     if gym.accounts.empty:
-        raise TeamModeError(
-            "team mode needs at least one account: create one with "
-            "`roleplay users add NAME --role enablement` (it asks for the password)"
-        )
+        raise TeamModeError("team mode needs at least one account: create one with "
+                            "`roleplay users add NAME --role enablement` (it asks for the password)")
 
     def sign_in(username: str, password: str) -> bool:
         return gym.accounts.authenticate(username, password) is not None
@@ -43,10 +41,5 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
     demo.queue(default_concurrency_limit=8).launch(
-        server_name=host,
-        server_port=port,
-        css=CSS,
-        show_error=True,
-        footer_links=[],
-        **options,
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
     )

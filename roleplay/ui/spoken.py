@@ -80,9 +80,8 @@ def ensure_ffmpeg(cache_dir: Path) -> None:
     try:
         import imageio_ffmpeg
     except ImportError:
-        raise VoiceUnavailable(
-            "The prospect's voice needs FFmpeg: pip install -e '.[voice]' (or run ./scripts/setup), or install ffmpeg"
-        ) from None
+        raise VoiceUnavailable("The prospect's voice needs FFmpeg: pip install -e '.[voice]' (or run ./scripts/setup), "
+                               "or install ffmpeg") from None
     folder = cache_dir / "bin"
     folder.mkdir(parents=True, exist_ok=True)
     link, target = folder / "ffmpeg", Path(imageio_ffmpeg.get_ffmpeg_exe())
@@ -103,10 +102,8 @@ def voice_models(settings: Settings, persona: Persona) -> tuple[Transcriber, Spe
     try:
         from roleplay.voice import load_transcriber, speaker_for
     except ImportError as exc:
-        raise VoiceUnavailable(
-            f"Voice needs the voice extra ({exc.name} is not installed): "
-            "pip install -e '.[voice]', or run ./scripts/setup"
-        ) from None
+        raise VoiceUnavailable(f"Voice needs the voice extra ({exc.name} is not installed): "
+                               "pip install -e '.[voice]', or run ./scripts/setup") from None
     ensure_ffmpeg(Path(settings.model_cache_dir))
     return load_transcriber(settings), speaker_for(persona, settings)
 
@@ -119,10 +116,8 @@ def warm(settings: Settings, persona: Persona) -> None:
     """
     missing = [name for name in ("faster_whisper", "piper") if importlib.util.find_spec(name) is None]
     if missing:
-        raise VoiceUnavailable(
-            f"Voice needs the voice extra ({', '.join(missing)} not installed): "
-            "pip install -e '.[voice]', or run ./scripts/setup"
-        )
+        raise VoiceUnavailable(f"Voice needs the voice extra ({', '.join(missing)} not installed): "
+                               "pip install -e '.[voice]', or run ./scripts/setup")
 
     def load() -> None:
         try:
@@ -189,13 +184,8 @@ def send(call: Call, transcript: Transcript, speaker: Speaker, clock: VoiceClock
     from roleplay.voice import Interval, speak_turn
 
     started = clock.now() - transcript.duration_s
-    return speak_turn(
-        call,
-        transcript,
-        speaker,
-        offset_s=max(0.0, started),
-        prospect=[Interval(start=a, end=b) for a, b in clock.prospect],
-    )
+    return speak_turn(call, transcript, speaker, offset_s=max(0.0, started),
+                      prospect=[Interval(start=a, end=b) for a, b in clock.prospect])
 
 
 @dataclass(frozen=True)
@@ -221,7 +211,7 @@ class _Done:
 
 def _pieces(samples: np.ndarray, rate: int) -> list[np.ndarray]:
     step = max(1, int(PIECE_S * rate))
-    return [samples[k : k + step] for k in range(0, len(samples), step)]
+    return [samples[k:k + step] for k in range(0, len(samples), step)]
 
 
 class _Stream:
@@ -323,7 +313,7 @@ def hang_up_tone(rate: int) -> np.ndarray:
     beep = 0.3 * np.sin(2 * np.pi * 425 * t)
     fade = min(len(beep) // 2, int(0.01 * rate))
     beep[:fade] *= np.linspace(0, 1, fade)
-    beep[len(beep) - fade :] *= np.linspace(1, 0, fade)
+    beep[len(beep) - fade:] *= np.linspace(1, 0, fade)
     gap = np.zeros(int(0.18 * rate))
     tone = np.concatenate([np.zeros(int(0.4 * rate)), beep, gap, beep, gap, beep])
     return (tone * 32767).astype(np.int16)
@@ -334,7 +324,8 @@ def keep_delivery(call: Call, turn: SpokenTurn, prospect_s: float | None) -> Non
     answer lasted (``Update.spoken_s``)."""
     if call.last_turn is None:  # the turn did not happen (the call ended elsewhere)
         return
-    call.gym.store.add_delivery(call.id, call.last_turn.rep_turn_id, turn.delivery.model_dump(mode="json"), prospect_s)
+    call.gym.store.add_delivery(call.id, call.last_turn.rep_turn_id, turn.delivery.model_dump(mode="json"),
+                                prospect_s)
 
 
 def delivery_facts(spoken: dict[int, Delivery]) -> DeliveryFacts | None:

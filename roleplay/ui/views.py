@@ -65,9 +65,8 @@ def delivery_html(delivery: str | None) -> str:
     return f'<div class="rp-delivery">🎙️ <strong>Delivery</strong>: {escape(delivery)}</div>' if delivery else ""
 
 
-def grade_card(
-    number: int, said: str, grade: Grade | None, first_time: bool = False, delivery: str | None = None
-) -> str:
+def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = False,
+               delivery: str | None = None) -> str:
     """One reply's card; ``first_time``: the reply this call takes again, as it was said then;
     ``delivery``: how it was said, when it was spoken."""
     label = " the first time" if first_time else ""
@@ -83,18 +82,15 @@ def grade_card(
         notes.append("<em>Notes coming…</em>")
     elif grade.notes_unavailable:
         notes.append(f'<div class="rp-note"><em>No notes</em>: {escape(grade.notes_unavailable)}</div>')
-    faults = {
-        g.fallback_reason
-        for g in grade.dimensions.values()
-        if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")
-    }
+    faults = {g.fallback_reason for g in grade.dimensions.values()
+              if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")}
     for dim in DIMENSIONS:
         g = grade.dimensions[dim]
         pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
         if grade.partial:
             continue
         evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
-        better = f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>' if g.try_instead else ""
+        better = (f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>' if g.try_instead else "")
         if evidence or g.note:
             notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}{better}</div>')
     if faults and not grade.partial:  # the lines to try instead are the library's: say why
@@ -104,8 +100,7 @@ def grade_card(
 
 
 def scores_html(
-    cards: list[Card] | list[tuple[str, Grade | None]],
-    hidden: bool,
+    cards: list[Card] | list[tuple[str, Grade | None]], hidden: bool,
     first_time: tuple[int, str, Grade | None] | None = None,
 ) -> str:
     """The score cards of a call's replies (each a ``Card``, or ``(words, grade)``), with the
@@ -113,10 +108,8 @@ def scores_html(
     takes a moment again is taking again, shown just before this call's answer to it."""
     if hidden:
         return "<p><em>Exam mode: scores are hidden until the call ends.</em></p>"
-    shown = [
-        grade_card(i, c.said, c.grade, delivery=c.delivery)
-        for i, c in enumerate((Card(*card) for card in cards), start=1)
-    ]
+    shown = [grade_card(i, c.said, c.grade, delivery=c.delivery)
+             for i, c in enumerate((Card(*card) for card in cards), start=1)]
     if first_time is not None:
         number, said, grade = first_time
         shown.insert(number - 1, grade_card(number, said, grade, first_time=True))

@@ -76,17 +76,10 @@ class VoicePanel:
         self.gym = gym
         self.mode = mode
         with gr.Column(visible=False, elem_id="voice") as self.box:
-            self.mic = gr.Audio(
-                sources=["microphone"],
-                type="numpy",
-                buttons=[],
-                editable=False,
-                elem_id="mic",
-                label="You: press Record, say your reply, press Stop",
-            )
-            self.prospect_audio = gr.Audio(
-                label="Prospect", streaming=True, autoplay=True, interactive=False, buttons=[], elem_id="prospect-audio"
-            )
+            self.mic = gr.Audio(sources=["microphone"], type="numpy", buttons=[], editable=False, elem_id="mic",
+                                label="You: press Record, say your reply, press Stop")
+            self.prospect_audio = gr.Audio(label="Prospect", streaming=True, autoplay=True, interactive=False,
+                                           buttons=[], elem_id="prospect-audio")
         #: When the prospect's voice played in this tab (``spoken.VoiceClock``).
         self.clock = gr.State(None)
         #: Where the prospect's voice starts over ("seconds-into-the-stream nonce"): the browser
@@ -105,13 +98,8 @@ class VoicePanel:
         """
         p, gym = parts, self.gym
 
-        def speak(
-            session_id: str | None,
-            recording: spoken.Recording | None,
-            exam: bool,
-            clock: spoken.VoiceClock | None,
-            request: gr.Request,
-        ) -> Iterator[dict]:
+        def speak(session_id: str | None, recording: spoken.Recording | None, exam: bool,
+                  clock: spoken.VoiceClock | None, request: gr.Request) -> Iterator[dict]:
             """A spoken reply: written down, sent like a typed one, the answer heard as it is written."""
             if not session_id:
                 raise gr.Error("Start a call first: pick a prospect and press Start call.")
@@ -120,9 +108,8 @@ class VoicePanel:
             yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
             yield from self._turn(p, call, recording, exam, clock)
 
-        def greet(
-            session_id: str | None, reply_by: str, clock: spoken.VoiceClock | None, request: gr.Request
-        ) -> Iterator[dict]:
+        def greet(session_id: str | None, reply_by: str, clock: spoken.VoiceClock | None,
+                  request: gr.Request) -> Iterator[dict]:
             """A call just opened: the microphone is open if the rep may speak in it, and in voice
             mode the prospect's last line (a new call's first words) is said aloud."""
             if not session_id:
@@ -150,33 +137,18 @@ class VoicePanel:
                 except ConfigError as exc:
                     gr.Warning(str(exc))
                     voice = False
-            return {
-                self.mode: "Voice" if voice else "Text",
-                p.msg: gr.update(visible=not voice),
-                p.send_btn: gr.update(visible=not voice),
-                self.box: gr.update(visible=voice),
-            }
+            return {self.mode: "Voice" if voice else "Text", p.msg: gr.update(visible=not voice),
+                    p.send_btn: gr.update(visible=not voice), self.box: gr.update(visible=voice)}
 
-        outputs = [
-            p.chat,
-            p.status,
-            p.scores,
-            p.msg,
-            p.timer,
-            self.mic,
-            self.prospect_audio,
-            self.skip_queued,
-            self.clock,
-        ]
+        outputs = [p.chat, p.status, p.scores, p.msg, p.timer, self.mic, self.prospect_audio, self.skip_queued,
+                   self.clock]
         self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.clock], outputs, api_name="speak")
-        self.mode.change(
-            switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box], api_name=False
-        )
+        self.mode.change(switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box],
+                         api_name=False)
         self.skip_queued.change(None, self.skip_queued, None, js=SKIP_QUEUED_AUDIO)
         for opened in openings:
-            opened.success(
-                greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock], api_name=False
-            )
+            opened.success(greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock],
+                           api_name=False)
 
     def _models(self, call: Call):
         try:
@@ -184,9 +156,8 @@ class VoicePanel:
         except ConfigError as exc:
             raise gr.Error(str(exc)) from None
 
-    def _turn(
-        self, p: CallParts, call: Call, recording: spoken.Recording | None, exam: bool, clock: spoken.VoiceClock
-    ) -> Iterator[dict]:
+    def _turn(self, p: CallParts, call: Call, recording: spoken.Recording | None, exam: bool,
+              clock: spoken.VoiceClock) -> Iterator[dict]:
         """Write down ``recording``, send it and stream the answer; then the turn's last view."""
         transcriber, speaker = self._models(call)
         transcript, arrived = None, time.monotonic()
@@ -197,11 +168,8 @@ class VoicePanel:
             gr.Warning(str(exc))
             # words too long to send go to the text box, to shorten and send as text
             kept = transcript.text if isinstance(exc, InputError) and transcript is not None else gr.update()
-            yield {
-                p.status: f'{screen.status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>',
-                p.msg: kept,
-                self.mic: None,
-            }
+            yield {p.status: f'{screen.status(call)}<p class="rp-fault">⚠️ {escape(str(exc))}</p>', p.msg: kept,
+                   self.mic: None}
             return
         history = [*screen.history(call), {"role": "user", "content": plain(turn.message)}]
         cards, last, first_audio = screen.scores(call, exam), None, None
@@ -210,22 +178,14 @@ class VoicePanel:
                 if update.last:
                     last = update
                     continue
-                step = {
-                    p.chat: [*history, {"role": "assistant", "content": plain(update.text)}],
-                    p.status: screen.status(call),
-                    p.scores: cards,
-                }
+                step = {p.chat: [*history, {"role": "assistant", "content": plain(update.text)}],
+                        p.status: screen.status(call), p.scores: cards}
                 if update.audio is not None:
                     step[self.prospect_audio] = update.audio
                     if turn.first_audio_s is not None and first_audio is None:
                         first_audio = time.monotonic() - arrived
-                        log.info(
-                            "voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
-                            "the recording arrived",
-                            transcript.duration_s,
-                            transcript.seconds,
-                            first_audio,
-                        )
+                        log.info("voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
+                                 "the recording arrived", transcript.duration_s, transcript.seconds, first_audio)
                 if update.starts_over_at is not None:
                     step[self.skip_queued] = f"{update.starts_over_at:.3f} {time.monotonic():.3f}"
                 yield step
@@ -238,11 +198,7 @@ class VoicePanel:
         if call.last_turn and call.last_turn.fault:
             gr.Warning(f"{call.last_turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            p.chat: screen.history(call),
-            p.msg: gr.update(interactive=not call.over),
-            p.status: screen.status(call),
-            p.scores: screen.scores(call, exam),
-            p.timer: gr.Timer(active=True),
-            self.clock: clock,
+            p.chat: screen.history(call), p.msg: gr.update(interactive=not call.over), p.status: screen.status(call),
+            p.scores: screen.scores(call, exam), p.timer: gr.Timer(active=True), self.clock: clock,
             self.mic: gr.update(value=None, interactive=not call.over),  # a hang-up closes the line
         }

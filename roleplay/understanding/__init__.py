@@ -18,21 +18,10 @@ GRADED_LANGUAGES = frozenset({"en"})
 def unscored_reason(reading: Reading) -> str | None:
     """Why a reading's scores must not be shown as a grade, or None when they may."""
     if reading.language not in GRADED_LANGUAGES:
-        return (
-            f"The reply is in another language ({reading.language}); the grader is fitted and measured on "
-            "English replies only, so it is not scored."
-        )
+        return (f"The reply is in another language ({reading.language}); the grader is fitted and measured on "
+                "English replies only, so it is not scored.")
     return None
 
 
-__all__ = [
-    "DIMENSIONS",
-    "GRADED_LANGUAGES",
-    "Heads",
-    "Reader",
-    "Reading",
-    "Structure",
-    "load_heads",
-    "spoken_words",
-    "unscored_reason",
-]
+__all__ = ["DIMENSIONS", "GRADED_LANGUAGES", "Heads", "Reader", "Reading", "Structure", "load_heads",
+           "spoken_words", "unscored_reason"]

@@ -64,14 +64,8 @@ def load_heads(path: Path = HEADS_FILE) -> Heads:
 
 def head_from_sklearn(clf, mean: np.ndarray, scale: np.ndarray) -> Head:
     """A ``Head`` from a fitted ``LogisticRegression`` and the standardisation it was fitted after."""
-
     def r(a) -> list:
         return np.round(np.asarray(a, dtype=float), 6).tolist()
 
-    return Head(
-        classes=[int(c) for c in clf.classes_],
-        mean=r(mean),
-        scale=r(scale),
-        coef=r(clf.coef_),
-        intercept=r(clf.intercept_),
-    )
+    return Head(classes=[int(c) for c in clf.classes_], mean=r(mean), scale=r(scale),
+                coef=r(clf.coef_), intercept=r(clf.intercept_))

@@ -39,19 +39,9 @@ QuestionKind = Literal["about_their_view", "open_generic", "closed_or_leading", 
 Tone = Literal["calm", "faint_edge", "defensive_or_servile", "argumentative", "hostile"]
 #: Curiosity's anchors 5..1 and composure's, as kinds of question and tone.
 _QUESTION_BY_SCORE: dict[int, QuestionKind] = {
-    5: "about_their_view",
-    4: "open_generic",
-    3: "closed_or_leading",
-    2: "acknowledges_or_logistics",
-    1: "none",
-}
+    5: "about_their_view", 4: "open_generic", 3: "closed_or_leading", 2: "acknowledges_or_logistics", 1: "none"}
 _TONE_BY_SCORE: dict[int, Tone] = {
-    5: "calm",
-    4: "faint_edge",
-    3: "defensive_or_servile",
-    2: "argumentative",
-    1: "hostile",
-}
+    5: "calm", 4: "faint_edge", 3: "defensive_or_servile", 2: "argumentative", 1: "hostile"}
 
 
 #: Clauses, for the form of each question (punctuation is often missing, so commas split too).
@@ -60,13 +50,11 @@ _OPENER = r"(?:(?:so|and|but|ok(?:ay)?|right|well|um+|uh+|just)\W+)*"
 #: A clause that opens like a wh-question ("how come…", "walk me through…"): its form, not its topic.
 _WH_FORM = re.compile(
     rf"(?i)^\W*{_OPENER}(?:(?:out of interest|honestly|tell me|i'?m (?:curious|wondering)|curious)\W+)*"
-    r"(?:what|how|why|when|where|which|who|walk me through|tell me|talk me through)\b"
-)
+    r"(?:what|how|why|when|where|which|who|walk me through|tell me|talk me through)\b")
 #: A clause that opens like a yes/no question ("could we…", "is it…").
 _YES_NO_FORM = re.compile(
     rf"(?i)^\W*{_OPENER}(?:do|does|did|is|are|was|were|can|could|would|will|should|have|has|shall|may|might"
-    r"|any chance|fancy|want)\b"
-)
+    r"|any chance|fancy|want)\b")
 _OR = re.compile(r"(?i)\bor\b")
 #: Sentences, for the one an ask usually closes a reply with.
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]*")
@@ -197,12 +185,8 @@ class Reading(BaseModel):
     def yields(self) -> bool:
         """Respects a no it was given: accepts it, exits, or asks only when to come back (restraint 5
         with the acknowledging, logistics-only kind of reply, after a refusal)."""
-        return (
-            self.structure.refusals_before > 0
-            and self.restraint.score == 5
-            and self.curiosity.score == 2
-            and not self.asks_for_commitment
-        )
+        return (self.structure.refusals_before > 0 and self.restraint.score == 5 and self.curiosity.score == 2
+                and not self.asks_for_commitment)
 
     @property
     def strange(self) -> bool:
@@ -213,15 +197,13 @@ class Reading(BaseModel):
         ask = "no"
         if self.asks_for_commitment:
             ask = "yes" + (f", ask {self.pushes_after_refusal} after a refusal" if self.pushes_after_refusal else "")
-        return "\n".join(
-            [
-                f"question: {self.question.replace('_', ' ')}",
-                f"asks for a commitment: {ask}",
-                f"tone: {self.tone.replace('_', ' ')}",
-                f"prospect refusals before: {self.structure.refusals_before}"
-                + (" (asked to end contact)" if self.structure.stop_requested else ""),
-            ]
-        )
+        return "\n".join([
+            f"question: {self.question.replace('_', ' ')}",
+            f"asks for a commitment: {ask}",
+            f"tone: {self.tone.replace('_', ' ')}",
+            f"prospect refusals before: {self.structure.refusals_before}"
+            + (" (asked to end contact)" if self.structure.stop_requested else ""),
+        ])
 
 
 def structure_of(context: Sequence[Line], reply: str, declined: Sequence[bool] | None = None) -> Structure:
@@ -235,23 +217,13 @@ def structure_of(context: Sequence[Line], reply: str, declined: Sequence[bool] |
     spoken = reading_text(reply)
     clauses = _CLAUSE.findall(spoken)
     return Structure(
-        words=len(spoken.split()),
-        question_marks=spoken.count("?"),
+        words=len(spoken.split()), question_marks=spoken.count("?"),
         wh_clauses=sum(bool(_WH_FORM.search(c)) for c in clauses),
-        yes_no_clauses=sum(bool(_YES_NO_FORM.search(c)) for c in clauses),
-        either_or=bool(_OR.search(reply)),
+        yes_no_clauses=sum(bool(_YES_NO_FORM.search(c)) for c in clauses), either_or=bool(_OR.search(reply)),
         day_or_time=bool(_DAY_TIME.search(spoken)),
-        to_grader=sig.injection,
-        refusals_before=refusals,
-        stop_requested=sig.stop_requested,
-        stop_hard=sig.stop_hard,
-        time_short=sig.time_short,
-        not_now_last=sig.not_now_last,
-        left_now=sig.left_now,
-        busy_now=sig.busy_now,
-        objection_last=sig.objection_last,
-        off_topic=sig.off_topic,
-        attack=sig.attack,
+        to_grader=sig.injection, refusals_before=refusals, stop_requested=sig.stop_requested,
+        stop_hard=sig.stop_hard, time_short=sig.time_short, not_now_last=sig.not_now_last, left_now=sig.left_now,
+        busy_now=sig.busy_now, objection_last=sig.objection_last, off_topic=sig.off_topic, attack=sig.attack,
     )
 
 
@@ -276,28 +248,13 @@ def reading_text(reply: str) -> str:
 
 
 def structure_vector(s: Structure) -> np.ndarray:
-    return np.array(
-        [
-            min(s.refusals_before, 3),
-            float(s.refusals_before > 0),
-            float(s.stop_requested),
-            float(s.stop_hard),
-            float(s.time_short),
-            float(s.not_now_last),
-            float(s.left_now),
-            float(s.busy_now),
-            float(s.objection_last),
-            min(s.question_marks, 3),
-            float(s.question_marks > 0),
-            np.log1p(s.words),
-            float(s.day_or_time),
-            min(s.wh_clauses, 2),
-            min(s.yes_no_clauses, 2),
-            float(s.either_or),
-            float(s.wh_clauses > 0 and s.yes_no_clauses == 0),
-        ],
-        dtype=np.float64,
-    )
+    return np.array([
+        min(s.refusals_before, 3), float(s.refusals_before > 0), float(s.stop_requested), float(s.stop_hard),
+        float(s.time_short), float(s.not_now_last), float(s.left_now), float(s.busy_now), float(s.objection_last),
+        min(s.question_marks, 3), float(s.question_marks > 0), np.log1p(s.words), float(s.day_or_time),
+        min(s.wh_clauses, 2), min(s.yes_no_clauses, 2), float(s.either_or),
+        float(s.wh_clauses > 0 and s.yes_no_clauses == 0),
+    ], dtype=np.float64)
 
 
 def last_sentence(text: str) -> str:
@@ -312,27 +269,19 @@ def ask_features(embed: Callable[[str], np.ndarray], line: str) -> np.ndarray:
     """Features of one rep line for the asks head: the embedding of what it says and of its last
     sentence, a question mark, a day or a time (words to the grader set aside)."""
     spoken = reading_text(line)
-    return np.concatenate(
-        [
-            embed(spoken),
-            embed(last_sentence(spoken)),
-            [float("?" in spoken), float(bool(_DAY_TIME.search(spoken)))],
-        ]
-    )
+    return np.concatenate([
+        embed(spoken), embed(last_sentence(spoken)), [float("?" in spoken), float(bool(_DAY_TIME.search(spoken)))],
+    ])
 
 
 def dimension_features(vec: np.ndarray, s: Structure, asks: float, pushes_before: int, servile: float) -> np.ndarray:
     """Features for the three dimension heads: meaning, meaning after a refusal, structure, readings."""
     refused = float(s.refusals_before > 0)
     pushing = asks * refused
-    return np.concatenate(
-        [
-            vec,
-            vec * refused,
-            structure_vector(s),
-            [asks, pushing, min(pushes_before, 3), pushing * float(pushes_before >= 1), servile],
-        ]
-    )
+    return np.concatenate([
+        vec, vec * refused, structure_vector(s),
+        [asks, pushing, min(pushes_before, 3), pushing * float(pushes_before >= 1), servile],
+    ])
 
 
 def prospect_refusals(context: Sequence[Line], declines_in_context: Sequence[float]) -> list[bool]:
@@ -377,11 +326,7 @@ def apply_rubric_counts(restraint: int, reading_pushes: int, stop_hard: bool, as
 
 
 def dimension_levels(
-    heads: Mapping[str, Head],
-    x: np.ndarray,
-    pushes: int,
-    stop_hard: bool,
-    asks: bool,
+    heads: Mapping[str, Head], x: np.ndarray, pushes: int, stop_hard: bool, asks: bool,
 ) -> dict[str, Level]:
     """Each dimension's level from its head, with the rubric's counts applied to restraint."""
     levels = {d: level(heads[d].proba(x), heads[d].classes) for d in DIMENSIONS}
@@ -440,13 +385,8 @@ class Reader:
         asks_now = round(asks, 4) >= ASK_THRESHOLD  # as ``Reading.asks_for_commitment`` will say
         pushes = push_number(asks_now, s.refusals_before, pushes_before)
         return Reading(
-            language=language,
-            language_confidence=lang_p,
-            structure=s,
-            asks=round(asks, 4),
-            asks_in_context=[round(a, 4) for a in asks_ctx],
-            declines_in_context=[round(p, 4) for p in declines],
-            pushes_before=pushes_before,
-            servile=round(servile, 4),
+            language=language, language_confidence=lang_p, structure=s, asks=round(asks, 4),
+            asks_in_context=[round(a, 4) for a in asks_ctx], declines_in_context=[round(p, 4) for p in declines],
+            pushes_before=pushes_before, servile=round(servile, 4),
             **dimension_levels({d: getattr(h, d) for d in DIMENSIONS}, x, pushes, s.stop_hard, asks_now),
         )

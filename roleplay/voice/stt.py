@@ -91,7 +91,7 @@ def _repeats(words: list[Word], shortest: int = 2) -> tuple[int, int] | None:
     said = ["".join(ch for ch in w.text.lower() if ch.isalnum()) for w in words]
     for size in range(shortest, len(said) // 2 + 1):
         for i in range(len(said) - 2 * size + 1):
-            if said[i : i + size] == said[i + size : i + 2 * size]:
+            if said[i:i + size] == said[i + size:i + 2 * size]:
                 return i, size
     return None
 
@@ -108,9 +108,9 @@ def _drop_unheard_repeats(words: list[Word]) -> list[Word]:
     while (found := _repeats(words[search_from:])) is not None:
         start, size = found
         start += search_from
-        first, second = words[start : start + size], words[start + size : start + 2 * size]
+        first, second = words[start:start + size], words[start + size:start + 2 * size]
         if sum(w.end - w.start for w in second) < 0.25 * sum(w.end - w.start for w in first):
-            words = words[: start + size] + words[start + 2 * size :]
+            words = words[:start + size] + words[start + 2 * size:]
         else:
             search_from = start + 1
     return words
@@ -172,12 +172,8 @@ class Transcriber:
             if _loops(words):
                 words = _drop_unheard_repeats(words)
                 texts = [" ".join(w.text for w in words)]
-        return Transcript(
-            text=" ".join(t for t in texts if t),
-            words=words,
-            duration_s=len(audio) / WHISPER_RATE,
-            seconds=time.monotonic() - started,
-        )
+        return Transcript(text=" ".join(t for t in texts if t), words=words, duration_s=len(audio) / WHISPER_RATE,
+                          seconds=time.monotonic() - started)
 
     def _write_down(self, audio: np.ndarray, prompt: str | None, offset_s: float) -> tuple[list[str], list[Word]]:
         """One pass of the model: the segments' texts and the words with their times."""
@@ -186,25 +182,16 @@ class Transcriber:
         # One greedy pass, its length bounded by the audio's: Whisper's fallback (up to six more
         # passes at rising temperatures) once took 7 s on a 4-second line.
         segments, _ = self._model.transcribe(
-            audio,
-            language="en",
-            beam_size=1,
-            temperature=0.0,
-            vad_filter=True,
-            word_timestamps=True,
-            condition_on_previous_text=False,
-            initial_prompt=prompt,
+            audio, language="en", beam_size=1, temperature=0.0, vad_filter=True, word_timestamps=True,
+            condition_on_previous_text=False, initial_prompt=prompt,
             max_new_tokens=min(_MAX_TOKENS, 16 + int(_TOKENS_PER_S * len(audio) / WHISPER_RATE)),
         )
         for segment in segments:
             if not any(ch.isalnum() for ch in segment.text):
                 continue  # a pause written down as "." or "..."
             texts.append(segment.text.strip())
-            words += [
-                Word(text=w.word.strip(), start=round(w.start + offset_s, 3), end=round(w.end + offset_s, 3))
-                for w in segment.words or []
-                if w.word.strip()
-            ]
+            words += [Word(text=w.word.strip(), start=round(w.start + offset_s, 3), end=round(w.end + offset_s, 3))
+                      for w in segment.words or [] if w.word.strip()]
         return texts, words
 
     def transcribe_pcm(self, sample_rate: int, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
@@ -233,14 +220,8 @@ class Listener:
     whole reply, its ``seconds`` being the time ``finish`` took: only the last stretch.
     """
 
-    def __init__(
-        self,
-        transcriber: Transcriber,
-        *,
-        prompt: str | None = None,
-        min_stretch_s: float = 3.0,
-        min_pause_s: float = 0.3,
-    ):
+    def __init__(self, transcriber: Transcriber, *, prompt: str | None = None, min_stretch_s: float = 3.0,
+                 min_pause_s: float = 0.3):
         self._transcriber = transcriber
         self._prompt = prompt
         self._min_stretch = int(min_stretch_s * WHISPER_RATE)
@@ -290,9 +271,8 @@ class Listener:
         cut = start + (speech[-2]["end"] + speech[-1]["start"]) // 2
         if cut - start < self._min_stretch // 2:
             return
-        self._parts.append(
-            self._transcriber.transcribe(audio[start:cut], prompt=self._context(), offset_s=start / WHISPER_RATE)
-        )
+        self._parts.append(self._transcriber.transcribe(audio[start:cut], prompt=self._context(),
+                                                        offset_s=start / WHISPER_RATE))
         self._committed = cut
 
     def finish(self) -> Transcript:
@@ -304,18 +284,14 @@ class Listener:
         if job is not None:
             job.result()
         audio = self._gather()
-        rest = audio[self._committed :]
+        rest = audio[self._committed:]
         if len(rest) >= WHISPER_RATE // 10:
-            self._parts.append(
-                self._transcriber.transcribe(rest, prompt=self._context(), offset_s=self._committed / WHISPER_RATE)
-            )
+            self._parts.append(self._transcriber.transcribe(rest, prompt=self._context(),
+                                                            offset_s=self._committed / WHISPER_RATE))
         log.debug("listener: %d stretch(es), %.2f s of audio", len(self._parts), len(audio) / WHISPER_RATE)
-        return Transcript(
-            text=" ".join(p.text for p in self._parts if p.text),
-            words=[w for p in self._parts for w in p.words],
-            duration_s=len(audio) / WHISPER_RATE,
-            seconds=time.monotonic() - started,
-        )
+        return Transcript(text=" ".join(p.text for p in self._parts if p.text),
+                          words=[w for p in self._parts for w in p.words], duration_s=len(audio) / WHISPER_RATE,
+                          seconds=time.monotonic() - started)
 
 
 @lru_cache(maxsize=2)

@@ -77,12 +77,12 @@ class Chunker:
     def _cut(self) -> int | None:
         """Where the buffer's first speakable chunk ends, if it has one yet."""
         for match in _SENTENCE_END.finditer(self._buffer):
-            last_word = self._buffer[: match.end()].split()[-1].lower()
+            last_word = self._buffer[:match.end()].split()[-1].lower()
             if last_word not in _ABBREVIATIONS:
                 return match.end()
         enough = self._first if self._given == 0 else self._later
         for match in _CLAUSE_END.finditer(self._buffer):
-            if len(self._buffer[: match.start()].split()) >= enough:
+            if len(self._buffer[:match.start()].split()) >= enough:
                 return match.end()
         return None
 
@@ -135,10 +135,8 @@ class Speaker:
     def __init__(self, voice: Path, length_scale: float = 1.0, *, varied: bool = True):
         config = Path(f"{voice}.json")
         if not voice.is_file() or not config.is_file():
-            raise ConfigError(
-                f"Piper voice {voice} (and its config {config.name} beside it) not found; fix: "
-                "set voice.tts_voice to a Piper .onnx file, or leave it unset for the bundled voice"
-            )
+            raise ConfigError(f"Piper voice {voice} (and its config {config.name} beside it) not found; fix: "
+                              "set voice.tts_voice to a Piper .onnx file, or leave it unset for the bundled voice")
         self.voice_path = voice
         self._voice = PiperVoice.load(voice, config_path=config)
         self.sample_rate: int = self._voice.config.sample_rate

@@ -51,7 +51,7 @@ def _after_words(text: str, n: int) -> str:
     if n == 0:
         return text
     matches = list(_WORD.finditer(text))
-    return _TRAILING_PUNCTUATION.sub("", text[matches[n - 1].end() :]) if len(matches) >= n else ""
+    return _TRAILING_PUNCTUATION.sub("", text[matches[n - 1].end():]) if len(matches) >= n else ""
 
 
 @dataclass
@@ -87,7 +87,7 @@ class SpokenTurn:
                 chunker, seen, diverged, starts_over = Chunker(), "", False, bool(spoken)
                 spoken = []
             elif not diverged and snapshot.startswith(seen):
-                for chunk in chunker.feed(snapshot[len(seen) :]):
+                for chunk in chunker.feed(snapshot[len(seen):]):
                     yield self._say(chunk, starts_over, started)
                     spoken += _words(chunk)
                     starts_over = False
@@ -95,7 +95,7 @@ class SpokenTurn:
             else:
                 diverged = True  # the kept text, tidied or replaced: settled below
         kept = self.text
-        if _words(kept)[: len(spoken)] == spoken:
+        if _words(kept)[:len(spoken)] == spoken:
             rest = _after_words(kept, len(spoken))
         else:
             rest, starts_over = kept, True
@@ -115,9 +115,8 @@ class NothingHeard(InvalidInput):
     """The recording had no words in it."""
 
 
-def speak_turn(
-    call: Call, transcript: Transcript, speaker: Speaker, *, offset_s: float = 0.0, prospect: Sequence[Interval] = ()
-) -> SpokenTurn:
+def speak_turn(call: Call, transcript: Transcript, speaker: Speaker, *, offset_s: float = 0.0,
+               prospect: Sequence[Interval] = ()) -> SpokenTurn:
     """Send what the rep said, and get the prospect's answer as audio.
 
     Args:

@@ -10,12 +10,6 @@ from roleplay.judge.coaching.library import CoachingLibrary, Entry, LibraryError
 from roleplay.judge.coaching.quality import DEFECT_KINDS, Defect, note_defects, report_defects
 
 __all__ = [
-    "DEFECT_KINDS",
-    "CoachingLibrary",
-    "Defect",
-    "Entry",
-    "LibraryError",
-    "load_library",
-    "note_defects",
+    "DEFECT_KINDS", "CoachingLibrary", "Defect", "Entry", "LibraryError", "load_library", "note_defects",
     "report_defects",
 ]

@@ -14,20 +14,8 @@ from datetime import date, datetime, time, timedelta
 
 from icalendar import Calendar, Event
 
-MONTHS = (
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-)
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 #: When nothing says what time: mid-morning, when a call is least in the way.
 DEFAULT_TIME = time(10, 0)

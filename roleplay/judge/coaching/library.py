@@ -69,9 +69,8 @@ class CoachingLibrary(BaseModel):
     @model_validator(mode="after")
     def _covers_every_score(self) -> CoachingLibrary:
         plain = {(e.dimension, e.score) for e in self.entries if e.when is None}
-        missing = [
-            f"{d} {s}" for d in ("curiosity", "composure", "restraint") for s in range(1, 6) if (d, s) not in plain
-        ]
+        missing = [f"{d} {s}" for d in ("curiosity", "composure", "restraint") for s in range(1, 6)
+                   if (d, s) not in plain]
         if missing:
             raise ValueError("every dimension and score needs an entry without 'when'; missing: " + ", ".join(missing))
         seen: set[tuple[str, int, str | tuple[str, ...] | None]] = set()

@@ -28,10 +28,8 @@ DIMENSIONS = ("curiosity", "composure", "restraint")
 PROVEN_AT = 4
 _EVIDENCE_CHARS = 160
 Source = Literal["model", "library"]
-NOTHING_SAID = (
-    "You spoke to the grader or the system, not to the prospect, so there is nothing here to coach; "
-    "the prospect heard it all the same."
-)
+NOTHING_SAID = ("You spoke to the grader or the system, not to the prospect, so there is nothing here to coach; "
+                "the prospect heard it all the same.")
 
 
 class Note(BaseModel):
@@ -54,11 +52,7 @@ def _expected(level_distribution: Sequence[float]) -> float:
 
 
 def evidence_by_meaning(
-    reader: Reader,
-    context: Sequence[Line],
-    reply: str,
-    reading: Reading,
-    on_the_ask: Sequence[str] = (),
+    reader: Reader, context: Sequence[Line], reply: str, reading: Reading, on_the_ask: Sequence[str] = (),
 ) -> dict[str, str | None]:
     """The rep's own words behind each score: the sentence of the reply whose own reading is
     closest to the score the whole reply got, or, for the dimensions ``on_the_ask`` (whose note
@@ -88,10 +82,7 @@ def clean_line(line: str) -> str:
 
 
 def line_problem(
-    line: str,
-    facts: Sequence[str] = (),
-    prospect_said: Sequence[str] = (),
-    reply: str = "",
+    line: str, facts: Sequence[str] = (), prospect_said: Sequence[str] = (), reply: str = "",
 ) -> str | None:
     """Why a proposed line cannot be shown as written (None when it can): it fails a coaching
     check, it repeats the prospect's own words (a small model sometimes answers as the
@@ -113,14 +104,8 @@ def proven(reader: Reader, context: Sequence[Line], line: str, dimension: str, r
 
 
 def write_notes(
-    library: CoachingLibrary,
-    reader: Reader,
-    context: Sequence[Line],
-    reply: str,
-    reading: Reading,
-    model_line: str | None = None,
-    model_problem: str | None = None,
-    facts: Sequence[str] = (),
+    library: CoachingLibrary, reader: Reader, context: Sequence[Line], reply: str, reading: Reading,
+    model_line: str | None = None, model_problem: str | None = None, facts: Sequence[str] = (),
 ) -> dict[str, Note]:
     """Every dimension's note for one reply.
 
@@ -133,9 +118,8 @@ def write_notes(
         facts: the persona's hidden facts, which a line may not paste.
     """
     entries: dict[str, Entry] = {dim: library.entry(dim, reading.scores[dim], reading) for dim in DIMENSIONS}
-    on_the_ask = [
-        dim for dim, e in entries.items() if reading.asks_for_commitment and (dim == "restraint" or e.when == "asks")
-    ]
+    on_the_ask = [dim for dim, e in entries.items()
+                  if reading.asks_for_commitment and (dim == "restraint" or e.when == "asks")]
     evidence = evidence_by_meaning(reader, context, reply, reading, on_the_ask)
     if not any(evidence.values()):  # every word was addressed to the grader or the system
         return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}

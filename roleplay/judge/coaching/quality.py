@@ -14,17 +14,8 @@ from collections.abc import Iterable, Sequence
 from pydantic import BaseModel
 
 DEFECT_KINDS = (
-    "not_to_you",
-    "quote_not_verbatim",
-    "contradicts_score",
-    "cut_off",
-    "template_residue",
-    "role_confusion",
-    "garbled_persona",
-    "generic",
-    "follow_up_ignores_door",
-    "too_long",
-    "contradicts_outcome",
+    "not_to_you", "quote_not_verbatim", "contradicts_score", "cut_off", "template_residue", "role_confusion",
+    "garbled_persona", "generic", "follow_up_ignores_door", "too_long", "contradicts_outcome",
 )
 
 #: Longest a note (what was seen and why or what to keep) may be, and a "try instead" line.
@@ -41,41 +32,35 @@ class Defect(BaseModel):
 #: A passage in quotes: the rep's words, which the coach may quote as they were said.
 _QUOTED = re.compile(r"[“\"]([^”\"]*)[”\"]")
 _THIRD_PERSON_REP = re.compile(
-    r"(?i)\b(?:the|this|our) (?:sales ?)?(?:rep|representative|salesperson|seller|caller|agent|user|trainee)\b"
-)
+    r"(?i)\b(?:the|this|our) (?:sales ?)?(?:rep|representative|salesperson|seller|caller|agent|user|trainee)\b")
 _TEMPLATE = re.compile(
     r"→|->|=>|\{\{|\}\}|[{}<>]|\bSCORES\b|REPLY TO GRADE|WHAT THE READER SAW|CALL SO FAR|\b\w+_(?:quote|note)\b"
-    r"|(?i:\byou said\s*[:,-]?\s*$)|(?i:\btry instead\s*[:,-]?\s*$)|(?i:\bbecause\s*[:,-]?\s*$)"
-)
+    r"|(?i:\byou said\s*[:,-]?\s*$)|(?i:\btry instead\s*[:,-]?\s*$)|(?i:\bbecause\s*[:,-]?\s*$)")
 _ROLE = re.compile(
     r"(?i)\b(?:the )?(?:prospect|customer|buyer)(?:'s)? (?:curiosity|composure|restraint)\b"
     r"|\b(?:prospect|customer|buyer) (?:showed|displayed|demonstrated|lacked|was not given|should have been)\b"
-    r"|\b(?:curiosity|composure|restraint) of the (?:prospect|customer|buyer)\b"
-)
+    r"|\b(?:curiosity|composure|restraint) of the (?:prospect|customer|buyer)\b")
 _NON_LATIN = re.compile(r"[\u0400-\u04ff\u0590-\u06ff\u0e00-\u0e7f\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]")
 _REPEAT = re.compile(r"(?i)\b([a-z]{3,})\s+\1\b")
 _ENDS = re.compile(r"[.!?…\"”’)]\s*$")
 _DANGLING = re.compile(r"(?i)\b(?:the|an|and|or|but|of|your|their|because)[.!?]?\s*$")
 _ADVICE_BY_DIMENSION = {
     "curiosity": re.compile(
-        r"(?i)\b(?:ask (?:why|an open|more|about)|try asking|instead of assuming|be more curious)\b"
-    ),
+        r"(?i)\b(?:ask (?:why|an open|more|about)|try asking|instead of assuming|be more curious)\b"),
     "composure": re.compile(r"(?i)\b(?:stay calm|calm down|don'?t argue|stop arguing|be less (?:defensive|hostile))\b"),
     "restraint": re.compile(r"(?i)\b(?:stop pushing|don'?t push|respect (?:the|their) no|back off|ask fewer times)\b"),
 }
 _PRAISE = re.compile(r"(?i)^(?:great|well done|nice|good job|excellent)\b|\bkeep (?:doing|it up|asking like)\b")
 _CONDITIONAL = re.compile(
     r"(?i)\bif (?:the door|the prospect|they(?:'re| are)? (?:interested|open)|(?:s)?he(?:'s| is) (?:interested|open)"
-    r"|interested|it'?s (?:closed|open))\b"
-)
+    r"|interested|it'?s (?:closed|open))\b")
 _CALL_SOON = re.compile(r"(?i)\b(?:call|ring|meet|book|schedule|demo)\b[^.]*\b(?:tomorrow|next week|this week|soon)\b")
 _WORD = re.compile(r"[a-z0-9']+")
 #: What a summary may not claim, by how the call ended: a good outcome after a hang-up or a
 #: closed door, a hang-up the prospect never made, a door in another place than it was left.
 _GOOD_OUTCOME = re.compile(
     r"(?i)\b(?:went (?:well|smoothly)|(?:show|express)(?:ed|ing|s)? (?:a |strong |some |real |genuine )?interest"
-    r"|(?:was|were|is|are) (?:interested|keen|open to)|agreed|booked|a success|successful(?:ly)?)\b"
-)
+    r"|(?:was|were|is|are) (?:interested|keen|open to)|agreed|booked|a success|successful(?:ly)?)\b")
 _HUNG_UP = re.compile(r"(?i)\bhung up\b|\bhanging up\b|\bhang up on\b")
 _DOOR_AT = {
     "closed": re.compile(r"(?i)\bdoor (?:was |is |remains |stays )?(?:left )?open\b|\bnot now\b"),
@@ -97,7 +82,7 @@ def shares_words(text: str, source: str, n: int) -> bool:
     """Does ``text`` contain ``n`` consecutive words of ``source``?"""
     words = _norm(source).split()
     hay = f" {_norm(text)} "
-    return any(f" {' '.join(words[i : i + n])} " in hay for i in range(len(words) - n + 1))
+    return any(f" {' '.join(words[i:i + n])} " in hay for i in range(len(words) - n + 1))
 
 
 def describe(defects: Sequence[Defect]) -> str:
@@ -107,11 +92,7 @@ def describe(defects: Sequence[Defect]) -> str:
 
 
 def text_defects(
-    text: str,
-    where: str,
-    limit: int,
-    names: Sequence[str] = (),
-    facts: Sequence[str] = (),
+    text: str, where: str, limit: int, names: Sequence[str] = (), facts: Sequence[str] = (),
 ) -> list[Defect]:
     """The checks every piece of coaching text gets, whatever it is about."""
     found: list[Defect] = []
@@ -132,12 +113,8 @@ def text_defects(
         add("template_residue")
     if _ROLE.search(prose):
         add("role_confusion")
-    if (
-        _NON_LATIN.search(prose)
-        or _REPEAT.search(prose)
-        or any(n and n in prose for n in names)
-        or any(shares_words(prose, f, 5) for f in facts)
-    ):
+    if (_NON_LATIN.search(prose) or _REPEAT.search(prose) or any(n and n in prose for n in names)
+            or any(shares_words(prose, f, 5) for f in facts)):
         add("garbled_persona")
     if len(stripped) > limit:
         add("too_long")
@@ -145,15 +122,8 @@ def text_defects(
 
 
 def note_defects(
-    dimension: str,
-    score: int,
-    note: str,
-    evidence: str | None,
-    try_instead: str | None,
-    reply: str,
-    where: str,
-    names: Sequence[str] = (),
-    facts: Sequence[str] = (),
+    dimension: str, score: int, note: str, evidence: str | None, try_instead: str | None, reply: str, where: str,
+    names: Sequence[str] = (), facts: Sequence[str] = (),
 ) -> list[Defect]:
     """Defects of one dimension's note on one reply.
 
@@ -169,11 +139,8 @@ def note_defects(
     """
     found = text_defects(note, where, NOTE_CHARS, names, facts)
     if try_instead:
-        found += [
-            d
-            for d in text_defects(try_instead, where + " try instead", LINE_CHARS, (), facts)
-            if d.kind != "not_to_you"
-        ]
+        found += [d for d in text_defects(try_instead, where + " try instead", LINE_CHARS, (), facts)
+                  if d.kind != "not_to_you"]
     if evidence and _norm(evidence) not in _norm(reply):
         found.append(Defect(kind="quote_not_verbatim", text=evidence, where=where))
     if not evidence and _norm(reply):
@@ -195,15 +162,8 @@ def outcome_contradicted(summary: str, door: str, ended_by: str | None) -> bool:
 
 
 def report_defects(
-    summary: str | None,
-    follow_up: str | None,
-    drill: str,
-    door: str,
-    door_when: str | None,
-    rep_replies: Iterable[str],
-    names: Sequence[str] = (),
-    facts: Sequence[str] = (),
-    ended_by: str | None = None,
+    summary: str | None, follow_up: str | None, drill: str, door: str, door_when: str | None,
+    rep_replies: Iterable[str], names: Sequence[str] = (), facts: Sequence[str] = (), ended_by: str | None = None,
 ) -> list[Defect]:
     """Defects of a report's written parts, against how the call ended (``ended_by``: "prospect"
     or "rep"), where the door was left and what the rep said."""

@@ -26,16 +26,7 @@ from roleplay.understanding.signals.analysis import (
 )
 
 __all__ = [
-    "GRADER_TALK_REMOVED",
-    "QuestionKind",
-    "ReplySignals",
-    "analyse_reply",
-    "asks_follow_up_permission",
-    "is_commitment_ask",
-    "is_echo",
-    "prospect_declines",
-    "prospect_ends_contact",
-    "question_kinds",
-    "sentences",
+    "GRADER_TALK_REMOVED", "QuestionKind", "ReplySignals", "analyse_reply", "asks_follow_up_permission",
+    "is_commitment_ask", "is_echo", "prospect_declines", "prospect_ends_contact", "question_kinds", "sentences",
     "without_grader_talk",
 ]

@@ -39,23 +39,7 @@ def asks_follow_up_permission(text: str) -> bool:
 
 
 _WORD = re.compile(r"[a-z0-9']+")
-_EMPTY_WORDS = {
-    "the",
-    "a",
-    "an",
-    "that",
-    "this",
-    "it",
-    "so",
-    "just",
-    "really",
-    "all",
-    "oh",
-    "and",
-    "but",
-    "your",
-    "you",
-}
+_EMPTY_WORDS = {"the", "a", "an", "that", "this", "it", "so", "just", "really", "all", "oh", "and", "but", "your", "you"}
 _INTERJECTION = rx.any_of(r"^\W*(?:really|seriously|sorry|no|yes|yeah|huh|hmm|come on|oh|wow|right|okay|ok)\W*$")
 _TAG_QUESTION = rx.any_of(r",\s*(?:right|yeah|no|eh|isn't it|don't you|wouldn't you|aren't you|correct)\s*\?$")
 
@@ -81,16 +65,13 @@ def is_echo(sentence: str, prospect_said: str = "") -> bool:
 
 #: "Would Thursday be better?": after a "not now", asking for the better time is logistics, not a push.
 _BETTER_TIME = rx.any_of(
-    r"\b(?:would|will|does|is)\b[^.?!]*\b(?:be|work|suit you) better\b",
-    r"\bwhen\b[^.?!]*\bbetter\b",
+    r"\b(?:would|will|does|is)\b[^.?!]*\b(?:be|work|suit you) better\b", r"\bwhen\b[^.?!]*\bbetter\b",
     r"^\W*(?:\w+\W+){0,2}?(?:is|are|would|will)\b[^.?!]*\bbetter\b[^.?!]*,? or\b",
 )
 
 
 def _skipped(sentence: str, prospect_said: str, not_now: bool) -> bool:
-    return is_echo(sentence, prospect_said) or (
-        not_now and sentence.endswith("?") and bool(_BETTER_TIME.search(sentence))
-    )
+    return is_echo(sentence, prospect_said) or (not_now and sentence.endswith("?") and bool(_BETTER_TIME.search(sentence)))
 
 
 def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) -> list[QuestionKind]:
@@ -140,9 +121,7 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
 
 #: "Make it quick, I'm walking into a meeting": busy, but a go-ahead to be brief, not a decline.
 _GO_AHEAD = rx.any_of(
-    r"\bmake it (?:quick|fast|snappy)\b",
-    r"\bbe (?:quick|brief)\b",
-    r"^\W*(?:go on|go ahead|shoot|fire away)\b",
+    r"\bmake it (?:quick|fast|snappy)\b", r"\bbe (?:quick|brief)\b", r"^\W*(?:go on|go ahead|shoot|fire away)\b",
     r"\byou(?:'ve| have) got (?:a|one|two|\d+|thirty|sixty|a few|five|ten) (?:minute|min|second|sec)s?\b",
 )
 
@@ -203,21 +182,15 @@ class ReplySignals(BaseModel):
 
     @property
     def best_question(self) -> QuestionKind:
-        order = [
-            QuestionKind.OPEN,
-            QuestionKind.CLOSED,
-            QuestionKind.DISGUISED_PITCH,
-            QuestionKind.LOGISTICS,
-            QuestionKind.COMMITMENT,
-        ]
+        order = [QuestionKind.OPEN, QuestionKind.CLOSED, QuestionKind.DISGUISED_PITCH,
+                 QuestionKind.LOGISTICS, QuestionKind.COMMITMENT]
         return next((k for k in order if k in self.questions), QuestionKind.NONE)
 
     def summary(self) -> str:
         """The facts the grader is given, in few tokens (it reads them on every reply)."""
         if self.attempt:
             ask = f"yes, ask number {self.attempt}" + (
-                f", push {self.pushes_after_refusal} after a refusal" if self.pushes_after_refusal else ""
-            )
+                f", push {self.pushes_after_refusal} after a refusal" if self.pushes_after_refusal else "")
         else:
             ask = "no"
         refusals = str(self.refusals_before) + (" (asked to end contact)" if self.stop_requested else "")

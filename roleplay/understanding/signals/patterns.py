@@ -120,16 +120,8 @@ class _PatternLists:
 
 _lists = _PatternLists(
     _Path(__file__).with_name("patterns.txt"),
-    dict(
-        LEAD_IN=LEAD_IN,
-        FILLER_WORDS=FILLER_WORDS,
-        SENTENCE_START=SENTENCE_START,
-        DAY_AT_TIME=DAY_AT_TIME,
-        NUMBER=NUMBER,
-        ASK_OBJECT=ASK_OBJECT,
-        OFFER_OBJECT=OFFER_OBJECT,
-        WHEN=WHEN,
-    ),
+    dict(LEAD_IN=LEAD_IN, FILLER_WORDS=FILLER_WORDS, SENTENCE_START=SENTENCE_START, DAY_AT_TIME=DAY_AT_TIME,
+         NUMBER=NUMBER, ASK_OBJECT=ASK_OBJECT, OFFER_OBJECT=OFFER_OBJECT, WHEN=WHEN),
 )
 # Each list of patterns.txt, bound to its name in the file's order (the file says what each marks).
 OPEN_START = _lists.take("OPEN_START")
