@@ -86,11 +86,13 @@ class Report(BaseModel):
     summary_source: str = "coach"
     #: Why the model's phrasing was not used, when it passed no check (the code's summary stands).
     summary_rejected: str | None = None
+    #: What to practise next, in words; ``drill_source`` says who wrote it, as for the summary.
     drill: str
     drill_source: str = "coach"
     #: The drill the rep can play for the weakest habit (``roleplay.drills``), and its title.
     drill_id: str | None = None
     drill_title: str | None = None
+    #: When and how to reach the prospect again, as the door they left allows.
     follow_up: str | None = None
     #: When to try again, as the persona said it, made a date ("2027-07-01T10:00"); None for none.
     follow_up_at: str | None = None
