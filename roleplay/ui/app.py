@@ -286,8 +286,10 @@ def build_app(gym: Gym) -> gr.Blocks:
                             again_btn = gr.Button("Take it again", size="sm", elem_id="again")
                 report = gr.Markdown(visible=False, elem_id="report")
                 timer = gr.Timer(1.0, active=False)
-            with gr.Tab("Progress", elem_id="progress-tab"):
+            with gr.Tab("Progress", elem_id="progress-tab") as progress_tab:
                 load_progress, progress_outputs, plan = build_progress(gym, viewer)
+            # Opening the tab shows the figures as they are now (the call just ended included).
+            progress_tab.select(load_progress, None, progress_outputs, api_name=False)
             with gr.Tab("Persona studio", elem_id="studio-tab"):
                 build_studio(demo, gym, refresh=[(persona, lambda: gr.update(choices=persona_choices(gym.personas)))],
                              guard=(lambda request: _guard_studio(viewer(request))) if gym.settings.team_mode else None)
