@@ -27,7 +27,7 @@ from roleplay.backends import model_label
 from roleplay.call import Gym
 from roleplay.config import Role, Settings
 from roleplay.storage import create_store
-from roleplay.voice import Speaker, bundled_voice, load_speaker, load_transcriber, speak_turn
+from roleplay.voice import Speaker, bundled_voice, load_transcriber, speak_turn, speaker_for
 
 PERSONA = "happy_incumbent"
 #: The rep's twelve lines: questions and calm exits, so that the prospect stays on the line.
@@ -141,7 +141,6 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
     """
     lines = VOICE_SCRIPT[:turns]
     transcriber = load_transcriber(settings)
-    speaker = load_speaker(settings)
     # The rep's voice: the bundled one, the same audio every run.
     rep = Speaker(bundled_voice(settings.model_cache_dir), varied=False)
     recordings = [spoken(rep, line) for line in lines]
@@ -149,6 +148,7 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
     try:
         gym.warm_up()
         call = gym.start(PERSONA)
+        speaker = speaker_for(call.persona, settings)  # the prospect's voice, as the app gives it
         per_turn: list[dict[str, Any]] = []
         for n, (rate, samples) in enumerate(recordings, 1):
             if call.over:

@@ -12,7 +12,7 @@
 - ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
 
 The models load once per process (``load_transcriber``; each Piper voice once, shared by every
-speaker of it: ``shared_speaker``, ``load_speaker``, ``speaker_for``); the whole package
+speaker of it: ``shared_speaker``; a persona's, ``speaker_for``); the whole package
 needs the ``voice`` extra (``pip install -e '.[voice]'``, which ``scripts/setup`` installs).
 """
 
@@ -43,7 +43,7 @@ from roleplay.voice.tts import (
     Speaker,
     Speech,
     bundled_voice,
-    load_speaker,
+    default_voice,
     shared_speaker,
     speakable_chunks,
 )
@@ -53,6 +53,6 @@ __all__ = [
     "ALL_MODELS", "FILLERS", "JOE_VOICE", "STT_MODELS", "WHISPER_BASE", "WHISPER_RATE", "WHISPER_TINY_EN",
     "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
     "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
-    "bundled_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_speaker", "load_transcriber",
+    "bundled_voice", "default_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_transcriber",
     "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for", "write_wav",
 ]

@@ -20,8 +20,8 @@ from pathlib import Path
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.personas import Persona, Voice
-from roleplay.voice.models import JOE_VOICE, VoiceModel, ensure_voice_model
-from roleplay.voice.tts import Speaker, bundled_voice, shared_speaker
+from roleplay.voice.models import JOE_VOICE, VoiceModel
+from roleplay.voice.tts import Speaker, bundled_voice, default_voice, shared_speaker
 
 #: The bundled voices by the name a persona gives (``roleplay.personas.BUNDLED_VOICES``).
 BUNDLED: dict[str, VoiceModel] = {"joe": JOE_VOICE}
@@ -38,13 +38,11 @@ def voice_path(voice: Voice, settings: Settings, base_dir: Path | None = None) -
     Raises:
         VoiceModelError: a bundled voice's package is missing or its files fail their check.
     """
-    cache = Path(settings.model_cache_dir)
     if voice.name is not None:
-        model = BUNDLED[voice.name]
-        return ensure_voice_model(model, cache) / model.files[0].name
+        return bundled_voice(Path(settings.model_cache_dir), BUNDLED[voice.name])
     if own := voice.file(base_dir or Path(settings.personas_dir)):
         return own
-    return Path(settings.voice.tts_voice) if settings.voice.tts_voice else bundled_voice(cache)
+    return default_voice(settings)
 
 
 def length_scale_for(voice: Voice, settings: Settings) -> float:

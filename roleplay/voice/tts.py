@@ -28,7 +28,7 @@ from piper import PiperVoice, SynthesisConfig
 
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
-from roleplay.voice.models import JOE_VOICE, ensure_voice_model
+from roleplay.voice.models import JOE_VOICE, VoiceModel, ensure_voice_model
 
 log = logging.getLogger(__name__)
 
@@ -215,19 +215,13 @@ def shared_speaker(voice: Path, length_scale: float = 1.0, *, varied: bool = Tru
     return _loaded(Path(os.path.abspath(voice))).at_pace(length_scale, varied=varied)
 
 
-def bundled_voice(cache_dir: Path) -> Path:
-    """The bundled en_US "joe" voice's ``.onnx`` file, assembled and verified in ``cache_dir``."""
-    return ensure_voice_model(JOE_VOICE, cache_dir) / JOE_VOICE.files[0].name
+def bundled_voice(cache_dir: Path, model: VoiceModel = JOE_VOICE) -> Path:
+    """A bundled voice's ``.onnx`` file (the en_US "joe" voice by default), assembled and verified
+    in ``cache_dir``."""
+    return ensure_voice_model(model, cache_dir) / model.files[0].name
 
 
-def load_speaker(settings: Settings) -> Speaker:
-    """The speaker for ``settings.voice`` (the voice loaded on first use, then shared: ``shared_speaker``).
-
-    A persona's own voice and rate: ``roleplay.voice.speaker_for``.
-
-    Raises:
-        VoiceModelError: the bundled voice's package is missing or its files fail their check.
-        ConfigError: a configured voice file does not exist.
-    """
-    voice = settings.voice.tts_voice or bundled_voice(Path(settings.model_cache_dir))
-    return shared_speaker(Path(voice), settings.voice.length_scale)
+def default_voice(settings: Settings) -> Path:
+    """The voice of a persona that names none: the setting ``voice.tts_voice``, or the bundled one."""
+    configured = settings.voice.tts_voice
+    return Path(configured) if configured else bundled_voice(Path(settings.model_cache_dir))
