@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.backends.fakes import FakeChatModel, fake_model_for
 from roleplay.call import Gym
 from roleplay.config import Role, Settings, load_settings
 from roleplay.personas import Persona, load_persona
 
+#: The repository checkout the tests run in (the developers' files: evals/, docs/, README.md).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
 
 
@@ -30,7 +32,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def persona() -> Persona:
-    return load_persona(PROJECT_ROOT / "personas" / "happy_incumbent.yaml")
+    return load_persona(content.PERSONAS_DIR / "happy_incumbent.yaml")
 
 
 def make_gym(settings: Settings, **models: FakeChatModel) -> Gym:

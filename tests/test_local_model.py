@@ -24,6 +24,8 @@ from roleplay.call.prospect import breaks_character
 from roleplay.call.state import Move
 from roleplay.config import Backend, Role, load_settings
 
+from .conftest import PROJECT_ROOT
+
 pytestmark = pytest.mark.local_model
 
 
@@ -149,7 +151,6 @@ def test_the_live_golden_subset_is_graded_close_to_the_labels(gguf):
     """About ten golden cases graded by the embedded model on every CI run (the full set is
     ``roleplay eval grading``): every case scored, every quote the rep's own words, and most
     scores within one point of the label."""
-    from roleplay import PROJECT_ROOT
     from roleplay.backends.models import create_chat_model
     from roleplay.judge.grading import Grader
     from roleplay.measure.evaluation import run_grading_eval
