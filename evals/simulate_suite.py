@@ -1,4 +1,5 @@
-"""Run every rep script in ``evals/rep_scripts/`` against every persona and print a table.
+"""Run every rep script (``rep_scripts_dir``, default ``roleplay/content/rep_scripts/``) against every
+persona and print a table.
 
     .venv/bin/python evals/simulate_suite.py --runs 5 [--backend local] [--persona ID ...] [--json out.json]
 
@@ -22,7 +23,6 @@ from roleplay.call import Gym
 from roleplay.cli.common import Progress
 from roleplay.config import Backend, load_settings
 from roleplay.measure.simulation import (
-    REP_SCRIPTS,
     format_header,
     format_row,
     load_rep_script,
@@ -46,14 +46,14 @@ def main() -> int:
     settings = load_settings(backend=args.backend, database_url="sqlite://")
     gym = Gym(settings, store=create_store("sqlite://"))
     personas = args.persona or sorted(gym.personas)
-    scripts = args.script or rep_script_names(REP_SCRIPTS)
+    scripts = args.script or rep_script_names(settings.rep_scripts_dir)
     rows, runs = [], []
     started = time.monotonic()
     total = len(personas) * len(scripts) * args.runs
     with Progress("simulating", unit="call") as bar:
         for persona in personas:
             for name in scripts:
-                script = load_rep_script(REP_SCRIPTS / f"{name}.json")
+                script = load_rep_script(settings.rep_scripts_dir / f"{name}.json")
                 outcomes = []
                 for _ in range(args.runs):
                     result = simulate(settings, persona, script, gym=gym, report=False, grade=args.grade)

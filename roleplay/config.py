@@ -23,7 +23,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 
 
 class Backend(StrEnum):
@@ -111,8 +111,11 @@ class Settings(BaseSettings):
 
     data_dir: Path = Path("data")
     database_url: str | None = None
-    personas_dir: Path = PROJECT_ROOT / "personas"
-    prompts_dir: Path = PROJECT_ROOT / "prompts"
+    #: The personas, prompts and scripted reps: by default the ones shipped in the package
+    #: (``roleplay/content/``); a team sets its own folders here.
+    personas_dir: Path = content.PERSONAS_DIR
+    prompts_dir: Path = content.PROMPTS_DIR
+    rep_scripts_dir: Path = content.REP_SCRIPTS_DIR
     #: Where the embedded model is assembled (kept across checkouts).
     model_cache_dir: Path = Path.home() / ".cache" / "roleplay"
     #: llama.cpp context size and threads for the embedded model.

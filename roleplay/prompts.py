@@ -1,4 +1,5 @@
-"""Prompt templates live in ``prompts/`` as Jinja text, never as long strings in Python."""
+"""Prompt templates live in the prompts folder (``prompts_dir``; shipped in ``roleplay/content/prompts/``)
+as Jinja text, never as long strings in Python."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ prospect's model will get.
 - **Save as new version** keeps the draft under ``data_dir/personas/<id>/<version>.yaml``,
   where the version is the persona's content hash (``persona_version``, which every session
   records), and never touches the published file.
-- **Try it** plays scripted reps (``evals/rep_scripts/``) against the draft with the gym's
+- **Try it** plays scripted reps (``rep_scripts_dir``) against the draft with the gym's
   prospect model, ungraded, in a throwaway in-memory database, and shows the outcome table.
 - **Preview voice** speaks the draft's opening line in its ``voice`` at its rate, as typed, with
   the voice the app's calls would use (``roleplay.voice.speaker_for``); nothing is saved.
@@ -33,7 +33,7 @@ import yaml
 from roleplay import prompts
 from roleplay.call import Gym
 from roleplay.errors import ConfigError, InvalidInput
-from roleplay.measure.simulation import REP_SCRIPTS, load_rep_script, outcome_row, rep_script_names, simulate
+from roleplay.measure.simulation import load_rep_script, outcome_row, rep_script_names, simulate
 from roleplay.personas import Persona, parse_persona, persona_version
 from roleplay.storage import create_store
 
@@ -116,9 +116,12 @@ def _write_atomic(path: Path, text: str) -> None:
 class Studio:
     """What the studio tab does, over one gym: drafts, versions, trials and publishing."""
 
-    def __init__(self, gym: Gym, scripts_dir: Path = REP_SCRIPTS):
+    def __init__(self, gym: Gym):
         self.gym = gym
-        self.scripts_dir = scripts_dir
+
+    @property
+    def scripts_dir(self) -> Path:
+        return self.gym.settings.rep_scripts_dir
 
     @property
     def versions_dir(self) -> Path:

@@ -10,12 +10,14 @@ from typing import Any
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.backends.fakes import FakeChatModel, fake_model_for
 from roleplay.call import Gym
 from roleplay.config import Role, Settings, load_settings
 from roleplay.personas import Persona, load_persona
 
+#: The repository checkout the tests run in (the developers' files: evals/, docs/, README.md).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
 
 
@@ -30,7 +32,7 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
 
 @pytest.fixture
 def persona() -> Persona:
-    return load_persona(PROJECT_ROOT / "personas" / "happy_incumbent.yaml")
+    return load_persona(content.PERSONAS_DIR / "happy_incumbent.yaml")
 
 
 def make_gym(settings: Settings, **models: FakeChatModel) -> Gym:
@@ -62,6 +64,9 @@ def gym(new_gym: Callable[..., Gym]) -> Gym:
 import contextlib  # noqa: E402
 import os  # noqa: E402
 import socket  # noqa: E402
+import subprocess  # noqa: E402
+import time  # noqa: E402
+import urllib.request  # noqa: E402
 
 # No usage analytics or version checks from gradio: the tests never touch the network.
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -71,6 +76,35 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def running_server(args: list[str], url: str, log: Path, wait_s: float, **popen: Any) -> Iterator[subprocess.Popen]:
+    """Run the server ``args`` with its output in ``log``; yield the process once ``url`` answers,
+    and stop it afterwards. The test fails, quoting the log's end, if the server exits first or
+    ``url`` does not answer within ``wait_s`` seconds."""
+    with log.open("w") as out:
+        server = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, **popen)
+    try:
+        deadline = time.monotonic() + wait_s
+        while True:
+            if server.poll() is not None:
+                pytest.fail(f"{' '.join(args)} exited {server.returncode}:\n{log.read_text()[-3000:]}")
+            try:
+                with urllib.request.urlopen(url, timeout=2):
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    pytest.fail(f"{url} did not answer within {wait_s:.0f} s:\n{log.read_text()[-3000:]}")
+                time.sleep(0.25)
+        yield server
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
 
 
 @contextlib.contextmanager

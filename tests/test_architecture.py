@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from .conftest import PROJECT_ROOT
 
 PACKAGE = PROJECT_ROOT / "roleplay"
 ROLES = ["backends", "call", "cli", "judge", "measure", "storage", "team", "ui", "understanding", "voice"]

@@ -4,8 +4,9 @@ every option has help, and the help points only at files in the repository."""
 import argparse
 import re
 
-from roleplay import PROJECT_ROOT
 from roleplay.cli.parser import build_parser
+
+from .conftest import PROJECT_ROOT
 
 
 def _commands(parser: argparse.ArgumentParser, path: str = "roleplay"):
@@ -39,6 +40,7 @@ def test_defaults_are_shown_and_files_named_in_help_exist():
     serve = dict(COMMANDS)["roleplay serve"].format_help()
     assert "(default: 7860)" in serve
     for path, parser in COMMANDS:
-        for name in re.findall(r"\b(?:docs|prompts|personas|evals)/[\w./-]+\.(?:md|yaml|jsonl|json)\b",
+        for name in re.findall(r"\b(?:roleplay/content/)?(?:docs|prompts|personas|rep_scripts|evals)/[\w./-]+"
+                               r"\.(?:md|yaml|jsonl|json)\b",
                                parser.format_help().replace("-\n", "-").replace("\n", " ")):
             assert (PROJECT_ROOT / name).exists() or "*" in name, f"{path}: its help names {name}, not in the repo"

@@ -10,14 +10,16 @@ import pytest
 import yaml
 from icalendar import Calendar
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.call.prospect import names_itself
 from roleplay.judge.coaching import LibraryError, load_library, note_defects, report_defects
 from roleplay.judge.coaching.follow_up import calendar_file, follow_up_at
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
 
-PROMPTS = PROJECT_ROOT / "prompts"
+from .conftest import PROJECT_ROOT
+
+PROMPTS = content.PROMPTS_DIR
 LIBRARY = load_library(PROMPTS)
 CONTEXT = [Line(speaker="rep", text="Could we book twenty minutes next week?"),
            Line(speaker="prospect", text="No thanks, we're happy with Fleetly.")]
@@ -163,7 +165,7 @@ def test_the_prospect_never_names_itself_in_the_third_person(text, third) -> Non
 def test_a_persona_with_a_fact_in_the_third_person_is_refused(tmp_path: Path) -> None:
     from roleplay.personas import PersonaError, load_persona
 
-    data = yaml.safe_load((PROJECT_ROOT / "personas" / "battle_of_wills.yaml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((content.PERSONAS_DIR / "battle_of_wills.yaml").read_text(encoding="utf-8"))
     data["hidden_facts"][0]["fact"] = "Their budget year starts on 1 July, and she sends her wish list in May."
     path = tmp_path / "p.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")

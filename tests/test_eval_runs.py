@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from roleplay import PROJECT_ROOT
 from roleplay.cli import main
 from roleplay.judge import Grader
 
+from .conftest import PROJECT_ROOT
 from .test_browser import CHROMEDRIVER, CHROMIUM, driver  # noqa: F401 (the browser fixture)
 
 GOLD = PROJECT_ROOT / "evals" / "golden" / "dev.jsonl"

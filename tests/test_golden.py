@@ -8,10 +8,11 @@ from collections import Counter
 
 import pytest
 
-from roleplay import PROJECT_ROOT
 from roleplay.judge.grading import DIMENSIONS, signal_bounds
 from roleplay.measure.golden import GoldenCase, load_golden
 from roleplay.understanding.signals import analyse_reply
+
+from .conftest import PROJECT_ROOT
 
 GOLDEN = PROJECT_ROOT / "evals" / "golden"
 SPLITS = {name: load_golden(GOLDEN / f"{name}.jsonl") for name in ("dev", "test")}

@@ -2,14 +2,14 @@ import json
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.backends.fakes import FakeChatModel
 from roleplay.judge.grading import Dimension, Grader, signal_bounds
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
 from roleplay.understanding.signals import analyse_reply
 
-PROMPTS = PROJECT_ROOT / "prompts"
+PROMPTS = content.PROMPTS_DIR
 READER = Reader()
 CONTEXT = [Line(speaker="rep", text="Could we book 20 minutes next Tuesday?"),
            Line(speaker="prospect", text="No thanks, we're happy with Fleetly.")]

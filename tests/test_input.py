@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.call import Gym, InputError, clean_message
 from roleplay.config import Settings
 from roleplay.judge.coach import Moment, Report
@@ -32,7 +32,7 @@ from roleplay.rendering import plain, report_markdown
 from roleplay.transcript import Line
 from roleplay.ui.views import brief_markdown, chat_messages, grade_card, scores_html
 
-from .conftest import App
+from .conftest import PROJECT_ROOT, App
 from .test_app import PERSONA, call, lines, poll, send, start
 
 QUESTION = "What made Fleetly the right fit?"
@@ -236,7 +236,7 @@ def test_markup_in_the_app_never_becomes_markup(serve: Callable[..., App]) -> No
 
 # --- Persona files, however broken ----------------------------------------------------------
 
-GOOD = yaml.safe_load((PROJECT_ROOT / "personas" / "happy_incumbent.yaml").read_text(encoding="utf-8"))
+GOOD = yaml.safe_load((content.PERSONAS_DIR / "happy_incumbent.yaml").read_text(encoding="utf-8"))
 FUZZ = settings(max_examples=150, deadline=None, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 

@@ -8,7 +8,7 @@ from types import ModuleType
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from .conftest import PROJECT_ROOT
 
 pytestmark = pytest.mark.timeout(180)
 

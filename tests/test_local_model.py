@@ -8,11 +8,7 @@ OpenAI-compatible HTTP server driven through langchain-openai.
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +19,8 @@ from roleplay.call import Gym
 from roleplay.call.prospect import breaks_character
 from roleplay.call.state import Move
 from roleplay.config import Backend, Role, load_settings
+
+from .conftest import PROJECT_ROOT, free_port, running_server
 
 pytestmark = pytest.mark.local_model
 
@@ -76,42 +74,16 @@ def test_a_short_call_on_the_embedded_model_is_voiced_graded_and_reported(gguf, 
     gym.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def openai_server(gguf):
     """llama-cpp-python's own OpenAI-compatible server with the embedded model, on loopback."""
-    port = _free_port()
-    log = open(Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
-         "--port", str(port), "--n_ctx", "4096", "--model_alias", "embedded"],
-        stdout=log, stderr=subprocess.STDOUT,
-    )
+    port = free_port()
     base = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"llama_cpp.server exited with {proc.returncode}; see {log.name}")
-        try:
-            urllib.request.urlopen(f"{base}/models", timeout=2)
-            break
-        except OSError:
-            time.sleep(1)
-    else:
-        proc.kill()
-        pytest.fail("llama_cpp.server did not start within 180 s")
-    yield base
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    log = Path(os.environ.get("TMPDIR", "/tmp")) / f"llama-server-{port}.log"
+    with running_server([sys.executable, "-m", "llama_cpp.server", "--model", str(gguf), "--host", "127.0.0.1",
+                         "--port", str(port), "--n_ctx", "4096", "--model_alias", "embedded"],
+                        f"{base}/models", log, wait_s=180):
+        yield base
 
 
 def test_the_openai_backend_against_a_real_server(openai_server, tmp_path, monkeypatch):
@@ -149,7 +121,6 @@ def test_the_live_golden_subset_is_graded_close_to_the_labels(gguf):
     """About ten golden cases graded by the embedded model on every CI run (the full set is
     ``roleplay eval grading``): every case scored, every quote the rep's own words, and most
     scores within one point of the label."""
-    from roleplay import PROJECT_ROOT
     from roleplay.backends.models import create_chat_model
     from roleplay.judge.grading import Grader
     from roleplay.measure.evaluation import run_grading_eval

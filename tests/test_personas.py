@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.cli import main
 from roleplay.personas import (
     PersonaError,
@@ -13,7 +13,7 @@ from roleplay.personas import (
     validate_paths,
 )
 
-PERSONAS = PROJECT_ROOT / "personas"
+PERSONAS = content.PERSONAS_DIR
 GOOD = (PERSONAS / "happy_incumbent.yaml").read_text()
 
 
@@ -96,9 +96,10 @@ def test_the_persona_schema_is_current_and_every_shipped_persona_points_editors_
 
     from roleplay.personas import SCHEMA_LINE, persona_files, persona_schema
 
-    folder = PROJECT_ROOT / "personas"
+    folder = content.PERSONAS_DIR
     committed = json.loads((folder / "persona.schema.json").read_text())
-    assert committed == persona_schema(), "regenerate: roleplay personas schema --out personas/persona.schema.json"
+    assert committed == persona_schema(), \
+        "regenerate: roleplay personas schema --out roleplay/content/personas/persona.schema.json"
     for path in persona_files(folder):
         assert path.read_text().splitlines()[0] == SCHEMA_LINE, f"{path.name}: first line should be {SCHEMA_LINE!r}"
         jsonschema.validate(yaml.safe_load(path.read_text()), committed)

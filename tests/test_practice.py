@@ -86,9 +86,10 @@ def test_only_a_reply_the_call_has_can_be_taken_again(gym: Gym, reply: int, says
 
 
 def test_the_simulation_takes_a_third_push_again_with_a_curious_reply(settings, gym: Gym) -> None:
-    from roleplay.measure.simulation import REP_SCRIPTS, load_rep_script, outcome_row, simulate
+    from roleplay import content
+    from roleplay.measure.simulation import load_rep_script, outcome_row, simulate
 
-    script = load_rep_script(REP_SCRIPTS / "take_again.json")
+    script = load_rep_script(content.REP_SCRIPTS_DIR / "take_again.json")
     result = simulate(settings, "happy_incumbent", script, gym=gym, report=False, grade=True)
     again = result["take_again"]
     assert again["reply"] == 3 and again["first"]["rep"] == script.rep[2]  # the last reply

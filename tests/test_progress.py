@@ -9,13 +9,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.personas import Difficulty, Persona, load_personas
 from roleplay.storage import ScoreRow
 from roleplay.team.progress import PLOT_COLUMNS, RECENT_SESSIONS, rep_progress, suggest_persona, team_table, weakest
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-PUBLISHED = load_personas(PROJECT_ROOT / "personas")
+PUBLISHED = load_personas(content.PERSONAS_DIR)
 #: happy_incumbent, price_shock, wrong_moment are normal; battle_of_wills, no_cold_calls are hard.
 EASY = PUBLISHED["wrong_moment"].model_copy(update={"id": "easy_one", "name": "Eddie Easy",
                                                      "difficulty": Difficulty.EASY})

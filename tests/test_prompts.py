@@ -1,13 +1,13 @@
 import pytest
 
-from roleplay import PROJECT_ROOT, prompts
+from roleplay import content, prompts
 from roleplay.call.state import Move
 from roleplay.personas import load_personas
 
-from .conftest import SHARED
+from .conftest import PROJECT_ROOT, SHARED
 
-PROMPTS = PROJECT_ROOT / "prompts"
-PERSONAS = load_personas(PROJECT_ROOT / "personas")
+PROMPTS = content.PROMPTS_DIR
+PERSONAS = load_personas(content.PERSONAS_DIR)
 
 
 @pytest.mark.parametrize("name", sorted(prompts.TEMPLATES))

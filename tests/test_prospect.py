@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.backends.fakes import fake_model_for
 from roleplay.call.prospect import Prospect, agrees, breaks_character, tidy
 from roleplay.call.state import Door, Move, advance, initial_state
@@ -10,7 +10,7 @@ from roleplay.personas import load_personas
 from roleplay.transcript import Line
 from roleplay.understanding import Reader
 
-PERSONAS = load_personas(PROJECT_ROOT / "personas")
+PERSONAS = load_personas(content.PERSONAS_DIR)
 READER = Reader()
 PUSHY = ["Could we book 20 minutes next Tuesday?", "Just fifteen minutes, Thursday?", "How about Friday at 2pm?",
          "What about Monday at 10?", "Tuesday at 9 then?", "Come on, give me ten minutes tomorrow?"]
@@ -46,7 +46,7 @@ def test_pushy_rep_never_gets_agreement_and_is_hung_up_on(persona_id):
 
 
 def script(name: str) -> list[str]:
-    return json.loads((PROJECT_ROOT / "evals" / "rep_scripts" / f"{name}.json").read_text())["rep"]
+    return json.loads((content.REP_SCRIPTS_DIR / f"{name}.json").read_text())["rep"]
 
 
 @pytest.mark.parametrize(("persona_id", "name"), [

@@ -1,6 +1,6 @@
 """The persona studio: its logic (``roleplay.ui.studio.Studio``) and its tab, driven through gradio_client.
 
-Publishing writes into ``personas_dir``, so every test here works on a copy of ``personas/``
+Publishing writes into ``personas_dir``, so every test here works on a copy of the shipped personas
 in a temporary folder; the repository's personas are never written.
 """
 
@@ -19,7 +19,7 @@ import pytest
 import yaml
 from gradio_client import Client
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.call import GRADING_SKIPPED, Gym
 from roleplay.config import Settings
 from roleplay.measure.simulation import (
@@ -37,7 +37,7 @@ from roleplay.studio import TABLE_COLUMNS, Studio, StudioError, with_id
 from roleplay.ui.studio import problems_html, voice_words
 from roleplay.voice import bundled_voice, read_wav
 
-from .conftest import CALL_VIEW, App, endpoint
+from .conftest import CALL_VIEW, PROJECT_ROOT, App, endpoint
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -62,7 +62,7 @@ OUTPUTS = {
 def studio_settings(settings: Settings, tmp_path: Path) -> Settings:
     """The test settings with ``personas_dir`` a copy of the project's personas."""
     personas_dir = tmp_path / "published"
-    shutil.copytree(PROJECT_ROOT / "personas", personas_dir, ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(content.PERSONAS_DIR, personas_dir, ignore=shutil.ignore_patterns("*.md"))
     return settings.model_copy(update={"personas_dir": personas_dir})
 
 
@@ -130,7 +130,21 @@ def test_rep_script_names_lists_the_json_files(tmp_path: Path) -> None:
     (tmp_path / "a.json").write_text('{"rep": ["Hi"]}')
     (tmp_path / "notes.md").write_text("not a script")
     assert rep_script_names(tmp_path) == ["a", "b"]
-    assert {"pushy", "curious", "folder", "attack_ai"} <= set(rep_script_names())
+    assert {"pushy", "curious", "folder", "attack_ai"} <= set(rep_script_names(content.REP_SCRIPTS_DIR))
+
+
+def test_the_studio_plays_the_rep_scripts_of_the_settings(studio_settings: Settings, new_gym: Callable[..., Gym],
+                                                          tmp_path: Path) -> None:
+    """A team's own folder (``rep_scripts_dir``) replaces the shipped scripts."""
+    scripts = tmp_path / "our_scripts"
+    scripts.mkdir()
+    (scripts / "ours.json").write_text('{"rep": ["What made you pick Fleetly?"]}')
+    studio = Studio(new_gym(studio_settings.model_copy(update={"rep_scripts_dir": scripts})))
+    assert studio.script_names() == ["ours"]
+    (row,) = studio.try_draft(studio.gym.personas[SOURCE], ["ours"])
+    assert (row["script"], row["runs"], row["turns"]) == ("ours", 1, 1)
+    with pytest.raises(StudioError, match="Unknown rep script"):
+        list(studio.try_draft(studio.gym.personas[SOURCE], ["pushy"]))
 
 
 def test_simulate_suite_prints_the_shared_table_without_grading(settings: Settings, tmp_path: Path,
@@ -157,7 +171,7 @@ def test_simulate_suite_prints_the_shared_table_without_grading(settings: Settin
 def test_simulate_a_draft_persona_without_grading(studio_gym: Gym, studio_settings: Settings,
                                                   persona: Persona) -> None:
     draft = persona.model_copy(update={"id": "draft_only", "opening_line": "Draft Dana speaking."})
-    script = load_rep_script(PROJECT_ROOT / "evals" / "rep_scripts" / "curious.json")
+    script = load_rep_script(content.REP_SCRIPTS_DIR / "curious.json")
     result = simulate(studio_settings, draft, script, gym=studio_gym, report=False, grade=False)
 
     assert result["persona"] == "draft_only" and "draft_only" not in studio_gym.personas

@@ -9,7 +9,7 @@ import shutil
 from functools import partial
 from pathlib import Path
 
-from roleplay import PROJECT_ROOT
+from roleplay import content
 from roleplay.config import Settings
 
 from .conftest import serve_app
@@ -25,7 +25,7 @@ def test_preview_voice_in_the_browser(settings: Settings, new_gym, driver, tmp_p
     from selenium.webdriver.support.ui import WebDriverWait
 
     personas_dir = tmp_path / "published"
-    shutil.copytree(PROJECT_ROOT / "personas", personas_dir, ignore=shutil.ignore_patterns("*.md"))
+    shutil.copytree(content.PERSONAS_DIR, personas_dir, ignore=shutil.ignore_patterns("*.md"))
     first = personas_dir / "battle_of_wills.yaml"  # the studio opens the first persona; give it no voice yet
     first.write_text(first.read_text().split("voice:")[0])
     gym = new_gym(settings.model_copy(update={"personas_dir": personas_dir}))

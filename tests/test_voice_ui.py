@@ -23,7 +23,6 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from roleplay import PROJECT_ROOT
 from roleplay.call import Gym, Reply
 from roleplay.config import load_settings
 from roleplay.judge import DeliveryFacts
@@ -33,7 +32,7 @@ from roleplay.storage import Delivery
 from roleplay.ui import spoken
 from roleplay.voice import Speaker, SpokenTurn, Transcript, Word, bundled_voice, reply_delivery, write_wav
 
-from .conftest import CALL_VIEW, App, endpoint
+from .conftest import CALL_VIEW, PROJECT_ROOT, App, endpoint
 from .test_dashboard import downloaded
 
 pytestmark = pytest.mark.timeout(240)

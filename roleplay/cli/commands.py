@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from roleplay import PROJECT_ROOT
 from roleplay.cli.common import backend_settings, existing_store, write_out
 from roleplay.config import Backend, load_settings
 from roleplay.errors import InvalidInput
@@ -111,10 +110,10 @@ def cmd_personas_schema(args: argparse.Namespace) -> int:
 
 
 def _validate(path: str | None, default: str, check: Callable[[Path], str]) -> int:
-    """Check a data file people write (``prompts/<default>`` unless ``path``): print what is in
-    it, or the problems and exit 1."""
+    """Check a data file people write (``<prompts_dir>/<default>`` unless ``path``): print what is
+    in it, or the problems and exit 1."""
     try:
-        print(check(Path(path) if path else PROJECT_ROOT / "prompts" / default))
+        print(check(Path(path) if path else load_settings().prompts_dir / default))
     except InvalidInput as exc:
         print(str(exc), file=sys.stderr)
         return 1
@@ -133,7 +132,7 @@ def cmd_drills_validate(args: argparse.Namespace) -> int:
     from roleplay.personas import load_personas
 
     def check(path: Path) -> str:
-        drills = load_drills(path, personas=list(load_personas(PROJECT_ROOT / "personas"))).drills
+        drills = load_drills(path, personas=list(load_personas(load_settings().personas_dir))).drills
         return f"drills valid: {len(drills)} ({', '.join(d.id for d in drills)})"
 
     return _validate(args.path, "drills.yaml", check)
@@ -143,8 +142,15 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from roleplay.measure.simulation import RepScriptError, load_rep_script, simulate
 
     settings = backend_settings(args, database_url=args.database_url or "sqlite://")
+    path = Path(args.rep_script)
+    if not path.exists():  # a script's name, as the studio lists them
+        path = settings.rep_scripts_dir / f"{args.rep_script}.json"
+        if not path.is_file():
+            print(f"error: {args.rep_script}: no such file, nor a rep script of that name in "
+                  f"{settings.rep_scripts_dir}", file=sys.stderr)
+            return 2
     try:
-        script = load_rep_script(Path(args.rep_script))
+        script = load_rep_script(path)
     except RepScriptError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -7,8 +7,12 @@ import json
 import sys
 from pathlib import Path
 
-from roleplay import PROJECT_ROOT
 from roleplay.cli.common import Progress, backend_settings, golden_or_none
+
+#: The golden files and the eval results are the developers', kept in a checkout and not in the
+#: package: the defaults that name them are read from the working directory (a checkout's root).
+DEV_GOLD = Path("evals/golden/dev.jsonl")
+RESULTS_DIR = Path("evals/results")
 
 
 def cmd_eval_grading(args: argparse.Namespace) -> int:
@@ -105,21 +109,26 @@ def cmd_eval_coaching(args: argparse.Namespace) -> int:
     from roleplay.call import Gym
     from roleplay.judge import Report
     from roleplay.measure.coaching import PlayedCall, coaching_table, run_coaching_eval
-    from roleplay.measure.simulation import REP_SCRIPTS, load_rep_script, rep_script_names, simulate
+    from roleplay.measure.simulation import load_rep_script, rep_script_names, simulate
     from roleplay.storage import create_store
 
     settings = backend_settings(args, database_url="sqlite://")
     cases = []
     if args.gold or not args.calls:
-        if (cases := golden_or_none(args.gold or str(PROJECT_ROOT / "evals" / "golden" / "dev.jsonl"))) is None:
+        if not args.gold and not DEV_GOLD.is_file():
+            print(f"error: no --gold given, and there is no {DEV_GOLD} under the working directory (the golden "
+                  "files come with a checkout, not with the package): run from the checkout's root, or pass "
+                  "--gold FILE or --calls N", file=sys.stderr)
+            return 2
+        if (cases := golden_or_none(args.gold or str(DEV_GOLD))) is None:
             return 2
         cases = cases[: args.limit] if args.limit else cases
     gym = Gym(settings, store=create_store(settings.db_url))
-    plays = [(p, s) for s in (args.script or rep_script_names()) for p in sorted(gym.personas)]
+    plays = [(p, s) for s in (args.script or rep_script_names(settings.rep_scripts_dir)) for p in sorted(gym.personas)]
 
     def simulate_call(i: int) -> PlayedCall:
         persona_id, script = plays[i % len(plays)]
-        played = simulate(settings, persona_id, load_rep_script(REP_SCRIPTS / f"{script}.json"), gym=gym)
+        played = simulate(settings, persona_id, load_rep_script(settings.rep_scripts_dir / f"{script}.json"), gym=gym)
         record = gym.store.get_session(played["session_id"])
         return PlayedCall(
             replies=[(t.text, record.grades.get(t.id)) for t in record.turns if t.speaker == "rep"],

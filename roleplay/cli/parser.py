@@ -8,7 +8,7 @@ from __future__ import annotations
 import argparse
 import textwrap
 
-from roleplay import PROJECT_ROOT, __version__
+from roleplay import __version__
 from roleplay.cli import commands
 from roleplay.cli import evals as measuring
 from roleplay.config import Backend
@@ -42,14 +42,16 @@ class _Commands:
         return self._sub.add_parser(name, help=summary, description=description, epilog=epilog, formatter_class=_Help)
 
 
-def _validated(top: _Commands, name: str, summary: str, check: str, default: str, func) -> _Commands:
+def _validated(top: _Commands, name: str, summary: str, check: str, example: str, func) -> _Commands:
     """A command group for a kind of file people write, with its ``validate`` subcommand."""
     group = _Commands(top.add(name, summary, f"roleplay {name} validate"), f"{name}_command", required=True)
-    validate = group.add("validate", check, f"roleplay {name} validate\nroleplay {name} validate {default}")
+    validate = group.add("validate", check, f"roleplay {name} validate\nroleplay {name} validate {example}")
     if name == "personas":  # a folder of files
-        validate.add_argument("paths", nargs="*", help="files or directories (default: personas/)")
+        validate.add_argument("paths", nargs="*", help="files or directories (default: the settings' personas_dir, "
+                                                       "the shipped personas unless set)")
     else:
-        validate.add_argument("path", nargs="?", help=f"the file (default: {default})")
+        validate.add_argument("path", nargs="?", help=f"the file (default: {example.rsplit('/', 1)[-1]} in the "
+                                                      "settings' prompts_dir, the shipped prompts unless set)")
     validate.set_defaults(func=func)
     return group
 
@@ -74,7 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="roleplay", formatter_class=_Help,
         description="Pushback Gym: rehearse a sales call's hardest moments against an AI prospect, "
                     "graded on curiosity, composure and restraint.\nWith no command, starts the app.",
-        epilog="examples:\n  roleplay serve --port 8080\n  roleplay personas validate personas/\n"
+        epilog="examples:\n  roleplay serve --port 8080\n  roleplay personas validate my_personas/\n"
                "  roleplay eval grading --gold evals/golden/smoke.jsonl --json\n"
                "  roleplay COMMAND --help   (each command's options and examples)",
     )
@@ -115,17 +117,18 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(func=commands.cmd_users_list)
 
     personas = _validated(top, "personas", "persona files", "validate persona files; exit 1 with file, field and "
-                          "fix for each problem", "personas/price_shock.yaml", commands.cmd_personas_validate)
+                          "fix for each problem", "roleplay/content/personas/price_shock.yaml",
+                          commands.cmd_personas_validate)
     schema = personas.add("schema", "print the persona file's JSON Schema, for editors to validate and complete",
-                          "roleplay personas schema --out personas/persona.schema.json",
+                          "roleplay personas schema --out roleplay/content/personas/persona.schema.json",
                           "A persona file whose first line is `# yaml-language-server: $schema=persona.schema.json` "
                           "is checked by editors with a YAML language server as it is typed.")
     schema.add_argument("--out", help="write to this file (default: stdout)")
     schema.set_defaults(func=commands.cmd_personas_schema)
     _validated(top, "coaching", "the coaching library", "validate the coaching library; exit 1 on any problem",
-               "prompts/coaching.yaml", commands.cmd_coaching_validate)
-    _validated(top, "drills", "the drills", "validate the drills; exit 1 on any problem", "prompts/drills.yaml",
-               commands.cmd_drills_validate)
+               "roleplay/content/prompts/coaching.yaml", commands.cmd_coaching_validate)
+    _validated(top, "drills", "the drills", "validate the drills; exit 1 on any problem",
+               "roleplay/content/prompts/drills.yaml", commands.cmd_drills_validate)
 
     _add_evals(top)
 
@@ -141,10 +144,12 @@ def build_parser() -> argparse.ArgumentParser:
     fit_reader.set_defaults(func=measuring.cmd_fit_reader)
 
     simulate = top.add("simulate", "play a scripted rep against a persona, grading each reply",
-                       "roleplay simulate --persona battle_of_wills --rep-script evals/rep_scripts/pushy.json --json",
+                       "roleplay simulate --persona battle_of_wills --rep-script pushy --json\n"
+                       "roleplay simulate --persona battle_of_wills --rep-script my_script.json --backend fake",
                        "The run stops when the lines run out or the prospect ends the call.")
-    simulate.add_argument("--persona", required=True, help="persona id (the file name in personas/, no .yaml)")
-    simulate.add_argument("--rep-script", required=True, help='JSON file: {"rep": ["line", ...]}')
+    simulate.add_argument("--persona", required=True, help="persona id (the file name in personas_dir, no .yaml)")
+    simulate.add_argument("--rep-script", required=True,
+                          help='JSON file: {"rep": ["line", ...]}, or the name of one in rep_scripts_dir (pushy, …)')
     _backend(simulate)
     _model(simulate)
     _json(simulate)
@@ -228,15 +233,17 @@ def _add_evals(top: _Commands) -> None:
                          help="exit 1 if that dimension's QWK is under the value (repeat for several)")
     grading.add_argument("--max-drop", type=float, metavar="QWK",
                          help="exit 1 if any dimension's QWK fell by more than this from the baseline")
-    grading.add_argument("--baseline", default=str(PROJECT_ROOT / "evals" / "results" / "baseline.json"),
-                         help="the committed baseline, by golden file name")
+    grading.add_argument("--baseline", default=str(measuring.RESULTS_DIR / "baseline.json"),
+                         help="the committed baseline, by golden file name (a relative path is read from the "
+                              "working directory)")
     grading.add_argument("--save-baseline", action="store_true",
                          help="make this run the baseline for its golden file")
     grading.add_argument("--against", metavar="REPORT",
                          help="compare case by case with an earlier run's report (a saved run or --json output)")
     grading.add_argument("--html", metavar="FILE", help="also write the report as one self-contained HTML page")
-    grading.add_argument("--results-dir", default=str(PROJECT_ROOT / "evals" / "results"),
-                         help="where each run is kept (runs/ case by case, and the finished report)")
+    grading.add_argument("--results-dir", default=str(measuring.RESULTS_DIR),
+                         help="where each run is kept (runs/ case by case, and the finished report), "
+                              "under the working directory unless absolute")
     grading.add_argument("--no-save", action="store_true", help="do not save the finished report")
     grading.set_defaults(func=measuring.cmd_eval_grading)
 

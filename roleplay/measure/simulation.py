@@ -16,16 +16,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from roleplay import PROJECT_ROOT
 from roleplay.call import Call, Gym
 from roleplay.call.prospect import agrees, breaks_character, names_itself, pasted_fact
 from roleplay.config import Settings
 from roleplay.errors import InvalidInput
 from roleplay.personas import Persona
 from roleplay.storage import create_store
-
-#: The scripted reps (``pushy``, ``curious``, ``attack_ai`` …), one JSON file each.
-REP_SCRIPTS = PROJECT_ROOT / "evals" / "rep_scripts"
 
 
 class TakeAgain(BaseModel):
@@ -56,8 +52,9 @@ def load_rep_script(path: Path) -> RepScript:
         raise RepScriptError(f"{path}: {exc}") from None
 
 
-def rep_script_names(directory: Path = REP_SCRIPTS) -> list[str]:
-    """The names of the rep scripts in ``directory`` (file names without ``.json``), sorted."""
+def rep_script_names(directory: Path) -> list[str]:
+    """The names of the rep scripts in ``directory`` (file names without ``.json``), sorted; the
+    scripts the app plays are in ``settings.rep_scripts_dir``."""
     return sorted(p.stem for p in directory.glob("*.json"))
 
 

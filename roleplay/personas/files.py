@@ -51,7 +51,7 @@ def _fix_for(error: dict[str, Any]) -> str:
     description = _describe(Persona, loc)
     if kind == "missing":
         return f"add it: {description}" if description else "add it"
-    return f"expected {description}" if description else "see personas/README.md"
+    return f"expected {description}" if description else "see roleplay/content/personas/README.md"
 
 
 def _allowed_fields(loc: tuple[Any, ...]) -> list[str]:
@@ -83,8 +83,8 @@ def _non_text_keys(data: object, path: tuple[str, ...] = ()) -> list[tuple[str, 
                 problems.append((".".join((*path, name)) or "(top level)",
                                  f"field name {name!r} was read as {_KINDS.get(type(key).__name__, 'a value')}, "
                                  "not as text",
-                                 "write a field name from personas/README.md; quote it if it looks like "
-                                 "yes/no/true/false/null, a number or a date"))
+                                 "write a field name from roleplay/content/personas/README.md; quote it if it "
+                                 "looks like yes/no/true/false/null, a number or a date"))
             problems += _non_text_keys(value, (*path, name))
     elif isinstance(data, list):
         for i, item in enumerate(data):

@@ -9,14 +9,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from html import escape
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from roleplay import prompts
 from roleplay.call import Gym
-from roleplay.measure.simulation import REP_SCRIPTS, row_cells
+from roleplay.measure.simulation import row_cells
 from roleplay.personas import Persona, PersonaError, persona_version
 from roleplay.studio import MAX_RUNS, TABLE_COLUMNS, Studio, StudioError
 from roleplay.ui.views import brief_markdown
@@ -69,7 +68,7 @@ Refresh = tuple[gr.components.Component, Callable[[], Any]]
 
 
 def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None,
-                 scripts_dir: Path = REP_SCRIPTS, guard: Callable[[gr.Request], None] | None = None) -> Studio:
+                 guard: Callable[[gr.Request], None] | None = None) -> Studio:
     """Build the persona studio's components in the current Blocks context (a tab of ``demo``).
 
     ``refresh`` lists components elsewhere in the app that show the published personas (the
@@ -77,7 +76,7 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
     publish and when a page loads. ``guard`` runs first in every studio action and raises
     ``gr.Error`` for someone who may not use the studio (team mode: only enablement).
     """
-    studio = Studio(gym, scripts_dir)
+    studio = Studio(gym)
     allow = guard or (lambda request: None)
     refresh = refresh or []
     first = next(iter(gym.personas))
@@ -216,7 +215,7 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
 
     current = gr.State(first)
     gr.Markdown("Write a prospect without code: open a persona or start a new one from it, edit the YAML "
-                "(see `personas/README.md` for every field), check it, try it against scripted reps, "
+                "(see `roleplay/content/personas/README.md` for every field), check it, try it against scripted reps, "
                 "save versions and publish it to the Practice tab.")
     # In team mode the studio stays empty and hidden until the page's load event finds an
     # enablement account: a persona's hidden facts are what a rep is meant to discover.
