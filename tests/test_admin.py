@@ -155,14 +155,13 @@ def _rows_of(store: Store, ids: list[str]) -> dict[str, int]:
 
 
 @pytest.fixture
-def team_db(settings: Settings, new_gym, accounts: Accounts) -> tuple[Gym, Accounts]:
+def team_gym(settings: Settings, new_gym, accounts: Accounts) -> Gym:
     """A gym on the same database as ``accounts`` (and the commands)."""
-    gym = new_gym(settings.model_copy(update={"database_url": accounts.store.url}))
-    return gym, accounts
+    return new_gym(settings.model_copy(update={"database_url": accounts.store.url}))
 
 
-def test_remove_keeps_an_account_that_owns_sessions_unless_asked_to_delete_them(users, team_db) -> None:
-    gym, accounts = team_db
+def test_remove_keeps_an_account_that_owns_sessions_unless_asked_to_delete_them(users, team_gym: Gym) -> None:
+    gym = team_gym
     anas, mias = _calls(gym, "ana"), _calls(gym, "mia")
     before = _rows_of(gym.store, anas)
     assert before["turns.session_id"] and before["grades.session_id"] and before["reports.session_id"]
@@ -181,8 +180,8 @@ def test_remove_keeps_an_account_that_owns_sessions_unless_asked_to_delete_them(
     assert users("remove", "eve") == (0, "removed eve\n", "")  # no sessions: nothing to ask
 
 
-def test_adopt_hands_over_the_sessions_of_single_user_mode_or_of_someone_else(users, team_db) -> None:
-    gym, accounts = team_db
+def test_adopt_hands_over_the_sessions_of_single_user_mode_or_of_someone_else(users, team_gym: Gym) -> None:
+    gym = team_gym
     solo = _calls(gym, None)
     assert users("adopt", "ana") == (0, "ana now owns 3 more session(s)\n", "")
     assert {r["owner"] for r in gym.store.list_sessions()} == {"ana"}

@@ -80,7 +80,7 @@ def cmd_users_list(args: argparse.Namespace) -> int:
         print(json.dumps([u.model_dump(mode="json") for u in users]))
     else:
         for u in users:
-            print(f"{u.username}\t{u.role.value}\t{u.team or '-'}{chr(9) + 'disabled' if u.disabled else ''}")
+            print("\t".join([u.username, u.role.value, u.team or "-", *(["disabled"] if u.disabled else [])]))
     return 0
 
 

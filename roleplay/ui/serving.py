@@ -51,15 +51,15 @@ class ClientAddress:
             _client_address.reset(token)
 
 
-def launch_options(gym: Gym, gate: SignInGate | None = None) -> dict[str, Any]:
-    """``launch()`` arguments that depend on the mode: in team mode, sign-in through ``gate``
-    (by default one over the gym's accounts with the usual limits)."""
+def launch_options(gym: Gym) -> dict[str, Any]:
+    """``launch()`` arguments that depend on the mode: in team mode, sign-in against the accounts,
+    throttled and audited."""
     if not gym.settings.team_mode:
         return {}
     if gym.accounts.empty:
         raise TeamModeError("team mode needs at least one account: create one with "
                             "`roleplay users add NAME --role enablement` (it asks for the password)")
-    gate = gate or SignInGate(gym.accounts)
+    gate = SignInGate(gym.accounts)
 
     async def sign_in(username: str, password: str) -> bool:
         # scrypt takes tens of milliseconds: off the event loop, which serves everyone else.
