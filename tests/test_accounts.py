@@ -164,9 +164,9 @@ def test_users_list_shows_roles_and_teams_without_hashes(team: Accounts, monkeyp
     monkeypatch.setenv("ROLEPLAY_DATABASE_URL", team.store.url)
     assert cli.main(["users", "list", "--team", "east", "--json"]) == 0
     listed = json.loads(capsys.readouterr().out)
-    assert listed == [{"username": "ana", "role": "rep", "team": "east"},
-                      {"username": "ben", "role": "rep", "team": "east"},
-                      {"username": "mia", "role": "manager", "team": "east"}]
+    assert listed == [{"username": "ana", "role": "rep", "team": "east", "disabled": False},
+                      {"username": "ben", "role": "rep", "team": "east", "disabled": False},
+                      {"username": "mia", "role": "manager", "team": "east", "disabled": False}]
 
 
 class _Lines:

@@ -231,3 +231,60 @@ def test_a_database_made_before_deliveries_gains_their_table_and_keeps_its_calls
     store.add_delivery(session_id, spoken, {"words": 6, "summary": "6 words in 1.9 s: too short to time."})
     assert store.get_session(session_id).deliveries[spoken].figures["words"] == 6
     store.close()
+
+
+def test_the_rows_about_people_round_trip(store: Store) -> None:
+    """Accounts, disabling, removing with or without sessions, handing sessions over, failed
+    sign-ins and the audit log."""
+    for name in ("ana", "ben"):
+        store.add_user(name, "scrypt$hash", "rep", "east")
+    anas = new_session(store, "ana")
+    store.add_grade(anas, store.add_turn(anas, "rep", "What made you pick Fleetly?"), a_grade())
+    store.save_report(anas, {"summary": "ok"})
+    retake, call_back, solo = new_session(store, "ana"), new_session(store, "ben"), new_session(store, None)
+    store.add_attempt(retake, anas, 1)
+    store.add_follow_up(call_back, anas)  # ben's call back of ana's call (after a hand-over, say)
+
+    assert (store.set_disabled("ana", True), store.set_disabled("ana", True), store.set_disabled("zed", True)) == (
+        True, False, None)
+    assert [(u["username"], u["disabled"]) for u in store.list_users()] == [("ana", True), ("ben", False)]
+    assert store.get_user("ana")["disabled"] is True and store.get_user("ben")["disabled"] is False
+
+    assert store.remove_user("ana") == 2 and store.get_user("ana") is not None  # owns sessions: kept
+    assert store.remove_user("ana", delete_sessions=True) == 2
+    assert store.get_user("ana") is None and store.remove_user("ana") is None
+    assert {r["id"] for r in store.list_sessions()} == {call_back, solo}
+    assert store.get_session(call_back).follow_up_of is None and store.score_rows(["ana"]) == []
+    assert store.reassign_sessions(None, "ben") == 1 and store.session_owner(solo) == (True, "ben")
+
+    t0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    for minutes, key, address in [(0, "k1", "10.0.0.1"), (1, "k1", "10.0.0.2"), (2, "k2", "10.0.0.1")]:
+        store.add_sign_in_failure(key, address, t0 + timedelta(minutes=minutes))
+    assert store.sign_in_failures(t0 - timedelta(seconds=1), name_key="k1") == [t0 + timedelta(minutes=1), t0]
+    assert store.sign_in_failures(t0, address="10.0.0.1") == [t0 + timedelta(minutes=2)]
+    store.forget_sign_in_failures(before=t0)
+    store.forget_sign_in_failures(name_key="k2")
+    assert store.sign_in_failures(t0 - timedelta(days=1)) == [t0 + timedelta(minutes=1)]
+
+    store.add_audit("sign-in", "ben", address="::1", at=t0)
+    store.add_audit("set-team", "ben", actor="cli:root", detail={"team": "Équipe 👍", "was": "east"})
+    newest, oldest = store.audit_rows()
+    assert (newest["action"], newest["actor"], newest["detail"]) == ("set-team", "cli:root", {"team": "Équipe 👍",
+                                                                                              "was": "east"})
+    assert (oldest["address"], oldest["created_at"]) == ("::1", t0)
+    assert store.audit_rows(limit=1) == [newest] and store.audit_rows(account="ana") == []
+
+
+def test_a_database_made_before_the_people_tables_gains_them(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'old.db'}"
+    before = create_store(url)
+    before.add_user("ana", "scrypt$hash", "rep", None)
+    before.engine.dispose()
+    engine = create_engine(url)
+    for name in ("disabled_users", "sign_in_failures", "audit_log"):
+        metadata.tables[name].drop(engine)  # the database as it was before them
+    engine.dispose()
+
+    store = create_store(url)
+    assert store.get_user("ana")["disabled"] is False and store.set_disabled("ana", True) is True
+    store.close()

@@ -1,4 +1,4 @@
-"""The app's commands: serve, users, personas, coaching, simulate, export, bench, model."""
+"""The app's commands: serve, personas, coaching, simulate, export, bench, model (``users`` has its own module)."""
 
 from __future__ import annotations
 
@@ -22,65 +22,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
     except TeamModeError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    return 0
-
-
-def _accounts():
-    from roleplay.storage import create_store
-    from roleplay.team import Accounts
-
-    return Accounts(create_store(load_settings().db_url))
-
-
-def _read_password(args: argparse.Namespace) -> str:
-    """The new password: one line on stdin with ``--password-stdin``, else asked twice at the
-    terminal. Never a command-line argument, which other users can see in the process list."""
-    import getpass
-
-    if args.password_stdin:
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Password again: ") != first:
-        raise ValueError("the two passwords differ")
-    return first
-
-
-def _change_account(change: Callable[[], str]) -> int:
-    """Run ``change`` (which says what it did); a refused change is an error on stderr, exit 1."""
-    from roleplay.team import AccountError
-
-    try:
-        done = change()
-    except (AccountError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(done)
-    return 0
-
-
-def cmd_users_add(args: argparse.Namespace) -> int:
-    def add() -> str:
-        user = _accounts().add(args.username, _read_password(args), args.role, args.team)
-        return f"created {user.username} ({user.role.value}{', team ' + user.team if user.team else ''})"
-
-    return _change_account(add)
-
-
-def cmd_users_passwd(args: argparse.Namespace) -> int:
-    def change() -> str:
-        _accounts().set_password(args.username, _read_password(args))
-        return f"password of {args.username} changed"
-
-    return _change_account(change)
-
-
-def cmd_users_list(args: argparse.Namespace) -> int:
-    users = _accounts().users(team=args.team)
-    if args.json:
-        print(json.dumps([u.model_dump(mode="json") for u in users]))
-    else:
-        for u in users:
-            print(f"{u.username}\t{u.role.value}\t{u.team or '-'}")
     return 0
 
 

@@ -11,10 +11,14 @@ import textwrap
 from roleplay import __version__
 from roleplay.cli import commands
 from roleplay.cli import evals as measuring
+from roleplay.cli import users as people
 from roleplay.config import Backend
 
 _GOLDEN = "golden JSONL file, one case a line (docs/spec/golden-format.md)"
 _JSON = "print one JSON object on stdout (docs/spec/cli.md) instead of a table"
+_ROLES = ["rep", "manager", "enablement"]
+_ROLE_HELP = ("rep: practises; manager: also sees their team's sessions; enablement: writes and publishes personas "
+              "in the studio")
 
 
 class _Help(argparse.RawDescriptionHelpFormatter):
@@ -94,27 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
                        help="team mode: everyone signs in (accounts: `roleplay users add`)")
     serve.set_defaults(func=commands.cmd_serve)
 
-    users = _Commands(top.add("users", "accounts for team mode",
-                              "roleplay users add dana --role rep --team north\nroleplay users list --json"),
-                      "users_command", required=True)
-    add = users.add("add", "create an account (asks for the password)",
-                    "roleplay users add dana --role rep --team north\n"
-                    "echo \"$PASSWORD\" | roleplay users add lee --role manager --team north --password-stdin")
-    add.add_argument("username", help="the name to sign in with")
-    add.add_argument("--role", required=True, choices=["rep", "manager", "enablement"],
-                     help="rep: practises; manager: also sees their team's sessions; enablement: writes and publishes "
-                          "personas in the studio")
-    add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
-    add.set_defaults(func=commands.cmd_users_add)
-    passwd = users.add("passwd", "set an account's password (asks for it)", "roleplay users passwd dana")
-    passwd.add_argument("username", help="the account")
-    passwd.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
-    passwd.set_defaults(func=commands.cmd_users_passwd)
-    listing = users.add("list", "accounts, their roles and teams", "roleplay users list --team north")
-    listing.add_argument("--team", help="only this team's accounts")
-    _json(listing)
-    listing.set_defaults(func=commands.cmd_users_list)
+    _add_users(top)
 
     personas = _validated(top, "personas", "persona files", "validate persona files; exit 1 with file, field and "
                           "fix for each problem", "roleplay/content/personas/price_shock.yaml",
@@ -198,6 +182,83 @@ def build_parser() -> argparse.ArgumentParser:
     model.add_argument("--no-voice", action="store_true", help="only the embedded language model")
     model.set_defaults(func=commands.cmd_model)
     return parser
+
+
+def _add_users(top: _Commands) -> None:
+    users = _Commands(top.add("users", "accounts for team mode, and the audit log of sign-ins and changes",
+                              "roleplay users add dana --role rep --team north\nroleplay users list --json\n"
+                              "roleplay users disable dana\nroleplay users audit --limit 20",
+                              "Every change is written to the audit log with who made it (the OS user running the "
+                              "command); passwords never are."),
+                      "users_command", required=True)
+    add = users.add("add", "create an account (asks for the password)",
+                    "roleplay users add dana --role rep --team north\n"
+                    "echo \"$PASSWORD\" | roleplay users add lee --role manager --team north --password-stdin")
+    add.add_argument("username", help="the name to sign in with")
+    add.add_argument("--role", required=True, choices=_ROLES, help=_ROLE_HELP)
+    add.add_argument("--team", help="the team: a manager sees the sessions of their team's reps")
+    _password_stdin(add)
+    add.set_defaults(func=people.cmd_users_add)
+    passwd = users.add("passwd", "set an account's password (asks for it)", "roleplay users passwd dana")
+    passwd.add_argument("username", help="the account")
+    _password_stdin(passwd)
+    passwd.set_defaults(func=people.cmd_users_passwd)
+    listing = users.add("list", "accounts, their roles and teams, and which are disabled",
+                        "roleplay users list --team north\nroleplay users list --json")
+    listing.add_argument("--team", help="only this team's accounts")
+    _json(listing)
+    listing.set_defaults(func=people.cmd_users_list)
+
+    disable = users.add("disable", "stop an account from signing in; its sessions stay", "roleplay users disable dana",
+                        "A browser already signed in as it is refused at its next request. Its sessions and scores "
+                        "stay, and its manager still sees them; `roleplay users enable` undoes it.")
+    disable.add_argument("username", help="the account")
+    disable.set_defaults(func=people.cmd_users_disable)
+    enable = users.add("enable", "let a disabled account sign in again", "roleplay users enable dana")
+    enable.add_argument("username", help="the account")
+    enable.set_defaults(func=people.cmd_users_enable)
+    remove = users.add("remove", "delete an account (one that owns sessions only with --delete-sessions)",
+                       "roleplay users remove dana\nroleplay users adopt lee --from dana && roleplay users remove dana"
+                       "\nroleplay users remove dana --delete-sessions",
+                       "An account that owns sessions is kept, and the command says so (exit 1): to keep its "
+                       "sessions, disable it instead, or hand them to someone with `roleplay users adopt OTHER --from "
+                       "NAME` and then remove it. --delete-sessions deletes its sessions, their turns, grades and "
+                       "reports with it, for good. The audit log keeps its entries.")
+    remove.add_argument("username", help="the account")
+    remove.add_argument("--delete-sessions", action="store_true",
+                        help="also delete every session the account owns (cannot be undone)")
+    remove.set_defaults(func=people.cmd_users_remove)
+    set_role = users.add("set-role", "give an account another role", "roleplay users set-role dana manager --team north"
+                         "\nroleplay users set-role lee rep")
+    set_role.add_argument("username", help="the account")
+    set_role.add_argument("role", choices=_ROLES, help=_ROLE_HELP)
+    set_role.add_argument("--team", help="also move it to this team (a manager needs one; default: its own)")
+    set_role.set_defaults(func=people.cmd_users_set_role)
+    set_team = users.add("set-team", "move an account to another team", "roleplay users set-team dana south\n"
+                         "roleplay users set-team eve --none")
+    set_team.add_argument("username", help="the account")
+    set_team.add_argument("team", nargs="?", help="the new team (its manager then sees the account's sessions)")
+    set_team.add_argument("--none", action="store_true", help="leave every team (not for a manager)")
+    set_team.set_defaults(func=people.cmd_users_set_team)
+    adopt = users.add("adopt", "hand sessions to an account: those of single-user mode, or another account's",
+                      "roleplay users adopt dana\nroleplay users adopt lee --from dana",
+                      "Sessions made before team mode have no owner, so nobody signed in can open them: this makes "
+                      "them the account's. With --from, the sessions of another account (one who left, say) move "
+                      "instead.")
+    adopt.add_argument("username", help="the account that gets the sessions")
+    adopt.add_argument("--from", dest="source", metavar="NAME",
+                       help="take the sessions of this account (default: the sessions with no owner)")
+    adopt.set_defaults(func=people.cmd_users_adopt)
+    audit = users.add("audit", "the audit log: sign-ins (with the client's address) and every change, newest first",
+                      "roleplay users audit\nroleplay users audit --account dana --limit 100 --json")
+    audit.add_argument("--limit", type=int, default=50, metavar="N", help="show the latest N entries")
+    audit.add_argument("--account", help="only the entries of this account")
+    _json(audit)
+    audit.set_defaults(func=people.cmd_users_audit)
+
+
+def _password_stdin(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
 
 
 def _graded_golden_file(p: argparse.ArgumentParser) -> None:

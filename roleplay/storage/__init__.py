@@ -1,7 +1,8 @@
-"""Storage of sessions, turns, grades, reports, attempts, drill runs and the delivery of spoken
-replies, through SQLAlchemy.
+"""Storage of sessions, turns, grades, reports, attempts, drill runs, the delivery of spoken
+replies and the people of team mode, through SQLAlchemy.
 
 - ``store``: ``Store`` and ``create_store(url)``, the only way the app reads or writes.
+- ``people``: the store's methods for accounts, failed sign-ins and the audit log.
 - ``records``: the typed records it returns.
 - ``tables``: the schema.
 """

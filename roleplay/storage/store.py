@@ -1,4 +1,4 @@
-"""Storage of sessions, turns, grades and reports, through SQLAlchemy.
+"""Storage of sessions, turns, grades and reports (and, through ``People``, accounts), through SQLAlchemy.
 
 Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
 tests run against both). Every turn and grade is committed as soon as it exists, so a crash
@@ -28,6 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
+from roleplay.storage.people import People
 from roleplay.storage.records import (
     Attempt,
     Delivery,
@@ -49,7 +50,6 @@ from roleplay.storage.tables import (
     reports,
     sessions,
     turns,
-    users,
 )
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store:
-    """The database behind the app. Safe to share between threads."""
+class Store(People):
+    """The database behind the app. Safe to share between threads. The rows about people (accounts,
+    sign-ins, the audit log) are ``People``'s methods."""
 
     def __init__(self, url: str):
         self._lock: Any = contextlib.nullcontext()
@@ -201,38 +202,6 @@ class Store:
         with self._begin() as conn:
             conn.execute(reports.delete().where(reports.c.session_id == session_id))
             conn.execute(insert(reports).values(session_id=session_id, body=without_nul(body), created_at=_now()))
-
-    # --- Accounts (team mode); the hashing and the rules are in roleplay.team.accounts ----------
-
-    def add_user(self, username: str, password_hash: str, role: str, team: str | None) -> None:
-        """Create an account; ``ValueError`` if the username is taken."""
-        try:
-            with self._begin() as conn:
-                conn.execute(insert(users).values(
-                    username=username, password_hash=password_hash, role=role, team=team, created_at=_now(),
-                ))
-        except IntegrityError:
-            raise ValueError(f"the username '{username}' is taken") from None
-
-    def get_user(self, username: str) -> dict[str, Any] | None:
-        """The account row (with its password hash), or ``None``."""
-        with self._connect() as conn:
-            row = conn.execute(select(users).where(users.c.username == username)).mappings().first()
-        return dict(row) if row is not None else None
-
-    def list_users(self, team: str | None = None) -> list[dict[str, Any]]:
-        """Accounts by username (without their password hashes), of one team or all."""
-        query = select(users.c.username, users.c.role, users.c.team, users.c.created_at).order_by(users.c.username)
-        if team is not None:
-            query = query.where(users.c.team == team)
-        with self._connect() as conn:
-            return [dict(r) for r in conn.execute(query).mappings().all()]
-
-    def update_user(self, username: str, **values: Any) -> bool:
-        """Change an account's ``password_hash``, ``role`` or ``team``; ``False`` if there is no such user."""
-        with self._begin() as conn:
-            result = conn.execute(update(users).where(users.c.username == username).values(**values))
-        return result.rowcount > 0
 
     def grades_for(self, session_id: str) -> dict[int, Grade]:
         """Grades of a session keyed by the rep turn's id, in the order of the turns."""

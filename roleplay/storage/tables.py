@@ -1,5 +1,6 @@
-"""The schema: sessions, turns, grades, reports, attempts, drill runs, follow-ups and the delivery of
-spoken replies (SQLAlchemy Core)."""
+"""The schema: sessions, turns, grades, reports, attempts, drill runs, follow-ups, the delivery of
+spoken replies, and the people of team mode: accounts, disabled accounts, failed sign-ins and the
+audit log (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -77,6 +78,35 @@ users = Table(
     Column("role", String(16), nullable=False),
     Column("team", String(64), index=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: An account that may not sign in (``roleplay users disable``); it keeps its sessions. A table of
+#: its own, so databases made before it gain it without a column change.
+disabled_users = Table(
+    "disabled_users", metadata,
+    Column("username", String(64), ForeignKey("users.username"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: A failed sign-in, kept while it counts for the throttle (``roleplay.team.signin``) and pruned
+#: after. ``name_key`` is a slow hash of the name that was typed, never the name itself: a name
+#: that is no account may be a password typed into the wrong box.
+sign_in_failures = Table(
+    "sign_in_failures", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name_key", String(64), nullable=False, index=True),
+    Column("address", String(64), index=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
+)
+#: Who did what to which account, when: sign-ins (with the client's address) and every change an
+#: admin makes. Never a password; a sign-in's ``account`` is empty when the name typed is no account.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action", String(32), nullable=False),
+    Column("account", String(64), index=True),
+    Column("actor", String(128)),
+    Column("address", String(64)),
+    Column("detail", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False, index=True),
 )
 reports = Table(
     "reports", metadata,

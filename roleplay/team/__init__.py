@@ -1,12 +1,16 @@
-"""What a team shares: accounts and who may see what, progress over calls, exports.
+"""What a team shares: accounts and who may see what, signing in, progress over calls, exports.
 
-- ``accounts``: accounts, roles and the one place that decides who may read or speak.
+- ``accounts``: accounts, roles, an admin's changes (audited) and the one place that decides who
+  may read or speak.
+- ``passwords``: scrypt hashes of passwords and of names typed at sign-in.
+- ``signin``: the sign-in check, with its throttle of failed attempts and its audit.
 - ``progress``: a rep's scores call by call, the weakest dimension, a manager's team table.
 - ``exports``: a call as Markdown or JSON, scores as CSV.
 """
 
-from roleplay.team.accounts import AccountError, Accounts, User, UserRole, Viewer
+from roleplay.team.accounts import AccountError, Accounts, AuditAction, AuditEntry, User, UserRole, Viewer
 from roleplay.team.progress import RepProgress, TeamRow, rep_progress, team_table
+from roleplay.team.signin import Limits, SignIn, SignInGate
 
-__all__ = ["AccountError", "Accounts", "RepProgress", "TeamRow", "User", "UserRole", "Viewer", "rep_progress",
-           "team_table"]
+__all__ = ["AccountError", "Accounts", "AuditAction", "AuditEntry", "Limits", "RepProgress", "SignIn", "SignInGate",
+           "TeamRow", "User", "UserRole", "Viewer", "rep_progress", "team_table"]

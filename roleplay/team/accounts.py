@@ -7,27 +7,27 @@ session. In team mode (``team_mode = true``) everyone signs in, and three roles 
 - a **manager** sees their own and those of every member of their team;
 - **enablement** writes and publishes personas in the studio (and sees only their own sessions).
 
-Passwords are hashed with scrypt (a per-user random salt, parameters stored with the hash, so
-they can be raised later without breaking old accounts) and compared in constant time. A
-password is never stored, logged or put in an error message.
+An admin adds accounts, sets passwords, disables, enables and removes them, changes a role or a
+team, and hands sessions over (``adopt``); each change is written to the audit log with who made
+it. A disabled account cannot sign in, and is refused at its next request if already signed in.
+Passwords are hashed with scrypt (``roleplay.team.passwords``); a password is never stored,
+logged, audited or put in an error message.
 """
 
 from __future__ import annotations
 
-import base64
-import functools
-import hashlib
-import hmac
 import logging
 import re
-import secrets
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel
 
 from roleplay.errors import InvalidInput
 from roleplay.storage import Store
+from roleplay.team.passwords import SCRYPT_N, dummy_hash, hash_password, verify_password
 
 log = logging.getLogger(__name__)
 
@@ -38,50 +38,55 @@ class UserRole(StrEnum):
     ENABLEMENT = "enablement"
 
 
+class AuditAction(StrEnum):
+    SIGN_IN = "sign-in"
+    SIGN_IN_FAILED = "sign-in-failed"  # a wrong password, or a name that is no account
+    SIGN_IN_REFUSED = "sign-in-refused"  # throttled, or a disabled account
+    ADD = "add"
+    PASSWD = "passwd"
+    DISABLE = "disable"
+    ENABLE = "enable"
+    REMOVE = "remove"
+    SET_ROLE = "set-role"
+    SET_TEAM = "set-team"
+    ADOPT = "adopt"
+
+
 class AccountError(InvalidInput):
     """An account cannot be created or changed; the message says why and how to fix it."""
 
 
-#: scrypt cost: N=2**15, r=8, p=1 is about 32 MiB and a few tens of milliseconds per check
-#: (above the N=2**14 floor that OWASP's password storage cheat sheet gives for r=8).
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 MIN_PASSWORD_CHARS = 8
+MAX_TEAM_CHARS = 64
 _USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{1,63}")
+DISABLED_MESSAGE = "This account is disabled; ask your admin to enable it."
 
 
-def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
-    """The stored form of ``password``: ``scrypt$n$r$p$salt$hash`` (base64)."""
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=256 * 1024 * 1024, dklen=32)
-    b64 = base64.b64encode
-    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(digest).decode()}"
-
-
-def verify_password(password: str, stored: str) -> bool:
-    """Does ``password`` match the stored hash? ``False`` for a malformed hash, never an error."""
-    try:
-        scheme, n, r, p, salt, digest = stored.split("$")
-        if scheme != "scrypt":
-            return False
-        expected = base64.b64decode(digest)
-        actual = hashlib.scrypt(password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
-                                maxmem=256 * 1024 * 1024, dklen=len(expected))
-    except (ValueError, TypeError):
-        return False
-    return hmac.compare_digest(actual, expected)
-
-
-@functools.cache
-def _dummy_hash() -> str:
-    """Checked against when the username is unknown, so a wrong username costs as long as a
-    wrong password and the sign-in's timing does not tell which usernames exist."""
-    return hash_password(secrets.token_hex(16))
+def normalized(username: str | None) -> str:
+    """A username as stored: usernames are case-insensitive."""
+    return (username or "").strip().lower()
 
 
 class User(BaseModel):
     username: str
     role: UserRole
     team: str | None = None
+    disabled: bool = False
+
+
+class AuditEntry(BaseModel):
+    """One line of the audit log: a sign-in or an admin's change."""
+
+    at: datetime
+    action: AuditAction
+    #: The account concerned; ``None`` for a sign-in with a name that is no account.
+    account: str | None = None
+    #: Who made a change (``cli:<OS user>`` for a command); ``None`` for a sign-in.
+    actor: str | None = None
+    #: The client's address, for a sign-in.
+    address: str | None = None
+    #: What changed, or why a sign-in failed.
+    detail: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -109,20 +114,22 @@ class Viewer:
 
 
 class Accounts:
-    """The accounts in the database, and the rules of who may read which session."""
+    """The accounts in the database, the changes an admin makes to them, and the rules of who may
+    read which session. Every change takes ``actor``, who made it, for the audit log."""
 
     def __init__(self, store: Store, *, scrypt_n: int = SCRYPT_N):
         self.store = store
         self.scrypt_n = scrypt_n
 
-    def add(self, username: str, password: str, role: UserRole | str, team: str | None = None) -> User:
+    def add(self, username: str, password: str, role: UserRole | str, team: str | None = None, *,
+            actor: str | None = None) -> User:
         """Create an account.
 
         Raises:
             AccountError: the username, password, role or team is not acceptable (the message
                 says how to fix it; it never contains the password).
         """
-        user = User(username=self._check_username(username), role=self._check_role(role), team=team or None)
+        user = User(username=self._check_username(username), role=self._check_role(role), team=_check_team(team))
         self._check_password(password)
         if user.role == UserRole.MANAGER and not user.team:
             raise AccountError("a manager needs a team (--team NAME): they see the sessions of that team")
@@ -130,30 +137,141 @@ class Accounts:
             self.store.add_user(user.username, hash_password(password, n=self.scrypt_n), user.role.value, user.team)
         except ValueError as exc:
             raise AccountError(f"{exc}; pick another username") from None
-        log.info("account %s created (role %s, team %s)", user.username, user.role.value, user.team)
+        self._audit(AuditAction.ADD, user.username, actor, role=user.role.value, team=user.team)
         return user
 
-    def set_password(self, username: str, password: str) -> None:
+    def set_password(self, username: str, password: str, *, actor: str | None = None) -> None:
         self._check_password(password)
-        if not self.store.update_user(username, password_hash=hash_password(password, n=self.scrypt_n)):
-            raise AccountError(f"there is no account '{username}'")
-        log.info("password of %s changed", username)
+        user = self._existing(username)
+        self.store.update_user(user.username, password_hash=hash_password(password, n=self.scrypt_n))
+        self._audit(AuditAction.PASSWD, user.username, actor)
 
-    def set_role(self, username: str, role: UserRole | str, team: str | None = None) -> None:
-        if not self.store.update_user(username, role=self._check_role(role).value, team=team or None):
-            raise AccountError(f"there is no account '{username}'")
+    def set_role(self, username: str, role: UserRole | str, team: str | None = None, *,
+                 actor: str | None = None) -> User:
+        """Give an account another role (and, with ``team``, another team; else it keeps its own).
+
+        Raises:
+            AccountError: no such account, an unknown role, or a manager without a team.
+        """
+        user = self._existing(username)
+        changed = user.model_copy(update={"role": self._check_role(role),
+                                          "team": user.team if team is None else _check_team(team)})
+        if changed.role == UserRole.MANAGER and not changed.team:
+            raise AccountError(f"a manager needs a team: {user.username} has none; add --team NAME")
+        self.store.update_user(user.username, role=changed.role.value, team=changed.team)
+        self._audit(AuditAction.SET_ROLE, user.username, actor, role=changed.role.value, was=user.role.value,
+                    **({"team": changed.team} if changed.team != user.team else {}))
+        return changed
+
+    def set_team(self, username: str, team: str | None, *, actor: str | None = None) -> User:
+        """Move an account to ``team`` (``None``: no team).
+
+        Raises:
+            AccountError: no such account, or a manager left without a team.
+        """
+        user = self._existing(username)
+        changed = user.model_copy(update={"team": _check_team(team)})
+        if changed.role == UserRole.MANAGER and not changed.team:
+            raise AccountError(f"a manager needs a team: give {user.username} one, or make them a rep first "
+                               f"(`roleplay users set-role {user.username} rep`)")
+        self.store.update_user(user.username, team=changed.team)
+        self._audit(AuditAction.SET_TEAM, user.username, actor, team=changed.team, was=user.team)
+        return changed
+
+    def set_disabled(self, username: str, disabled: bool, *, actor: str | None = None) -> bool:
+        """Disable (or enable) an account; ``False`` if it already was so.
+
+        A disabled account keeps its sessions (its manager still sees them) but cannot sign in,
+        and a browser already signed in as it is refused at its next request.
+
+        Raises:
+            AccountError: no such account.
+        """
+        changed = self.store.set_disabled(normalized(username), disabled)
+        if changed is None:
+            raise _no_account(username)
+        if changed:
+            self._audit(AuditAction.DISABLE if disabled else AuditAction.ENABLE, normalized(username), actor)
+        return changed
+
+    def remove(self, username: str, *, delete_sessions: bool = False, actor: str | None = None) -> int:
+        """Delete an account. One that owns sessions is kept unless ``delete_sessions``, which
+        deletes them too: nothing is lost without being asked for by name.
+
+        Returns:
+            The number of sessions deleted with it.
+
+        Raises:
+            AccountError: no such account, or it owns sessions (the message says the ways on).
+        """
+        name = normalized(username)
+        owned = self.store.remove_user(name, delete_sessions=delete_sessions)
+        if owned is None:
+            raise _no_account(username)
+        if owned and not delete_sessions:
+            raise AccountError(
+                f"{name} owns {owned} session(s), so the account was kept. To keep the sessions, disable the "
+                f"account instead (`roleplay users disable {name}`: its manager still sees them), or hand them "
+                f"to someone first (`roleplay users adopt OTHER --from {name}`); to delete them with the "
+                f"account, add --delete-sessions"
+            )
+        self._audit(AuditAction.REMOVE, name, actor, sessions_deleted=owned)
+        return owned
+
+    def adopt(self, username: str, from_owner: str | None = None, *, actor: str | None = None) -> int:
+        """Give ``username`` the sessions of ``from_owner`` (``None``: those made in single-user
+        mode, which have no owner); how many.
+
+        Raises:
+            AccountError: ``username`` is no account, or is ``from_owner``.
+        """
+        user = self._existing(username)
+        source = normalized(from_owner) if from_owner is not None else None
+        if source == user.username:
+            raise AccountError(f"the sessions of {source} are already theirs; --from names someone else")
+        count = self.store.reassign_sessions(source, user.username)
+        if count:
+            self._audit(AuditAction.ADOPT, user.username, actor, sessions=count, source=source)
+        return count
+
+    def check(self, username: str, password: str) -> User | None:
+        """The user whose password this is, disabled or not; else ``None`` (same cost either way)."""
+        row = self.store.get_user(normalized(username))
+        ok = verify_password(password or "", row["password_hash"] if row else dummy_hash())
+        return _user(row) if ok and row else None
 
     def authenticate(self, username: str, password: str) -> User | None:
-        """The user if ``password`` is theirs, else ``None`` (same cost either way)."""
-        row = self.store.get_user((username or "").strip().lower())
-        ok = verify_password(password or "", row["password_hash"] if row else _dummy_hash())
-        if not (ok and row):
+        """The user if ``password`` is theirs and the account is not disabled, else ``None``."""
+        user = self.check(username, password)
+        if user is None or user.disabled:
             log.info("sign-in refused for %r", (username or "")[:64])
             return None
-        return _user(row)
+        return user
+
+    def audit(self, limit: int = 50, account: str | None = None) -> list[AuditEntry]:
+        """The latest entries of the audit log, newest first (of one account, or all)."""
+        rows = self.store.audit_rows(limit, normalized(account) if account else None)
+        return [AuditEntry(at=r["created_at"], **{k: r[k] for k in ("action", "account", "actor", "address",
+                                                                    "detail")}) for r in rows]
+
+    def record(self, action: AuditAction, account: str | None, *, actor: str | None = None,
+               address: str | None = None, at: datetime | None = None, **detail: Any) -> None:
+        """Write one entry to the audit log (``detail`` must never hold a password)."""
+        self.store.add_audit(action.value, account, actor=actor, address=address, detail=detail or None, at=at)
+
+    def _audit(self, action: AuditAction, account: str, actor: str | None, **detail: Any) -> None:
+        """Audit and log an admin's change."""
+        self.record(action, account, actor=actor, **detail)
+        log.info("account %s: %s by %s %s", account, action.value, actor or "?", detail or "")
+
+    def _existing(self, username: str) -> User:
+        user = self.get(username)
+        if user is None:
+            raise _no_account(username)
+        return user
 
     def get(self, username: str | None) -> User | None:
-        row = self.store.get_user(username) if username else None
+        row = self.store.get_user(normalized(username)) if username else None
         return _user(row) if row else None
 
     def users(self, team: str | None = None) -> list[User]:
@@ -167,13 +285,16 @@ class Accounts:
         """The viewer for a request signed in as ``username``.
 
         Raises:
-            PermissionError: team mode and nobody (or an account that no longer exists) signed in.
+            PermissionError: team mode and nobody (or an account that no longer exists, or is
+                disabled) signed in.
         """
         if not team_mode:
             return Viewer()
         user = self.get(username)
         if user is None:
             raise PermissionError("Sign in to use the app.")
+        if user.disabled:
+            raise PermissionError(DISABLED_MESSAGE)
         return Viewer(user)
 
     def visible_owners(self, viewer: Viewer) -> list[str] | None:
@@ -197,7 +318,7 @@ class Accounts:
 
     @staticmethod
     def _check_username(username: str) -> str:
-        name = (username or "").strip().lower()
+        name = normalized(username)
         if not _USERNAME.fullmatch(name):
             raise AccountError(
                 f"the username {username!r} is not valid: use 2-64 lowercase letters, digits, '.', '_' or '-', "
@@ -218,5 +339,18 @@ class Accounts:
             raise AccountError(f"the password is too short: use at least {MIN_PASSWORD_CHARS} characters")
 
 
+def _check_team(team: str | None) -> str | None:
+    """A team name as stored (``None`` for none)."""
+    name = (team or "").strip()
+    if len(name) > MAX_TEAM_CHARS:
+        raise AccountError(f"the team name is too long: use at most {MAX_TEAM_CHARS} characters")
+    return name or None
+
+
+def _no_account(username: str | None) -> AccountError:
+    return AccountError(f"there is no account '{normalized(username)}' (see `roleplay users list`)")
+
+
 def _user(row: dict) -> User:
-    return User(username=row["username"], role=UserRole(row["role"]), team=row["team"])
+    return User(username=row["username"], role=UserRole(row["role"]), team=row["team"],
+                disabled=bool(row.get("disabled")))
