@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sysconfig
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -53,6 +54,17 @@ TABLE_COLUMNS: list[tuple[str, str]] = [
 _ID_LINE = re.compile(r"^id:[^\n]*$", re.MULTILINE)
 _PLAIN_ID = re.compile(r"[A-Za-z0-9_-]+")
 _VERSION = re.compile(r"[0-9a-f]{12}")
+
+
+def _inside_installed_packages(folder: Path) -> Path | None:
+    """The site-packages folder that holds ``folder`` (an installed, not a checked-out, copy of
+    the app), or ``None``."""
+    folder = folder.resolve()
+    for key in ("purelib", "platlib"):
+        root = Path(sysconfig.get_paths()[key]).resolve()
+        if folder.is_relative_to(root):
+            return root
+    return None
 
 
 class StudioError(InvalidInput):
@@ -233,6 +245,11 @@ class Studio:
         and the file is replaced atomically. Returns the persona, its version and the version
         it replaced (``None`` for a new persona).
         """
+        if installed := _inside_installed_packages(self.gym.settings.personas_dir):
+            raise StudioError(f"Personas can't be published into the installed app ({installed}): the next upgrade "
+                              "would replace them. Fix: set ROLEPLAY_PERSONAS_DIR (or personas_dir in roleplay.toml) "
+                              "to a folder of your own, starting from a copy of the shipped personas (README: "
+                              "Installing it as a package).")
         text = _normalise(text)
         persona, saved, _ = self.save(text, source)
         previous = self.gym.personas.get(persona.id)

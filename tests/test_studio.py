@@ -10,6 +10,7 @@ import html
 import json
 import runpy
 import shutil
+import sysconfig
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -291,6 +292,19 @@ def test_publish_writes_a_valid_file_and_the_gym_uses_it(studio: Studio, studio_
 
     new = studio.publish(studio.template(SOURCE, NEW_ID))
     assert new[2] is None and (studio_settings.personas_dir / f"{NEW_ID}.yaml").exists()
+
+
+def test_publishing_into_an_installed_copy_is_refused_and_says_what_to_set(
+        studio: Studio, studio_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An installed app's shipped folder is site-packages: an upgrade would wipe what is published there."""
+    site = studio_settings.personas_dir.parent
+    real = sysconfig.get_paths()
+    monkeypatch.setattr(sysconfig, "get_paths", lambda: {**real, "purelib": str(site)})
+    before = {p.name: p.read_bytes() for p in studio_settings.personas_dir.iterdir()}
+    text = edited(studio.published_text(SOURCE), opening_line="Dana Whitfield, go ahead.")
+    with pytest.raises(StudioError, match="ROLEPLAY_PERSONAS_DIR"):
+        studio.publish(text)
+    assert {p.name: p.read_bytes() for p in studio_settings.personas_dir.iterdir()} == before
 
 
 def test_try_draft_plays_the_picked_scripts_against_the_draft(studio: Studio, studio_gym: Gym) -> None:
