@@ -10,8 +10,8 @@ import html
 import json
 import runpy
 import shutil
-import sysconfig
 import sys
+import sysconfig
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
