@@ -6,10 +6,12 @@ Piper voices load for real (about 0.3 s each); a voice "by path" is a link to th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from roleplay.call import Gym
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.personas import BUNDLED_VOICES, Persona, load_persona
@@ -111,3 +113,23 @@ def test_the_same_text_and_rate_give_the_same_audio_without_variation(persona: P
 def test_a_shared_speaker_names_a_missing_voice(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="not found"):
         shared_speaker(tmp_path / "nobody.onnx")
+
+
+def test_serving_warms_the_voice_models_after_the_gym(monkeypatch: pytest.MonkeyPatch,
+                                                       new_gym: Callable[..., Gym]) -> None:
+    """``serve`` readies speech to text and the first persona's voice with the other models, so the
+    rep's first switch to Voice does not wait for them; without the voice extra it goes on quietly."""
+    from roleplay.ui import serving, spoken
+
+    gym = new_gym()
+    order: list[str] = []
+    monkeypatch.setattr(gym, "warm_up", lambda: order.append("gym"))
+    monkeypatch.setattr(spoken, "warm", lambda settings, persona: order.append(f"voice {persona.id}"))
+    serving.warm_up(gym)
+    assert order == ["gym", f"voice {next(iter(gym.personas))}"]
+
+    def missing(settings: object, persona: object) -> None:
+        raise spoken.VoiceUnavailable("no voice extra")
+
+    monkeypatch.setattr(spoken, "warm", missing)
+    serving.warm_up(gym)  # no error

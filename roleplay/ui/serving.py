@@ -23,6 +23,7 @@ from roleplay.call import Gym
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.team import SignInGate
+from roleplay.ui import spoken
 from roleplay.ui.app import build_app
 from roleplay.ui.views import CSS
 
@@ -78,11 +79,22 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     }
 
 
+def warm_up(gym: Gym) -> None:
+    """Ready the models before the first rep needs them: the gym's (language models, reader), then,
+    when the voice extra is installed, speech to text and the first persona's voice, so the first
+    switch to Voice does not wait for them."""
+    gym.warm_up()
+    try:
+        spoken.warm(gym.settings, next(iter(gym.personas.values())))
+    except spoken.VoiceUnavailable:
+        log.info("voice models not loaded: the voice extra is not installed")
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Start the app and block until interrupted."""
     gym = Gym(settings)
     options = launch_options(gym)
-    threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(gym,), name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
     demo.queue(default_concurrency_limit=8).launch(
