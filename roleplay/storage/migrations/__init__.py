@@ -172,6 +172,7 @@ def new_revision(message: str, url: str | None = None, autogenerate: bool = True
             config.attributes["skip_empty"] = autogenerate
             with _ALEMBIC:
                 script = command.revision(config, message=message, autogenerate=autogenerate)
+    _scripts.cache_clear()  # the new revision is the head from now on
     if not script:  # autogenerate found nothing (env.py drops an empty revision)
         raise SchemaError("roleplay/storage/tables.py matches the head revision: nothing to generate "
                           "(an empty revision to write by hand: --empty)")
