@@ -1,7 +1,9 @@
-"""Shared fixtures: settings on the fake backend, a temporary database, a gym."""
+"""Shared fixtures: settings on the fake backend, a temporary database (SQLite, and PostgreSQL
+when ``ROLEPLAY_TEST_POSTGRES_URL`` is set), a gym."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -9,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import MetaData, create_engine
 
 from roleplay import content
 from roleplay.backends.fakes import FakeChatModel, fake_model_for
@@ -19,6 +22,26 @@ from roleplay.personas import Persona, load_persona
 #: The repository checkout the tests run in (the developers' files: evals/, docs/, README.md).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED = PROJECT_ROOT.parent / "shared"
+#: A PostgreSQL database the tests may empty (scripts/with-postgres starts a throwaway server and sets it).
+POSTGRES_URL = os.environ.get("ROLEPLAY_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=[
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not POSTGRES_URL, reason="ROLEPLAY_TEST_POSTGRES_URL is not set (scripts/test sets it)")),
+])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the test PostgreSQL database with no tables."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    assert POSTGRES_URL is not None
+    engine = create_engine(POSTGRES_URL)
+    found = MetaData()
+    found.reflect(engine)
+    found.drop_all(engine)  # every table there, alembic_version included
+    engine.dispose()
+    return POSTGRES_URL
 
 
 @pytest.fixture
@@ -62,7 +85,6 @@ def gym(new_gym: Callable[..., Gym]) -> Gym:
 # --- Serving the Gradio app (tests/test_app.py, test_studio.py, test_browser.py, team mode) ------
 
 import contextlib  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402

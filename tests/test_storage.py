@@ -3,19 +3,18 @@
 The PostgreSQL variant runs against ``ROLEPLAY_TEST_POSTGRES_URL`` (``scripts/test`` starts a
 throwaway server on loopback and sets it, see ``scripts/with-postgres``); it is skipped only
 when that variable is unset, so a plain ``pytest`` works without a server. When it is set, a
-server that cannot be reached is a failure, not a skip.
+server that cannot be reached is a failure, not a skip. The ``db_url`` fixture is in conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, text
 
 from roleplay.call import Gym
 from roleplay.config import Settings
@@ -23,24 +22,7 @@ from roleplay.judge.grading import Dimension, DimensionGrade, Grade
 from roleplay.storage import Store, create_store
 from roleplay.storage.tables import metadata, turns
 
-POSTGRES_URL = os.environ.get("ROLEPLAY_TEST_POSTGRES_URL")
 PERSONA = "happy_incumbent"
-
-
-@pytest.fixture(params=[
-    "sqlite",
-    pytest.param("postgresql", marks=pytest.mark.skipif(
-        not POSTGRES_URL, reason="ROLEPLAY_TEST_POSTGRES_URL is not set (scripts/test sets it)")),
-])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database: a new SQLite file, or the test PostgreSQL database with no tables."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'store.db'}"
-    assert POSTGRES_URL is not None
-    engine = create_engine(POSTGRES_URL)
-    metadata.drop_all(engine)
-    engine.dispose()
-    return POSTGRES_URL
 
 
 @pytest.fixture
@@ -222,7 +204,9 @@ def test_a_database_made_before_deliveries_gains_their_table_and_keeps_its_calls
     typed = before.add_turn(session_id, "rep", "What made Fleetly the right fit?")
     before.engine.dispose()
     engine = create_engine(url)
-    metadata.tables["deliveries"].drop(engine)  # the database as it was before spoken replies
+    with engine.begin() as conn:  # the database as a release before spoken replies and migrations left it
+        metadata.tables["deliveries"].drop(conn)
+        conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
 
     store = create_store(url)

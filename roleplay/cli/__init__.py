@@ -1,5 +1,5 @@
 """Command line: ``roleplay serve | personas validate | eval grading|robustness|signals | simulate |
-bench | users | export | model | fit | coaching``.
+bench | users | export | model | fit | coaching | db``.
 
 The commands in ``docs/spec/cli.md`` and their JSON outputs are a contract with outside
 scripts: add options freely, never break these.
@@ -11,6 +11,7 @@ import logging
 import sys
 
 from roleplay.cli.parser import build_parser
+from roleplay.errors import ConfigError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command is None:
         args = build_parser().parse_args(["serve", *(argv or [])])
-    return args.func(args)
+    try:
+        return args.func(args)
+    except ConfigError as exc:  # the settings or the installation (the database's schema, say); it says the fix
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
 
 
 __all__ = ["build_parser", "main"]

@@ -62,16 +62,23 @@ class Progress:
             self._bar.close()
 
 
+def sqlite_file_missing(url: str) -> bool:
+    """Whether ``url`` names a SQLite file that does not exist (saying so on stderr)."""
+    path = url.removeprefix("sqlite:///").split("?")[0]
+    if url.startswith("sqlite:///") and not Path(path).exists():
+        print(f"error: no database at {path} "
+              "(set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)", file=sys.stderr)
+        return True
+    return False
+
+
 @contextlib.contextmanager
 def existing_store(url: str) -> Iterator[Store | None]:
     """The store at ``url``, closed afterwards; ``None`` (after saying why) when a SQLite file
     is missing: an export must not create an empty database."""
     from roleplay.storage import Store
 
-    path = url.removeprefix("sqlite:///").split("?")[0]
-    if url.startswith("sqlite:///") and not Path(path).exists():
-        print(f"error: no database at {path} "
-              "(set ROLEPLAY_DATABASE_URL or database_url in roleplay.toml)", file=sys.stderr)
+    if sqlite_file_missing(url):
         yield None
         return
     store = Store(url)

@@ -9,7 +9,7 @@ import argparse
 import textwrap
 
 from roleplay import __version__
-from roleplay.cli import commands
+from roleplay.cli import commands, database
 from roleplay.cli import evals as measuring
 from roleplay.cli import users as people
 from roleplay.config import Backend
@@ -99,6 +99,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=commands.cmd_serve)
 
     _add_users(top)
+
+    _add_db(top)
 
     personas = _validated(top, "personas", "persona files", "validate persona files; exit 1 with file, field and "
                           "fix for each problem", "roleplay/content/personas/price_shock.yaml",
@@ -259,6 +261,36 @@ def _add_users(top: _Commands) -> None:
 
 def _password_stdin(p: argparse.ArgumentParser) -> None:
     p.add_argument("--password-stdin", action="store_true", help="read the password from one line on stdin")
+
+
+def _add_db(top: _Commands) -> None:
+    db = _Commands(top.add("db", "the database's schema: where it stands, upgrading it, new revisions",
+                           "roleplay db current\nroleplay db upgrade"), "db_command", required=True)
+    where = ("The database is the settings' (ROLEPLAY_DATABASE_URL or database_url in roleplay.toml; by default "
+             "data/roleplay.db).")
+    current = db.add("current", "show the database's schema revision and whether it is up to date",
+                     "roleplay db current\nroleplay db current --check --json",
+                     f"{where} It is only read. Exit 1 if a newer release upgraded it.")
+    current.add_argument("--check", action="store_true", help="also exit 1 unless it is at the head revision")
+    _json(current)
+    current.set_defaults(func=database.cmd_db_current)
+    upgrade = db.add("upgrade", "bring the database to the head revision (the app also does when it starts)",
+                     "roleplay db upgrade\nROLEPLAY_DATABASE_URL=postgresql+psycopg://gym@db.internal/gym "
+                     "roleplay db upgrade",
+                     f"{where} One transaction: an upgrade that fails changes nothing. Processes that upgrade at "
+                     "once take turns (PostgreSQL's advisory lock, SQLite's write lock). Back the database up first.")
+    upgrade.set_defaults(func=database.cmd_db_upgrade)
+    revision = db.add("revision", "write a new revision from the changes to roleplay/storage/tables.py "
+                                  "(developers, in a checkout)",
+                      "roleplay db revision \"add the rep's goal to sessions\"\n"
+                      "roleplay db revision \"fill in the goal from the persona\" --empty",
+                      "Compares the tables with a new SQLite database that the revisions so far bring to head, and "
+                      "writes the difference to roleplay/storage/migrations/versions/. Read what it wrote and test "
+                      "it: docs/migrations.md.")
+    revision.add_argument("message", help="what the revision does (it also names the file)")
+    revision.add_argument("--empty", action="store_true", help="an empty revision to write by hand (to move data)")
+    revision.add_argument("--database-url", help="compare with this database, at head, instead (e.g. PostgreSQL)")
+    revision.set_defaults(func=database.cmd_db_revision)
 
 
 def _graded_golden_file(p: argparse.ArgumentParser) -> None:

@@ -5,9 +5,12 @@ replies and the people of team mode, through SQLAlchemy.
 - ``people``: the store's methods for accounts, failed sign-ins and the audit log.
 - ``records``: the typed records it returns.
 - ``tables``: the schema.
+- ``migrations``: its revisions (Alembic); a store brings its database to the newest when it
+  opens it, and ``SchemaError`` says when it cannot.
 """
 
+from roleplay.storage.migrations import SchemaError
 from roleplay.storage.records import Attempt, Delivery, ScoreRow, SessionRecord, TurnRecord
 from roleplay.storage.store import Store, create_store
 
-__all__ = ["Attempt", "Delivery", "ScoreRow", "SessionRecord", "Store", "TurnRecord", "create_store"]
+__all__ = ["Attempt", "Delivery", "SchemaError", "ScoreRow", "SessionRecord", "Store", "TurnRecord", "create_store"]

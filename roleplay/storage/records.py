@@ -125,8 +125,8 @@ class ScoreRow(BaseModel):
 
 def audit_json(grade: Grade) -> dict[str, Any]:
     """What the ``signals`` column holds: the reader's reading and why notes are missing (grades
-    since the reader), or the code signals (older grades). One JSON column keeps the schema as it
-    is until the database has migrations."""
+    since the reader), or the code signals (older grades): one JSON column, as in the schema of
+    release 0.1.0 (splitting it would now be a revision, docs/migrations.md)."""
     if grade.reading:
         return {"reading": grade.reading, "notes_unavailable": grade.notes_unavailable}
     return grade.signals

@@ -1,7 +1,8 @@
 """Storage of sessions, turns, grades and reports (and, through ``People``, accounts), through SQLAlchemy.
 
 Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
-tests run against both). Every turn and grade is committed as soon as it exists, so a crash
+tests run against both). Opening a store brings its database to the schema's head revision
+(``roleplay.storage.migrations``). Every turn and grade is committed as soon as it exists, so a crash
 loses nothing. Times are stored and returned as UTC-aware datetimes on every database.
 """
 
@@ -29,6 +30,7 @@ from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
 from roleplay.storage.people import People
+from roleplay.storage.migrations import upgrade
 from roleplay.storage.records import (
     Attempt,
     Delivery,
@@ -46,7 +48,6 @@ from roleplay.storage.tables import (
     drill_runs,
     follow_ups,
     grades,
-    metadata,
     reports,
     sessions,
     turns,
@@ -80,7 +81,9 @@ class Store(People):
         self.engine: Engine = create_engine(url, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        metadata.create_all(self.engine)
+        # A new database is created at the head revision, an older one upgraded to it; one that
+        # a newer release upgraded is refused (SchemaError).
+        upgrade(self.engine)
 
     def close(self) -> None:
         """Close every pooled connection (the store can still be used; it reconnects)."""
