@@ -29,8 +29,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
-from roleplay.storage.people import People
 from roleplay.storage.migrations import upgrade
+from roleplay.storage.people import People
 from roleplay.storage.records import (
     Attempt,
     Delivery,
