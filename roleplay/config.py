@@ -66,19 +66,67 @@ class RoleSettings(BaseModel):
     length_cap: Literal["max_completion_tokens", "max_tokens"] = "max_completion_tokens"
 
 
-class VoiceSettings(BaseModel):
-    """Practising out loud: the speech-to-text model, the prospect's voice and its pace."""
+class AudioServer(BaseModel):
+    """A speech server that speaks OpenAI's audio API (``voice.stt`` or ``voice.tts``).
 
-    #: Whisper model that writes down what the rep says: ``tiny.en`` (English, faster) or ``base``
+    ``backend = "embedded"`` (the default) keeps speech on this machine (Whisper, Piper);
+    ``"openai"`` sends it to ``base_url``: OpenAI itself, or a team's own server.
+    """
+
+    backend: Literal["embedded", "openai"] = "embedded"
+    #: The server's API root, ending in ``/v1`` (default: ``OPENAI_BASE_URL``, then OpenAI's).
+    base_url: str | None = None
+    #: The environment variable (or ``.env`` entry) holding the server's API key.
+    api_key_env: str = "OPENAI_API_KEY"
+    #: Seconds before a request is abandoned (one retry, then a clear message).
+    timeout_s: float = Field(default=30.0, gt=0)
+
+
+class SpeechToTextServer(AudioServer):
+    """Where the rep's words are written down: the embedded Whisper, or a server."""
+
+    #: openai backend: the server's transcription model (OpenAI: ``whisper-1``, the one that
+    #: gives word times; a team's server: the name it knows its model by).
+    model: str = "whisper-1"
+    #: openai backend: ask for each word's time (``verbose_json``), which the delivery figures use.
+    #: A server that cannot give them (OpenAI's gpt-4o-transcribe) needs ``false``: the pace and
+    #: talking over are then timed from the speech found in the recording, and fillers have no times.
+    word_times: bool = True
+
+
+class TextToSpeechServer(AudioServer):
+    """Where the prospect's voice is made: the embedded Piper, or a server."""
+
+    #: openai backend: the server's speech model (OpenAI: ``tts-1``, ``gpt-4o-mini-tts``).
+    model: str = "tts-1"
+    #: openai backend: the server's voice for personas that name none (``voice.server`` in a persona).
+    voice: str = "alloy"
+    #: openai backend: ``wav`` (checked as it is read) or ``pcm`` (raw 16-bit samples at ``sample_rate``).
+    response_format: Literal["wav", "pcm"] = "wav"
+    #: openai backend: the rate the prospect's audio plays at: a ``pcm`` server's rate (OpenAI's
+    #: is 24 kHz); ``wav`` at another rate is resampled to it.
+    sample_rate: int = Field(default=24_000, ge=8_000, le=96_000)
+
+
+class VoiceSettings(BaseModel):
+    """Practising out loud: the speech-to-text model, the prospect's voice and its pace; embedded
+    by default, or on a speech server (``stt``, ``tts``)."""
+
+    #: The embedded Whisper model that writes down what the rep says: ``tiny.en`` (English, faster) or ``base``
     #: (multilingual, slower on CPU); see ``roleplay/voice/stt.py`` for the measurements.
     stt_model: Literal["tiny.en", "base"] = "tiny.en"
     #: CPU threads for speech to text (0: CTranslate2's default).
     stt_threads: int = 0
-    #: The prospect's voice: a Piper ``.onnx`` file (its ``.onnx.json`` beside it); default the
+    #: The prospect's embedded voice: a Piper ``.onnx`` file (its ``.onnx.json`` beside it); default the
     #: bundled en_US "joe" voice.
     tts_voice: Path | None = None
-    #: Piper's length_scale: 1.0 is the voice's own pace, below 1 faster, above 1 slower.
+    #: Piper's length_scale: 1.0 is the voice's own pace, below 1 faster, above 1 slower (a
+    #: server's ``speed`` is its inverse).
     length_scale: float = Field(default=1.0, gt=0.2, lt=5.0)
+    #: Speech to text on a server instead of the embedded Whisper (``[voice.stt]``).
+    stt: SpeechToTextServer = Field(default_factory=SpeechToTextServer)
+    #: The prospect's voice from a server instead of the embedded Piper (``[voice.tts]``).
+    tts: TextToSpeechServer = Field(default_factory=TextToSpeechServer)
 
 
 #: Per-role defaults for what a role's settings leave unset: (temperature, max_tokens,

@@ -1,3 +1,4 @@
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -140,6 +141,17 @@ def test_a_voice_of_its_own_changes_the_version_and_none_keeps_it():
     assert persona_version(parse_persona(_voiced("voice: {rate: 1.1}\n"), "p.yaml")) != persona_version(plain)
 
 
+def test_a_server_voice_is_kept_and_a_voice_without_one_keeps_its_version():
+    """Versions recorded before ``voice.server`` existed still name their persona: the hash is
+    the one of the dump without the field."""
+    voiced = parse_persona(_voiced("voice: {rate: 1.1}\n"), "p.yaml")
+    before = voiced.model_dump_json().replace('"server":null,', "")
+    assert '"server"' not in before and persona_version(voiced) == hashlib.sha256(before.encode()).hexdigest()[:12]
+    served = parse_persona(_voiced("voice: {name: joe, server: af_bella(2)+af_sky(1), rate: 1.1}\n"), "p.yaml")
+    assert served.voice.server == "af_bella(2)+af_sky(1)" and served.voice.name == "joe"
+    assert persona_version(served) != persona_version(voiced)
+
+
 @pytest.mark.parametrize(
     ("voice", "field", "message", "fix"),
     [
@@ -151,7 +163,12 @@ def test_a_voice_of_its_own_changes_the_version_and_none_keeps_it():
         ("voice: {path: voices/alba.wav}", "voice.path", "not a Piper voice file (.onnx)", "its .onnx.json goes"),
         ("voice: {path: voices/none.onnx}", "voice.path", "no voice file at", "relative to the folder of the persona"),
         ("voice: {path: %s.onnx}" % ("a" * 300), "voice.path", "cannot be looked up", "short plain path"),
-        ("voice: {speed: 1.2}", "voice.speed", "Extra inputs", "allowed here: name, path, rate"),
+        ("voice: {speed: 1.2}", "voice.speed", "Extra inputs", "allowed here: name, path, rate, server"),
+        ("voice: {server: ' onyx'}", "voice.server", "' onyx' is not a voice name", "without spaces around it"),
+        ("voice: {server: ''}", "voice.server", "'' is not a voice name", "as the speech server knows it"),
+        ("voice: {server: \"a\\nb\"}", "voice.server", "is not a voice name", "on one line"),
+        ("voice: {server: %s}" % ("v" * 101), "voice.server", "at most 100 characters", "the voice's name on"),
+        ("voice: {server: 7}", "voice.server", "valid string", "the voice's name on the team's speech server"),
         ("voice: joe", "voice", "valid dictionary", "name or path, and rate"),
     ],
 )

@@ -24,7 +24,7 @@ import pytest
 from gradio_client import handle_file
 
 from roleplay.call import Gym, Reply
-from roleplay.config import load_settings
+from roleplay.config import SpeechToTextServer, load_settings
 from roleplay.judge import DeliveryFacts
 from roleplay.measure.voice_bench import edit_distance, normalise
 from roleplay.rendering import delivery_line
@@ -32,7 +32,7 @@ from roleplay.storage import Delivery
 from roleplay.ui import spoken
 from roleplay.voice import Speaker, SpokenTurn, Transcript, Word, bundled_voice, reply_delivery, write_wav
 
-from .conftest import CALL_VIEW, PROJECT_ROOT, App, endpoint
+from .conftest import CALL_VIEW, PROJECT_ROOT, App, endpoint, free_port
 from .test_dashboard import downloaded
 
 pytestmark = pytest.mark.timeout(240)
@@ -135,6 +135,22 @@ def test_nothing_heard_says_so_and_stores_nothing(serve: Callable[..., App], sil
     # the call goes on
     typed = endpoint(client, "/send", CALL_VIEW, "How do you plan routes today?", False)
     assert lines(typed["chat"])[1] == ("user", "How do you plan routes today?")
+
+
+def test_a_speech_server_that_cannot_be_reached_says_so_and_stores_nothing(
+        settings, new_gym: Callable[..., Gym], serve: Callable[..., App], said: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SPEECH_KEY", "sk-test")
+    closed = f"http://127.0.0.1:{free_port()}/v1"
+    stt = SpeechToTextServer(backend="openai", base_url=closed, api_key_env="SPEECH_KEY")
+    app = serve(new_gym(settings.model_copy(update={"voice": settings.voice.model_copy(update={"stt": stt})})))
+    client = app.client()
+    endpoint(client, "/start", CALL_VIEW, PERSONA, False)
+
+    out = speak(client, said)
+    assert f"speech-to-text server at {closed} could not be reached" in out["status"], out["status"]
+    assert "correct voice.stt.base_url" in out["status"] and out["mic"] is None
+    assert [t.speaker for t in app.turns(app.session_id())] == ["prospect"]
 
 
 def test_a_call_switches_between_typing_and_speaking(serve: Callable[..., App], said: Path) -> None:

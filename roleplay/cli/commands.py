@@ -147,9 +147,9 @@ def cmd_export_scores(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.voice:
         return _bench_voice(args)
-    if args.backend or args.stt_model:
-        print("error: --backend and --stt-model go with --voice (the text bench is on the embedded model; "
-              "--fake for the app's overhead)", file=sys.stderr)
+    if args.backend or args.stt_model or args.stt_backend or args.tts_backend:
+        print("error: --backend, --stt-model, --stt-backend and --tts-backend go with --voice (the text bench is on "
+              "the embedded model; --fake for the app's overhead)", file=sys.stderr)
         return 2
     from roleplay.measure.bench import run_bench
 
@@ -171,18 +171,22 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def _bench_voice(args: argparse.Namespace) -> int:
+    from roleplay.errors import ConfigError
     from roleplay.measure.voice_bench import bench_voice
-    from roleplay.voice import VoiceModelError
 
-    overrides: dict[str, object] = {"voice": {"stt_model": args.stt_model}} if args.stt_model else {}
+    # Merged into the configured voice settings: a server's base_url, model and key stay as they are.
+    voice: dict[str, object] = {"stt_model": args.stt_model} if args.stt_model else {}
+    for key, backend in (("stt", args.stt_backend), ("tts", args.tts_backend)):
+        if backend:
+            voice[key] = {"backend": backend}
     args.backend = args.backend or Backend.LOCAL.value
-    settings = backend_settings(args, **overrides)
+    settings = backend_settings(args, **({"voice": voice} if voice else {}))
     if args.turns < 2:
         print("error: --turns must be at least 2 (the first turn warms up)", file=sys.stderr)
         return 2
     try:
         result = bench_voice(settings, turns=args.turns)
-    except VoiceModelError as exc:
+    except ConfigError as exc:  # a voice model that cannot be assembled, a speech server that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 1
     if args.json:

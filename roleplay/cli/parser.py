@@ -145,7 +145,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench = top.add("bench", "latency on the embedded model vs a naive baseline; app overhead; a voice turn",
                     "roleplay bench --json\nroleplay bench --fake\n"
                     "roleplay bench --voice --json            (a spoken turn on the embedded model)\n"
-                    "roleplay bench --voice --backend fake --turns 3")
+                    "roleplay bench --voice --backend fake --turns 3\n"
+                    "roleplay bench --voice --backend fake --stt-backend openai --tts-backend openai   "
+                    "(speech on the server of [voice.stt] and [voice.tts])")
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
     bench.add_argument("--voice", action="store_true",
                        help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
@@ -154,6 +156,12 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play")
     bench.add_argument("--stt-model", choices=["tiny.en", "base"],
                        help="with --voice: the Whisper model (default: settings, voice.stt_model)")
+    bench.add_argument("--stt-backend", choices=["embedded", "openai"],
+                       help="with --voice: write the rep's words down with the embedded Whisper or on the speech "
+                            "server of voice.stt (default: settings, voice.stt.backend)")
+    bench.add_argument("--tts-backend", choices=["embedded", "openai"],
+                       help="with --voice: make the prospect's voice with the embedded Piper or on the speech server "
+                            "of voice.tts (default: settings, voice.tts.backend)")
     _json(bench)
     bench.set_defaults(func=commands.cmd_bench)
 

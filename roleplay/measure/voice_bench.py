@@ -10,6 +10,10 @@ prospect model) and the bench times the first audio chunk. The rep reads the rep
 before the next line, as in ``roleplay bench``: the next line starts once the turn's grading and
 the preparing of the next turn are done. Turn 1 warms up and is left out of the percentiles.
 
+With ``voice.stt.backend``/``voice.tts.backend = "openai"`` (``--stt-backend``, ``--tts-backend``)
+the rep's words are written down, and the prospect's voice made, on the configured speech server;
+the rep's lines are still spoken by the embedded Piper.
+
 Not included: how the app decides the rep has stopped (a stop button adds nothing; a silence
 detector adds its wait), and the network between the browser and the app.
 """
@@ -187,6 +191,8 @@ def bench_voice(settings: Settings, turns: int = len(VOICE_SCRIPT)) -> dict[str,
                                          if t["speech_end_to_audio"] is not None], 0.95),
         "stt_s_p50": p50("stt_s"), "tts_first_audio_s_p50": p50("tts_first_audio_s"),
         "wer": round(word_error_rate(lines, [t["heard"] for t in per_turn]), 3),
-        "first_text_s_p50": p50("first_text_s"), "stt_model": settings.voice.stt_model,
+        "first_text_s_p50": p50("first_text_s"), "stt": transcriber.label,
+        "stt_model": settings.voice.stt.model if settings.voice.stt.backend == "openai" else settings.voice.stt_model,
+        "stt_backend": settings.voice.stt.backend, "tts_backend": settings.voice.tts.backend,
         "prospect_model": model, "per_turn": per_turn,
     }

@@ -148,9 +148,14 @@ def load_persona(path: Path) -> Persona:
 
 def persona_version(persona: Persona) -> str:
     """A short content hash that identifies this exact version of a persona."""
-    # A persona without a voice of its own hashes as it did before personas had voices, so the
-    # versions that sessions and the studio recorded still name it.
-    dump = persona.model_dump_json(exclude={"voice"} if persona.voice == Voice() else None).encode("utf-8")
+    # A persona without a voice of its own hashes as it did before personas had voices, and one
+    # without a server voice as before voices had ``server``, so the versions that sessions and
+    # the studio recorded still name it.
+    if persona.voice == Voice():
+        left_out: dict | None = {"voice": True}
+    else:
+        left_out = {"voice": {"server"}} if persona.voice.server is None else None
+    dump = persona.model_dump_json(exclude=left_out).encode("utf-8")
     return hashlib.sha256(dump).hexdigest()[:12]
 
 

@@ -114,12 +114,20 @@ class Voice(_Strict):
     ``voice.tts_voice``, or else the bundled "joe"). Files are checked only when the persona is
     read with its folder known (``parse_persona(..., base_dir=)``, as ``load_persona`` and the
     studio do), never when a stored session's persona is read back.
+
+    ``server`` is the voice on a team's speech server (the setting ``voice.tts.backend = "openai"``),
+    which only the server can check; the embedded voice (``name``, ``path``) is used otherwise, so
+    a persona can carry both. ``rate`` applies to either.
     """
 
     name: str | None = Field(None, description=f"a bundled voice: {', '.join(BUNDLED_VOICES)}")
     path: Text | None = Field(
         None, description="a Piper .onnx voice file with its .onnx.json beside it; a relative path is read from "
                           "the folder of the persona file")
+    server: str | None = Field(
+        None, max_length=100,
+        description="the voice's name on the team's speech server when voice comes from one (OpenAI: alloy, "
+                    "onyx, …); default: the setting voice.tts.voice")
     rate: float = Field(
         1.0, ge=MIN_RATE, le=MAX_RATE, strict=True,
         description=f"speaking rate from {MIN_RATE} to {MAX_RATE}: 1.0 is the voice's own pace, 1.2 is 20% faster, "
@@ -134,6 +142,15 @@ class Voice(_Strict):
                 {"name": name, "fix": f"use a bundled voice ({', '.join(BUNDLED_VOICES)}), or give a Piper voice "
                                       "file as voice.path instead of voice.name"})
         return name
+
+    @field_validator("server")
+    @classmethod
+    def _server_voice(cls, server: str | None) -> str | None:
+        if server is not None and (not server.strip() or server != server.strip() or "\n" in server):
+            raise PydanticCustomError("voice_server", "'{server}' is not a voice name", {
+                "server": server[:40], "fix": "give the voice's name as the speech server knows it, on one line "
+                                              "without spaces around it (e.g. onyx), or leave voice.server out"})
+        return server
 
     @field_validator("path")
     @classmethod

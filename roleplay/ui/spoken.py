@@ -42,7 +42,7 @@ from roleplay.storage import Delivery
 
 if TYPE_CHECKING:
     from roleplay.call import Call
-    from roleplay.voice import Speaker, SpokenTurn, Transcriber, Transcript
+    from roleplay.voice import BaseSpeaker, BaseTranscriber, SpokenTurn, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -92,12 +92,13 @@ def ensure_ffmpeg(cache_dir: Path) -> None:
     os.environ["PATH"] = f"{folder}{os.pathsep}{os.environ.get('PATH', '')}"
 
 
-def voice_models(settings: Settings, persona: Persona) -> tuple[Transcriber, Speaker]:
+def voice_models(settings: Settings, persona: Persona) -> tuple[BaseTranscriber, BaseSpeaker]:
     """The process's speech-to-text model and ``persona``'s voice, loaded on first use.
 
     Raises:
         VoiceUnavailable: the voice extra is not installed.
-        ConfigError: a model cannot be assembled or a configured voice file is missing.
+        ConfigError: a model cannot be assembled, a configured voice file is missing, or a speech
+            server's API key is not set.
     """
     try:
         from roleplay.voice import load_transcriber, speaker_for
@@ -160,11 +161,12 @@ class VoiceClock:
         self.prospect.append((round(start, 3), round(start + seconds, 3)))
 
 
-def hear(transcriber: Transcriber, recording: Recording | None, persona: Persona) -> Transcript:
+def hear(transcriber: BaseTranscriber, recording: Recording | None, persona: Persona) -> Transcript:
     """What the rep said in ``recording`` (``(rate, samples)`` as Gradio's ``Audio`` gives it).
 
     Raises:
         NothingHeard: nothing was recorded.
+        VoiceServerError: the speech-to-text server failed (``voice.stt.backend = "openai"``).
     """
     from roleplay.voice import NothingHeard
 
@@ -174,7 +176,7 @@ def hear(transcriber: Transcriber, recording: Recording | None, persona: Persona
     return transcriber.transcribe_pcm(rate, np.asarray(samples), prompt=f"{persona.name}, {persona.company}")
 
 
-def send(call: Call, transcript: Transcript, speaker: Speaker, clock: VoiceClock) -> SpokenTurn:
+def send(call: Call, transcript: Transcript, speaker: BaseSpeaker, clock: VoiceClock) -> SpokenTurn:
     """Send what the rep said through the call; the recording is taken to have ended just now.
 
     Raises:
@@ -298,7 +300,7 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
     yield Update(text, last=True, spoken_s=None if fault else round(spoken_s, 3), voice_fault=fault)
 
 
-def say(speaker: Speaker, text: str, clock: VoiceClock) -> Iterator[Update]:
+def say(speaker: BaseSpeaker, text: str, clock: VoiceClock) -> Iterator[Update]:
     """``text`` in the prospect's voice (a call's first words, say), a sentence at a time, in
     ``PIECE_S`` pieces; its playing time goes on ``clock``."""
     for speech in speaker.stream([text]):

@@ -164,7 +164,8 @@ class VoicePanel:
         try:
             transcript = spoken.hear(transcriber, recording, call.persona)
             turn = spoken.send(call, transcript, speaker, clock)
-        except (InvalidInput, CallEnded) as exc:  # nothing heard, too long, the call is over: nothing stored
+        # nothing heard, too long, the call is over, the speech server failed: nothing stored
+        except (InvalidInput, CallEnded, ConfigError) as exc:
             gr.Warning(str(exc))
             # words too long to send go to the text box, to shorten and send as text
             kept = transcript.text if isinstance(exc, InputError) and transcript is not None else gr.update()

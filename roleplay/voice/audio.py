@@ -7,8 +7,10 @@ them (resampling with FFmpeg's resampler through PyAV, which faster-whisper alre
 
 from __future__ import annotations
 
+import io
 import wave
 from pathlib import Path
+from typing import BinaryIO
 
 import av
 import numpy as np
@@ -32,6 +34,14 @@ def to_float_mono(samples: np.ndarray) -> np.ndarray:
     if np.issubdtype(array.dtype, np.integer):
         return (array.astype(np.float32) / float(np.iinfo(array.dtype).max + 1)).astype(np.float32)
     return array.astype(np.float32, copy=False)
+
+
+def to_int16(samples: np.ndarray) -> np.ndarray:
+    """Samples as int16: float in [-1, 1] scaled (and clipped), int16 as it is."""
+    array = np.asarray(samples)
+    if np.issubdtype(array.dtype, np.floating):
+        return np.clip(array * 32767.0, -32767, 32767).astype(np.int16)
+    return array.astype(np.int16, copy=False)
 
 
 def resample(samples: np.ndarray, rate: int, target: int = WHISPER_RATE) -> np.ndarray:
@@ -61,23 +71,30 @@ def for_whisper(sample_rate: int, samples: np.ndarray) -> np.ndarray:
     return resample(to_float_mono(samples), sample_rate, WHISPER_RATE)
 
 
-def read_wav(path: Path) -> tuple[int, np.ndarray]:
-    """A 16-bit PCM WAV file as ``(sample_rate, int16 array)`` (``(n,)`` or ``(n, channels)``)."""
-    with wave.open(str(path), "rb") as wav:
-        if wav.getsampwidth() != 2:
-            raise ValueError(f"{path}: only 16-bit PCM WAV is read here (sample width {wav.getsampwidth()})")
-        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
-        channels = wav.getnchannels()
-        return wav.getframerate(), data.reshape(-1, channels) if channels > 1 else data
+def read_wav(path: Path | BinaryIO) -> tuple[int, np.ndarray]:
+    """A 16-bit PCM WAV file (a path, or bytes in ``io.BytesIO``) as ``(sample_rate, int16 array)``
+    (``(n,)`` or ``(n, channels)``).
+
+    Raises:
+        ValueError: it is not WAV, or not 16-bit PCM.
+    """
+    given = isinstance(path, io.IOBase)
+    name = "the audio" if given else str(path)
+    try:
+        with wave.open(path if given else str(path), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                raise ValueError(f"{name}: only 16-bit PCM WAV is read here (sample width {wav.getsampwidth()})")
+            data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+            channels = wav.getnchannels()
+            return wav.getframerate(), data.reshape(-1, channels) if channels > 1 else data
+    except (wave.Error, EOFError) as exc:
+        raise ValueError(f"{name} is not a 16-bit PCM WAV file ({exc or type(exc).__name__})") from exc
 
 
-def write_wav(path: Path, sample_rate: int, samples: np.ndarray) -> None:
-    """Write mono int16 (or float in [-1, 1]) samples as a 16-bit PCM WAV file."""
-    array = np.asarray(samples)
-    if np.issubdtype(array.dtype, np.floating):
-        array = np.clip(array * 32767.0, -32767, 32767).astype(np.int16)
-    with wave.open(str(path), "wb") as wav:
+def write_wav(path: Path | BinaryIO, sample_rate: int, samples: np.ndarray) -> None:
+    """Write mono int16 (or float in [-1, 1]) samples as a 16-bit PCM WAV file (a path, or ``io.BytesIO``)."""
+    with wave.open(path if isinstance(path, io.IOBase) else str(path), "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
         wav.setframerate(sample_rate)
-        wav.writeframes(array.astype("<i2").tobytes())
+        wav.writeframes(to_int16(samples).astype("<i2").tobytes())

@@ -1,4 +1,5 @@
-"""The prospect's voice for a persona: which Piper voice, at what pace (``speaker_for``).
+"""The prospect's voice for a persona: which Piper voice, or which voice on a speech server, at
+what pace (``speaker_for``).
 
 A persona's ``voice`` (``roleplay.personas.Voice``, checked when the persona is read) names a
 bundled voice or a Piper file, and a speaking rate:
@@ -11,6 +12,10 @@ bundled voice or a Piper file, and a speaking rate:
 
 The rate scales the app's pace: Piper's ``length_scale`` is ``settings.voice.length_scale / rate``
 (with the default setting 1.0, simply ``1 / rate``: rate 1.25 speaks in 0.8 of the time).
+
+With ``settings.voice.tts.backend = "openai"`` the voice comes from a speech server instead
+(``server.ServerSpeaker``): the persona's ``voice.server``, or else ``voice.tts.voice``, at the
+``speed`` that is the inverse of that length_scale.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ from roleplay.config import Settings
 from roleplay.errors import ConfigError
 from roleplay.personas import Persona, Voice
 from roleplay.voice.models import JOE_VOICE, VoiceModel
-from roleplay.voice.tts import Speaker, bundled_voice, default_voice, shared_speaker
+from roleplay.voice.server import server_speaker
+from roleplay.voice.tts import BaseSpeaker, bundled_voice, default_voice, shared_speaker
 
 #: The bundled voices by the name a persona gives (``roleplay.personas.BUNDLED_VOICES``).
 BUNDLED: dict[str, VoiceModel] = {"joe": JOE_VOICE}
@@ -51,10 +57,10 @@ def length_scale_for(voice: Voice, settings: Settings) -> float:
 
 
 def speaker_for(persona: Persona, settings: Settings, *, base_dir: Path | None = None,
-                varied: bool = True) -> Speaker:
-    """The prospect's ``Speaker`` for ``persona``: its voice at its rate.
+                varied: bool = True) -> BaseSpeaker:
+    """The prospect's speaker for ``persona``: its voice at its rate, embedded or on the server.
 
-    Each voice is loaded once per process and shared by every persona that speaks with it
+    Each Piper voice is loaded once per process and shared by every persona that speaks with it
     (``shared_speaker``), so this is cheap to call for every call or preview.
 
     Args:
@@ -62,13 +68,17 @@ def speaker_for(persona: Persona, settings: Settings, *, base_dir: Path | None =
         settings: For the model cache, the default voice and pace, and the personas folder.
         base_dir: The folder of the persona's file, from which a relative ``voice.path`` is read;
             default ``settings.personas_dir``, where the app's personas live.
-        varied: As for ``Speaker``; ``False`` gives the same audio for the same text (tests).
+        varied: As for ``Speaker``; ``False`` gives the same audio for the same text (tests). A
+            server's voice is as the server makes it.
 
     Raises:
         VoiceModelError: a bundled voice's package is missing or its files fail their check.
         ConfigError: the persona's voice file is gone (it was there when the persona was checked),
             or the configured default voice does not exist.
+        VoiceServerError: the server's API key is not set.
     """
+    if settings.voice.tts.backend == "openai":
+        return server_speaker(settings, persona.voice.server, persona.voice.rate)
     path = voice_path(persona.voice, settings, base_dir)
     if persona.voice.path is not None and not (path.is_file() and Path(f"{path}.json").is_file()):
         raise ConfigError(f"persona {persona.id}: its voice {path} (voice.path: {persona.voice.path}) or the "

@@ -1,9 +1,11 @@
 """Speech to text: what the rep said, with a time for every word, from faster-whisper.
 
 ``Transcriber`` loads a Whisper model (int8 on CPU, Silero VAD filter) once per process
-(``load_transcriber``) and is safe to share between threads. ``Transcriber.listen`` opens a
-``Listener`` that takes the rep's audio while they speak and writes down each finished stretch
-(up to a pause) in the background, so that when they stop only the last stretch is left.
+(``load_whisper``) and is safe to share between threads. Its base, ``BaseTranscriber``, is what
+the app writes speech down with, embedded or on a speech server (``roleplay.voice.server``):
+``BaseTranscriber.listen`` opens a ``Listener`` that takes the rep's audio while they speak and
+writes down each finished stretch (up to a pause) in the background, so that when they stop only
+the last stretch is left.
 
 Why these choices (measured on 2 CPU cores, rep lines of 3–5 s spoken by Piper's joe voice;
 ``roleplay bench --voice`` measures the whole turn):
@@ -30,6 +32,7 @@ import logging
 import math
 import threading
 import time
+from abc import ABC, abstractmethod
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
@@ -73,15 +76,32 @@ class Transcript(BaseModel):
     """What was said in a stretch of audio."""
 
     text: str
+    #: Each word with its times; empty when the words came without times (``words_timed``).
     words: list[Word]
     #: Length of the audio given, in seconds (silence included).
     duration_s: float
     #: Seconds spent writing it down (for a ``Listener``: after ``finish`` was called).
     seconds: float = 0.0
+    #: ``False`` when a speech server gave the text without word times: ``speech`` then says
+    #: when the speech began and ended (found in the audio by Silero VAD; ``None``: none found).
+    words_timed: bool = True
+    speech: tuple[float, float] | None = None
+
+    @classmethod
+    def joined(cls, parts: list[Transcript], duration_s: float, seconds: float) -> Transcript:
+        """One transcript of consecutive stretches (their times on one clock)."""
+        timed = all(p.words_timed for p in parts)
+        spans = [p.speech for p in parts if p.speech is not None]
+        return cls(text=" ".join(p.text for p in parts if p.text), words=[w for p in parts for w in p.words],
+                   duration_s=duration_s, seconds=seconds, words_timed=timed,
+                   speech=None if timed or not spans else (spans[0][0], spans[-1][1]))
 
 
-def _prompt(context: str | None) -> str:
-    """Whisper's prompt: the filler style, then the last words of ``context``."""
+def whisper_prompt(audio: np.ndarray, context: str | None) -> str | None:
+    """Whisper's prompt for 16 kHz ``audio``: the filler style, then the last words of ``context``;
+    none for audio shorter than ``_PROMPT_MIN_S`` (see there)."""
+    if len(audio) < _PROMPT_MIN_S * WHISPER_RATE:
+        return None
     said = " ".join((context or "").split()[-_CONTEXT_WORDS:])
     return f"{FILLER_PROMPT} {said}".strip()
 
@@ -129,24 +149,18 @@ class _ShortWindowWhisper(WhisperModel):
         return super().encode(features)
 
 
-class Transcriber:
-    """A Whisper model that writes down speech; one per process, shared by threads.
+class BaseTranscriber(ABC):
+    """Writes down speech (``transcribe``), from Gradio's PCM or a file too, and while it is
+    spoken (``listen``); safe to share between threads. ``Transcriber`` is the embedded Whisper,
+    ``roleplay.voice.server.ServerTranscriber`` a speech server."""
 
-    Args:
-        model_dir: A CTranslate2 Whisper model directory (``ensure_voice_model``). English is
-            asked for, also of the multilingual model.
-        threads: CPU threads (0: CTranslate2's default).
-        label: Names the model in logs and reports.
-    """
+    #: Names the model in logs and reports.
+    label: str
 
-    def __init__(self, model_dir: Path, *, threads: int = 0, label: str = "whisper"):
-        self.label = label
-        self._model = _ShortWindowWhisper(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
-        # One transcription at a time: the model's one worker would queue them anyway, and the
-        # segments are decoded lazily, so the lock also covers reading them.
-        self._lock = threading.Lock()
+    def __init__(self) -> None:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="listener")
 
+    @abstractmethod
     def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, offset_s: float = 0.0) -> Transcript:
         """Write down 16 kHz mono float32 speech.
 
@@ -159,11 +173,49 @@ class Transcriber:
         Returns:
             The text, each word with its start and end, the audio's duration and the seconds taken.
         """
+
+    def transcribe_pcm(self, sample_rate: int, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
+        """Write down PCM as Gradio's ``Audio`` gives it: ``(sample_rate, int16 array)``, any rate."""
+        return self.transcribe(for_whisper(sample_rate, samples), prompt=prompt)
+
+    def transcribe_file(self, path: Path, *, prompt: str | None = None) -> Transcript:
+        """Write down a 16-bit PCM WAV file."""
+        return self.transcribe_pcm(*read_wav(path), prompt=prompt)
+
+    def listen(self, *, prompt: str | None = None) -> Listener:
+        """Start taking a reply as it is spoken (``Listener.feed``, then ``Listener.finish``)."""
+        return Listener(self, prompt=prompt)
+
+    def submit(self, fn, *args) -> Future:
+        """Run background work of a ``Listener`` on this transcriber's one worker thread."""
+        return self._worker.submit(fn, *args)
+
+
+class Transcriber(BaseTranscriber):
+    """A Whisper model that writes down speech; one per process, shared by threads.
+
+    Args:
+        model_dir: A CTranslate2 Whisper model directory (``ensure_voice_model``). English is
+            asked for, also of the multilingual model.
+        threads: CPU threads (0: CTranslate2's default).
+        label: Names the model in logs and reports.
+    """
+
+    def __init__(self, model_dir: Path, *, threads: int = 0, label: str = "whisper"):
+        super().__init__()
+        self.label = label
+        self._model = _ShortWindowWhisper(str(model_dir), device="cpu", compute_type="int8", cpu_threads=threads)
+        # One transcription at a time: the model's one worker would queue them anyway, and the
+        # segments are decoded lazily, so the lock also covers reading them.
+        self._lock = threading.Lock()
+
+    def transcribe(self, audio: np.ndarray, *, prompt: str | None = None, offset_s: float = 0.0) -> Transcript:
+        """Write down 16 kHz mono float32 speech (see ``BaseTranscriber.transcribe``)."""
         started = time.monotonic()
         audio = np.asarray(audio, dtype=np.float32)
         with self._lock:
             short = len(audio) < _PROMPT_MIN_S * WHISPER_RATE
-            texts, words = self._write_down(audio, None if short else _prompt(prompt), offset_s)
+            texts, words = self._write_down(audio, whisper_prompt(audio, prompt), offset_s)
             if _loops(words) and not short:
                 # The prompt can send Whisper into a loop ("I hear you. I hear you. …"); without
                 # it, none of the lines measured looped.
@@ -194,22 +246,6 @@ class Transcriber:
                       for w in segment.words or [] if w.word.strip()]
         return texts, words
 
-    def transcribe_pcm(self, sample_rate: int, samples: np.ndarray, *, prompt: str | None = None) -> Transcript:
-        """Write down PCM as Gradio's ``Audio`` gives it: ``(sample_rate, int16 array)``, any rate."""
-        return self.transcribe(for_whisper(sample_rate, samples), prompt=prompt)
-
-    def transcribe_file(self, path: Path, *, prompt: str | None = None) -> Transcript:
-        """Write down a 16-bit PCM WAV file."""
-        return self.transcribe_pcm(*read_wav(path), prompt=prompt)
-
-    def listen(self, *, prompt: str | None = None) -> Listener:
-        """Start taking a reply as it is spoken (``Listener.feed``, then ``Listener.finish``)."""
-        return Listener(self, prompt=prompt)
-
-    def submit(self, fn, *args) -> Future:
-        """Run background work of a ``Listener`` on this transcriber's one worker thread."""
-        return self._worker.submit(fn, *args)
-
 
 class Listener:
     """One reply, taken while it is spoken: finished stretches are written down in the background.
@@ -220,7 +256,7 @@ class Listener:
     whole reply, its ``seconds`` being the time ``finish`` took: only the last stretch.
     """
 
-    def __init__(self, transcriber: Transcriber, *, prompt: str | None = None, min_stretch_s: float = 3.0,
+    def __init__(self, transcriber: BaseTranscriber, *, prompt: str | None = None, min_stretch_s: float = 3.0,
                  min_pause_s: float = 0.3):
         self._transcriber = transcriber
         self._prompt = prompt
@@ -289,9 +325,7 @@ class Listener:
             self._parts.append(self._transcriber.transcribe(rest, prompt=self._context(),
                                                             offset_s=self._committed / WHISPER_RATE))
         log.debug("listener: %d stretch(es), %.2f s of audio", len(self._parts), len(audio) / WHISPER_RATE)
-        return Transcript(text=" ".join(p.text for p in self._parts if p.text),
-                          words=[w for p in self._parts for w in p.words], duration_s=len(audio) / WHISPER_RATE,
-                          seconds=time.monotonic() - started)
+        return Transcript.joined(self._parts, len(audio) / WHISPER_RATE, time.monotonic() - started)
 
 
 @lru_cache(maxsize=2)
@@ -300,8 +334,8 @@ def _load(model: str, cache_dir: Path, threads: int) -> Transcriber:
     return Transcriber(ensure_voice_model(spec, cache_dir), threads=threads, label=spec.label)
 
 
-def load_transcriber(settings: Settings) -> Transcriber:
-    """The process's transcriber for ``settings.voice`` (loaded on first use, then shared).
+def load_whisper(settings: Settings) -> Transcriber:
+    """The process's embedded Whisper for ``settings.voice`` (loaded on first use, then shared).
 
     Raises:
         VoiceModelError: the model's package is missing or its files fail their check.

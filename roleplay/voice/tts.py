@@ -7,7 +7,8 @@ soon as it is made, so the first words play while the rest is still being writte
 4-second sentence in about 0.5 s on 2 CPU cores, so a short first clause is heard quickly.
 
 A process loads each voice once (``shared_speaker``): speakers of one voice at different paces
-share it (``Speaker.at_pace``).
+share it (``Speaker.at_pace``). ``BaseSpeaker`` is what the app speaks with, this Piper voice or a
+speech server's (``roleplay.voice.server``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import os
 import re
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -122,7 +124,32 @@ class Speech:
         return self.sample_rate, self.samples
 
 
-class Speaker:
+class BaseSpeaker(ABC):
+    """The prospect's voice as the app uses it: ``synthesize`` a piece of text, or ``stream`` text
+    as it is written; safe to share between threads. ``Speaker`` is the embedded Piper,
+    ``roleplay.voice.server.ServerSpeaker`` a speech server."""
+
+    #: The rate of every ``Speech`` it makes.
+    sample_rate: int
+
+    @abstractmethod
+    def synthesize(self, text: str) -> Speech:
+        """Speak ``text`` (any length) as one piece of audio."""
+
+    def stream(self, pieces: Iterable[str]) -> Iterator[Speech]:
+        """Speak text as it is written: each sentence or clause as soon as it is complete.
+
+        Args:
+            pieces: The text in pieces, as a model streams it.
+
+        Yields:
+            One ``Speech`` per chunk (see ``Chunker``), in order.
+        """
+        for chunk in speakable_chunks(pieces):
+            yield self.synthesize(chunk)
+
+
+class Speaker(BaseSpeaker):
     """A Piper voice at a speaking rate; safe to share between threads.
 
     Args:
@@ -168,18 +195,6 @@ class Speaker:
             arrays = [chunk.audio_int16_array for chunk in self._voice.synthesize(text, self._config)]
         samples = np.concatenate(arrays) if arrays else np.zeros(0, np.int16)
         return Speech(text, self.sample_rate, samples, time.monotonic() - started)
-
-    def stream(self, pieces: Iterable[str]) -> Iterator[Speech]:
-        """Speak text as it is written: each sentence or clause as soon as it is complete.
-
-        Args:
-            pieces: The text in pieces, as a model streams it.
-
-        Yields:
-            One ``Speech`` per chunk (see ``Chunker``), in order.
-        """
-        for chunk in speakable_chunks(pieces):
-            yield self.synthesize(chunk)
 
 
 def _synthesis(length_scale: float, varied: bool) -> SynthesisConfig:

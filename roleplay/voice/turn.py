@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roleplay.errors import InvalidInput
-from roleplay.voice.delivery import Interval, ReplyDelivery, reply_delivery
+from roleplay.voice.delivery import Interval, ReplyDelivery, transcript_delivery
 from roleplay.voice.stt import Transcript
-from roleplay.voice.tts import Chunker, Speaker, Speech, speakable_chunks
+from roleplay.voice.tts import BaseSpeaker, Chunker, Speech, speakable_chunks
 
 if TYPE_CHECKING:
     from roleplay.call import Call, Reply
@@ -61,7 +61,7 @@ class SpokenTurn:
 
     transcript: Transcript
     delivery: ReplyDelivery
-    speaker: Speaker
+    speaker: BaseSpeaker
     reply: Reply
     #: The prospect's words as kept by the call, once the audio has all been given.
     text: str = ""
@@ -115,7 +115,7 @@ class NothingHeard(InvalidInput):
     """The recording had no words in it."""
 
 
-def speak_turn(call: Call, transcript: Transcript, speaker: Speaker, *, offset_s: float = 0.0,
+def speak_turn(call: Call, transcript: Transcript, speaker: BaseSpeaker, *, offset_s: float = 0.0,
                prospect: Sequence[Interval] = ()) -> SpokenTurn:
     """Send what the rep said, and get the prospect's answer as audio.
 
@@ -135,6 +135,6 @@ def speak_turn(call: Call, transcript: Transcript, speaker: Speaker, *, offset_s
     """
     if not transcript.text.strip():
         raise NothingHeard("No words were heard in that recording. Check the microphone and say it again.")
-    delivery = reply_delivery(transcript.words, offset_s=offset_s, prospect=prospect)
+    delivery = transcript_delivery(transcript, offset_s=offset_s, prospect=prospect)
     reply = call.send(transcript.text)
     return SpokenTurn(transcript=transcript, delivery=delivery, speaker=speaker, reply=reply)
