@@ -59,10 +59,45 @@ def gym(new_gym: Callable[..., Gym]) -> Gym:
     return new_gym()
 
 
+# --- The database: SQLite, and PostgreSQL when a test server is given ---------------------------
+
+import os  # noqa: E402
+
+from sqlalchemy import create_engine  # noqa: E402
+
+from roleplay.storage import Store, create_store  # noqa: E402
+from roleplay.storage.tables import metadata  # noqa: E402
+
+#: A PostgreSQL database the tests may empty (``scripts/with-postgres`` starts one and sets it).
+POSTGRES_URL = os.environ.get("ROLEPLAY_TEST_POSTGRES_URL")
+
+
+@pytest.fixture(params=[
+    "sqlite",
+    pytest.param("postgresql", marks=pytest.mark.skipif(
+        not POSTGRES_URL, reason="ROLEPLAY_TEST_POSTGRES_URL is not set (scripts/test sets it)")),
+])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database: a new SQLite file, or the test PostgreSQL database with no tables."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    assert POSTGRES_URL is not None
+    engine = create_engine(POSTGRES_URL)
+    metadata.drop_all(engine)
+    engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = create_store(db_url)
+    yield s
+    s.close()
+
+
 # --- Serving the Gradio app (tests/test_app.py, test_studio.py, test_browser.py, team mode) ------
 
 import contextlib  # noqa: E402
-import os  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
 import time  # noqa: E402

@@ -343,11 +343,13 @@ class Call:
         (``None``: until done), and as long for those another process is grading."""
         out: dict[int, Grade | None] = {}
         stored: dict[int, Grade] | None = None
+        unknown = []
         for turn_id, _ in self.rep_turns:
             future = self.pending.get(turn_id)
-            if future is None:
+            if future is None:  # graded before this process opened the call, or by another process
                 stored = self.gym.store.grades_for(self.id) if stored is None else stored
                 out[turn_id] = stored.get(turn_id)
+                unknown.append(turn_id)
                 continue
             try:
                 out[turn_id] = future.result(timeout=wait) if wait != 0 else (
@@ -356,8 +358,8 @@ class Call:
                 out[turn_id] = self.partial.get(turn_id)
             except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
                 out[turn_id] = Grade.unscored(f"grading crashed ({exc.__class__.__name__}: {exc})")
-        elsewhere = [turn_id for turn_id, _ in self.rep_turns if turn_id not in self.pending and out[turn_id] is None]
-        if elsewhere and wait != 0:
+        elsewhere = [turn_id for turn_id in unknown if out[turn_id] is None]
+        if elsewhere and wait != 0:  # (this process may take some of them over meanwhile)
             out.update(self.gym.jobs.wait_for(self.id, elsewhere, wait))
         return out
 

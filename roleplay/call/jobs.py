@@ -36,8 +36,8 @@ MAX_ATTEMPTS = 3
 
 def cut_short(attempts: int) -> str:
     """The unscored reason of a reply whose grading was taken ``attempts`` times and never finished."""
-    return (f"grading was cut short {attempts} times (the process grading it stopped each time); "
-            "it is not tried again")
+    return (f"grading was cut short {attempts} times (the process grading it stopped, or could not read the "
+            "call); it is not tried again")
 
 
 class GradingJobs:

@@ -78,9 +78,9 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     }
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the app and block until interrupted."""
-    gym = Gym(settings)
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, gym: Gym | None = None) -> None:
+    """Start the app and block until interrupted; over ``gym`` when given (a test's fakes)."""
+    gym = gym or Gym(settings)
     options = launch_options(gym)
     threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(gym)
