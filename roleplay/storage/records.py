@@ -31,16 +31,6 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-class TurnRecord(BaseModel):
-    id: int
-    idx: int
-    speaker: str
-    text: str
-    move: str | None = None
-    state: dict[str, Any] | None = None
-    meta: dict[str, Any] | None = None
-
-
 class NewTurn(BaseModel):
     """A turn to store (``Store.add_turns``); ``state`` also becomes the session's state."""
 
@@ -49,6 +39,13 @@ class NewTurn(BaseModel):
     move: str | None = None
     state: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
+
+
+class TurnRecord(NewTurn):
+    """A stored turn: its id, and its position in the session (from 0)."""
+
+    id: int
+    idx: int
 
 
 class TurnConflict(RuntimeError):
