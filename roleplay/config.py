@@ -178,6 +178,12 @@ class Settings(BaseSettings):
     team_mode: bool = False
     retry_delay_s: float = 0.5
     retry_max_delay_s: float = 5.0
+    #: Seconds a process holds a reply's grading job without renewing it. A process renews its
+    #: jobs while it lives; when one is killed, another takes its jobs over this long after.
+    grading_lease_s: float = Field(default=30.0, gt=0)
+    #: How often each process renews its jobs and looks for jobs whose lease lapsed (at most a
+    #: third of the lease).
+    grading_poll_s: float = Field(default=5.0, gt=0)
 
     @model_validator(mode="after")
     def _fill_role_backends(self) -> Settings:

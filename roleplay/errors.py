@@ -9,6 +9,7 @@ and how to fix it, so the CLI and the app can show it as it is:
   the embedded weights, team mode without accounts). Also a ``RuntimeError``.
 - ``ModelFault`` (``roleplay.backends.faults``): a model failed after its retry.
 - ``CallEnded`` (``roleplay.call``): a message was sent to a call that is over.
+- ``CallMoved`` (``roleplay.call``): another window or app process took the call's turn first.
 """
 
 

@@ -18,6 +18,7 @@ from roleplay.backends.fakes import FakeChatModel, fake_model_for
 from roleplay.call import Gym
 from roleplay.config import Role, Settings, load_settings
 from roleplay.personas import Persona, load_persona
+from roleplay.storage import Store, create_store
 
 #: The repository checkout the tests run in (the developers' files: evals/, docs/, README.md).
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -80,6 +81,16 @@ def new_gym(settings: Settings) -> Iterator[Callable[..., Gym]]:
 @pytest.fixture
 def gym(new_gym: Callable[..., Gym]) -> Gym:
     return new_gym()
+
+
+# --- The database: SQLite, and PostgreSQL when a test server is given ---------------------------
+
+
+@pytest.fixture
+def store(db_url: str) -> Iterator[Store]:
+    s = create_store(db_url)
+    yield s
+    s.close()
 
 
 # --- Serving the Gradio app (tests/test_app.py, test_studio.py, test_browser.py, team mode) ------

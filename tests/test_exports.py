@@ -31,7 +31,7 @@ from roleplay.team.exports import (
     session_markdown,
 )
 
-from .test_storage import new_session, store  # noqa: F401 - a fixture over SQLite and PostgreSQL (db_url)
+from .test_storage import new_session
 
 PERSONA = "happy_incumbent"
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$")

@@ -9,11 +9,10 @@ server that cannot be reached is a failure, not a skip. The ``db_url`` fixture i
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import create_engine, func, select, text
 
 from roleplay.call import Gym
@@ -23,13 +22,6 @@ from roleplay.storage import Store, create_store
 from roleplay.storage.tables import metadata, turns
 
 PERSONA = "happy_incumbent"
-
-
-@pytest.fixture
-def store(db_url: str) -> Iterator[Store]:
-    s = create_store(db_url)
-    yield s
-    s.close()
 
 
 def new_session(store: Store, owner: str | None = "rep@example.com") -> str:
@@ -158,7 +150,7 @@ def test_a_call_resumes_from_the_database_after_a_restart(
     settings: Settings, db_url: str, new_gym: Callable[..., Gym],
 ) -> None:
     settings = settings.model_copy(update={"database_url": db_url})
-    first = new_gym()
+    first = new_gym(settings)
     call = first.start(PERSONA)
     call.say("Totally fair. What made Fleetly the right fit? 🤔")
     call.say("Could we book 20 minutes next Tuesday?")
@@ -166,7 +158,7 @@ def test_a_call_resumes_from_the_database_after_a_restart(
     first.close()
     first.store.close()
 
-    second: Gym = new_gym()  # a new process, over the same database
+    second: Gym = new_gym(settings)  # a new process, over the same database
     resumed = second.call(call.id)
     assert [ln.text for ln in resumed.lines] == [ln.text for ln in call.lines]
     assert resumed.state == call.state and resumed.rep_turns == call.rep_turns

@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from roleplay.backends import ModelFault
-from roleplay.call.state import Move, ProspectState, advance
+from roleplay.call.state import Move, ProspectState, advance, initial_state
 from roleplay.drills import Drill, verdict
 from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import DeliveryFacts, Grade, Report, RepTurn
 from roleplay.personas import Persona
-from roleplay.storage import Attempt
+from roleplay.storage import Attempt, NewTurn, SessionRecord, TurnConflict
 from roleplay.transcript import Line
 from roleplay.understanding import Reading
 
@@ -39,6 +39,11 @@ class InputError(InvalidInput):
 
 class CallEnded(RoleplayError, RuntimeError):
     """The call is over; start a new one."""
+
+
+class CallMoved(RoleplayError, RuntimeError):
+    """Another window (or app process) took the call's next turn first; nothing of this message
+    was stored, and the call is as the database has it."""
 
 
 #: The unscored reason of every reply in a call started with ``grade=False``.
@@ -75,6 +80,13 @@ def clean_message(text: str | None, limit: int) -> str:
         raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
                          "On a call, say it in a few sentences.")
     return cleaned
+
+
+def stored_state(record: SessionRecord, persona: Persona) -> ProspectState:
+    """The prospect's state as the session last stored it (its start, when nothing was stored)."""
+    if not record.state:
+        return initial_state(persona)
+    return ProspectState.model_validate({k: v for k, v in record.state.items() if k in ProspectState.model_fields})
 
 
 class Reply:
@@ -138,6 +150,36 @@ class Call:
     def over(self) -> bool:
         return self.ended_by is not None
 
+    def load(self, record: SessionRecord) -> None:
+        """Take the call as ``record`` has it: its lines, the prospect's state, the replies, how it
+        ended and its report (grades under way in this process stay under way)."""
+        self.lines = [Line(speaker=t.speaker, text=t.text) for t in record.turns]
+        self.state = stored_state(record, self.persona)
+        self.rep_turns = [(t.id, t.text) for t in record.turns if t.speaker == "rep"]
+        self.ended_by = record.ended_by
+        self.report = Report.model_validate(record.report) if record.report else None
+
+    def refresh(self) -> bool:
+        """Catch up with what other processes stored for this call (turns, its end, its report).
+
+        Skipped while this process is taking a turn of the call, which brings it up to date
+        itself. Returns whether anything had changed.
+        """
+        if not self.lock.acquire(blocking=False):
+            return False
+        try:
+            return self._catch_up()
+        finally:
+            self.lock.release()
+
+    def _catch_up(self) -> bool:
+        """``refresh``, with the call's lock held: one small query, and a reload when it moved on."""
+        if self.gym.store.progress(self.id) == (len(self.lines), self.ended_by, self.report is not None):
+            return False
+        self.load(self.gym.store.get_session(self.id))
+        self.last_turn = None
+        return True
+
     def send(self, text: str | None) -> Reply:
         """Send the rep's message: checked at once (``InputError``, ``CallEnded``), then the
         prospect's reply is spoken as the returned ``Reply`` is iterated.
@@ -147,7 +189,9 @@ class Call:
         times out, cannot be reached or is rate-limited gets one retry (the streamed text
         starts again); if that fails too, the persona's line is used and ``last_turn.fault``
         says what happened. The result of the turn is in ``last_turn`` afterwards. Grading
-        starts once the reply is complete.
+        starts once the reply is complete. The rep's message and the prospect's answer are
+        stored together at the end, only if no other process took the call's turn or ended it
+        meanwhile (else iterating raises ``CallMoved`` or ``CallEnded``, and nothing is stored).
         """
         if self.over:
             raise CallEnded("This call has ended. Start a new one.")
@@ -156,20 +200,20 @@ class Call:
 
     def _speak(self, text: str) -> Iterator[str]:
         with self.lock:
+            self._catch_up()  # another process may have taken a turn of this call since
             if self.over:  # ended (in another tab, say) since the message was taken
                 raise CallEnded("This call has ended. Start a new one.")
             self.last_turn = None
-            store = self.gym.store
             context = list(self.lines)
-            rep_turn_id = store.add_turn(self.id, "rep", text)
             reading = self.gym.grader.reader.read(context, text)  # read once: the prospect and the grader
-            decision = advance(self.state, self.persona, reading)
+            state = self.state.model_copy(deep=True)  # the call's own changes only once the turn is stored
+            decision = advance(state, self.persona, reading)
             history = [*context, Line(speaker="rep", text=text)]
             prospect = self.gym.prospect(self.persona)
             raw, error, retried = "", None, []
             try:
                 with self.gym.gate.speaking():
-                    for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, self.state),
+                    for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, state),
                                                      what=f"call {self.id}: prospect", on_retry=retried.append):
                         yield raw
             except ModelFault as fault:
@@ -178,7 +222,7 @@ class Call:
                 error = ModelFault(exc, 1).describe("the prospect's model")
             if error:
                 log.warning("call %s: %s", self.id, error)
-            voiced = prospect.finish("" if error else raw, decision, self.state)
+            voiced = prospect.finish("" if error else raw, decision, state)
             reason = error or voiced.fallback_reason
             ended = decision.move == Move.HANG_UP
             meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}
@@ -186,14 +230,14 @@ class Call:
                 meta["withheld_fact"] = voiced.withheld_fact
             if retried:
                 meta["retried_after"] = [f"{type(exc).__name__}: {str(exc)[:160]}" for exc in retried]
-            prospect_turn_id = store.add_turn(
-                self.id, "prospect", voiced.text, move=decision.move.value, state=self.state.snapshot(),
-                meta=meta or None,
-            )
+            rep_turn_id, prospect_turn_id = self._store_turn(text, voiced.text, decision.move, state, meta or None)
+            self.state = state
             self.lines = [*history, Line(speaker="prospect", text=voiced.text)]
             self.rep_turns.append((rep_turn_id, text))
-            self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
-                                         if self.grading else self._skip_grade(rep_turn_id))
+            if self.grading:
+                self.gym.jobs.submit(self, rep_turn_id, context, text, reading)
+            else:
+                self.pending[rep_turn_id] = self._skip_grade(rep_turn_id)
             self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
                                         fault=error, withheld_fact=voiced.withheld_fact)
             if ended:
@@ -201,6 +245,28 @@ class Call:
             elif self.drill is not None and len(self.drill_replies()) >= self.drill.replies:
                 self._end("rep")  # the drill's replies are given
             yield voiced.text
+
+    def _store_turn(self, said: str, answer: str, move: Move, state: ProspectState,
+                    meta: dict[str, object] | None) -> tuple[int, int]:
+        """Store the rep's message and the prospect's answer together, at the position the turn
+        started from (with the reply's grading job, held by this process); their ids.
+
+        Raises:
+            CallEnded, CallMoved: another process ended the call, or took its turn, first; the
+                call is reloaded as stored and nothing of this turn is kept.
+        """
+        try:
+            return tuple(self.gym.store.add_turns(self.id, [
+                NewTurn(speaker="rep", text=said),
+                NewTurn(speaker="prospect", text=answer, move=move.value, state=state.snapshot(), meta=meta),
+            ], at=len(self.lines), grading=self.gym.jobs.lease if self.grading else None))
+        except TurnConflict:
+            self._catch_up()
+            log.info("call %s: another process took the turn first; nothing stored", self.id)
+            if self.over:
+                raise CallEnded("This call was ended in another window. Start a new one.") from None
+            raise CallMoved("This call moved on in another window while you were writing: your message was not "
+                            "sent. Here is the call as it stands; send it again if it still fits.") from None
 
     def drill_replies(self) -> list[tuple[int, str]]:
         """The rep's own replies in a drill (the moment's rep lines are the drill's)."""
@@ -274,14 +340,16 @@ class Call:
     def grades(self, wait: float | None = 0) -> dict[int, Grade | None]:
         """Grades by rep turn id: final, partial (scores only) while the notes are being
         written, or ``None`` while nothing is known yet. ``wait`` seconds for each pending one
-        (``None``: until done)."""
+        (``None``: until done), and as long for those another process is grading."""
         out: dict[int, Grade | None] = {}
         stored: dict[int, Grade] | None = None
+        unknown = []
         for turn_id, _ in self.rep_turns:
             future = self.pending.get(turn_id)
-            if future is None:
+            if future is None:  # graded before this process opened the call, or by another process
                 stored = self.gym.store.grades_for(self.id) if stored is None else stored
                 out[turn_id] = stored.get(turn_id)
+                unknown.append(turn_id)
                 continue
             try:
                 out[turn_id] = future.result(timeout=wait) if wait != 0 else (
@@ -290,6 +358,9 @@ class Call:
                 out[turn_id] = self.partial.get(turn_id)
             except Exception as exc:  # noqa: BLE001 - shown as unscored, never lost
                 out[turn_id] = Grade.unscored(f"grading crashed ({exc.__class__.__name__}: {exc})")
+        elsewhere = [turn_id for turn_id in unknown if out[turn_id] is None]
+        if elsewhere and wait != 0:  # (this process may take some of them over meanwhile)
+            out.update(self.gym.jobs.wait_for(self.id, elsewhere, wait))
         return out
 
     def _end(self, ended_by: str) -> None:
@@ -306,6 +377,7 @@ class Call:
         come from the voice package, which builds on the call).
         """
         with self.lock:
+            self._catch_up()  # ended, or its report written, by another process?
             if not self.over:
                 self._end("rep")
             if self.report is not None:

@@ -1,6 +1,7 @@
 """The gym: what every call in a process shares (personas, models, storage, grading workers).
 
-``Gym.start`` opens a call, ``Gym.call`` finds one again (from storage after a restart).
+``Gym.start`` opens a call, ``Gym.call`` finds one again: from storage after a restart, or when
+another app process over the same database moved it on since this one last saw it.
 ``PriorityGate`` lets the prospect speak first: background grading waits while anyone is
 waiting for a prospect's words.
 """
@@ -10,17 +11,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.messages import SystemMessage
 
 from roleplay import prompts
 from roleplay.backends import RetryPolicy, create_chat_model, model_label
-from roleplay.call.call import DRILL_SETUP, Call
+from roleplay.call.call import DRILL_SETUP, Call, stored_state
+from roleplay.call.jobs import GradingJobs
 from roleplay.call.prospect import Prospect
 from roleplay.call.state import (
-    ProspectState,
     advance,
     follow_up_state,
     how_it_ended,
@@ -31,7 +31,7 @@ from roleplay.call.state import (
 from roleplay.config import Role, Settings
 from roleplay.drills import Drill, load_drills
 from roleplay.errors import InvalidInput
-from roleplay.judge import Coach, Grade, Grader, Report
+from roleplay.judge import Coach, Grade, Grader
 from roleplay.personas import Persona, load_personas, persona_version
 from roleplay.storage import Attempt, SessionRecord, Store, create_store
 from roleplay.team import Accounts
@@ -78,13 +78,6 @@ class _Speaking:
             self.gate._cond.notify_all()
 
 
-def _state_of(record: SessionRecord, persona: Persona) -> ProspectState:
-    """The prospect's state as the session last stored it (its start, when nothing was stored)."""
-    if not record.state:
-        return initial_state(persona)
-    return ProspectState.model_validate({k: v for k, v in record.state.items() if k in ProspectState.model_fields})
-
-
 class Gym:
     """Personas, models, storage and the workers shared by every call in a process."""
 
@@ -102,12 +95,11 @@ class Gym:
         self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
                              history_tokens=settings.grader.history_tokens, retry=self.retry)
         self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, retry=self.retry)
-        # Two workers: grading one call never waits for another call's report.
         self.gate = PriorityGate()
-        self.pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="grader")
         self._prospects: dict[str, Prospect] = {}
         self._calls: dict[str, Call] = {}
         self._lock = threading.Lock()
+        self.jobs = GradingJobs(self)
 
     def prospect(self, persona: Persona) -> Prospect:
         key = persona_version(persona)
@@ -173,35 +165,33 @@ class Gym:
         return call
 
     def call(self, session_id: str) -> Call:
-        """The live call ``session_id``, resumed from the database if this process lost it.
+        """The call ``session_id`` as the database has it now: kept in this process, and read
+        again when another process moved it on (``Call.refresh``), or resumed after a restart.
 
         Everything said is in the database, so a restart loses nothing: the transcript, the
-        prospect's state and the grades come back, and replies whose grading the restart cut
-        short are graded again in the background.
+        prospect's state and the grades come back, and replies whose grading no process holds
+        (``GradingJobs``) are graded again in the background.
         """
         with self._lock:
-            if session_id in self._calls:
-                return self._calls[session_id]
+            call = self._calls.get(session_id)
+        if call is not None:
+            call.refresh()
+            return call
         record = self._record(session_id)
         persona = Persona.model_validate(record.persona)
-        state = _state_of(record, persona)
-        call = Call(self, record.id, persona, state,
-                    [Line(speaker=t.speaker, text=t.text) for t in record.turns],
-                    rep_turns=[(t.id, t.text) for t in record.turns if t.speaker == "rep"],
-                    ended_by=record.ended_by, owner=record.owner, attempt_of=record.attempt_of,
-                    drill=self.drills.get(record.drill_id) if record.drill_id else None)
-        if record.report:
-            call.report = Report.model_validate(record.report)
+        call = Call(self, record.id, persona, initial_state(persona), [], owner=record.owner,
+                    attempt_of=record.attempt_of, drill=self.drills.get(record.drill_id) if record.drill_id else None)
+        call.load(record)
         if record.attempt_of is not None:
             call.first_answer = self._first_answer(record.attempt_of)
         with self._lock:
             if session_id in self._calls:  # another request resumed it meanwhile
                 return self._calls[session_id]
             self._calls[session_id] = call
-        if record.report is None:
-            for i, turn in enumerate(record.turns):
-                if turn.speaker == "rep" and turn.id not in record.grades:
-                    call.pending[turn.id] = self.pool.submit(call._grade, call.lines[:i], turn.text, turn.id)
+        ungraded = [t.id for t in record.turns if t.speaker == "rep" and t.id not in record.grades]
+        if record.report is None and ungraded:
+            self.store.ensure_jobs(call.id, ungraded)
+            self.jobs.take_over(call.id)
         return call
 
     def take_again(self, session_id: str, reply: int, owner: str | None = None) -> Call:
@@ -245,7 +235,7 @@ class Gym:
         if record.ended_by is None:
             raise InvalidInput("End this call first; then you can call back.")
         persona = Persona.model_validate(record.persona)
-        last = _state_of(record, persona)
+        last = stored_state(record, persona)
         ended = how_it_ended(record.ended_by, last)
         first = record.created_at
         memory, recall = remember(persona, ended, f"{first:%A} {first.day} {first:%B}")
@@ -310,4 +300,5 @@ class Gym:
         return call
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True)
+        """Stop taking grading jobs over, and wait for the grades under way."""
+        self.jobs.close()

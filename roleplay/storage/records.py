@@ -31,14 +31,35 @@ def without_nul(value: Any) -> Any:
     return value
 
 
-class TurnRecord(BaseModel):
-    id: int
-    idx: int
+class NewTurn(BaseModel):
+    """A turn to store (``Store.add_turns``); ``state`` also becomes the session's state."""
+
     speaker: str
     text: str
     move: str | None = None
     state: dict[str, Any] | None = None
     meta: dict[str, Any] | None = None
+
+
+class TurnRecord(NewTurn):
+    """A stored turn: its id, and its position in the session (from 0)."""
+
+    id: int
+    idx: int
+
+
+class TurnConflict(RuntimeError):
+    """A turn was to be stored at a position the session has moved past, or after it ended
+    (another process stored a turn or ended the call first). Nothing was stored."""
+
+
+class Job(BaseModel):
+    """A rep reply's grading, leased to a process (``Store.claim_jobs``)."""
+
+    turn_id: int
+    session_id: str
+    #: How many times a process has taken it, this time included.
+    attempts: int
 
 
 class Delivery(BaseModel):

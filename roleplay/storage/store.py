@@ -12,7 +12,7 @@ import contextlib
 import logging
 import threading
 import uuid
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -29,13 +29,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
+from roleplay.storage.jobs import Jobs, Lease
 from roleplay.storage.migrations import upgrade
 from roleplay.storage.people import People
 from roleplay.storage.records import (
     Attempt,
     Delivery,
+    NewTurn,
     ScoreRow,
     SessionRecord,
+    TurnConflict,
     TurnRecord,
     audit_json,
     grade_from_row,
@@ -60,9 +63,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(People):
-    """The database behind the app. Safe to share between threads. The rows about people (accounts,
-    sign-ins, the audit log) are ``People``'s methods."""
+class Store(People, Jobs):
+    """The database behind the app. Safe to share between threads and between processes. The rows
+    about people (accounts, sign-ins, the audit log) are ``People``'s methods, the grading jobs
+    ``Jobs``'."""
 
     def __init__(self, url: str):
         self._lock: Any = contextlib.nullcontext()
@@ -116,25 +120,67 @@ class Store(People):
         state: dict[str, Any] | None = None, meta: dict[str, Any] | None = None,
     ) -> int:
         """Append a turn to the session; returns its id. ``state`` also becomes the session's state."""
-        with self._begin() as conn:
-            if conn.dialect.name != "sqlite":
-                # Writers of one session take turns (SQLite has a single writer anyway), so
-                # two turns never get the same position.
-                conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
-            position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
-            result = conn.execute(insert(turns).values(
-                session_id=session_id, idx=position.scalar_subquery(), speaker=speaker, text=without_nul(text),
-                move=move, state=state, meta=without_nul(meta), created_at=_now(),
-            ))
-            if state is not None:
-                conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
-            return int(result.inserted_primary_key[0])
+        return self.add_turns(session_id, [NewTurn(speaker=speaker, text=text, move=move, state=state, meta=meta)])[0]
+
+    def add_turns(self, session_id: str, new: Sequence[NewTurn], at: int | None = None,
+                  grading: Lease | None = None) -> list[int]:
+        """Append ``new`` to the session in one transaction; returns their ids.
+
+        Args:
+            session_id: The session.
+            new: The turns, in order. The last ``state`` given becomes the session's state.
+            at: The position the first turn must take (the number of turns the writer saw): when
+                another process has stored a turn since, or ended the session, nothing is stored.
+            grading: When given, each rep turn gets its grading job, leased by it (``Jobs``).
+
+        Raises:
+            TurnConflict: the session is no longer at ``at``, or has ended (only with ``at``).
+        """
+        try:
+            with self._begin() as conn:
+                if conn.dialect.name != "sqlite":
+                    # Writers of one session take turns (SQLite has a single writer anyway), so
+                    # two turns never get the same position.
+                    conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
+                position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
+                ids = [int(conn.execute(insert(turns).values(
+                    session_id=session_id, idx=position.scalar_subquery(), speaker=turn.speaker,
+                    text=without_nul(turn.text), move=turn.move, state=turn.state, meta=without_nul(turn.meta),
+                    created_at=_now(),
+                )).inserted_primary_key[0]) for turn in new]
+                if at is not None:  # checked after the insert, which holds SQLite's write lock
+                    first = conn.execute(select(turns.c.idx).where(turns.c.id == ids[0])).scalar_one()
+                    ended = conn.execute(select(sessions.c.ended_by).where(sessions.c.id == session_id)).scalar()
+                    if first != at or ended is not None:
+                        raise TurnConflict(f"session {session_id} is at turn {first}, not {at}"
+                                           + (f", and ended by the {ended}" if ended else ""))
+                if (state := next((t.state for t in reversed(new) if t.state is not None), None)) is not None:
+                    conn.execute(update(sessions).where(sessions.c.id == session_id).values(state=state))
+                if grading is not None:
+                    self._add_jobs(conn, session_id, [i for i, t in zip(ids, new, strict=True) if t.speaker == "rep"],
+                                   grading)
+                return ids
+        except IntegrityError as exc:  # two writers got one position (where the unique index exists)
+            if at is None or "idx" not in str(exc):
+                raise
+            raise TurnConflict(f"session {session_id} moved past turn {at}") from exc
+
+    def progress(self, session_id: str) -> tuple[int, str | None, bool] | None:
+        """How far a session has got, as any process sees it: its number of turns, who ended it
+        and whether its report is written (``None``: no such session)."""
+        count = select(func.count()).select_from(turns).where(turns.c.session_id == session_id).scalar_subquery()
+        reported = select(reports.c.session_id).where(reports.c.session_id == session_id).exists()
+        with self._connect() as conn:
+            row = conn.execute(select(count, sessions.c.ended_by, reported).where(sessions.c.id == session_id)).first()
+        return (int(row[0]), row[1], bool(row[2])) if row is not None else None
 
     def add_grade(self, session_id: str, turn_id: int, grade: Grade) -> None:
-        """Store the grade of rep turn ``turn_id``; a turn keeps the first grade stored for it."""
+        """Store the grade of rep turn ``turn_id`` (its grading job is done); a turn keeps the
+        first grade stored for it."""
         scores = grade.scores
         try:
             with self._begin() as conn:
+                self._drop_job(conn, turn_id)
                 conn.execute(insert(grades).values(
                     session_id=session_id, turn_id=turn_id, scored=grade.scored,
                     curiosity=scores.get("curiosity"), composure=scores.get("composure"),
@@ -147,6 +193,8 @@ class Store(People):
         except IntegrityError:
             if turn_id not in self.grades_for(session_id):
                 raise
+            with self._begin() as conn:
+                self._drop_job(conn, turn_id)
             log.info("turn %s of session %s was already graded; the first grade stays", turn_id, session_id)
 
     def add_delivery(self, session_id: str, turn_id: int, figures: dict[str, Any],

@@ -1,6 +1,6 @@
-"""The schema: sessions, turns, grades, reports, attempts, drill runs, follow-ups, the delivery of
-spoken replies, and the people of team mode: accounts, disabled accounts, failed sign-ins and the
-audit log (SQLAlchemy Core)."""
+"""The schema: sessions, turns, grades, the grading jobs of replies not graded yet, reports, attempts,
+drill runs, follow-ups, the delivery of spoken replies, and the people of team mode: accounts,
+disabled accounts, failed sign-ins and the audit log (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import (
     DateTime,
     Float,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
@@ -54,6 +55,8 @@ turns = _of_a_session(
     Column("state", JSON),
     Column("meta", JSON),
 )
+#: A call's turns have one position each: of two processes storing turn n of one call, one wins.
+Index("ux_turns_session_idx", turns.c.session_id, turns.c.idx, unique=True)
 grades = _of_a_session(
     "grades",
     Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
@@ -69,6 +72,20 @@ grades = _of_a_session(
     Column("prompt_hash", String(32)),
     Column("signals", JSON),
     Column("seconds", Float),
+)
+#: A rep reply waiting for its grade, leased to the process grading it (``leased_by``) until
+#: ``leased_until``. That process renews the lease while it lives; when the lease lapses (the
+#: process was killed), any process takes the job over. The row goes when the grade is stored.
+#: A table of its own, so databases made before it gain it without a column change.
+grading_jobs = Table(
+    "grading_jobs", metadata,
+    Column("turn_id", Integer, ForeignKey("turns.id"), primary_key=True),
+    Column("session_id", String(36), ForeignKey("sessions.id"), nullable=False, index=True),
+    Column("leased_by", String(128)),
+    Column("leased_until", DateTime(timezone=True), index=True),
+    #: How many times a process took the job; after a few, the reply is stored unscored.
+    Column("attempts", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
 users = Table(
     "users", metadata,

@@ -12,7 +12,7 @@ from html import escape
 
 import gradio as gr
 
-from roleplay.call import Call, CallEnded, Gym, InputError
+from roleplay.call import Call, CallEnded, CallMoved, Gym, InputError
 from roleplay.errors import InvalidInput
 from roleplay.judge import Report
 from roleplay.personas import Persona
@@ -132,7 +132,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             yield {chat: history, msg: text, status: fault, scores: screen.scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        cards = screen.scores(call, exam)
+        cards, kept = screen.scores(call, exam), ""
         try:
             shown_at, shown_status = 0.0, screen.status(call)
             for partial in reply:
@@ -141,13 +141,14 @@ def build_app(gym: Gym) -> gr.Blocks:
                 shown_at = now
                 spoken = {"role": "assistant", "content": plain(partial)}
                 yield {chat: [*history, spoken], msg: "", status: shown_status, scores: cards}
-        except CallEnded as exc:  # ended in another tab since the message was taken
+        except (CallEnded, CallMoved) as exc:  # ended, or moved on, in another tab since the message was taken
             gr.Warning(str(exc))
+            kept = text if isinstance(exc, CallMoved) else ""  # to send again
         turn = call.last_turn
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            chat: screen.history(call), msg: gr.update(value="", interactive=not call.over),
+            chat: screen.history(call), msg: gr.update(value=kept, interactive=not call.over),
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 

@@ -90,9 +90,9 @@ def warm_up(gym: Gym) -> None:
         log.info("voice models not loaded: the voice extra is not installed")
 
 
-def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
-    """Start the app and block until interrupted."""
-    gym = Gym(settings)
+def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, gym: Gym | None = None) -> None:
+    """Start the app and block until interrupted; over ``gym`` when given (a test's fakes)."""
+    gym = gym or Gym(settings)
     options = launch_options(gym)
     threading.Thread(target=warm_up, args=(gym,), name="warm-up", daemon=True).start()
     demo = build_app(gym)

@@ -231,13 +231,13 @@ class _Stream:
 def _follow(turn: SpokenTurn, events: queue.Queue) -> None:
     """Iterate the spoken turn into ``events``. When the voice fails, the call's turn is still
     finished (its words stored and graded) and the fault is reported at the end."""
-    from roleplay.call import CallEnded
+    from roleplay.call import CallEnded, CallMoved
 
     fault = None
     try:
         for audio in turn:
             events.put(audio)
-    except CallEnded as exc:
+    except (CallEnded, CallMoved) as exc:
         events.put(exc)
         return
     except Exception as exc:  # noqa: BLE001 - the call goes on without the voice
@@ -256,7 +256,7 @@ def answer(call: Call, turn: SpokenTurn, clock: VoiceClock) -> Iterator[Update]:
     in the stream it begins (``starts_over_at``). Each piece's playing time goes on ``clock``.
 
     Raises:
-        CallEnded: the call was ended elsewhere before the prospect spoke.
+        CallEnded, CallMoved: the call was ended, or its turn taken, elsewhere before this one was stored.
     """
     from roleplay.voice import ProspectAudio
 

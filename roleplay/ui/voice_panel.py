@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 import gradio as gr
 
-from roleplay.call import Call, CallEnded, Gym, InputError
+from roleplay.call import Call, CallEnded, CallMoved, Gym, InputError
 from roleplay.errors import ConfigError, InvalidInput
 from roleplay.rendering import plain
 from roleplay.team import Viewer
@@ -190,7 +190,7 @@ class VoicePanel:
                 if update.starts_over_at is not None:
                     step[self.skip_queued] = f"{update.starts_over_at:.3f} {time.monotonic():.3f}"
                 yield step
-        except CallEnded as exc:  # ended in another tab since the words were taken
+        except (CallEnded, CallMoved) as exc:  # ended, or moved on, in another tab since the words were taken
             gr.Warning(str(exc))
         if last is not None:
             spoken.keep_delivery(call, turn, last.spoken_s)
