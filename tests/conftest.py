@@ -36,11 +36,16 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """An empty database: a new SQLite file, or the test PostgreSQL database with no tables."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'store.db'}"
+    return empty_postgres()
+
+
+def empty_postgres() -> str:
+    """The test PostgreSQL database's URL, every table there dropped (``alembic_version`` included)."""
     assert POSTGRES_URL is not None
     engine = create_engine(POSTGRES_URL)
     found = MetaData()
     found.reflect(engine)
-    found.drop_all(engine)  # every table there, alembic_version included
+    found.drop_all(engine)
     engine.dispose()
     return POSTGRES_URL
 

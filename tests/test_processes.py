@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine
 
 from roleplay.backends.fakes import FakeChatModel, fake_grader, fake_model_for, fake_prospect
 from roleplay.call import Call, CallEnded, CallMoved, Gym
@@ -31,9 +30,8 @@ from roleplay.config import Role, Settings, load_settings
 from roleplay.judge import Grade
 from roleplay.rendering import plain
 from roleplay.storage import Lease, NewTurn, Store, TurnConflict, create_store
-from roleplay.storage.tables import metadata
 
-from .conftest import CALL_VIEW, POSTGRES_URL, PROJECT_ROOT, endpoint, free_port, running_server
+from .conftest import CALL_VIEW, POSTGRES_URL, PROJECT_ROOT, empty_postgres, endpoint, free_port, running_server
 from .test_app import lines
 from .test_storage import new_session
 
@@ -188,9 +186,7 @@ def serve_slowly() -> None:
 @pytest.fixture
 def two_apps(tmp_path: Path) -> Iterator[tuple[list[str], list[subprocess.Popen]]]:
     """Two app processes over one empty PostgreSQL database: their URLs and processes."""
-    engine = create_engine(POSTGRES_URL)
-    metadata.drop_all(engine)
-    engine.dispose()
+    empty_postgres()
     urls, servers = [], []
     with ExitStack() as stack:
         for name in ("a", "b"):

@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Connection
 
 from roleplay.call import Gym
 from roleplay.config import Settings
@@ -189,8 +190,15 @@ def test_the_delivery_of_a_spoken_reply_round_trips_and_a_turn_keeps_its_first(s
     assert store.deliveries_for(session_id) == record.deliveries
 
 
-#: Tables that revisions after the baseline (release 0.1.0) add.
-LATER_THAN_BASELINE = ("audit_log", "sign_in_failures", "disabled_users")
+#: Tables that revisions after the baseline (release 0.1.0) add, and an index.
+LATER_THAN_BASELINE = ("audit_log", "sign_in_failures", "disabled_users", "grading_jobs")
+
+
+def back_to_the_baseline(conn: Connection, *also: str) -> None:
+    """Drop what revisions after the baseline added (and the tables ``also``), as an older release left it."""
+    for name in (*also, *LATER_THAN_BASELINE):
+        metadata.tables[name].drop(conn)
+    conn.execute(text("DROP INDEX ux_turns_session_idx"))
 
 
 def test_a_database_made_before_deliveries_gains_their_table_and_keeps_its_calls(tmp_path: Path) -> None:
@@ -201,8 +209,7 @@ def test_a_database_made_before_deliveries_gains_their_table_and_keeps_its_calls
     before.engine.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:  # the database as a release before spoken replies and migrations left it
-        for later in ("deliveries", *LATER_THAN_BASELINE):
-            metadata.tables[later].drop(conn)
+        back_to_the_baseline(conn, "deliveries")
         conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()
 
@@ -263,8 +270,7 @@ def test_a_database_at_the_baseline_revision_gains_the_people_tables(tmp_path: P
     before.engine.dispose()
     engine = create_engine(url)
     with engine.begin() as conn:  # the database as the baseline revision (release 0.1.0) left it
-        for name in LATER_THAN_BASELINE:
-            metadata.tables[name].drop(conn)
+        back_to_the_baseline(conn)
         conn.execute(text("UPDATE alembic_version SET version_num = 'd411d6dc2a09'"))
     engine.dispose()
 
