@@ -8,7 +8,6 @@ is stored, and that the next message goes through. The last tests restart the ap
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import httpx
@@ -305,14 +304,10 @@ def test_the_app_says_what_failed_and_the_call_goes_on(serve: Callable[..., App]
 # --- A restart mid-call ----------------------------------------------------------------------
 
 
-def test_a_restart_mid_call_loses_nothing_and_regrades_what_it_cut_short(new_gym: Callable[..., Gym]) -> None:
-    release = threading.Event()
-
-    def stuck_grader(messages):  # the first process dies while grading
-        release.wait(30)
-        return fake_grader(messages)
-
-    first = new_gym(grader=FakeChatModel(responder=stuck_grader, calls=[]))
+def test_a_restart_mid_call_loses_nothing(new_gym: Callable[..., Gym]) -> None:
+    """A new process picks the call up where it stood. (A grade that a killed process cut short is
+    finished by another: tests/test_processes.py kills a real app process mid-grade.)"""
+    first = new_gym()
     call_ = first.start(PERSONA)
     call_.say(QUESTION)
     call_.say("How does dispatch handle a moved pickup today?")
@@ -329,8 +324,6 @@ def test_a_restart_mid_call_loses_nothing_and_regrades_what_it_cut_short(new_gym
     report = resumed.end(grade_timeout=10)
     assert report.replies == 3 and report.graded == 3
     assert len(second.store.get_session(call_.id).turns) == 7
-
-    release.set()  # the first process's late grades do not replace the stored ones
     first.close()
     assert len(second.store.grades_for(call_.id)) == 3
 
