@@ -1,4 +1,5 @@
-"""Storage of sessions, turns, grades and reports (and, through ``People``, accounts), through SQLAlchemy.
+"""Storage of sessions, turns, grades and reports (and, through ``People``, accounts; through
+``Films``, recordings and deleting a session), through SQLAlchemy.
 
 Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
 tests run against both). Every turn and grade is committed as soon as it exists, so a crash
@@ -28,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
+from roleplay.storage.films import Films
 from roleplay.storage.people import People
 from roleplay.storage.records import (
     Attempt,
@@ -59,9 +61,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(People):
+class Store(People, Films):
     """The database behind the app. Safe to share between threads. The rows about people (accounts,
-    sign-ins, the audit log) are ``People``'s methods."""
+    sign-ins, the audit log) are ``People``'s methods; a call's audio and deleting a call, ``Films``'."""
 
     def __init__(self, url: str):
         self._lock: Any = contextlib.nullcontext()

@@ -9,14 +9,15 @@
   rate its YAML names (``voice:``), or the app's voice at rate 1.0.
 - ``delivery``: pace, fillers, talk time, the longest monologue and talking over, from word times.
 - ``turn``: ``speak_turn``, one spoken turn through the same ``Call.send`` as a typed one.
-- ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
+- ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32), and
+  ``encode_opus`` for a call's audio kept as game film.
 
 The models load once per process (``load_transcriber``; each Piper voice once, shared by every
 speaker of it: ``shared_speaker``; a persona's, ``speaker_for``); the whole package
 needs the ``voice`` extra (``pip install -e '.[voice]'``, which ``scripts/setup`` installs).
 """
 
-from roleplay.voice.audio import WHISPER_RATE, for_whisper, read_wav, write_wav
+from roleplay.voice.audio import WHISPER_RATE, encode_opus, for_whisper, read_wav, write_wav
 from roleplay.voice.delivery import (
     FILLERS,
     CallDelivery,
@@ -53,6 +54,7 @@ __all__ = [
     "ALL_MODELS", "FILLERS", "JOE_VOICE", "STT_MODELS", "WHISPER_BASE", "WHISPER_RATE", "WHISPER_TINY_EN",
     "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard", "ProspectAudio", "ReplyDelivery",
     "Speaker", "Speech", "SpokenTurn", "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "Word",
-    "bundled_voice", "default_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_transcriber",
-    "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for", "write_wav",
+    "bundled_voice", "default_voice", "call_delivery", "encode_opus", "ensure_voice_model", "for_whisper",
+    "load_transcriber", "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for",
+    "write_wav",
 ]
