@@ -79,10 +79,12 @@ class Films:
                     conn.execute(consent.with_for_update())
                 if conn.execute(select(recordings.c.id).where(recordings.c.turn_id == turn_id)).first():
                     return False
-                written = conn.execute(insert(recordings).from_select(list(row), values)).rowcount
+                # (RETURNING, as psycopg gives no row count for an INSERT … SELECT)
+                written = conn.execute(insert(recordings).from_select(list(row), values)
+                                       .returning(recordings.c.id)).first()
         except IntegrityError:  # the turn's audio was kept meanwhile
             return False
-        return written == 1
+        return written is not None
 
     def last_turn_id(self, session_id: str) -> int | None:
         """The id of the session's latest turn (the line a call just opened on), if any."""

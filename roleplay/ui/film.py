@@ -121,7 +121,8 @@ def film_html(record: SessionRecord, recordings: dict[int, Recording]) -> str:
             extra += f"<div>{score_pills(grade)}</div>"
         if rep and (spoken := record.deliveries.get(turn.id)) is not None:
             extra += delivery_html(spoken.summary)
-        player = _player(kept) if kept else "<div><em>(not recorded)</em></div>"
+        unsaid = "typed" if rep and turn.id not in record.deliveries else "not recorded"
+        player = _player(kept) if kept else f"<div><em>({unsaid})</em></div>"
         lines.append(f'<div class="rp-film-line{" rp-film-rep" if rep else ""}" data-turn="{turn.id}">'
                      f'<span class="rp-film-who">{who}</span>: “{escape(turn.text)}”{player}{extra}</div>')
     head = (f"<h3>🎞️ Game film</h3><p>{len(recordings)} recorded line{'s' * (len(recordings) != 1)}, "
