@@ -13,7 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 
-from roleplay.cli.common import existing_store
+from roleplay.cli.common import stored_session
 from roleplay.config import load_settings
 
 
@@ -155,13 +155,10 @@ def cmd_users_audit(args: argparse.Namespace) -> int:
 def cmd_sessions_delete(args: argparse.Namespace) -> int:
     from roleplay.team import Accounts
 
-    with existing_store(load_settings().db_url) as store:
-        if store is None:
+    with stored_session(args.session_id) as found:
+        if found is None:
             return 1
-        record = store.get_session(args.session_id)
-        if record is None:
-            print(f"error: no session '{args.session_id}' (see the app's past sessions for ids)", file=sys.stderr)
-            return 1
+        store, record = found
         owner = f", {record.owner}'s" if record.owner else ""
         what = (f"session {record.id} ({record.persona_id}, {record.created_at:%Y-%m-%d %H:%M}{owner}): "
                 f"{len(record.turns)} turn(s), {len(record.grades)} grade(s), {len(record.deliveries)} delivery "

@@ -118,24 +118,20 @@ class VoicePanel:
                 if not session_id:
                     raise gr.Error("Start a call first: pick a prospect and press Start call.")
                 call = access.writable(access.viewer(request), session_id)
-            except gr.Error:
-                spoken.forget_upload(recording)  # refused: the recording goes at once
-                raise
-            if keep:
-                gym.store.set_film(session_id, True)
-            clock = (clock or spoken.VoiceClock()).of(session_id)
-            yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
-            yield from self._turn(p, call, recording, exam, clock, keep)
+                if keep:
+                    gym.store.set_film(session_id, True)
+                clock = (clock or spoken.VoiceClock()).of(session_id)
+                yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
+                yield from self._turn(p, call, recording, exam, clock, keep)
+            finally:  # the browser's upload never outlives the turn (it is gone once read, or refused)
+                spoken.forget_upload(recording)
 
         def choose_film(session_id: str | None, keep: bool, request: gr.Request) -> dict:
             """The film box was ticked or unticked: stored for the call open (a call opened later
             takes the box as it is then); unticking deletes the audio kept of it."""
             if not session_id:
                 return {}
-            who = access.viewer(request)
-            exists, owner = gym.store.session_owner(session_id)
-            if not exists or not gym.accounts.can_write(who, owner):
-                raise gr.Error("Only the rep whose call it is can choose to keep its audio.")
+            access.writable(access.viewer(request), session_id)
             deleted = gym.store.set_film(session_id, keep)
             if deleted:
                 gr.Info(f"The audio of this call was deleted ({deleted} recording{'s' * (deleted != 1)}).")
