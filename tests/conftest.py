@@ -202,7 +202,7 @@ def serve(new_gym: Callable[..., Gym]) -> Iterator[Callable[..., App]]:
 #: What the call view's endpoints (/start, /send, /end, /review, /take_again, /play_drill, the
 #: plan's) return through the API, by name: the same components for every one (``view`` in
 #: ``build_app``; the API drops State and Button outputs). An output a handler leaves alone is unchanged.
-CALL_VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past", "drill")
+CALL_VIEW = ("chat", "status", "scores", "report", "msg", "timer", "past", "drill", "film")
 
 
 def endpoint(client: Any, api_name: str, names: tuple[str, ...], *args: Any) -> dict[str, Any]:

@@ -362,9 +362,10 @@ def microphone(tmp_path: Path) -> tuple[Path, float, float]:
 
 
 def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, float], tmp_path: Path) -> None:
-    """Voice chosen, a call started (its first words heard), two replies spoken into the fake
-    microphone: each is written down as the rep's line, the prospect answers in the chat and out
-    loud, and the scores come with the reply's delivery."""
+    """Voice chosen and the game film box ticked, a call started (its first words heard), two
+    replies spoken into the fake microphone: each is written down as the rep's line, the prospect
+    answers in the chat and out loud, and the scores come with the reply's delivery. Opened from
+    Past sessions, the call plays back line by line; deleted, it is gone with its audio."""
     import time
 
     from selenium.webdriver.common.by import By
@@ -398,6 +399,9 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
         driver.find_element(By.XPATH, "//*[@id='mode']//label[contains(., 'Voice')]").click()
         wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#mic button.record-button")))
         assert not driver.find_elements(By.CSS_SELECTOR, "#msg textarea")  # the text box gives way
+        consent = driver.find_element(By.CSS_SELECTOR, "#keep-film input[type=checkbox]")
+        assert not consent.is_selected() and "game film" in text_of("#keep-film")  # off unless ticked
+        consent.click()
         driver.find_element(By.CSS_SELECTOR, "button#start").click()
         wait.until(lambda d: persona.opening_line in text_of("#chat"))
         wait.until(lambda d: played(None))  # the prospect's first words, out loud
@@ -442,5 +446,33 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
         wait.until(lambda d: "Delivery (2 spoken replies)" in text_of("#report"))
         driver.execute_script("document.querySelector('#report').scrollIntoView()")
         driver.save_screenshot(str(tmp_path / "voice-report.png"))
-    (session,) = gym.store.list_sessions()
-    assert len(gym.store.deliveries_for(session["id"])) == 2
+        (session,) = gym.store.list_sessions()
+        assert len(gym.store.deliveries_for(session["id"])) == 2
+        # the first words and each spoken reply with its answer; the typed reply and its answer have no audio
+        assert len(gym.store.recordings_for(session["id"])) == 5
+
+        # the game film: opened from past sessions, a player per recorded line, played one after another
+        driver.find_element(By.XPATH, "//button[contains(., 'Past sessions')]").click()
+        box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#past input")))
+        box.send_keys(session["id"], Keys.ENTER)
+        driver.find_element(By.CSS_SELECTOR, "button#open").click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#film audio")))
+        sources = [a.get_attribute("src") for a in driver.find_elements(By.CSS_SELECTOR, "#film audio")]
+        assert len(sources) == 5 and all(s.startswith("data:audio/ogg;base64,") and len(s) > 1000 for s in sources)
+        assert "Delivery" in text_of("#film") and len(driver.find_elements(By.CSS_SELECTOR, "#film .rp-pill")) == 9
+        driver.find_element(By.CSS_SELECTOR, "#film button[data-film=play]").click()
+        film_js = ("return [...document.querySelectorAll('#film audio')].map(a => [a.currentTime, a.duration, "
+                   "a.paused, a.closest('.rp-film-line').classList.contains('rp-film-now')]);")
+        wait.until(lambda d: (lambda a: a[0][0] > 0 and not a[0][2] and a[0][3])(d.execute_script(film_js)))
+        wait.until(lambda d: d.execute_script(film_js)[1][0] > 0)  # the next line follows on its own
+        driver.save_screenshot(str(tmp_path / "voice-film.png"))
+        driver.find_element(By.CSS_SELECTOR, "#film button[data-film=stop]").click()
+
+        # deleted, after a confirmation: the call and its audio are gone
+        driver.find_element(By.CSS_SELECTOR, "button#delete").click()
+        wait.until(lambda d: "for good" in text_of("#delete-confirm"))
+        assert gym.store.get_session(session["id"]) is not None
+        driver.find_element(By.CSS_SELECTOR, "button#delete-yes").click()
+        wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#film audio")
+                   and not d.find_elements(By.CSS_SELECTOR, "#chat .message-row"))
+    assert gym.store.list_sessions() == [] and gym.store.recordings_for(session["id"]) == {}

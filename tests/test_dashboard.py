@@ -74,17 +74,17 @@ def test_the_practice_plan_is_a_retry_a_drill_and_a_call_each_one_click_away(sin
 def test_progress_shows_scores_per_call_the_weakest_dimension_and_a_next_persona(
         single: tuple[Gym, Client]) -> None:
     gym, client = single
-    summary, plot, team = client.predict(api_name="/progress")
+    summary, plot, team, *_ = client.predict(api_name="/progress")
     assert "No calls yet" in summary and "Next:" in summary
     assert plot["visible"] is False and plot["value"]["data"] == []
 
     graded_call(gym, client, "What made you pick Fleetly back then?")
-    summary, plot, team = client.predict(api_name="/progress")
+    summary, plot, team, *_ = client.predict(api_name="/progress")
     assert plot["visible"] is False, "one point draws no line"
     assert "Your call's scores: curiosity " in summary and "starts with your second scored call" in summary
 
     graded_call(gym, client, "Could we book twenty minutes next week?")
-    summary, plot, team = client.predict(api_name="/progress")
+    summary, plot, team, *_ = client.predict(api_name="/progress")
     assert plot["visible"] is True and "Your call's scores" not in summary
     plot = plot["value"]
     assert "**2** call(s), **2** with scores" in summary
@@ -130,7 +130,7 @@ def test_each_rep_sees_only_their_own_progress_and_a_manager_sees_the_team(team_
     assert "**1** call(s)" in wes.predict(api_name="/progress")[0]
     assert "No calls yet" in team_app.signed_in("ben").predict(api_name="/progress")[0]
 
-    summary, _, table = mia.predict(api_name="/progress")
+    summary, _, table, *_ = mia.predict(api_name="/progress")
     assert "No calls yet" in summary  # the manager's own practice
     rows = {row[0]: row for row in table["data"]}
     assert set(rows) == {"ana", "ben"}  # the team, not wes, not the manager

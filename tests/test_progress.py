@@ -1,4 +1,5 @@
-"""Progress over time, the weakest dimension, what to practise next, and the team table.
+"""Progress over time, the weakest dimension, what to practise next, the team table, and delivery
+over voice calls.
 
 Hand-built score rows; an unscored reply or one not graded yet must never count as a score.
 """
@@ -11,7 +12,8 @@ import pytest
 
 from roleplay import content
 from roleplay.personas import Difficulty, Persona, load_personas
-from roleplay.storage import ScoreRow
+from roleplay.storage import Delivery, ScoreRow
+from roleplay.team.delivery import MemberDelivery, team_delivery, voice_calls
 from roleplay.team.progress import PLOT_COLUMNS, RECENT_SESSIONS, rep_progress, suggest_persona, team_table, weakest
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -194,3 +196,47 @@ def test_the_team_table_over_no_data() -> None:
     (row,) = team_table([], ["ana"])
     assert (row.sessions, row.graded, row.curiosity, row.weakest_dimension, row.last_practice) == (0, 0, None, None,
                                                                                                     None)
+
+
+# --- Delivery over calls --------------------------------------------------------------------------
+
+def figures(words: int, speaking_s: float, fillers: int = 0, talk_over_s: float = 0.0) -> dict:
+    """A spoken reply's stored delivery (``ReplyDelivery`` as JSON) with these figures."""
+    return {"words": words, "speaking_s": speaking_s, "pace_wpm": round(words / speaking_s * 60, 1),
+            "fillers": [{"word": "um", "at": float(i)} for i in range(fillers)], "talk_over_s": talk_over_s,
+            "summary": f"{words} words"}
+
+
+def spoken(*replies: tuple[int, dict, float]) -> dict[int, Delivery]:
+    """Deliveries by turn id: (turn id, figures, seconds of the prospect's answer)."""
+    return {turn: Delivery(turn_id=turn, figures=said, prospect_s=answer) for turn, said, answer in replies}
+
+
+#: ana's calls: 1 typed; 2 with two spoken replies (one talking over); 3 with one; 4 a retake whose
+#: first reply is the original's (its delivery copied, not in the rows, so not counted twice).
+VOICE_ROWS = [*rows_of(1, (3, 3, 3)), *rows_of(2, (4, 4, 4), (4, 4, 4)), *rows_of(3, (4, 4, 4)),
+              *rows_of(4, (4, 4, 4))[1:]]
+VOICE_KEPT = spoken((201, figures(30, 12.0, fillers=2), 8.0), (202, figures(20, 8.0, talk_over_s=0.5), 12.0),
+                    (301, figures(45, 15.0, fillers=1), 5.0), (401, figures(45, 15.0, fillers=1), 5.0))
+
+
+def test_delivery_per_voice_call_from_known_figures() -> None:
+    calls = voice_calls(VOICE_ROWS, VOICE_KEPT)
+    assert [(c.number, c.session_id) for c in calls] == [(2, "ana-s2"), (3, "ana-s3")]  # numbered as the scores
+    second, third = (c.facts for c in calls)
+    assert (second.spoken, second.pace_wpm, second.fillers_per_min, second.rep_share, second.longest_monologue_s,
+            second.talk_overs) == (2, 150.0, 6.0, 0.5, 12.0, 1)
+    assert (third.spoken, third.pace_wpm, third.fillers_per_min, third.rep_share, third.longest_monologue_s,
+            third.talk_overs) == (1, 180.0, 4.0, 0.75, 15.0, 0)
+    assert voice_calls(rows_of(1, (3, 3, 3)), VOICE_KEPT) == []  # typed only: no voice call
+
+
+def test_a_team_members_delivery_pools_their_latest_voice_calls() -> None:
+    rows = [*VOICE_ROWS, *rows_of(1, (3, 3, 3), owner="ben")]
+    team = team_delivery(rows, VOICE_KEPT, ["ana", "ben"])
+    assert team["ben"] == MemberDelivery(voice_calls=0)
+    ana = team["ana"]
+    # 95 words in 35 s; 3 fillers; 35 s of 60 s of talking; the longest reply 15 s
+    assert (ana.voice_calls, ana.pace_wpm, ana.fillers_per_min, ana.rep_share, ana.longest_monologue_s) == (
+        2, 162.9, 5.14, 0.583, 15.0)
+    assert team_delivery(rows, VOICE_KEPT, ["ana"], recent=1)["ana"].pace_wpm == 180.0  # the latest call alone

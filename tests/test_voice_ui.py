@@ -29,6 +29,7 @@ from roleplay.judge import DeliveryFacts
 from roleplay.measure.voice_bench import edit_distance, normalise
 from roleplay.rendering import delivery_line
 from roleplay.storage import Delivery
+from roleplay.team import delivery_facts
 from roleplay.ui import spoken
 from roleplay.voice import Speaker, SpokenTurn, Transcript, Word, bundled_voice, reply_delivery, write_wav
 
@@ -68,8 +69,9 @@ def silence(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _wav(tmp_path_factory.mktemp("voice") / "silence.wav", 16_000, np.zeros(24_000, np.int16))
 
 
-def speak(client: Any, wav: Path | None, exam: bool = False) -> dict[str, Any]:
-    return endpoint(client, "/speak", VOICE_VIEW, handle_file(str(wav)) if wav else None, exam)
+def speak(client: Any, wav: Path | None, exam: bool = False, keep: bool = False) -> dict[str, Any]:
+    """A spoken reply through ``/speak``; ``keep``: the game film box ticked."""
+    return endpoint(client, "/speak", VOICE_VIEW, handle_file(str(wav)) if wav else None, exam, keep)
 
 
 def lines(chat: list[dict[str, Any]]) -> list[tuple[str, str]]:
@@ -292,9 +294,9 @@ def test_a_calls_delivery_for_its_report_and_the_line_that_states_it() -> None:
         return Delivery(turn_id=turn_id, figures=reply_delivery(_heard(text).words).model_dump(mode="json"),
                         prospect_s=prospect_s)
 
-    assert spoken.delivery_facts({}) is None
-    facts = spoken.delivery_facts({1: kept(1, "um what made Fleetly the right fit for you back then", 4.0),
-                                   2: kept(2, "and how do your dispatchers handle late changes today", 6.0)})
+    assert delivery_facts([]) is None
+    facts = delivery_facts([kept(1, "um what made Fleetly the right fit for you back then", 4.0),
+                            kept(2, "and how do your dispatchers handle late changes today", 6.0)])
     assert facts.spoken == 2 and facts.prospect_talk_s == 10.0 and facts.talk_overs == 0
     assert facts.pace_wpm == pytest.approx(150, abs=15) and facts.fillers_per_min > 0
     line = delivery_line(facts)

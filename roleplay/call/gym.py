@@ -246,6 +246,23 @@ class Gym:
         self.store.add_turn(new_id, "prospect", opening, move="open", state=state.snapshot())
         return self.call(new_id)
 
+    def delete(self, session_id: str, actor: str | None = None) -> dict[str, int] | None:
+        """Delete a session for good, with everything of it (``Accounts.delete_session``, audited
+        as done by ``actor``): its turns, grades, report, deliveries and recordings. A call this
+        process holds is dropped first, and its gradings not started yet are cancelled; one being
+        graded finds its turn gone.
+
+        Returns:
+            How many rows went, by table; ``None`` if there is no such session.
+        """
+        with self._lock:
+            call = self._calls.pop(session_id, None)
+        if call is not None:
+            call.ended_by = call.ended_by or "deleted"  # a tab still holding it can say no more
+            for future in call.pending.values():
+                future.cancel()
+        return self.accounts.delete_session(session_id, actor=actor)
+
     def _record(self, session_id: str) -> SessionRecord:
         record = self.store.get_session(session_id)
         if record is None:

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from roleplay.cli.common import backend_settings, existing_store, write_out
+from roleplay.cli.common import backend_settings, existing_store, stored_session, write_out
 from roleplay.config import Backend, load_settings
 from roleplay.errors import InvalidInput
 
@@ -114,13 +114,10 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 def cmd_export_session(args: argparse.Namespace) -> int:
     from roleplay.team.exports import session_json, session_markdown
 
-    with existing_store(load_settings().db_url) as store:
-        if store is None:
+    with stored_session(args.session_id) as found:
+        if found is None:
             return 1
-        record = store.get_session(args.session_id)
-    if record is None:
-        print(f"error: no session '{args.session_id}' (see the app's past sessions for ids)", file=sys.stderr)
-        return 1
+        record = found[1]
     write_out(session_markdown(record) if args.format == "md" else session_json(record, audit=args.audit), args.out)
     return 0
 

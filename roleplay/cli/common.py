@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from roleplay.config import Backend, load_settings
 
 if TYPE_CHECKING:
-    from roleplay.storage import Store
+    from roleplay.storage import SessionRecord, Store
 
 
 def backend_settings(args: argparse.Namespace, **extra: object):
@@ -86,6 +86,17 @@ def existing_store(url: str) -> Iterator[Store | None]:
         yield store
     finally:
         store.close()
+
+
+@contextlib.contextmanager
+def stored_session(session_id: str) -> Iterator[tuple[Store, SessionRecord] | None]:
+    """The settings' store (closed afterwards) and session ``session_id`` in it; ``None`` after
+    saying on stderr why not (no database, or no such session)."""
+    with existing_store(load_settings().db_url) as store:
+        record = store.get_session(session_id) if store is not None else None
+        if store is not None and record is None:
+            print(f"error: no session '{session_id}' (see the app's past sessions for ids)", file=sys.stderr)
+        yield (store, record) if store is not None and record is not None else None
 
 
 def write_out(text: str, out: str | None) -> None:

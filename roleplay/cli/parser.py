@@ -99,6 +99,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=commands.cmd_serve)
 
     _add_users(top)
+    sessions = _Commands(top.add("sessions", "past sessions: delete one for good",
+                                 "roleplay sessions delete 3f2a9c1e-5b7d-4e2a-9f00-1c2d3e4f5a6b"),
+                         "sessions_command", required=True)
+    delete = sessions.add(
+        "delete", "delete a session for good, with its turns, grades, report, delivery and recorded audio",
+        "roleplay sessions delete 3f2a9c1e-5b7d-4e2a-9f00-1c2d3e4f5a6b\n"
+        "roleplay sessions delete 3f2a9c1e-5b7d-4e2a-9f00-1c2d3e4f5a6b --yes   (no question: for scripts)",
+        "Says what goes and asks first (without a terminal, it needs --yes). Retakes and follow-up calls made "
+        "from the session stay, as calls of their own. The audit log records who deleted it.")
+    delete.add_argument("session_id", help="the session's id (`roleplay export session` takes the same id)")
+    delete.add_argument("--yes", action="store_true", help="delete without asking")
+    delete.set_defaults(func=people.cmd_sessions_delete)
 
     _add_db(top)
 
@@ -232,8 +244,8 @@ def _add_users(top: _Commands) -> None:
                        "\nroleplay users remove dana --delete-sessions",
                        "An account that owns sessions is kept, and the command says so (exit 1): to keep its "
                        "sessions, disable it instead, or hand them to someone with `roleplay users adopt OTHER --from "
-                       "NAME` and then remove it. --delete-sessions deletes its sessions, their turns, grades and "
-                       "reports with it, for good. The audit log keeps its entries.")
+                       "NAME` and then remove it. --delete-sessions deletes its sessions, their turns, grades, "
+                       "reports, delivery and recorded audio with it, for good. The audit log keeps its entries.")
     remove.add_argument("username", help="the account")
     remove.add_argument("--delete-sessions", action="store_true",
                         help="also delete every session the account owns (cannot be undone)")

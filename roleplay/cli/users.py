@@ -1,4 +1,5 @@
-"""The ``users`` commands: accounts for team mode, their changes, and the audit log.
+"""The ``users`` commands (accounts for team mode, their changes, and the audit log) and
+``sessions delete``.
 
 Every change is audited with who made it: ``cli:<the OS user who ran the command>``. A refused
 change is an error on stderr with exit code 1, and changes nothing.
@@ -12,6 +13,7 @@ import json
 import sys
 from collections.abc import Callable
 
+from roleplay.cli.common import stored_session
 from roleplay.config import load_settings
 
 
@@ -147,4 +149,27 @@ def cmd_users_audit(args: argparse.Namespace) -> int:
         detail = " ".join(f"{k}={v}" for k, v in (e.detail or {}).items())
         print("\t".join([e.at.isoformat(timespec="seconds"), e.action.value, e.account or "-", e.actor or "-",
                          e.address or "-", detail or "-"]))
+    return 0
+
+
+def cmd_sessions_delete(args: argparse.Namespace) -> int:
+    from roleplay.team import Accounts
+
+    with stored_session(args.session_id) as found:
+        if found is None:
+            return 1
+        store, record = found
+        owner = f", {record.owner}'s" if record.owner else ""
+        what = (f"session {record.id} ({record.persona_id}, {record.created_at:%Y-%m-%d %H:%M}{owner}): "
+                f"{len(record.turns)} turn(s), {len(record.grades)} grade(s), {len(record.deliveries)} delivery "
+                f"figure(s), {len(store.recordings_for(record.id))} recording(s)")
+        if not args.yes:
+            if not sys.stdin.isatty():
+                print(f"error: not deleting {what} without asking: add --yes", file=sys.stderr)
+                return 2
+            if input(f"Delete {what} for good? [y/N] ").strip().lower() not in ("y", "yes"):
+                print("nothing deleted")
+                return 1
+        Accounts(store).delete_session(record.id, actor=_actor())
+    print(f"deleted {what}")
     return 0

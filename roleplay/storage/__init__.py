@@ -1,9 +1,11 @@
 """Storage of sessions, turns, grades, grading jobs, reports, attempts, drill runs, the delivery of
-spoken replies and the people of team mode, through SQLAlchemy.
+spoken replies and their recordings, and the people of team mode, through SQLAlchemy.
 
 - ``store``: ``Store`` and ``create_store(url)``, the only way the app reads or writes.
 - ``people``: the store's methods for accounts, failed sign-ins and the audit log.
 - ``jobs``: the store's methods for grading jobs, leased to the process grading them.
+- ``films``: the store's methods for a call's audio (kept only with the rep's consent) and for
+  deleting a call with everything of it.
 - ``records``: the typed records it returns.
 - ``tables``: the schema.
 - ``migrations``: its revisions (Alembic); a store brings its database to the newest when it
@@ -17,6 +19,7 @@ from roleplay.storage.records import (
     Delivery,
     Job,
     NewTurn,
+    Recording,
     ScoreRow,
     SessionRecord,
     TurnConflict,
@@ -25,6 +28,6 @@ from roleplay.storage.records import (
 from roleplay.storage.store import Store, create_store
 
 __all__ = [
-    "Attempt", "Delivery", "Job", "Lease", "NewTurn", "SchemaError", "ScoreRow", "SessionRecord", "Store",
+    "Attempt", "Delivery", "Job", "Lease", "NewTurn", "Recording", "SchemaError", "ScoreRow", "SessionRecord", "Store",
     "TurnConflict", "TurnRecord", "create_store",
 ]

@@ -160,11 +160,21 @@ def _with_disabled(query: Any) -> Any:
     return query.add_columns(disabled.label("disabled"))
 
 
-def _delete_sessions(conn: Connection, ids: Any) -> None:
-    """Delete the sessions ``ids`` (a select of their ids) and every row that belongs to them."""
+def _delete_sessions(conn: Connection, ids: Any) -> dict[str, int]:
+    """Delete the sessions ``ids`` (a select of their ids) and every row that belongs to them: every
+    table with a ``session_id`` (turns, grades, reports, deliveries, recordings, the film consent…),
+    and the links (``parent_id``) of retakes and follow-ups made from them, which stay as calls.
+
+    Returns:
+        How many rows went from each table, by table name (tables with none left out).
+    """
+    deleted: dict[str, int] = {}
     for table in reversed(metadata.sorted_tables):  # children before their parents
         for column in ("session_id", "parent_id"):
             if column in table.c:
-                conn.execute(delete(table).where(table.c[column].in_(ids)))
-    conn.execute(delete(sessions).where(sessions.c.id.in_(ids)))
+                count = conn.execute(delete(table).where(table.c[column].in_(ids))).rowcount
+                if count:
+                    deleted[table.name] = deleted.get(table.name, 0) + count
+    deleted[sessions.name] = conn.execute(delete(sessions).where(sessions.c.id.in_(ids))).rowcount
+    return deleted
 

@@ -77,6 +77,16 @@ class Delivery(BaseModel):
         return str(self.figures.get("summary") or "")
 
 
+class Recording(BaseModel):
+    """The audio of one spoken line of a call that keeps its film (``Store.add_recording``)."""
+
+    turn_id: int
+    #: The audio's media type, as a browser's ``<audio>`` takes it (``audio/ogg``: Ogg/Opus).
+    mime: str
+    seconds: float
+    audio: bytes
+
+
 class Attempt(BaseModel):
     """One session taking reply ``reply`` of another again."""
 

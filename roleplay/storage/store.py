@@ -1,4 +1,5 @@
-"""Storage of sessions, turns, grades and reports (and, through ``People``, accounts), through SQLAlchemy.
+"""Storage of sessions, turns, grades and reports (and, through ``People``, accounts; through
+``Films``, recordings and deleting a session), through SQLAlchemy.
 
 Any database URL works (``sqlite:///path.db`` by default, ``postgresql+psycopg://...``; the
 tests run against both). Opening a store brings its database to the schema's head revision
@@ -29,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.pool import StaticPool
 
 from roleplay.judge import Grade
+from roleplay.storage.films import Films
 from roleplay.storage.jobs import Jobs, Lease
 from roleplay.storage.migrations import upgrade
 from roleplay.storage.people import People
@@ -63,10 +65,10 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-class Store(People, Jobs):
+class Store(People, Jobs, Films):
     """The database behind the app. Safe to share between threads and between processes. The rows
     about people (accounts, sign-ins, the audit log) are ``People``'s methods, the grading jobs
-    ``Jobs``'."""
+    ``Jobs``', a call's audio and deleting a call ``Films``'."""
 
     def __init__(self, url: str):
         self._lock: Any = contextlib.nullcontext()

@@ -1,6 +1,6 @@
 """The schema: sessions, turns, grades, the grading jobs of replies not graded yet, reports, attempts,
-drill runs, follow-ups, the delivery of spoken replies, and the people of team mode: accounts,
-disabled accounts, failed sign-ins and the audit log (SQLAlchemy Core)."""
+drill runs, follow-ups, the delivery of spoken replies and their recordings (game film), and the
+people of team mode: accounts, disabled accounts, failed sign-ins and the audit log (SQLAlchemy Core)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -164,4 +165,22 @@ deliveries = _of_a_session(
     Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
     Column("figures", JSON, nullable=False),
     Column("prospect_s", Float),
+)
+#: A session whose audio the rep chose to keep (the voice panel's game film box, off unless
+#: ticked). Without a row, no audio of the session is stored: ``recordings`` are written only while
+#: it exists, and removing it removes them. A table of its own, so databases made before it gain it.
+film_consents = Table(
+    "film_consents", metadata,
+    Column("session_id", String(36), ForeignKey("sessions.id"), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+#: The audio of one spoken line of a session that keeps its film: the rep's recording of a spoken
+#: reply, or the prospect's voice as the rep heard it (Ogg/Opus, a few kB a second). In the
+#: database, so every app process (and PostgreSQL) serves it and deleting the session deletes it.
+recordings = _of_a_session(
+    "recordings",
+    Column("turn_id", Integer, ForeignKey("turns.id"), nullable=False, unique=True),
+    Column("mime", String(32), nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("audio", LargeBinary, nullable=False),
 )

@@ -50,6 +50,7 @@ class AuditAction(StrEnum):
     SET_ROLE = "set-role"
     SET_TEAM = "set-team"
     ADOPT = "adopt"
+    DELETE_SESSION = "delete-session"  # a session deleted for good, by its rep or an admin
 
 
 class AccountError(InvalidInput):
@@ -234,6 +235,19 @@ class Accounts:
             self._audit(AuditAction.ADOPT, user.username, actor, sessions=count, source=source)
         return count
 
+    def delete_session(self, session_id: str, *, actor: str | None = None) -> dict[str, int] | None:
+        """Delete a session for good, with everything of it (``Store.delete_session``), and audit
+        it under its owner's account. Deciding who may is the caller's (the app: its rep).
+
+        Returns:
+            How many rows went, by table; ``None`` if there is no such session.
+        """
+        exists, owner = self.store.session_owner(session_id)
+        deleted = self.store.delete_session(session_id) if exists else None
+        if deleted is not None:
+            self._audit(AuditAction.DELETE_SESSION, owner, actor, session_id=session_id)
+        return deleted
+
     def check(self, username: str, password: str) -> User | None:
         """The user whose password this is, disabled or not; else ``None`` (same cost either way)."""
         row = self.store.get_user(normalized(username))
@@ -259,7 +273,7 @@ class Accounts:
         """Write one entry to the audit log (``detail`` must never hold a password)."""
         self.store.add_audit(action.value, account, actor=actor, address=address, detail=detail or None, at=at)
 
-    def _audit(self, action: AuditAction, account: str, actor: str | None, **detail: Any) -> None:
+    def _audit(self, action: AuditAction, account: str | None, actor: str | None, **detail: Any) -> None:
         """Audit and log an admin's change."""
         self.record(action, account, actor=actor, **detail)
         log.info("account %s: %s by %s %s", account, action.value, actor or "?", detail or "")

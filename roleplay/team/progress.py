@@ -125,7 +125,7 @@ def _means(rows: Iterable[ScoreRow]) -> dict[str, float | None]:
     return {d.value: _mean([v for r in scored if (v := getattr(r, d.value)) is not None]) for d in DIMENSIONS}
 
 
-def _sessions(rows: Iterable[ScoreRow]) -> list[list[ScoreRow]]:
+def by_session(rows: Iterable[ScoreRow]) -> list[list[ScoreRow]]:
     """Rows grouped by session, sessions oldest first, replies in order."""
     groups: dict[str, list[ScoreRow]] = {}
     for row in rows:
@@ -147,7 +147,7 @@ def weakest(rows: Iterable[ScoreRow], recent: int = RECENT_SESSIONS) -> tuple[st
     Returns:
         ``(dimension, mean)``, or ``(None, None)`` without any scored reply.
     """
-    with_scores = [g for g in _sessions(rows) if any(r.scored is True for r in g)][-recent:]
+    with_scores = [g for g in by_session(rows) if any(r.scored is True for r in g)][-recent:]
     means = {k: v for k, v in _means(r for g in with_scores for r in g).items() if v is not None}
     if not means:
         return None, None
@@ -239,7 +239,7 @@ def rep_progress(rows: Iterable[ScoreRow], personas: Mapping[str, Persona]) -> R
     owners = {r.owner for r in rows}
     if len(owners) > 1:
         raise ValueError(f"rows of {len(owners)} owners given; progress is per rep")
-    sessions = [_session_progress(n, g) for n, g in enumerate(_sessions(rows), start=1)]
+    sessions = [_session_progress(n, g) for n, g in enumerate(by_session(rows), start=1)]
     dim, mean = weakest(rows)
     return RepProgress(sessions=sessions, weakest_dimension=dim, weakest_mean=None if mean is None else round(mean, 2),
                        suggestion=suggest_persona(rows, personas, dim))

@@ -17,9 +17,11 @@ from roleplay.errors import InvalidInput
 from roleplay.judge import Report
 from roleplay.personas import Persona
 from roleplay.rendering import plain, report_markdown
-from roleplay.team import Viewer
-from roleplay.ui import screen, spoken
+from roleplay.team import Viewer, delivery_facts
+from roleplay.ui import film as game_film
+from roleplay.ui import screen
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
+from roleplay.ui.past import PastSessions, past_choices
 from roleplay.ui.studio import build_studio
 from roleplay.ui.views import brief_markdown, scores_html
 from roleplay.ui.voice_panel import Access, CallParts, VoicePanel
@@ -77,7 +79,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             scores: screen.scores(call, exam), report: gr.update(value="", visible=False),
             msg: gr.update(interactive=True, value=""), send_btn: gr.update(interactive=True),
             end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
-            past: gr.update(choices=past_choices(who)),
+            past: gr.update(choices=past_choices(gym, who)), film: gr.update(value="", visible=False),
         }
 
     def start(persona_id: str, exam: bool, request: gr.Request) -> dict:
@@ -173,7 +175,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         def write() -> None:
             try:
                 done.set_result(call.end(grade_timeout=120, on_facts=facts.put,
-                                         delivery=spoken.delivery_facts(gym.store.deliveries_for(call.id))))
+                                         delivery=delivery_facts(gym.store.deliveries_for(call.id).values())))
             except BaseException as exc:  # noqa: BLE001 - handed to the handler below
                 done.set_exception(exc)
 
@@ -202,18 +204,8 @@ def build_app(gym: Gym) -> gr.Blocks:
             scores: scores_html([], False), report: gr.update(value="", visible=False),
             msg: gr.update(interactive=False, value=""), send_btn: gr.update(interactive=False),
             end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
+            film: gr.update(value="", visible=False),
         }
-
-    def past_choices(who: Viewer) -> list[tuple[str, str]]:
-        """The sessions ``who`` may open: their own; a manager's team's too, labelled by rep."""
-        rows = gym.store.list_sessions(limit=50, owners=gym.accounts.visible_owners(who))
-        return [
-            (f"{r['created_at']:%Y-%m-%d %H:%M} · {r['persona_id']}"
-             + (f" · {r['owner']}" if who.is_manager else "")
-             + (f" · {'hung up' if r['ended_by'] == 'prospect' else 'ended'}" if r["ended_by"] else " · open"),
-             r["id"])
-            for r in rows
-        ]
 
     def review(session_id: str | None, request: gr.Request) -> dict:
         if not session_id:
@@ -223,7 +215,9 @@ def build_app(gym: Gym) -> gr.Blocks:
         written = call.report
         mine = gym.accounts.can_write(who, call.owner)
         live = mine and not call.over
+        shown = game_film.film_html(gym.store.get_session(session_id), gym.store.recordings_for(session_id))
         return {
+            film: gr.update(value=shown, visible=bool(shown)),
             session: session_id, chat: screen.history(call), status: screen.status(call),
             scores: screen.scores(call, False),
             report: gr.update(value=report_markdown(written, call.persona.name) if written else "",
@@ -253,11 +247,8 @@ def build_app(gym: Gym) -> gr.Blocks:
                                                 value=drills[0].id if drills else None, label="Drill",
                                                 elem_id="drill")
                             drill_btn = gr.Button("Play drill", elem_id="drill-play")
-                        with gr.Accordion("Past sessions", open=False):
-                            # Choices go stale per tab; any id is accepted and checked in review().
-                            past = gr.Dropdown(choices=[], label="Session", elem_id="past",
-                                               allow_custom_value=True)
-                            open_btn = gr.Button("Open", elem_id="open")
+                        pasts = PastSessions()
+                        past = pasts.past
                         with gr.Accordion("Export this call", open=False):
                             with gr.Row():
                                 md_btn = gr.Button("Markdown", size="sm", elem_id="export-md")
@@ -268,6 +259,8 @@ def build_app(gym: Gym) -> gr.Blocks:
                         status = gr.HTML("<p>Pick a prospect and press <strong>Start call</strong>.</p>",
                                          elem_id="status")
                         chat = gr.Chatbot(label="Call", height=430, elem_id="chat")
+                        film = gr.HTML("", visible=False, elem_id="film", js_on_load=game_film.PLAY_THE_CALL,
+                                       padding=True)
                         mode = gr.Radio(["Text", "Voice"], value="Text", label="Reply by", elem_id="mode",
                                         info="Type or speak; switch at any moment of a call.")
                         msg = gr.Textbox(label="You", placeholder="Say something… (Enter to send)", interactive=False,
@@ -297,7 +290,7 @@ def build_app(gym: Gym) -> gr.Blocks:
 
         def on_load(request: gr.Request):
             who = viewer(request)
-            return (gr.update(choices=past_choices(who)), _account_html(who), *load_progress(request))
+            return (gr.update(choices=past_choices(gym, who)), _account_html(who), *load_progress(request))
 
         def export(session_id: str | None, fmt: str, request: gr.Request):
             if not session_id:
@@ -325,12 +318,13 @@ def build_app(gym: Gym) -> gr.Blocks:
         ics_btn.click(export_ics, session, exported, api_name="export_ics")
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
-        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill]
+        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill, film]
         openings = [start_btn.click(start, [persona, exam], view, api_name="start"),
                     drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
                     back_btn.click(call_back, [session, exam], view, api_name="call_back"),
                     again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
-                    open_btn.click(review, past, view, api_name="review")]
+                    pasts.open_btn.click(review, past, view, api_name="review")]
+        pasts.wire(gym, viewer, session, view, start_over)
         msg.submit(send, [session, msg, exam], view, api_name=False)
         send_btn.click(send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
@@ -360,7 +354,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             chosen = button.click(handler, [plan.plan, exam], view, api_name=name)
             chosen.success(lambda: gr.Tabs(selected="practice"), None, tabs, api_name=False)
             openings.append(chosen)
-        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer),
+        voice.wire(CallParts(session, exam, persona, chat, status, scores, msg, send_btn, timer, film),
                    Access(viewer, readable, writable), openings)
     return demo
 

@@ -1,4 +1,5 @@
-"""The Progress tab and the export buttons: a rep's scores over time, a manager's team, downloads.
+"""The Progress tab and the export buttons: a rep's scores and delivery over time, a manager's team,
+downloads.
 
 Every function here receives the viewer from the app and asks ``Accounts`` whose rows it may
 show; nothing here decides access by itself.
@@ -7,7 +8,7 @@ show; nothing here decides access by itself.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -16,9 +17,10 @@ import gradio as gr
 
 from roleplay.call import Gym
 from roleplay.judge.coaching.follow_up import calendar_file
-from roleplay.rendering import plain
+from roleplay.personas import Persona
+from roleplay.rendering import delivery_line, plain
 from roleplay.storage import ScoreRow
-from roleplay.team import Viewer
+from roleplay.team import MemberDelivery, Viewer, VoiceCall, team_delivery, voice_calls
 from roleplay.team.exports import persona_name, scores_csv, session_json, session_markdown
 from roleplay.team.progress import (
     PLAIN_DIMENSIONS,
@@ -36,7 +38,15 @@ TEAM_COLUMNS = [
     ("member", "Rep"), ("sessions", "Calls"), ("graded", "Replies scored"), ("unscored", "Unscored"),
     ("curiosity", "Curiosity"), ("composure", "Composure"), ("restraint", "Restraint"),
     ("weakest_dimension", "Weakest lately"), ("last_practice", "Last practice"),
+    # their delivery over their latest voice calls (``team_delivery``)
+    ("voice_calls", "Voice calls"), ("pace_wpm", "Pace (wpm)"), ("fillers_per_min", "Fillers/min"),
+    ("rep_share", "Talk share"),
 ]
+#: The rep's delivery table's headings, one row per voice call (``delivery_rows``).
+DELIVERY_HEADERS = ["Call", "Date", "Prospect", "Spoken replies", "Pace (wpm)", "Fillers/min", "Your talk share",
+                    "Longest monologue (s)", "Talked over"]
+NO_VOICE_CALLS = ("No voice calls yet. Choose **Voice** under *Reply by* in a call: your pace, fillers and share of "
+                  "the talking then show here, call by call.")
 
 
 def own_rows(gym: Gym, who: Viewer) -> list[ScoreRow]:
@@ -44,6 +54,42 @@ def own_rows(gym: Gym, who: Viewer) -> list[ScoreRow]:
     if who.user is None:
         return [row.model_copy(update={"owner": None}) for row in gym.store.score_rows(None)]
     return gym.store.score_rows([who.user.username])
+
+
+def own_voice_calls(gym: Gym, who: Viewer, rows: list[ScoreRow]) -> list[VoiceCall]:
+    """The viewer's calls with spoken replies (``rows``: theirs, from ``own_rows``), oldest first."""
+    return voice_calls(rows, gym.store.deliveries_of(None if who.user is None else [who.user.username]))
+
+
+def delivery_markdown(calls: list[VoiceCall]) -> str:
+    """The words above the delivery table: how many voice calls, and the latest one's delivery."""
+    if not calls:
+        return NO_VOICE_CALLS
+    return f"**{len(calls)}** voice call(s). Your latest: {delivery_line(calls[-1].facts)}"
+
+
+def _figure(value: float | None, form: str = "{:.0f}") -> str:
+    return "–" if value is None else form.format(value)
+
+
+def delivery_rows(calls: list[VoiceCall], personas: Mapping[str, Persona]) -> list[list[Any]]:
+    """The rep's delivery table (``DELIVERY_HEADERS``), newest call first."""
+    def name(persona_id: str) -> str:
+        return personas[persona_id].name if persona_id in personas else persona_id
+
+    return [[c.number, f"{c.started:%Y-%m-%d %H:%M}", name(c.persona_id), c.facts.spoken,
+             _figure(c.facts.pace_wpm), _figure(c.facts.fillers_per_min, "{:.1f}"),
+             _figure(c.facts.rep_share, "{:.0%}"), _figure(c.facts.longest_monologue_s, "{:.1f}"), c.facts.talk_overs]
+            for c in reversed(calls)]
+
+
+def pace_frame(calls: list[VoiceCall]) -> Any:
+    """Plot data: the pace of each voice call that has one (``session``: its number, ``pace_wpm``)."""
+    import pandas as pd
+
+    points = [{"session": c.number, "pace_wpm": c.facts.pace_wpm} for c in calls if c.facts.pace_wpm is not None]
+    return pd.DataFrame(points, columns=["session", "pace_wpm"])
+
 
 
 def team_members(gym: Gym, who: Viewer) -> list[str]:
@@ -74,13 +120,17 @@ def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) 
     return "\n\n".join(lines)
 
 
-def team_rows(table: list[TeamRow]) -> list[list[Any]]:
-    """The team table as Dataframe rows (times as dates, missing means as a dash)."""
+def team_rows(table: list[TeamRow], delivery: dict[str, MemberDelivery]) -> list[list[Any]]:
+    """The team table as Dataframe rows (times as dates, the talk share in per cent, missing
+    figures as a dash), each member's delivery beside their scores."""
     def cell(row: TeamRow, name: str) -> Any:
-        value = getattr(row, name)
+        spoken = delivery.get(row.member) or MemberDelivery(voice_calls=0)
+        value = getattr(spoken if name in MemberDelivery.model_fields else row, name)
         if value is None:
             return "–"
-        return f"{value:%Y-%m-%d %H:%M}" if name == "last_practice" else value
+        if name == "last_practice":
+            return f"{value:%Y-%m-%d %H:%M}"
+        return f"{value:.0%}" if name == "rep_share" else value
 
     return [[cell(row, name) for name, _ in TEAM_COLUMNS] for row in table]
 
@@ -125,6 +175,11 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         team = gr.Dataframe(headers=[head for _, head in TEAM_COLUMNS], value=[], interactive=False,
                             elem_id="team-table")
         csv_btn = gr.Button("Export the team's scores (CSV)", elem_id="export-team")
+    gr.Markdown("### Your delivery on voice calls")
+    spoken_summary = gr.Markdown(NO_VOICE_CALLS, elem_id="delivery-summary")
+    pace_plot = gr.LinePlot(None, x="session", y="pace_wpm", x_title="Call", y_title="Words a minute",
+                            title="Your pace, call by call", x_axis_format="d", elem_id="pace-plot", visible=False)
+    spoken_table = gr.Dataframe(headers=DELIVERY_HEADERS, value=[], interactive=False, elem_id="delivery-table")
     refresh_btn = gr.Button("Refresh", elem_id="progress-refresh")
     download = gr.File(label="Download", visible=False, interactive=False, elem_id="progress-download")
 
@@ -135,12 +190,20 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         plan = practice_plan(rows, progress, gym.playable_drills(), gym.personas)
         frame = progress.plot_frame()
         members = team_members(gym, who)
-        table = team_rows(team_table(gym.store.score_rows(members), members)) if who.is_manager else []
+        table = []
+        if who.is_manager:
+            team_scores = gym.store.score_rows(members)
+            table = team_rows(team_table(team_scores, members),
+                              team_delivery(team_scores, gym.store.deliveries_of(members), members))
         kinds = {step.kind for step in plan}
         drawn = frame["session"].nunique() >= 2
+        calls = own_voice_calls(gym, who, rows)
+        paces = pace_frame(calls)
         return (summary_markdown(progress, plan), gr.update(value=frame if drawn else _empty_frame(), visible=drawn),
                 gr.update(visible=who.is_manager), table, [step.model_dump() for step in plan],
-                *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")))
+                *(gr.update(visible=kind in kinds) for kind in ("retry", "drill", "call")),
+                delivery_markdown(calls), gr.update(value=paces, visible=len(paces) >= 2),
+                delivery_rows(calls, gym.personas))
 
     def export_team(request: gr.Request) -> Any:
         who = viewer(request)
@@ -149,7 +212,7 @@ def build_progress(gym: Gym, viewer: Callable[[gr.Request], Viewer]) -> tuple[Ca
         rows = gym.store.score_rows(team_members(gym, who))
         return gr.update(value=_write(f"scores-{who.user.team}.csv", scores_csv(rows)), visible=True)
 
-    outputs = [summary, plot, team_box, team, *buttons]
+    outputs = [summary, plot, team_box, team, *buttons, spoken_summary, pace_plot, spoken_table]
     refresh_btn.click(load, None, outputs, api_name="progress")
     csv_btn.click(export_team, None, download, api_name="export_team")
     return load, outputs, buttons

@@ -7,12 +7,15 @@ stored, read, graded). This module adds what the browser needs around it:
   switches to voice (``warm``) or on the first voice turn, then shared by the process; the voice
   package itself is imported only then, so a rep who only types pays nothing. Gradio streams
   audio through FFmpeg, so one is put on PATH too.
+- ``take_recording`` reads the browser's upload of the rep's recording and deletes it at once,
+  and ``playable`` hands the prospect's voice to the player as bytes: Gradio would otherwise keep
+  both in its cache folder on disk, and a call's audio is kept only as game film, with consent.
 - ``hear`` writes down the recording (``NothingHeard`` when there is nothing in it; nothing is
   stored then) and ``send`` sends its words, with the delivery worked out.
 - ``answer`` follows the prospect's answer: its words as they grow and its audio in short
   pieces, each sentence (the first clause first) as soon as it is made; a hang-up ends with a tone.
-- ``keep_delivery`` stores how the reply was said with its turn; ``delivery_facts`` sums up a
-  call's spoken replies for the report.
+- ``keep_delivery`` stores how the reply was said with its turn (``team.delivery.delivery_facts``
+  sums up a call's spoken replies for the report).
 - ``VoiceClock``: when the prospect's voice played in a tab, to tell whether the rep talked over it.
 """
 
@@ -20,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import logging
 import os
 import queue
@@ -32,13 +36,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
-from pydantic import ValidationError
 
 from roleplay.config import Settings
 from roleplay.errors import ConfigError
-from roleplay.judge import DeliveryFacts
 from roleplay.personas import Persona
-from roleplay.storage import Delivery
 
 if TYPE_CHECKING:
     from roleplay.call import Call
@@ -159,6 +160,46 @@ class VoiceClock:
         """The prospect's voice plays ``seconds`` more, from now or after what is already playing."""
         start = max(self.now(), self.prospect[-1][1] if self.prospect else 0.0)
         self.prospect.append((round(start, 3), round(start + seconds, 3)))
+
+
+def take_recording(upload: str | None) -> Recording | None:
+    """The rep's recording from the file the browser uploaded (Gradio's cache), which is deleted
+    as soon as it is read; ``None`` when nothing was uploaded.
+
+    Raises:
+        NothingHeard: the file holds no audio that can be read (it is deleted all the same).
+    """
+    if not upload:
+        return None
+    from roleplay.voice import NothingHeard
+    from roleplay.voice.audio import read_audio
+
+    try:
+        return read_audio(Path(upload))
+    except ValueError as exc:
+        raise NothingHeard(f"The recording could not be read ({exc}). Say it again.") from None
+    finally:
+        forget_upload(upload)
+
+
+def forget_upload(upload: str | None) -> None:
+    """Delete the file the browser uploaded (and its own folder in Gradio's cache, once empty)."""
+    if not upload:
+        return
+    path = Path(upload)
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()
+
+
+def playable(audio: Recording) -> bytes:
+    """A piece of the prospect's voice as WAV bytes for the streaming player: Gradio streams bytes
+    from memory, where it would first write a ``(rate, array)`` to its cache on disk."""
+    from roleplay.voice import write_wav
+
+    buffer = io.BytesIO()
+    write_wav(buffer, *audio)
+    return buffer.getvalue()
 
 
 def hear(transcriber: BaseTranscriber, recording: Recording | None, persona: Persona) -> Transcript:
@@ -328,24 +369,3 @@ def keep_delivery(call: Call, turn: SpokenTurn, prospect_s: float | None) -> Non
         return
     call.gym.store.add_delivery(call.id, call.last_turn.rep_turn_id, turn.delivery.model_dump(mode="json"),
                                 prospect_s)
-
-
-def delivery_facts(spoken: dict[int, Delivery]) -> DeliveryFacts | None:
-    """How a call's spoken replies sounded, for its report; ``None`` when the rep only typed."""
-    if not spoken:
-        return None
-    from roleplay.voice import Interval, ReplyDelivery, call_delivery
-
-    replies, prospect = [], []
-    for kept in spoken.values():
-        try:
-            replies.append(ReplyDelivery.model_validate(kept.figures))
-        except ValidationError as exc:
-            log.warning("the delivery of turn %s cannot be read: %s", kept.turn_id, exc)
-            continue
-        if kept.prospect_s:
-            prospect.append(Interval(start=0.0, end=kept.prospect_s))
-    if not replies:
-        return None
-    figures = call_delivery(replies, prospect)
-    return DeliveryFacts(**figures.model_dump(exclude={"replies"}))

@@ -31,6 +31,11 @@ CSS = """
 .rp-fault {color:#9a6700; font-weight:600}
 .rp-pass {color:#1a7f37; font-weight:600} .rp-fail {color:#b42318; font-weight:600}
 .rp-delivery {margin:4px 0 0 0; color:#0b4f8a}
+.rp-film-line {border-left:3px solid #d0d7de; padding:4px 8px; margin:4px 0}
+.rp-film-line.rp-film-rep {border-left-color:#0b4f8a}
+.rp-film-line.rp-film-now {background:#fff8c5}
+.rp-film-line audio {display:block; width:100%; height:32px; margin-top:4px}
+.rp-film-who {font-weight:600}
 """
 
 
@@ -77,7 +82,7 @@ def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = F
     if not grade.scored:
         reason = escape(grade.unscored_reason or "unknown reason")
         return f'<div class="rp-card rp-unscored">{head}<strong>Unscored</strong>: {reason}{spoken}</div>'
-    pills, notes = [], []
+    notes = []
     if grade.partial:
         notes.append("<em>Notes coming…</em>")
     elif grade.notes_unavailable:
@@ -86,7 +91,6 @@ def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = F
               if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")}
     for dim in DIMENSIONS:
         g = grade.dimensions[dim]
-        pills.append(f'<span class="rp-pill rp-s{g.score}" title="{dim.value}">{dim.value} {g.score}</span>')
         if grade.partial:
             continue
         evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
@@ -96,7 +100,13 @@ def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = F
     if faults and not grade.partial:  # the lines to try instead are the library's: say why
         notes.append(f'<div class="rp-note"><em>Standard line: {escape(sorted(faults)[0])}</em></div>')
     kind = "rp-scored rp-before" if first_time else "rp-scored"
-    return f'<div class="rp-card {kind}">{head}{"".join(pills)}{spoken}{"".join(notes)}</div>'
+    return f'<div class="rp-card {kind}">{head}{score_pills(grade)}{spoken}{"".join(notes)}</div>'
+
+
+def score_pills(grade: Grade) -> str:
+    """A scored grade's three scores, as coloured pills."""
+    scores = [(dim.value, grade.dimensions[dim].score) for dim in DIMENSIONS]
+    return "".join(f'<span class="rp-pill rp-s{score}" title="{dim}">{dim} {score}</span>' for dim, score in scores)
 
 
 def scores_html(

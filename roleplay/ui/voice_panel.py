@@ -6,6 +6,9 @@ endpoint), which writes it down, sends it through the call like a typed reply an
 prospect's answer: its words into the chat as they are written, its voice into an autoplaying
 streaming ``gr.Audio``, a sentence (the first clause first) at a time. The work around the call
 is ``spoken``'s; this module is the components and the events.
+
+With the game film box ticked (off by default; the choice is stored per call), the rep's
+recording and the prospect's voice of each spoken turn are kept with the call (``film``).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from roleplay.call import Call, CallEnded, CallMoved, Gym, InputError
 from roleplay.errors import ConfigError, InvalidInput
 from roleplay.rendering import plain
 from roleplay.team import Viewer
-from roleplay.ui import screen, spoken
+from roleplay.ui import film, screen, spoken
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +56,8 @@ class CallParts(NamedTuple):
     msg: Any
     send_btn: Any
     timer: Any
+    #: The game film of a past session (``film.film_html``), hidden when its audio is deleted.
+    film: Any
 
 
 class Access(NamedTuple):
@@ -76,10 +81,17 @@ class VoicePanel:
         self.gym = gym
         self.mode = mode
         with gr.Column(visible=False, elem_id="voice") as self.box:
-            self.mic = gr.Audio(sources=["microphone"], type="numpy", buttons=[], editable=False, elem_id="mic",
-                                label="You: press Record, say your reply, press Stop")
+            # A file path, not an array: ``spoken.take_recording`` deletes the upload once read.
+            self.mic = gr.Audio(sources=["microphone"], type="filepath", format=None, buttons=[], editable=False,
+                                elem_id="mic", label="You: press Record, say your reply, press Stop")
             self.prospect_audio = gr.Audio(label="Prospect", streaming=True, autoplay=True, interactive=False,
                                            buttons=[], elem_id="prospect-audio")
+            who = "you and your manager" if gym.settings.team_mode else "you"
+            #: Consent to keep this call's audio: stored per call (``Store.set_film``).
+            self.keep_film = gr.Checkbox(
+                False, label="Keep the audio of this call so I can replay it (game film)", elem_id="keep-film",
+                info=f"Your spoken replies and the prospect's voice are kept with this call, for {who} to replay "
+                     "under Past sessions. Untick to delete the audio kept so far; deleting the call deletes it too.")
         #: When the prospect's voice played in this tab (``spoken.VoiceClock``).
         self.clock = gr.State(None)
         #: Where the prospect's voice starts over ("seconds-into-the-stream nonce"): the browser
@@ -98,32 +110,60 @@ class VoicePanel:
         """
         p, gym = parts, self.gym
 
-        def speak(session_id: str | None, recording: spoken.Recording | None, exam: bool,
+        def speak(session_id: str | None, recording: str | None, exam: bool, keep: bool,
                   clock: spoken.VoiceClock | None, request: gr.Request) -> Iterator[dict]:
-            """A spoken reply: written down, sent like a typed one, the answer heard as it is written."""
-            if not session_id:
-                raise gr.Error("Start a call first: pick a prospect and press Start call.")
-            call = access.writable(access.viewer(request), session_id)
-            clock = (clock or spoken.VoiceClock()).of(session_id)
-            yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
-            yield from self._turn(p, call, recording, exam, clock)
+            """A spoken reply: written down, sent like a typed one, the answer heard as it is written;
+            with the film box ticked, its audio and the answer's are kept with the call."""
+            try:
+                if not session_id:
+                    raise gr.Error("Start a call first: pick a prospect and press Start call.")
+                call = access.writable(access.viewer(request), session_id)
+                if keep:
+                    gym.store.set_film(session_id, True)
+                clock = (clock or spoken.VoiceClock()).of(session_id)
+                yield {p.status: screen.status(call) + "<p>🎙️ Writing down what you said…</p>"}
+                yield from self._turn(p, call, recording, exam, clock, keep)
+            finally:  # the browser's upload never outlives the turn (it is gone once read, or refused)
+                spoken.forget_upload(recording)
 
-        def greet(session_id: str | None, reply_by: str, clock: spoken.VoiceClock | None,
+        def choose_film(session_id: str | None, keep: bool, request: gr.Request) -> dict:
+            """The film box was ticked or unticked: stored for the call open (a call opened later
+            takes the box as it is then); unticking deletes the audio kept of it."""
+            if not session_id:
+                return {}
+            access.writable(access.viewer(request), session_id)
+            deleted = gym.store.set_film(session_id, keep)
+            if deleted:
+                gr.Info(f"The audio of this call was deleted ({deleted} recording{'s' * (deleted != 1)}).")
+            return {} if keep else {p.film: gr.update(value="", visible=False)}
+
+        def greet(session_id: str | None, reply_by: str, keep: bool, clock: spoken.VoiceClock | None,
                   request: gr.Request) -> Iterator[dict]:
             """A call just opened: the microphone is open if the rep may speak in it, and in voice
-            mode the prospect's last line (a new call's first words) is said aloud."""
+            mode the prospect's last line (a new call's first words) is said aloud. The film box
+            shows the call's choice; a live call of the rep's own takes the box's tick as it is."""
             if not session_id:
                 return
             who = access.viewer(request)
             call = access.readable(who, session_id)
-            live = not call.over and gym.accounts.can_write(who, call.owner)
-            yield {self.mic: gr.update(value=None, interactive=live)}
+            mine = gym.accounts.can_write(who, call.owner)
+            live = not call.over and mine
+            if live and keep:
+                gym.store.set_film(session_id, True)
+            keeps = gym.store.keeps_film(session_id)
+            yield {self.mic: gr.update(value=None, interactive=live),
+                   self.keep_film: gr.update(value=keeps, interactive=mine)}
             if reply_by != "Voice" or not live or not call.lines or call.lines[-1].speaker != "prospect":
                 return
             clock = (clock or spoken.VoiceClock()).of(session_id)
             speaker = self._models(call)[1]
+            heard = film.Heard()
             for update in spoken.say(speaker, call.lines[-1].text, clock):
-                yield {self.prospect_audio: update.audio, self.clock: clock}
+                if keeps:
+                    heard.add(*update.audio)
+                yield {self.prospect_audio: spoken.playable(update.audio), self.clock: clock}
+            if keeps and (line := gym.store.last_turn_id(session_id)) is not None:
+                film.keep(gym.store, session_id, line, heard.audio())
 
         def switch(reply_by: str, session_id: str | None, persona_id: str | None, request: gr.Request) -> dict:
             """Text or voice at any moment: the other way of replying shows, nothing else changes.
@@ -142,13 +182,15 @@ class VoicePanel:
 
         outputs = [p.chat, p.status, p.scores, p.msg, p.timer, self.mic, self.prospect_audio, self.skip_queued,
                    self.clock]
-        self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.clock], outputs, api_name="speak")
+        self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.keep_film, self.clock], outputs,
+                                api_name="speak")
+        self.keep_film.input(choose_film, [p.session, self.keep_film], [p.film], api_name="keep_film")
         self.mode.change(switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box],
                          api_name=False)
         self.skip_queued.change(None, self.skip_queued, None, js=SKIP_QUEUED_AUDIO)
         for opened in openings:
-            opened.success(greet, [p.session, self.mode, self.clock], [self.mic, self.prospect_audio, self.clock],
-                           api_name=False)
+            opened.success(greet, [p.session, self.mode, self.keep_film, self.clock],
+                           [self.mic, self.keep_film, self.prospect_audio, self.clock], api_name=False)
 
     def _models(self, call: Call):
         try:
@@ -156,12 +198,15 @@ class VoicePanel:
         except ConfigError as exc:
             raise gr.Error(str(exc)) from None
 
-    def _turn(self, p: CallParts, call: Call, recording: spoken.Recording | None, exam: bool,
-              clock: spoken.VoiceClock) -> Iterator[dict]:
-        """Write down ``recording``, send it and stream the answer; then the turn's last view."""
+    def _turn(self, p: CallParts, call: Call, upload: str | None, exam: bool, clock: spoken.VoiceClock,
+              keep: bool) -> Iterator[dict]:
+        """Write down the recording (the browser's ``upload``, deleted once read), send it and stream
+        the answer; then the turn's last view. ``keep``: the film box is ticked (the audio is kept
+        if the call keeps its film)."""
         transcriber, speaker = self._models(call)
-        transcript, arrived = None, time.monotonic()
+        transcript, recording, arrived = None, None, time.monotonic()
         try:
+            recording = spoken.take_recording(upload)
             transcript = spoken.hear(transcriber, recording, call.persona)
             turn = spoken.send(call, transcript, speaker, clock)
         # nothing heard, too long, the call is over, the speech server failed: nothing stored
@@ -173,16 +218,20 @@ class VoicePanel:
                    self.mic: None}
             return
         history = [*screen.history(call), {"role": "user", "content": plain(turn.message)}]
-        cards, last, first_audio = screen.scores(call, exam), None, None
+        cards, last, first_audio, heard = screen.scores(call, exam), None, None, film.Heard()
         try:
             for update in spoken.answer(call, turn, clock):
+                if update.starts_over_at is not None:
+                    heard.start_over()
+                if update.audio is not None and keep:
+                    heard.add(*update.audio)
                 if update.last:
                     last = update
                     continue
                 step = {p.chat: [*history, {"role": "assistant", "content": plain(update.text)}],
                         p.status: screen.status(call), p.scores: cards}
                 if update.audio is not None:
-                    step[self.prospect_audio] = update.audio
+                    step[self.prospect_audio] = spoken.playable(update.audio)
                     if turn.first_audio_s is not None and first_audio is None:
                         first_audio = time.monotonic() - arrived
                         log.info("voice turn: %.1f s of speech written down in %.2f s; first audio %.2f s after "
@@ -194,6 +243,9 @@ class VoicePanel:
             gr.Warning(str(exc))
         if last is not None:
             spoken.keep_delivery(call, turn, last.spoken_s)
+            if keep and call.last_turn is not None:
+                film.keep(self.gym.store, call.id, call.last_turn.rep_turn_id, recording)
+                film.keep(self.gym.store, call.id, call.last_turn.prospect_turn_id, heard.audio())
             if last.voice_fault:
                 gr.Warning(f"The prospect's voice failed ({last.voice_fault}); the call goes on: read the answer.")
         if call.last_turn and call.last_turn.fault:

@@ -12,7 +12,8 @@
   ``loading``: ``load_transcriber``, the embedded Whisper or the server, as the settings say.
 - ``delivery``: pace, fillers, talk time, the longest monologue and talking over, from word times.
 - ``turn``: ``speak_turn``, one spoken turn through the same ``Call.send`` as a typed one.
-- ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32).
+- ``audio``: PCM conversions (Gradio's ``(rate, int16 array)``, Whisper's 16 kHz float32), and
+  ``encode_opus`` for a call's audio kept as game film.
 
 The models load once per process (``load_transcriber``; each Piper voice once, shared by every
 speaker of it: ``shared_speaker``; a persona's, ``speaker_for``); the whole package
@@ -20,7 +21,7 @@ needs the ``voice`` extra (``pip install -e '.[voice]'``, which ``scripts/setup`
 speech server too (its Silero VAD and audio conversions are the embedded ones).
 """
 
-from roleplay.voice.audio import WHISPER_RATE, for_whisper, read_wav, write_wav
+from roleplay.voice.audio import WHISPER_RATE, encode_opus, for_whisper, read_wav, write_wav
 from roleplay.voice.delivery import (
     FILLERS,
     CallDelivery,
@@ -62,7 +63,7 @@ __all__ = [
     "BaseSpeaker", "BaseTranscriber", "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard",
     "ProspectAudio", "ReplyDelivery", "ServerSpeaker", "ServerTranscriber", "Speaker", "Speech", "SpokenTurn",
     "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "VoiceServerError", "Word",
-    "bundled_voice", "default_voice", "call_delivery", "ensure_voice_model", "for_whisper", "load_transcriber",
+    "bundled_voice", "default_voice", "call_delivery", "encode_opus", "ensure_voice_model", "for_whisper", "load_transcriber",
     "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for",
     "transcript_delivery", "write_wav",
 ]
