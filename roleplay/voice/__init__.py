@@ -63,7 +63,7 @@ __all__ = [
     "BaseSpeaker", "BaseTranscriber", "CallDelivery", "Chunker", "Filler", "Interval", "Listener", "NothingHeard",
     "ProspectAudio", "ReplyDelivery", "ServerSpeaker", "ServerTranscriber", "Speaker", "Speech", "SpokenTurn",
     "Transcriber", "Transcript", "VoiceModel", "VoiceModelError", "VoiceServerError", "Word",
-    "bundled_voice", "default_voice", "call_delivery", "encode_opus", "ensure_voice_model", "for_whisper", "load_transcriber",
-    "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for",
+    "bundled_voice", "default_voice", "call_delivery", "encode_opus", "ensure_voice_model", "for_whisper",
+    "load_transcriber", "read_wav", "reply_delivery", "shared_speaker", "speak_turn", "speakable_chunks", "speaker_for",
     "transcript_delivery", "write_wav",
 ]
