@@ -31,7 +31,7 @@ from roleplay.voice import encode_opus, read_wav
 
 from .conftest import CALL_VIEW, App, endpoint
 from .test_progress import figures
-from .test_storage import a_grade, db_url, new_session, store
+from .test_storage import a_grade, new_session
 from .test_voice_ui import PERSONA, rep_voice, said, speak
 
 pytestmark = pytest.mark.timeout(240)
