@@ -327,3 +327,29 @@ def test_the_app_throttles_sign_ins_and_says_why(team_app: App) -> None:
     assert [(e.action.value, e.account, e.address) for e in entries] == [
         ("sign-in", "ana", "127.0.0.1"), ("sign-in-refused", "ben", "127.0.0.1"),
         *[("sign-in-failed", "ben", "127.0.0.1")] * 5]
+
+
+def test_a_refusal_reaches_the_sign_in_page_of_a_browser_only(team_app: App) -> None:
+    """The app's page (a same-origin fetch) gets a 200 that makes it reload, and the reload shows
+    the reason, escaped: the cookie is the browser's to change. Other clients keep Gradio's 400."""
+    from urllib.parse import quote
+
+    from roleplay.ui.signin_page import REFUSAL_COOKIE
+
+    disabled = "This account is disabled; ask your admin to enable it."
+    base, page_fetch = team_app.url.rstrip("/"), {"Sec-Fetch-Site": "same-origin"}
+    team_app.gym.accounts.set_disabled("ana", True, actor="test")
+    form = {"username": "ana", "password": PASSWORD}
+    assert httpx.post(f"{base}/login/", data=form).status_code == 400
+    page = httpx.post(f"{base}/login/", data=form, headers=page_fetch)
+    assert (page.status_code, page.json()) == (200, {"success": False, "detail": disabled})
+    assert set(page.cookies) == {REFUSAL_COOKIE}  # no session
+    wrong = httpx.post(f"{base}/login/", data={**form, "username": "ben", "password": "wrong"}, headers=page_fetch)
+    assert (wrong.status_code, wrong.json()["detail"]) == (400, "Incorrect credentials.")  # the page says so
+
+    reloaded = httpx.get(f"{base}/", cookies=page.cookies)
+    assert disabled in reloaded.text and "Max-Age=0" in reloaded.headers["set-cookie"]
+    forged = httpx.get(f"{base}/", cookies={REFUSAL_COOKIE: quote("<img src=x onerror=alert(1)>")})
+    assert "\\u003cimg" not in forged.text  # no tag, only its text
+    assert "\\u0026lt;img src=x onerror=alert(1)\\u0026gt;" in forged.text
+    assert "Pushback Gym: sign in" in httpx.get(f"{base}/").text

@@ -228,6 +228,45 @@ def test_team_mode_in_the_browser_sign_in_and_no_way_into_another_reps_call(sett
         assert "Ana's private words" not in driver.page_source
 
 
+def test_the_sign_in_page_says_why_an_account_is_refused(settings, driver, new_gym, tmp_path: Path) -> None:
+    """Ben's account is locked after five wrong passwords and Cy's is disabled: each sees why on the
+    sign-in page, not "Incorrect credentials", and is not signed in; a reload shows the plain page."""
+    import httpx
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    gym = new_gym(settings.model_copy(update={"team_mode": True}))
+    gym.accounts.scrypt_n = 2**10
+    for name in ("ben", "cy"):
+        gym.accounts.add(name, "correct horse battery", "rep", "east")
+    gym.accounts.set_disabled("cy", True, actor="test")
+    wait = WebDriverWait(driver, WAIT_S)
+
+    def sign_in(url: str, name: str) -> None:
+        driver.get(url)
+        user = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+        user.send_keys(name)
+        driver.find_element(By.CSS_SELECTOR, "input[type=password]").send_keys("correct horse battery", Keys.ENTER)
+
+    with serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        for _ in range(5):
+            httpx.post(f"{url.rstrip('/')}/login/", data={"username": "ben", "password": "wrong password"})
+        sign_in(url, "ben")
+        wait.until(lambda d: "Too many failed sign-ins for this account; try again in 15 minutes." in d.page_source)
+        sign_in(url, "cy")
+        wait.until(lambda d: "This account is disabled; ask your admin to enable it." in d.page_source)
+        shown = driver.page_source
+        assert "ncorrect credentials" not in shown and "Too many failed" not in shown  # Cy's reason only
+        assert not driver.find_elements(By.CSS_SELECTOR, "#account")  # nobody signed in
+
+        driver.refresh()
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "input[data-testid=textbox]")))
+        assert "Pushback Gym: sign in with the account your team gave you" in driver.page_source
+        assert "This account is disabled" not in driver.page_source
+
+
 def test_taking_a_reply_again_in_the_browser_keeps_both_branches(gym: Gym, driver, tmp_path: Path) -> None:
     """Reply 2 of a call is taken again: the new call starts just before it and shows the first
     answer beside the new one; the original call, opened again, is as it was."""

@@ -2,22 +2,21 @@
 
 Sign-in is Gradio's own (``/login`` and a session cookie), whose check is ours: the throttle, the
 disabled accounts and the audit (``roleplay.team.signin``). Gradio gives that check only the name
-and the password, so a small middleware keeps the client's address at hand for it. The address is
-the connection's, which uvicorn takes from ``X-Forwarded-For`` only when the proxy is on loopback
-(its ``forwarded_allow_ips``), so a client cannot pick its own.
+and the password, so a small middleware (``roleplay.ui.signin_page``) keeps the client's address at
+hand for it, and shows on Gradio's login page why a sign-in was refused. The address is the
+connection's, which uvicorn takes from ``X-Forwarded-For`` only when the proxy is on loopback (its
+``forwarded_allow_ips``), so a client cannot pick its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import logging
 import threading
 from typing import Any
 
 from fastapi import HTTPException
 from starlette.middleware import Middleware
-from starlette.types import ASGIApp, Receive, Scope, Send
 
 from roleplay.call import Gym
 from roleplay.config import Settings
@@ -25,6 +24,7 @@ from roleplay.errors import ConfigError
 from roleplay.team import SignInGate
 from roleplay.ui import spoken
 from roleplay.ui.app import build_app
+from roleplay.ui.signin_page import SignInPage, current_attempt
 from roleplay.ui.views import CSS
 
 log = logging.getLogger(__name__)
@@ -32,24 +32,6 @@ log = logging.getLogger(__name__)
 
 class TeamModeError(ConfigError):
     """Team mode cannot start; the message says how to fix it."""
-
-
-_client_address: contextvars.ContextVar[str | None] = contextvars.ContextVar("client_address", default=None)
-
-
-class ClientAddress:
-    """ASGI middleware: the client's address, for the sign-in check, while a request is handled."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        client = scope.get("client") if scope["type"] == "http" else None
-        token = _client_address.set(client[0] if client else None)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            _client_address.reset(token)
 
 
 def launch_options(gym: Gym) -> dict[str, Any]:
@@ -63,10 +45,12 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     gate = SignInGate(gym.accounts)
 
     async def sign_in(username: str, password: str) -> bool:
+        attempt = current_attempt()
         # scrypt takes tens of milliseconds: off the event loop, which serves everyone else.
-        outcome = await asyncio.to_thread(gate.sign_in, username, password, _client_address.get())
+        outcome = await asyncio.to_thread(gate.sign_in, username, password, attempt.address)
         if outcome.reason in ("throttled", "disabled"):
-            # Throttled, or disabled: Gradio's page says only that it failed; the reason goes with it.
+            # The reason goes with the refusal: as its detail, and on the login page (SignInPage).
+            attempt.refusal = outcome.refusal
             raise HTTPException(status_code=400, detail=outcome.refusal)
         return outcome.user is not None
 
@@ -75,7 +59,7 @@ def launch_options(gym: Gym) -> dict[str, Any]:
         "auth": sign_in,
         "auth_message": f"Pushback Gym: sign in with the account your team gave you. After {gate.limits.per_account} "
                         f"failed sign-ins in {minutes} minutes, an account is locked for up to {minutes} minutes.",
-        "app_kwargs": {"middleware": [Middleware(ClientAddress)]},
+        "app_kwargs": {"middleware": [Middleware(SignInPage)]},
     }
 
 
