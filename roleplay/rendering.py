@@ -29,6 +29,16 @@ def _avg(value: float | None) -> str:
     return "–" if value is None else f"{value:.1f}"
 
 
+def noun_for(n: int, noun: str, plural: str | None = None) -> str:
+    """``noun`` as it goes with the number ``n``: "call" for 1, else "calls" (or ``plural``)."""
+    return noun if n == 1 else plural or noun + "s"
+
+
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in agreement: "1 call", "3 calls"."""
+    return f"{n} {noun_for(n, noun, plural)}"
+
+
 def _times(n: int) -> str:
     return "once" if n == 1 else "twice" if n == 2 else f"{n} times"
 

@@ -169,11 +169,11 @@ def test_remove_keeps_an_account_that_owns_sessions_unless_asked_to_delete_them(
 
     code, out, err = users("remove", "ana")
     assert (code, out) == (1, "")
-    assert "ana owns 3 session(s), so the account was kept" in err
+    assert "ana owns 3 sessions, so the account was kept" in err
     assert "roleplay users disable ana" in err and "adopt OTHER --from ana" in err and "--delete-sessions" in err
     assert "ana" in listed(users) and _rows_of(gym.store, anas) == before
 
-    assert users("remove", "ana", "--delete-sessions") == (0, "removed ana and its 3 session(s)\n", "")
+    assert users("remove", "ana", "--delete-sessions") == (0, "removed ana and its 3 sessions\n", "")
     assert "ana" not in listed(users)
     assert set(_rows_of(gym.store, anas).values()) == {0}
     assert {r["id"] for r in gym.store.list_sessions()} == set(mias)  # nobody else's
@@ -183,12 +183,12 @@ def test_remove_keeps_an_account_that_owns_sessions_unless_asked_to_delete_them(
 def test_adopt_hands_over_the_sessions_of_single_user_mode_or_of_someone_else(users, team_gym: Gym) -> None:
     gym = team_gym
     solo = _calls(gym, None)
-    assert users("adopt", "ana") == (0, "ana now owns 3 more session(s)\n", "")
+    assert users("adopt", "ana") == (0, "ana now owns 3 more sessions\n", "")
     assert {r["owner"] for r in gym.store.list_sessions()} == {"ana"}
     assert users("adopt", "ana") == (0, "no sessions made in single-user mode (no owner): nothing changed\n", "")
     assert users("adopt", "ana", "--from", "ana")[0] == 1
 
-    assert users("adopt", "mia", "--from", "ana") == (0, "mia now owns 3 more session(s)\n", "")
+    assert users("adopt", "mia", "--from", "ana") == (0, "mia now owns 3 more sessions\n", "")
     assert sorted(r["id"] for r in gym.store.list_sessions(owner="mia")) == sorted(solo)
     assert users("remove", "ana") == (0, "removed ana\n", "")  # nothing of hers is lost
 

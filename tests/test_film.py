@@ -267,7 +267,7 @@ def test_progress_shows_delivery_call_by_call_and_a_manager_sees_the_teams(team_
         gym.store.add_delivery(session_id, reply, said_figures, prospect_s=answer_s)
 
     shown = progress(ana)
-    assert "**2** voice call(s)" in shown["delivery"] and "180 words a minute" in shown["delivery"]  # the latest
+    assert "**2** voice calls" in shown["delivery"] and "180 words a minute" in shown["delivery"]  # the latest
     assert [row[:1] + row[3:] for row in shown["delivery_table"]["data"]] == [
         [2, 1, "180", "4.0", "75%", "15.0", 0],  # newest first
         [1, 1, "150", "10.0", "60%", "12.0", 0],

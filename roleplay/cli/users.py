@@ -107,7 +107,8 @@ def _set_disabled(username: str, disabled: bool) -> int:
 def cmd_users_remove(args: argparse.Namespace) -> int:
     def change() -> str:
         deleted = _accounts().remove(args.username, delete_sessions=args.delete_sessions, actor=_actor())
-        return f"removed {args.username}" + (f" and its {deleted} session(s)" if deleted else "")
+        sessions = f" and its {deleted} {'session' if deleted == 1 else 'sessions'}" if deleted else ""
+        return f"removed {args.username}{sessions}"
 
     return _change_account(change)
 
@@ -132,7 +133,7 @@ def cmd_users_adopt(args: argparse.Namespace) -> int:
         count = _accounts().adopt(args.username, args.source, actor=_actor())
         if not count:
             return f"no sessions {source}: nothing changed"
-        return f"{args.username} now owns {count} more session(s)"
+        return f"{args.username} now owns {count} more {'session' if count == 1 else 'sessions'}"
 
     return _change_account(change)
 

@@ -210,8 +210,9 @@ class Accounts:
         if owned is None:
             raise _no_account(username)
         if owned and not delete_sessions:
+            sessions = "a session" if owned == 1 else f"{owned} sessions"
             raise AccountError(
-                f"{name} owns {owned} session(s), so the account was kept. To keep the sessions, disable the "
+                f"{name} owns {sessions}, so the account was kept. To keep the sessions, disable the "
                 f"account instead (`roleplay users disable {name}`: its manager still sees them), or hand them "
                 f"to someone first (`roleplay users adopt OTHER --from {name}`); to delete them with the "
                 f"account, add --delete-sessions"

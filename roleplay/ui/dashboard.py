@@ -18,7 +18,7 @@ import gradio as gr
 from roleplay.call import Gym
 from roleplay.judge.coaching.follow_up import calendar_file
 from roleplay.personas import Persona
-from roleplay.rendering import delivery_line, plain
+from roleplay.rendering import delivery_line, noun_for, plain
 from roleplay.storage import ScoreRow
 from roleplay.team import MemberDelivery, Viewer, VoiceCall, team_delivery, voice_calls
 from roleplay.team.exports import persona_name, scores_csv, session_json, session_markdown
@@ -65,7 +65,7 @@ def delivery_markdown(calls: list[VoiceCall]) -> str:
     """The words above the delivery table: how many voice calls, and the latest one's delivery."""
     if not calls:
         return NO_VOICE_CALLS
-    return f"**{len(calls)}** voice call(s). Your latest: {delivery_line(calls[-1].facts)}"
+    return f"**{len(calls)}** {noun_for(len(calls), 'voice call')}. Your latest: {delivery_line(calls[-1].facts)}"
 
 
 def _figure(value: float | None, form: str = "{:.0f}") -> str:
@@ -106,7 +106,8 @@ def summary_markdown(progress: RepProgress, plan: list[PlanStep] | None = None) 
     if not progress.sessions:
         lines = ["No calls yet. Your scores show here after your first call."]
     else:
-        lines = [f"**{len(progress.sessions)}** call(s), **{len(scored)}** with scores."]
+        calls = len(progress.sessions)
+        lines = [f"**{calls}** {noun_for(calls, 'call')}, **{len(scored)}** with scores."]
     if len(scored) == 1:  # one point draws no line: say the figures instead
         means = " · ".join(f"{d} {m:.1f}" for d, m in scored[0].means.items() if m is not None)
         lines.append(f"Your call's scores: {means}. The plot starts with your second scored call.")

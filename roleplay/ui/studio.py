@@ -17,6 +17,7 @@ from roleplay import prompts
 from roleplay.call import Gym
 from roleplay.measure.simulation import row_cells
 from roleplay.personas import Persona, PersonaError, persona_version
+from roleplay.rendering import counted
 from roleplay.studio import MAX_RUNS, TABLE_COLUMNS, Studio, StudioError
 from roleplay.ui.views import brief_markdown
 
@@ -187,7 +188,7 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         try:
             persona = studio.check(text or "", label(current))
         except PersonaError as exc:
-            yield [], _fault(f"Fix the draft first: {len(exc.problems)} problem(s), listed under the editor.")
+            yield [], _fault(f"Fix the draft first: {counted(len(exc.problems), 'problem')}, listed under the editor.")
             return
         scripts = list(scripts or [])
         if not scripts:
@@ -199,12 +200,12 @@ def build_studio(demo: gr.Blocks, gym: Gym, refresh: list[Refresh] | None = None
         try:
             for row in studio.try_draft(persona, scripts, count):
                 rows.append(row)
-                yield table_rows(rows), _ok(f"Played {len(rows)} of {len(scripts)} script(s)…")
+                yield table_rows(rows), _ok(f"Played {len(rows)} of {counted(len(scripts), 'script')}…")
         except StudioError as exc:
             yield table_rows(rows), _fault(str(exc))
             return
         yield table_rows(rows), _ok(
-            f"Played {len(scripts)} script(s) × {count} run(s) against the draft of {persona.id} "
+            f"Played {counted(len(scripts), 'script')} × {counted(count, 'run')} against the draft of {persona.id} "
             f"(version {persona_version(persona)}, not published) in {time.monotonic() - started:.1f} s. "
             "Grading skipped.")
 
