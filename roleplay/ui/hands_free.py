@@ -37,10 +37,14 @@ if (media && !media.rpTapped) {  // the level of the stream Gradio's recorder ge
   };
   media.rpTapped = true;
 }
-free.arm = () => { free.armed = true; free.quietSince = null; };
+const live = () => !!document.querySelector('button#end:enabled');  // a call is on: it can be ended
+// the rep's turn: the microphone opens once the prospect's voice is done (not before a call starts)
+free.arm = () => { free.armed = live(); free.quietSince = null; };
 const on = () => !!document.querySelector('#hands-free input:checked')
-                 && !!document.querySelector('#voice')?.offsetParent;
-const button = (kind) => document.querySelector(`#mic button.${kind}-button`);
+                 && document.querySelector('#voice')?.getClientRects().length > 0 && live();
+// Gradio keeps the recorder's buttons all in the page, showing those that apply
+const button = (kind) => [...document.querySelectorAll(`#mic button.${kind}-button`)]
+  .find((b) => b.getClientRects().length > 0);
 const say = (text) => { element.querySelector('.rp-hands-free').textContent = text; };
 // The prospect's voice is done: ended, or not playing for a moment (not started, or at its end).
 const prospectDone = (now) => {
@@ -105,6 +109,9 @@ free.timer = setInterval(tick, TICK_MS);
 
 #: When a spoken turn or a call's opening is over: the rep's turn, the microphone may open.
 YOUR_TURN = "() => { window.rpHandsFree?.arm(); }"
+
+#: A call is opening: not the rep's turn until its first words have been said.
+OPENING = "(...values) => { if (window.rpHandsFree) window.rpHandsFree.armed = false; return values; }"
 
 #: Switching hands-free on, in the browser: the microphone may open at once (if nothing plays).
 SWITCHED = """(on) => {

@@ -202,7 +202,7 @@ class VoicePanel:
         for opened in openings:
             opened.success(greet, [p.session, self.mode, self.keep_film, self.clock],
                            [self.mic, self.keep_film, self.prospect_audio, self.clock], api_name=False,
-                           ).then(None, js=hands_free.YOUR_TURN)
+                           js=hands_free.OPENING).then(None, js=hands_free.YOUR_TURN)
 
     def _models(self, call: Call):
         try:
