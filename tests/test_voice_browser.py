@@ -113,3 +113,22 @@ def test_hands_free_sends_the_reply_when_the_rep_stops_talking(gym: Gym, speech_
             time.sleep(0.05)
         wait.until(lambda d: recording())
         driver.save_screenshot(str(tmp_path / "hands-free.png"))
+
+
+def test_the_chosen_way_of_replying_keeps_its_dot_under_the_pointer(gym: Gym, tmp_path: Path) -> None:
+    """Gradio's own stylesheet turned a chosen radio white under the pointer (its dot vanished)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    colour = "return getComputedStyle(document.querySelector('#mode input[value=Text]')).backgroundColor"
+    with chromium() as driver, serve_app(gym) as url, saved_on_failure(driver, tmp_path):
+        driver.get(url)
+        WebDriverWait(driver, WAIT_S).until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
+        chosen = driver.find_element(By.CSS_SELECTOR, "#mode input[value=Text]")
+        assert chosen.is_selected()
+        away = driver.execute_script(colour)
+        ActionChains(driver).move_to_element(chosen).perform()
+        assert driver.execute_script("return document.querySelector('#mode input[value=Text]').matches(':hover')")
+        assert driver.execute_script(colour) == away != "rgb(255, 255, 255)"
