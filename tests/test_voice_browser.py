@@ -132,3 +132,56 @@ def test_the_chosen_way_of_replying_keeps_its_dot_under_the_pointer(gym: Gym, tm
         ActionChains(driver).move_to_element(chosen).perform()
         assert driver.execute_script("return document.querySelector('#mode input[value=Text]').matches(':hover')")
         assert driver.execute_script(colour) == away != "rgb(255, 255, 255)"
+
+
+#: A prospect line that breaks character at its end: its first sentences are spoken as they are
+#: written, then the call replaces the line with the persona's own (``Prospect.finish``).
+BROKEN = ("Well, honestly, we have been with them for years and it works fine for us. "
+          "As an AI language model, I cannot go on with this role-play.")
+
+
+def test_a_replaced_line_skips_the_audio_queued_of_the_old_one(new_gym, speech_then_silence: Path,
+                                                                tmp_path: Path) -> None:
+    """The prospect's line is replaced after its words were spoken: the browser jumps over the old
+    line's audio it had queued (a seek forward, to where the replacement begins) and does not hear it."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from roleplay.backends.fakes import FakeChatModel
+
+    gym = new_gym(prospect=FakeChatModel(responder=lambda messages: BROKEN, calls=[]))
+    persona = next(iter(gym.personas.values()))
+    # every seek of the prospect's voice, as [where it was playing, where it went]
+    watch = """window.rpSeeks = []; let at = 0;
+      const ours = (e) => e.target.closest && e.target.closest('#prospect-audio');
+      document.addEventListener('timeupdate', (e) => { if (ours(e)) at = e.target.currentTime; }, true);
+      document.addEventListener('seeking', (e) => { if (ours(e)) window.rpSeeks.push([at, e.target.currentTime]); },
+                                true);"""
+
+    def rep_and_answer() -> list:  # the call's lines so far (its first words, the reply, the answer)
+        sessions = gym.store.list_sessions()
+        return gym.call(sessions[0]["id"]).lines if sessions else []
+
+    with (chromium(*fake_microphone(speech_then_silence)) as driver, serve_app(gym) as url,
+          saved_on_failure(driver, tmp_path)):
+        wait = WebDriverWait(driver, WAIT_S)
+        text_of = partial(shown_text, driver)
+        driver.get(url)
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "button#start")))
+        driver.execute_script(watch)
+        driver.find_element(By.XPATH, "//*[@id='mode']//label[contains(., 'Voice')]").click()
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#mic button.record-button")))
+        driver.find_element(By.CSS_SELECTOR, "#hands-free input[type=checkbox]").click()
+        driver.find_element(By.CSS_SELECTOR, "button#start").click()
+        wait.until(lambda d: persona.opening_line in text_of("#chat"))
+
+        wait.until(lambda d: len(rep_and_answer()) == 3)
+        (call,) = [gym.call(s["id"]) for s in gym.store.list_sessions()]
+        kept = call.lines[-1].text
+        assert kept != BROKEN and call.last_turn.fallback_reason == "broke character"
+        wait.until(lambda d: kept[:30] in text_of("#chat"))
+        wait.until(lambda d: (lambda a: a and a[4])(d.execute_script(AUDIO_JS)))  # the answer has played
+        seeks = driver.execute_script("return window.rpSeeks")
+        # the old line's sentences were queued (several seconds of them); the browser skipped to the new line
+        assert any(to - at > 1.0 for at, to in seeks), seeks
