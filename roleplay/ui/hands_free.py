@@ -26,13 +26,13 @@ MIN_SPEECH_S = 0.25
 #: The browser side, run when the panel's status line loads (``gr.HTML(js_on_load=…)``): taps
 #: the microphone, then every 50 ms opens or closes it as the state of the call says.
 LISTEN = f"const TURN_END_S = {TURN_END_S}, MIN_SPEECH_S = {MIN_SPEECH_S}, TICK_MS = 50;" + """
-const free = window.rpHandsFree = window.rpHandsFree || {armed: false, streams: []};
+const free = window.rpHandsFree = window.rpHandsFree || {armed: false, stream: null};
 const media = navigator.mediaDevices;
 if (media && !media.rpTapped) {  // the level of the stream Gradio's recorder gets
   const open = media.getUserMedia.bind(media);
   media.getUserMedia = async (wanted) => {
     const stream = await open(wanted);
-    if (wanted && wanted.audio) free.streams.push(stream);
+    if (wanted && wanted.audio) free.stream = stream;  // the latest: one recording at a time
     return stream;
   };
   media.rpTapped = true;
@@ -55,8 +55,8 @@ const prospectDone = (now) => {
   return now - free.quietSince >= 0.8;
 };
 const level = () => {
-  const stream = free.streams.filter((s) => s.getAudioTracks().some((t) => t.readyState === 'live')).at(-1);
-  if (!stream) return null;
+  const stream = free.stream;
+  if (!stream || !stream.getAudioTracks().some((t) => t.readyState === 'live')) return null;
   if (free.tapped !== stream) {
     free.context = free.context || new AudioContext();
     free.context.resume();
