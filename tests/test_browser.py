@@ -41,6 +41,13 @@ def shown_text(driver, selector: str) -> str:
     return found[0].text if found else ""
 
 
+def shown(driver, selector: str) -> bool:
+    """Whether an element ``selector`` finds is displayed (Gradio leaves hidden ones out of the page)."""
+    from selenium.webdriver.common.by import By
+
+    return any(e.is_displayed() for e in driver.find_elements(By.CSS_SELECTOR, selector))
+
+
 @contextmanager
 def saved_on_failure(driver, folder: Path) -> Iterator[None]:
     """On a failure, keep a screenshot and the page source in ``folder`` and say where."""
@@ -99,9 +106,12 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
         assert css("#persona").is_displayed()
         assert persona.name in css("#brief").text
 
+        call_back = partial(shown, driver, "button#call-back")
+        assert not call_back()  # no call to call back yet
         css("button#start").click()
         wait.until(lambda d: persona.opening_line in text_of("#chat"))
         box = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
+        assert not call_back()  # mid-call: nothing to call back
 
         box.send_keys(said, Keys.ENTER)
         # The rep's line, then the prospect's reply below it.
@@ -116,6 +126,7 @@ def test_main_flow_in_the_browser(gym: Gym, driver, tmp_path: Path) -> None:
         wait.until(lambda d: "Coaching report" in text_of("#report"))
         assert "Door" in text_of("#report")
         assert "Call ended" in text_of("#status")
+        wait.until(lambda d: call_back())  # the call has ended: a follow-up call makes sense
 
         # The Progress tab, loaded with the page before the call, shows the call when opened.
         driver.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Progress')]").click()

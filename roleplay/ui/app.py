@@ -80,6 +80,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             msg: gr.update(interactive=True, value=""), send_btn: gr.update(interactive=True),
             end_btn: gr.update(interactive=True), timer: gr.Timer(active=False),
             past: gr.update(choices=past_choices(gym, who)), film: gr.update(value="", visible=False),
+            back_btn: gr.update(visible=False),
         }
 
     def start(persona_id: str, exam: bool, request: gr.Request) -> dict:
@@ -184,7 +185,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                 status: screen.status(call), scores: screen.scores(call, False),
                 report: gr.update(value=report_markdown(written, call.persona.name, pending=pending), visible=True),
                 msg: gr.update(interactive=False), send_btn: gr.update(interactive=False),
-                end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
+                end_btn: gr.update(interactive=False), timer: gr.Timer(active=False), back_btn: gr.update(visible=True),
                 # the drill the report names, ready to play
                 **({drill: gr.update(value=written.drill_id)} if written.drill_id in playable else {}),
             }
@@ -204,7 +205,7 @@ def build_app(gym: Gym) -> gr.Blocks:
             scores: scores_html([], False), report: gr.update(value="", visible=False),
             msg: gr.update(interactive=False, value=""), send_btn: gr.update(interactive=False),
             end_btn: gr.update(interactive=False), timer: gr.Timer(active=False),
-            film: gr.update(value="", visible=False),
+            film: gr.update(value="", visible=False), back_btn: gr.update(visible=False),
         }
 
     def review(session_id: str | None, request: gr.Request) -> dict:
@@ -224,6 +225,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                               visible=bool(written)),
             msg: gr.update(interactive=live), send_btn: gr.update(interactive=live),
             end_btn: gr.update(interactive=mine and (not call.over or written is None)), timer: gr.Timer(active=False),
+            back_btn: gr.update(visible=mine and call.over),  # a follow-up call makes sense once a call has ended
         }
 
     with gr.Blocks(title="Pushback Gym") as demo:
@@ -270,7 +272,7 @@ def build_app(gym: Gym) -> gr.Blocks:
                             send_btn = gr.Button("Send", variant="primary", interactive=False, elem_id="send")
                             end_btn = gr.Button("End call", variant="stop", interactive=False, elem_id="end")
                             over_btn = gr.Button("Start over", elem_id="restart")
-                            back_btn = gr.Button("Call back", elem_id="call-back")
+                            back_btn = gr.Button("Call back", elem_id="call-back", visible=False)
                     with gr.Column(scale=1, min_width=280):
                         gr.Markdown("### Your scores")
                         scores = gr.HTML(scores_html([], False), elem_id="scores")
@@ -318,7 +320,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         ics_btn.click(export_ics, session, exported, api_name="export_ics")
         json_btn.click(export_json, session, exported, api_name="export_json")
         persona.change(pick, persona, brief, api_name=False)
-        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill, film]
+        view = [session, chat, status, scores, report, msg, send_btn, end_btn, timer, past, drill, film, back_btn]
         openings = [start_btn.click(start, [persona, exam], view, api_name="start"),
                     drill_btn.click(play_drill, [drill, exam], view, api_name="play_drill"),
                     back_btn.click(call_back, [session, exam], view, api_name="call_back"),

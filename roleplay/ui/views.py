@@ -36,6 +36,11 @@ CSS = """
 .rp-film-line.rp-film-now {background:#fff8c5}
 .rp-film-line audio {display:block; width:100%; height:32px; margin-top:4px}
 .rp-film-who {font-weight:600}
+.rp-hands-free {margin:2px 0; color:#0b4f8a}
+/* Gradio's radio button: its hover rule comes after the checked one at the same specificity, so a
+   chosen option under the pointer lost its dot (white on white). Keep the chosen colour. */
+.gradio-container input[type=radio]:checked:hover:not([disabled]) {
+  background-color:var(--checkbox-background-color-selected); border-color:var(--checkbox-border-color-selected)}
 """
 
 

@@ -7,6 +7,9 @@ prospect's answer: its words into the chat as they are written, its voice into a
 streaming ``gr.Audio``, a sentence (the first clause first) at a time. The work around the call
 is ``spoken``'s; this module is the components and the events.
 
+Hands-free (a box to tick) presses Record and Stop for the rep: the microphone opens when the
+prospect has finished speaking and the turn ends when the rep stops talking (``hands_free``).
+
 With the game film box ticked (off by default; the choice is stored per call), the rep's
 recording and the prospect's voice of each spoken turn are kept with the call (``film``).
 """
@@ -25,7 +28,7 @@ from roleplay.call import Call, CallEnded, CallMoved, Gym, InputError
 from roleplay.errors import ConfigError, InvalidInput
 from roleplay.rendering import plain
 from roleplay.team import Viewer
-from roleplay.ui import film, screen, spoken
+from roleplay.ui import film, hands_free, screen, spoken
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +87,11 @@ class VoicePanel:
             # A file path, not an array: ``spoken.take_recording`` deletes the upload once read.
             self.mic = gr.Audio(sources=["microphone"], type="filepath", format=None, buttons=[], editable=False,
                                 elem_id="mic", label="You: press Record, say your reply, press Stop")
+            #: Hands-free: the browser presses Record and Stop (``hands_free.LISTEN``).
+            self.hands_free = gr.Checkbox(
+                False, label="Hands-free", elem_id="hands-free",
+                info="The microphone opens when the prospect has finished; your turn ends when you stop talking.")
+            gr.HTML('<p class="rp-hands-free"></p>', elem_id="hands-free-state", js_on_load=hands_free.LISTEN)
             self.prospect_audio = gr.Audio(label="Prospect", streaming=True, autoplay=True, interactive=False,
                                            buttons=[], elem_id="prospect-audio")
             who = "you and your manager" if gym.settings.team_mode else "you"
@@ -182,15 +190,19 @@ class VoicePanel:
 
         outputs = [p.chat, p.status, p.scores, p.msg, p.timer, self.mic, self.prospect_audio, self.skip_queued,
                    self.clock]
-        self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.keep_film, self.clock], outputs,
-                                api_name="speak")
+        spoke = self.mic.stop_recording(speak, [p.session, self.mic, p.exam, self.keep_film, self.clock], outputs,
+                                        api_name="speak")
+        # the prospect has had their say (or the reply was refused): hands-free may listen again
+        spoke.then(None, js=hands_free.YOUR_TURN)
+        self.hands_free.input(None, self.hands_free, None, js=hands_free.SWITCHED)
         self.keep_film.input(choose_film, [p.session, self.keep_film], [p.film], api_name="keep_film")
         self.mode.change(switch, [self.mode, p.session, p.persona], [self.mode, p.msg, p.send_btn, self.box],
-                         api_name=False)
+                         api_name=False).then(None, js=hands_free.YOUR_TURN)
         self.skip_queued.change(None, self.skip_queued, None, js=SKIP_QUEUED_AUDIO)
         for opened in openings:
             opened.success(greet, [p.session, self.mode, self.keep_film, self.clock],
-                           [self.mic, self.keep_film, self.prospect_audio, self.clock], api_name=False)
+                           [self.mic, self.keep_film, self.prospect_audio, self.clock], api_name=False,
+                           js=hands_free.OPENING).then(None, js=hands_free.YOUR_TURN)
 
     def _models(self, call: Call):
         try:
