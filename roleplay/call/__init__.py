@@ -9,12 +9,21 @@ The reading of a reply comes from ``roleplay.understanding``; grades and reports
 ``roleplay.judge``.
 """
 
-from roleplay.call.call import GRADING_SKIPPED, Call, CallEnded, InputError, Reply, TurnResult, clean_message
+from roleplay.call.call import (
+    GRADING_SKIPPED,
+    Call,
+    CallEnded,
+    InputError,
+    Reply,
+    TurnResult,
+    TurnTimes,
+    clean_message,
+)
 from roleplay.call.gym import Gym
 from roleplay.call.prospect import Prospect
 from roleplay.call.state import Decision, Door, Move, ProspectState, advance, initial_state
 
 __all__ = [
     "GRADING_SKIPPED", "Call", "CallEnded", "Decision", "Door", "Gym", "InputError", "Move", "Prospect",
-    "ProspectState", "Reply", "TurnResult", "advance", "clean_message", "initial_state",
+    "ProspectState", "Reply", "TurnResult", "TurnTimes", "advance", "clean_message", "initial_state",
 ]

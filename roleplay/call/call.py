@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -90,6 +91,16 @@ class Reply:
 
 
 @dataclass
+class TurnTimes:
+    """When the steps of a turn happened (``time.time()``, to set beside a browser's clock): the
+    message taken, the prospect's model asked (after storing and reading), its first words."""
+
+    taken: float
+    asked: float | None = None
+    first_words: float | None = None
+
+
+@dataclass
 class TurnResult:
     """What the prospect said, and how."""
 
@@ -103,6 +114,7 @@ class TurnResult:
     fault: str | None = None
     #: The hidden fact this turn was to reveal and did not say (it stays hidden).
     withheld_fact: str | None = None
+    times: TurnTimes | None = None
 
 
 @dataclass
@@ -155,6 +167,7 @@ class Call:
         return Reply(message, self._speak(message))
 
     def _speak(self, text: str) -> Iterator[str]:
+        times = TurnTimes(taken=time.time())
         with self.lock:
             if self.over:  # ended (in another tab, say) since the message was taken
                 raise CallEnded("This call has ended. Start a new one.")
@@ -167,10 +180,12 @@ class Call:
             history = [*context, Line(speaker="rep", text=text)]
             prospect = self.gym.prospect(self.persona)
             raw, error, retried = "", None, []
+            times.asked = time.time()
             try:
                 with self.gym.gate.speaking():
                     for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, self.state),
                                                      what=f"call {self.id}: prospect", on_retry=retried.append):
+                        times.first_words = times.first_words or time.time()
                         yield raw
             except ModelFault as fault:
                 error = fault.describe("the prospect's model")
@@ -195,7 +210,7 @@ class Call:
             self.pending[rep_turn_id] = (self.gym.pool.submit(self._grade, context, text, rep_turn_id, reading)
                                          if self.grading else self._skip_grade(rep_turn_id))
             self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
-                                        fault=error, withheld_fact=voiced.withheld_fact)
+                                        fault=error, withheld_fact=voiced.withheld_fact, times=times)
             if ended:
                 self._end("prospect")
             elif self.drill is not None and len(self.drill_replies()) >= self.drill.replies:

@@ -309,5 +309,13 @@ class Gym:
             call.lines.append(Line(speaker=line.speaker, text=line.text))
         return call
 
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the background work of every live call (grading each reply, then
+        preparing its next turn) is done, ``timeout`` seconds at most for each reply."""
+        with self._lock:
+            calls = list(self._calls.values())
+        for call in calls:
+            call.grades(wait=timeout)
+
     def close(self) -> None:
         self.pool.shutdown(wait=True)

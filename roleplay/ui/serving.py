@@ -1,10 +1,16 @@
-"""Serving the app: the launch options of a mode (team mode signs people in) and ``serve``."""
+"""Serving the app: the launch options of a mode (team mode signs people in), ``serve``, and
+``served`` (the same app on a free loopback port, for measuring it)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
+
+import gradio as gr
 
 from roleplay.call import Gym
 from roleplay.config import Settings
@@ -13,6 +19,8 @@ from roleplay.ui.app import build_app
 from roleplay.ui.views import CSS
 
 log = logging.getLogger(__name__)
+#: Requests the app handles at once (``roleplay serve``; the load test uses the same).
+CONCURRENCY_LIMIT = 8
 
 
 class TeamModeError(ConfigError):
@@ -33,13 +41,34 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     return {"auth": sign_in, "auth_message": "Pushback Gym: sign in with the account your team gave you."}
 
 
+def _launch(demo: gr.Blocks, gym: Gym, host: str, port: int, **extra: Any) -> None:
+    """Launch ``demo`` with the queue and options ``roleplay serve`` uses."""
+    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT).launch(
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **launch_options(gym),
+        **extra,
+    )
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None:
     """Start the app and block until interrupted."""
     gym = Gym(settings)
-    options = launch_options(gym)
+    launch_options(gym)  # a team mode that cannot start says so before anything loads
     threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
-    )
+    _launch(demo, gym, host, port)
+
+
+@contextlib.contextmanager
+def served(gym: Gym) -> Iterator[str]:
+    """The app over ``gym`` as ``serve`` launches it, on a free port of 127.0.0.1, without
+    blocking; yields its URL and closes it afterwards (``gym`` stays open)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_app(gym)
+    _launch(demo, gym, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close(verbose=False)  # stdout may be a bench's JSON
