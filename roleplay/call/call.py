@@ -253,6 +253,7 @@ class Call:
         return self.last_turn
 
     def _grade(self, context: list[Line], reply: str, rep_turn_id: int, reading: Reading | None = None) -> Grade:
+        self._read_ahead()
         self.gym.gate.wait_quiet()
 
         def early(partial: Grade) -> None:
@@ -272,6 +273,15 @@ class Call:
         done: Future[Grade] = Future()
         done.set_result(grade)
         return done
+
+    def _read_ahead(self) -> None:
+        """Embed the prospect's last line now, while the rep reads it: the next reading then
+        embeds only the rep's reply, before the prospect can answer. A few tens of milliseconds
+        of one core, so it does not wait for the prospects to be quiet; only an optimisation."""
+        try:
+            self.gym.grader.reader.prepare(self.lines)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("call %s: reading ahead failed: %s", self.id, exc)
 
     def _prepare_next_turn(self) -> None:
         """While the rep reads and thinks, process what the next turn's prompts start with.

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from html import escape
@@ -20,15 +19,12 @@ from roleplay.rendering import plain, report_markdown
 from roleplay.team import Viewer
 from roleplay.ui import screen, spoken
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
+from roleplay.ui.streaming import spoken_ahead
 from roleplay.ui.studio import build_studio
 from roleplay.ui.views import brief_markdown, scores_html
 from roleplay.ui.voice_panel import Access, CallParts, VoicePanel
 
 log = logging.getLogger(__name__)
-#: Shortest time between two updates of the prospect's streaming line: each update costs the
-#: server a render and a round trip, and the eye reads no faster (the embedded model writes a
-#: word about every 0.1 s, so every word still shows).
-STREAM_EVERY_S = 0.05
 
 
 def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
@@ -132,15 +128,12 @@ def build_app(gym: Gym) -> gr.Blocks:
             yield {chat: history, msg: text, status: fault, scores: screen.scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        cards = screen.scores(call, exam)
+        shown_status = screen.status(call)
+        words = spoken_ahead(reply)  # the prospect's model starts now, while the rep's line shows
+        yield {chat: history, msg: "", status: shown_status}
         try:
-            shown_at, shown_status = 0.0, screen.status(call)
-            for partial in reply:
-                if (now := time.monotonic()) - shown_at < STREAM_EVERY_S:
-                    continue  # the last words show with the whole turn below
-                shown_at = now
-                spoken = {"role": "assistant", "content": plain(partial)}
-                yield {chat: [*history, spoken], msg: "", status: shown_status, scores: cards}
+            for partial in words:  # only the chat changes until the turn is done
+                yield {chat: [*history, {"role": "assistant", "content": plain(partial)}]}
         except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
@@ -330,8 +323,10 @@ def build_app(gym: Gym) -> gr.Blocks:
                     back_btn.click(call_back, [session, exam], view, api_name="call_back"),
                     again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
                     open_btn.click(review, past, view, api_name="review")]
-        msg.submit(send, [session, msg, exam], view, api_name=False)
-        send_btn.click(send, [session, msg, exam], view, api_name="send")
+        # While a reply is on its way, only the chat shows it is busy (its dots): the other outputs
+        # change at the end of the turn, and every busy overlay costs the page work.
+        msg.submit(send, [session, msg, exam], view, api_name=False, show_progress_on=chat)
+        send_btn.click(send, [session, msg, exam], view, api_name="send", show_progress_on=chat)
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
