@@ -16,10 +16,12 @@ and the run stops by itself (``--deadline``).
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -32,21 +34,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-#: Open, unhurried questions: no persona hangs up on these within ten turns.
-QUESTIONS = [
-    "Hi, it's Sam from RouteWise. Sorry to catch you again, is now a terrible time?",
-    "That's fair. Can I ask what's behind that for you?",
-    "How does that play out for your team day to day?",
-    "What made you choose the way you work today?",
-    "What do you like most about it?",
-    "Where does it fall short, if anywhere?",
-    "How do you decide when something is worth a look?",
-    "What would have to change for this to be worth a look later on?",
-    "Who else has a say when you review tools like this?",
-    "Understood, thank you. Would it be okay if I checked back in later, at a time that suits you?",
-]
-#: ``roleplay serve``'s queue setting (roleplay/ui/serving.py).
-CONCURRENCY_LIMIT = 8
+from roleplay.measure.bench import OPEN_QUESTIONS as QUESTIONS
+from roleplay.ui.serving import CONCURRENCY_LIMIT
+
 REQUEST_TIMEOUT_S = 120.0
 
 
@@ -59,16 +49,14 @@ def serve(port: int, database_url: str, data_dir: str, latency: float, concurren
     from roleplay.call import Gym
     from roleplay.config import Role, load_settings
     from roleplay.ui.app import build_app
-    from roleplay.ui.views import CSS
+    from roleplay.ui.serving import launch
 
     settings = load_settings(backend="fake", database_url=database_url, data_dir=Path(data_dir))
     gym = Gym(settings, models={role: fake_model_for(role, latency_s=latency) for role in Role})
     demo = build_app(gym)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    demo.queue(default_concurrency_limit=concurrency_limit).launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True, css=CSS,
-    )
+    launch(demo, gym, "127.0.0.1", port, concurrency_limit, prevent_thread_lock=True, quiet=True)
     print("ready", flush=True)
     stop.wait()
     demo.close()
@@ -94,7 +82,7 @@ def drive(url: str, persona: str, turns: int, deadline: float) -> Session:
 
     out = Session()
     try:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, ssl_verify=_tls_context())
         chat = client.submit(persona, False, api_name="/start").result(timeout=REQUEST_TIMEOUT_S)[0]
     except Exception as exc:  # noqa: BLE001 - counted, the run goes on
         out.errors.append(f"start: {type(exc).__name__}: {exc}")
@@ -113,13 +101,21 @@ def drive(url: str, persona: str, turns: int, deadline: float) -> Session:
             continue
         out.sent += 1
         out.turn_seconds.append(time.monotonic() - started)
-        new_chat, status = result[0], result[2]
+        new_chat, status = result[0], result[1]
         if len(new_chat) != len(chat) + 2 or not _text(new_chat[-1]).strip():
             out.errors.append(f"turn {i + 1}: the reply is missing ({len(chat)} → {len(new_chat)} messages)")
         elif "hung up" in status:
             out.errors.append(f"turn {i + 1}: the prospect hung up")
         chat = new_chat
     return out
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    """One default TLS context for every request. gradio_client opens a new httpx client for
+    each request, and each built its own context (loading the CA bundle): a third of the reps'
+    CPU. The app is on plain http on loopback, so nothing is checked either way."""
+    return ssl.create_default_context()
 
 
 def _text(message: dict[str, Any]) -> str:
@@ -133,6 +129,15 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def _cpu_seconds(pid: int | None = None) -> float:
+    """CPU time (user and system) used so far by process ``pid`` (Linux), or by this process."""
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _percentile(values: list[float], p: float) -> float | None:
@@ -192,11 +197,14 @@ def run(sessions: int = 50, turns: int = 10, latency: float = 0.2, database_url:
             personas = sorted(load_personas(load_settings().personas_dir))
             url = f"http://127.0.0.1:{port}/"
             started = time.monotonic()
+            cpu_before = _cpu_seconds(server.pid), _cpu_seconds()
             deadline = started + deadline_s
             with ThreadPoolExecutor(max_workers=sessions, thread_name_prefix="rep") as pool:
                 done = list(pool.map(lambda n: drive(url, personas[n % len(personas)], turns, deadline),
                                      range(sessions)))
             elapsed = time.monotonic() - started
+            cpu = [after - before for after, before in zip((_cpu_seconds(server.pid), _cpu_seconds()), cpu_before,
+                                                           strict=True)]
             server.send_signal(signal.SIGTERM)
             try:
                 server.wait(timeout=max(30.0, deadline - time.monotonic()))
@@ -222,6 +230,8 @@ def run(sessions: int = 50, turns: int = 10, latency: float = 0.2, database_url:
         "turn_max_s": max(seconds, default=None), "elapsed_s": elapsed,
         "turns_per_s": len(seconds) / elapsed if elapsed else None,
         "grading_drained_s": drained,
+        # CPU seconds each side used while the turns were sent: the app, and the reps' clients.
+        "server_cpu_s": cpu[0], "clients_cpu_s": cpu[1],
     }
 
 
@@ -260,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"errors          {r['errors']}" + "".join(f"\n  {e}" for e in r["error_samples"]))
         print(f"turn time       p50 {_s(r['turn_p50_s'])}, p95 {_s(r['turn_p95_s'])}, max {_s(r['turn_max_s'])}")
         print(f"throughput      {r['turns_per_s']:.1f} turns/s over {r['elapsed_s']:.1f} s")
+        print(f"CPU used        app {r['server_cpu_s']:.1f} s, reps' clients {r['clients_cpu_s']:.1f} s "
+              f"({r['server_cpu_s'] / max(r['turns_sent'], 1) * 1000:.0f} ms of the app's per turn)")
         print(f"grades stored   {r['grades_stored']} (the last {_s(r['grading_drained_s'])} after the last turn)")
     ok = r["errors"] == 0 and r["turns_stored"] == r["turns_sent"] == r["sessions"] * r["turns_per_session"]
     return 0 if ok else 1

@@ -128,19 +128,24 @@ def build_app(gym: Gym) -> gr.Blocks:
             yield {chat: history, msg: text, status: fault, scores: screen.scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        shown_status = screen.status(call)
+        # Only the chat changes until the turn is done. Gradio rebuilds each output an update
+        # leaves out, which costs the server more than sending its value again, so what stays
+        # goes back as it is (in a live call the report is empty and hidden; a button's value
+        # is its label).
+        same = {msg: "", status: screen.status(call), scores: screen.scores(call, exam), report: "",
+                send_btn: send_btn.value, end_btn: end_btn.value}
         words = spoken_ahead(reply)  # the prospect's model starts now, while the rep's line shows
-        yield {chat: history, msg: "", status: shown_status}
+        yield {chat: history, **same}
         try:
-            for partial in words:  # only the chat changes until the turn is done
-                yield {chat: [*history, {"role": "assistant", "content": plain(partial)}]}
+            for partial in words:
+                yield {chat: [*history, {"role": "assistant", "content": plain(partial)}], **same}
         except CallEnded as exc:  # ended in another tab since the message was taken
             gr.Warning(str(exc))
         turn = call.last_turn
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            chat: screen.history(call), msg: gr.update(value="", interactive=not call.over),
+            **same, chat: screen.history(call), msg: gr.update(value="", interactive=not call.over),
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import threading
 from collections.abc import Iterator
@@ -41,9 +42,15 @@ def launch_options(gym: Gym) -> dict[str, Any]:
     return {"auth": sign_in, "auth_message": "Pushback Gym: sign in with the account your team gave you."}
 
 
-def _launch(demo: gr.Blocks, gym: Gym, host: str, port: int, **extra: Any) -> None:
-    """Launch ``demo`` with the queue and options ``roleplay serve`` uses."""
-    demo.queue(default_concurrency_limit=CONCURRENCY_LIMIT).launch(
+def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: int = CONCURRENCY_LIMIT,
+           **extra: Any) -> None:
+    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses (``extra``:
+    more ``launch()`` arguments)."""
+    # Gradio's queue summarises every event recorded so far (up to 10,000, in a pandas table)
+    # after each event, for a monitoring page the app does not enable: a cost per event that
+    # grows with the server's age. Summarise once in a million events instead (unless set).
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+    demo.queue(default_concurrency_limit=concurrency_limit).launch(
         server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **launch_options(gym),
         **extra,
     )
@@ -56,7 +63,7 @@ def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860) -> None
     threading.Thread(target=gym.warm_up, name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
-    _launch(demo, gym, host, port)
+    launch(demo, gym, host, port)
 
 
 @contextlib.contextmanager
@@ -67,7 +74,7 @@ def served(gym: Gym) -> Iterator[str]:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     demo = build_app(gym)
-    _launch(demo, gym, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    launch(demo, gym, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
     try:
         yield demo.local_url
     finally:
