@@ -9,22 +9,27 @@ import pytest
 
 from roleplay.ui.streaming import spoken_ahead
 
+pytestmark = pytest.mark.timeout(60)
+
 WAIT_S = 10.0
 
 
 def test_the_reply_starts_before_its_first_words_are_asked_for() -> None:
-    started = threading.Event()
+    started, end = threading.Event(), threading.Event()
 
     def reply() -> Iterator[str]:
         started.set()
         yield "Hello"
+        assert end.wait(WAIT_S)
 
     words = spoken_ahead(reply())
     assert started.wait(WAIT_S)
-    assert list(words) == ["Hello"]
+    assert next(words) == "Hello"
+    end.set()
+    assert list(words) == []
 
 
-def test_the_first_words_show_at_once_and_the_rest_comes_as_the_latest_text_ending_with_the_final_one() -> None:
+def test_later_words_wait_for_the_throttle_but_the_end_of_the_reply_does_not() -> None:
     more = threading.Event()
 
     def reply() -> Iterator[str]:
@@ -33,19 +38,46 @@ def test_the_first_words_show_at_once_and_the_rest_comes_as_the_latest_text_endi
         yield "Well, no"
         yield "Well, no thanks."
 
-    words = spoken_ahead(reply(), every_s=WAIT_S)
+    words = spoken_ahead(reply(), every_s=3600)
+    assert next(words) == "Well"  # the first words at once
+    more.set()
+    # the rest came within the hour, and then the reply was over: the handler shows the whole
+    # turn at once (a throttle that held the end back would keep this waiting for an hour)
+    assert list(words) == []
+
+
+def test_each_value_is_the_latest_text() -> None:
+    more, end = threading.Event(), threading.Event()
+
+    def reply() -> Iterator[str]:
+        yield "Well"
+        assert more.wait(WAIT_S)
+        yield "Well, no"
+        yield "Well, no thanks."
+        assert end.wait(WAIT_S)
+
+    words = spoken_ahead(reply(), every_s=0)
     assert next(words) == "Well"
     more.set()
-    assert list(words) == ["Well, no thanks."]  # the end is not held back for the throttle
+    shown = next(words)
+    while shown != "Well, no thanks.":  # "Well, no" may show first, never after the later text
+        assert shown == "Well, no"
+        shown = next(words)
+    end.set()
+    assert list(words) == []
 
 
-def test_what_the_reply_raises_comes_after_its_words() -> None:
+def test_what_the_reply_raises_is_raised_to_the_handler() -> None:
+    fail = threading.Event()
+
     def reply() -> Iterator[str]:
         yield "Sure"
+        assert fail.wait(WAIT_S)
         raise ValueError("the model went away")
 
     words = spoken_ahead(reply(), every_s=0)
     assert next(words) == "Sure"
+    fail.set()
     with pytest.raises(ValueError, match="went away"):
         next(words)
 

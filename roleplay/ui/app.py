@@ -131,9 +131,9 @@ def build_app(gym: Gym) -> gr.Blocks:
         # Only the chat changes until the turn is done. Gradio rebuilds each output an update
         # leaves out, which costs the server more than sending its value again, so what stays
         # goes back as it is (in a live call the report is empty and hidden; a button's value
-        # is its label).
+        # is its label, a timer's its interval).
         same = {msg: "", status: screen.status(call), scores: screen.scores(call, exam), report: "",
-                send_btn: send_btn.value, end_btn: end_btn.value}
+                send_btn: send_btn.value, end_btn: end_btn.value, timer: timer.value}
         words = spoken_ahead(reply)  # the prospect's model starts now, while the rep's line shows
         yield {chat: history, **same}
         try:

@@ -50,7 +50,10 @@ def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: i
     # after each event, for a monitoring page the app does not enable: a cost per event that
     # grows with the server's age. Summarise once in a million events instead (unless set).
     os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
-    demo.queue(default_concurrency_limit=concurrency_limit).launch(
+    # Waiting reps see their place in the queue once a second, not after every event that
+    # starts: that sent each waiting rep a message per event started, a cost growing as the
+    # square of the queue.
+    demo.queue(default_concurrency_limit=concurrency_limit, status_update_rate=1).launch(
         server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **launch_options(gym),
         **extra,
     )

@@ -39,9 +39,10 @@ def spoken_ahead(reply: Iterable[str], every_s: float = STREAM_EVERY_S) -> Itera
     """Iterate ``reply`` (a prospect's text as it grows) in a thread of its own from now on.
 
     The prospect's model starts at once, while the handler shows the rep's line. Each value is
-    the latest text when the handler asks for the next, at most one per ``every_s`` seconds; the
-    last one is the reply's final text. What ``reply`` raises is raised here, after the text
-    before it. A reply whose page went away is still spoken to its end, so the turn is stored.
+    the latest text when the handler asks for the next, at most one per ``every_s`` seconds,
+    while the reply is being spoken: once it is over the iteration ends, and the handler shows
+    the whole turn. What ``reply`` raises is raised here. A reply whose page went away is still
+    spoken to its end, so the turn is stored.
     """
     latest = _Latest()
     threading.Thread(target=latest.speak, args=(reply,), name="prospect-reply", daemon=True).start()
@@ -56,10 +57,10 @@ def _shown(latest: _Latest, every_s: float) -> Iterator[str]:
             # the first words show at once; later ones at most every ``every_s``, the end at once
             latest.cond.wait_for(lambda: latest.done, timeout=max(0.0, shown_at + every_s - time.monotonic()))
             text, latest.text = latest.text, None
+        if latest.error is not None:
+            raise latest.error
+        if latest.done:
+            return
         if text is not None:
             shown_at = time.monotonic()
             yield text
-        elif latest.error is not None:
-            raise latest.error
-        elif latest.done:
-            return
