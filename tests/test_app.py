@@ -16,7 +16,7 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
-from roleplay.backends.fakes import FakeChatModel
+from roleplay.backends.fakes import FakeChatModel, fake_model_for
 
 from .conftest import CALL_VIEW, App, endpoint
 
@@ -103,6 +103,17 @@ def test_main_flow_start_send_scores_report(serve: Callable[..., App]) -> None:
     # the report names a drill for the weakest habit, and the picker has it ready to play
     drill = app.gym.drills.get(out["drill"]["value"])
     assert f"play it under Drills: {drill.title}" in out["report"]["value"]
+
+
+def test_the_reps_line_shows_before_the_prospect_answers(serve: Callable[..., App]) -> None:
+    """The rep's line and the emptied box show while the prospect's model is still thinking."""
+    client = serve(prospect=fake_model_for("prospect", latency_s=0.3)).client()
+    start(client)
+    job = client.submit(ASK, False, api_name="/send")
+    job.result(timeout=30)
+    first, *_, last = [dict(zip(CALL_VIEW, out, strict=True)) for out in job.outputs()]
+    assert lines(first["chat"])[1:] == [("user", ASK)] and first["msg"] == ""
+    assert lines(last["chat"])[1] == ("user", ASK) and lines(last["chat"])[2][0] == "assistant"
 
 
 def test_exam_mode_hides_scores_until_the_end(serve: Callable[..., App]) -> None:

@@ -6,7 +6,6 @@ Gradio puts ``elem_id`` on a wrapper ``div`` for most components (the textarea i
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -15,11 +14,10 @@ from pathlib import Path
 import pytest
 
 from roleplay.call import Gym
+from roleplay.measure.browser_bench import CHROMEDRIVER, CHROMIUM, chromium, shown_text
 
 from .conftest import serve_app
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT_S = 30
 
 pytestmark = [
@@ -31,14 +29,6 @@ pytestmark = [
                "(apt-get install -y chromium chromium-driver)",
     ),
 ]
-
-
-def shown_text(driver, selector: str) -> str:
-    """The text of the first element ``selector`` finds, or "" when there is none."""
-    from selenium.webdriver.common.by import By
-
-    found = driver.find_elements(By.CSS_SELECTOR, selector)
-    return found[0].text if found else ""
 
 
 def shown(driver, selector: str) -> bool:
@@ -58,25 +48,6 @@ def saved_on_failure(driver, folder: Path) -> Iterator[None]:
         (folder / "failure.html").write_text(driver.page_source)
         print(f"screenshot and page source saved in {folder}")
         raise
-
-
-@contextmanager
-def chromium(*extra: str) -> Iterator[object]:
-    """Headless Chromium under Selenium, with a fresh profile and ``extra`` command-line flags."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    with tempfile.TemporaryDirectory(prefix="chromium-profile-") as profile:
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}", *extra):
-            options.add_argument(arg)
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        try:
-            yield browser
-        finally:
-            browser.quit()
 
 
 @pytest.fixture
@@ -526,3 +497,26 @@ def test_a_voice_call_in_the_browser(gym: Gym, microphone: tuple[Path, float, fl
         wait.until(lambda d: not d.find_elements(By.CSS_SELECTOR, "#film audio")
                    and not d.find_elements(By.CSS_SELECTOR, "#chat .message-row"))
     assert gym.store.list_sessions() == [] and gym.store.recordings_for(session["id"]) == {}
+
+
+def test_the_browser_bench_times_each_reply_from_enter_to_the_first_word(settings, capsys) -> None:
+    """``roleplay bench --browser`` on the fakes: each turn's times and their percentiles, all
+    present and positive, the parts of the browser path adding up (figures, never limits)."""
+    import json
+
+    from roleplay.cli import main
+
+    assert main(["bench", "--browser", "--backend", "fake", "--latency", "0.05", "--turns", "3", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)["browser"]
+    assert (result["backend"], result["latency_s"], result["turns"], result["model"]) == ("fake", 0.05, 3,
+                                                                                          "fake-prospect")
+    turns = result["per_turn"]
+    assert [(t["turn"], t["call_turn"]) for t in turns] == [(1, 1), (2, 2), (3, 3)]
+    for t in turns:
+        assert all(t[k] > 0 for k in ("first_word_s", "dom_s", "own_line_s", "model_ttft_s", "to_app_s",
+                                      "reading_s", "to_screen_s")), t
+        assert t["dom_s"] <= t["first_word_s"]
+        parts = t["to_app_s"] + t["reading_s"] + t["model_ttft_s"] + t["to_screen_s"]
+        assert parts == pytest.approx(t["first_word_s"], abs=0.005)
+    for name in ("first_word", "own_line", "model_ttft", "browser_path", "to_app", "reading", "to_screen"):
+        assert 0 < result[f"{name}_p50"] <= result[f"{name}_p95"], name

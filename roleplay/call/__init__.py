@@ -20,6 +20,7 @@ from roleplay.call.call import (
     InputError,
     Reply,
     TurnResult,
+    TurnTimes,
     clean_message,
 )
 from roleplay.call.gym import Gym
@@ -29,5 +30,6 @@ from roleplay.call.state import Decision, Door, Move, ProspectState, advance, in
 
 __all__ = [
     "GRADING_SKIPPED", "Call", "CallEnded", "CallMoved", "Decision", "Door", "GradingJobs", "Gym", "InputError",
-    "Move", "Prospect", "ProspectState", "Reply", "TurnResult", "advance", "clean_message", "initial_state",
+    "Move", "Prospect", "ProspectState", "Reply", "TurnResult", "TurnTimes", "advance", "clean_message",
+    "initial_state",
 ]

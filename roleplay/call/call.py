@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
@@ -102,6 +103,16 @@ class Reply:
 
 
 @dataclass
+class TurnTimes:
+    """When the steps of a turn happened (``time.time()``, to set beside a browser's clock): the
+    message taken, the prospect's model asked (after storing and reading), its first words."""
+
+    taken: float
+    asked: float | None = None
+    first_words: float | None = None
+
+
+@dataclass
 class TurnResult:
     """What the prospect said, and how."""
 
@@ -115,6 +126,7 @@ class TurnResult:
     fault: str | None = None
     #: The hidden fact this turn was to reveal and did not say (it stays hidden).
     withheld_fact: str | None = None
+    times: TurnTimes | None = None
 
 
 @dataclass
@@ -199,6 +211,7 @@ class Call:
         return Reply(message, self._speak(message))
 
     def _speak(self, text: str) -> Iterator[str]:
+        times = TurnTimes(taken=time.time())
         with self.lock:
             self._catch_up()  # another process may have taken a turn of this call since
             if self.over:  # ended (in another tab, say) since the message was taken
@@ -211,10 +224,12 @@ class Call:
             history = [*context, Line(speaker="rep", text=text)]
             prospect = self.gym.prospect(self.persona)
             raw, error, retried = "", None, []
+            times.asked = time.time()
             try:
                 with self.gym.gate.speaking():
                     for raw in self.gym.retry.stream(lambda: prospect.stream(history, decision, state),
                                                      what=f"call {self.id}: prospect", on_retry=retried.append):
+                        times.first_words = times.first_words or time.time()
                         yield raw
             except ModelFault as fault:
                 error = fault.describe("the prospect's model")
@@ -239,7 +254,7 @@ class Call:
             else:
                 self.pending[rep_turn_id] = self._skip_grade(rep_turn_id)
             self.last_turn = TurnResult(rep_turn_id, prospect_turn_id, voiced.text, decision.move, reason, ended,
-                                        fault=error, withheld_fact=voiced.withheld_fact)
+                                        fault=error, withheld_fact=voiced.withheld_fact, times=times)
             if ended:
                 self._end("prospect")
             elif self.drill is not None and len(self.drill_replies()) >= self.drill.replies:
@@ -304,6 +319,7 @@ class Call:
         return self.last_turn
 
     def _grade(self, context: list[Line], reply: str, rep_turn_id: int, reading: Reading | None = None) -> Grade:
+        self._read_ahead()
         self.gym.gate.wait_quiet()
 
         def early(partial: Grade) -> None:
@@ -323,6 +339,15 @@ class Call:
         done: Future[Grade] = Future()
         done.set_result(grade)
         return done
+
+    def _read_ahead(self) -> None:
+        """Embed the prospect's last line now, while the rep reads it: the next reading then
+        embeds only the rep's reply, before the prospect can answer. A few tens of milliseconds
+        of one core, so it does not wait for the prospects to be quiet; only an optimisation."""
+        try:
+            self.gym.grader.reader.prepare(self.lines)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("call %s: reading ahead failed: %s", self.id, exc)
 
     def _prepare_next_turn(self) -> None:
         """While the rep reads and thinks, process what the next turn's prompts start with.

@@ -40,14 +40,21 @@ from roleplay.transcript import Line
 log = logging.getLogger(__name__)
 
 
+#: Replies graded at once when the grader's model computes elsewhere (an HTTP endpoint, the
+#: fakes): as many as the app serves requests at once (``roleplay serve``).
+REMOTE_GRADING_WORKERS = 8
+
+
 class PriorityGate:
     """Lets background work (grading) wait while any prospect is speaking.
 
     On two cores a grade computed at the same time as a prospect's reply halves the speed of
-    both; the rep is waiting for the prospect, so the prospect goes first.
+    both; the rep is waiting for the prospect, so the prospect goes first. Only models that
+    compute in this process compete so (``shared_cpu``): with others, nothing waits.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, shared_cpu: bool = True) -> None:
+        self.shared_cpu = shared_cpu
         self._speaking = 0
         self._cond = threading.Condition()
 
@@ -60,6 +67,8 @@ class PriorityGate:
         return self._speaking > 0
 
     def wait_quiet(self, timeout: float = 60.0) -> None:
+        if not self.shared_cpu:
+            return
         with self._cond:
             self._cond.wait_for(lambda: self._speaking == 0, timeout=timeout)
 
@@ -76,6 +85,13 @@ class _Speaking:
         with self.gate._cond:
             self.gate._speaking -= 1
             self.gate._cond.notify_all()
+
+
+def _computes_here(model: BaseChatModel) -> bool:
+    """Does ``model`` compute in this process (the embedded model), on the app's own CPU?"""
+    from roleplay.backends.llamacpp import LlamaCppChatModel
+
+    return isinstance(model, LlamaCppChatModel)
 
 
 class Gym:
@@ -95,11 +111,16 @@ class Gym:
         self.grader = Grader(self.models[Role.GRADER], settings.prompts_dir,
                              history_tokens=settings.grader.history_tokens, retry=self.retry)
         self.coach = Coach(self.models[Role.COACH], settings.prompts_dir, retry=self.retry)
-        self.gate = PriorityGate()
+        # A grader model computing in this process shares its CPU with the prospects': grading
+        # gives way to them, and two workers suffice (the model grades one reply at a time; the
+        # second keeps one call's grading from waiting on another's). A model elsewhere grades
+        # many replies at once, none waiting for the prospects.
+        local = _computes_here(self.models[Role.GRADER])
+        self.gate = PriorityGate(shared_cpu=local)
         self._prospects: dict[str, Prospect] = {}
         self._calls: dict[str, Call] = {}
         self._lock = threading.Lock()
-        self.jobs = GradingJobs(self)
+        self.jobs = GradingJobs(self, workers=2 if local else REMOTE_GRADING_WORKERS)
 
     def prospect(self, persona: Persona) -> Prospect:
         key = persona_version(persona)
@@ -315,6 +336,14 @@ class Gym:
                                     state=call.state.snapshot())
             call.lines.append(Line(speaker=line.speaker, text=line.text))
         return call
+
+    def settle(self, timeout: float | None = None) -> None:
+        """Wait until the background work of every live call (grading each reply, then
+        preparing its next turn) is done, ``timeout`` seconds at most for each reply."""
+        with self._lock:
+            calls = list(self._calls.values())
+        for call in calls:
+            call.grades(wait=timeout)
 
     def close(self) -> None:
         """Stop taking grading jobs over, and wait for the grades under way."""

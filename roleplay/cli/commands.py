@@ -144,9 +144,13 @@ def cmd_export_scores(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     if args.voice:
         return _bench_voice(args)
-    if args.backend or args.stt_model or args.stt_backend or args.tts_backend:
-        print("error: --backend, --stt-model, --stt-backend and --tts-backend go with --voice (the text bench is on "
-              "the embedded model; --fake for the app's overhead)", file=sys.stderr)
+    if args.browser:
+        return _bench_browser(args)
+    if (args.backend or args.stt_model or args.stt_backend or args.tts_backend or args.turns is not None
+            or args.latency is not None):
+        print("error: --backend and --turns go with --voice or --browser; --stt-model, --stt-backend and "
+              "--tts-backend with --voice; --latency with --browser (the text bench is on the embedded model; "
+              "--fake for the app's overhead)", file=sys.stderr)
         return 2
     from roleplay.measure.bench import run_bench
 
@@ -178,11 +182,12 @@ def _bench_voice(args: argparse.Namespace) -> int:
             voice[key] = {"backend": backend}
     args.backend = args.backend or Backend.LOCAL.value
     settings = backend_settings(args, **({"voice": voice} if voice else {}))
-    if args.turns < 2:
+    turns = 12 if args.turns is None else args.turns
+    if turns < 2:
         print("error: --turns must be at least 2 (the first turn warms up)", file=sys.stderr)
         return 2
     try:
-        result = bench_voice(settings, turns=args.turns)
+        result = bench_voice(settings, turns=turns)
     except ConfigError as exc:  # a voice model that cannot be assembled, a speech server that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -190,6 +195,39 @@ def _bench_voice(args: argparse.Namespace) -> int:
         print(json.dumps({"voice": result}))
         return 0
     print(f"voice: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
+    for turn in result["per_turn"]:
+        print(f"  {json.dumps(turn)}")
+    return 0
+
+
+def _bench_browser(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from roleplay.measure.browser_bench import bench_browser, bench_gym, browser_missing
+    from roleplay.ui.serving import served
+
+    turns = 10 if args.turns is None else args.turns
+    fake = args.backend == Backend.FAKE.value
+    latency = (0.5 if args.latency is None else args.latency) if fake else None
+    problem = ("--turns must be at least 2 (the first turn warms up)" if turns < 2
+               else "--latency goes with --backend fake" if args.latency is not None and not fake
+               else "--latency must be 0 or more" if latency is not None and latency < 0 else None)
+    if problem or (missing := browser_missing()):
+        print(f"error: {problem or missing}", file=sys.stderr)
+        return 2 if problem else 1
+    args.backend = args.backend or Backend.LOCAL.value
+    with tempfile.TemporaryDirectory(prefix="roleplay-bench-") as tmp:
+        settings = backend_settings(args, database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
+        gym = bench_gym(settings, latency_s=latency)
+        try:
+            result = {"backend": args.backend, **({"latency_s": latency} if fake else {}),
+                      **bench_browser(gym, served, turns=turns)}
+        finally:
+            gym.close()
+    if args.json:
+        print(json.dumps({"browser": result}))
+        return 0
+    print(f"browser: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
     for turn in result["per_turn"]:
         print(f"  {json.dumps(turn)}")
     return 0

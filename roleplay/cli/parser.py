@@ -154,18 +154,31 @@ def build_parser() -> argparse.ArgumentParser:
     simulate.add_argument("--database-url", help="keep the simulated session (default: in memory)")
     simulate.set_defaults(func=commands.cmd_simulate)
 
-    bench = top.add("bench", "latency on the embedded model vs a naive baseline; app overhead; a voice turn",
+    bench = top.add("bench", "latency on the embedded model vs a naive baseline; app overhead; a voice turn; "
+                             "Enter to the first word in a browser",
                     "roleplay bench --json\nroleplay bench --fake\n"
                     "roleplay bench --voice --json            (a spoken turn on the embedded model)\n"
                     "roleplay bench --voice --backend fake --turns 3\n"
                     "roleplay bench --voice --backend fake --stt-backend openai --tts-backend openai   "
-                    "(speech on the server of [voice.stt] and [voice.tts])")
+                    "(speech on the server of [voice.stt] and [voice.tts])\n"
+                    "roleplay bench --browser --json          (headless Chromium, the embedded model)\n"
+                    "roleplay bench --browser --backend fake --latency 0.5 --turns 6",
+                    "--browser serves the app on 127.0.0.1 and drives Debian's headless Chromium (apt-get install "
+                    "chromium chromium-driver; Selenium): for each typed reply, the time from Enter to the "
+                    "prospect's first word on the screen, beside the model's own time to its first token.")
     bench.add_argument("--fake", action="store_true", help="only the app's overhead with a fake model")
     bench.add_argument("--voice", action="store_true",
                        help="a spoken turn: end of the rep's speech to the prospect's first audio, and the "
                             "transcript's word error rate")
-    _backend(bench, "with --voice: the backend of every role")
-    bench.add_argument("--turns", type=int, default=12, help="with --voice: spoken lines to play")
+    bench.add_argument("--browser", action="store_true",
+                       help="typed replies in headless Chromium: Enter to the prospect's first word on the screen")
+    _backend(bench, "with --voice or --browser: the backend of every role")
+    bench.add_argument("--turns", type=int,
+                       help="with --voice: spoken lines to play (default 12); with --browser: replies to type "
+                            "(default 10); the first is left out of the percentiles")
+    bench.add_argument("--latency", type=float, metavar="S",
+                       help="with --browser --backend fake: the fake prospect's seconds to its first word "
+                            "(default 0.5)")
     bench.add_argument("--stt-model", choices=["tiny.en", "base"],
                        help="with --voice: the Whisper model (default: settings, voice.stt_model)")
     bench.add_argument("--stt-backend", choices=["embedded", "openai"],

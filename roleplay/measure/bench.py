@@ -38,6 +38,21 @@ SCRIPT = [
     "Understood. Would it be okay if I checked back in February, before the renewal?",
 ]
 
+#: Open, unhurried questions: no persona hangs up on these within ten turns (the load test and
+#: the browser bench play them).
+OPEN_QUESTIONS = [
+    "Hi, it's Sam from RouteWise. Sorry to catch you again, is now a terrible time?",
+    "That's fair. Can I ask what's behind that for you?",
+    "How does that play out for your team day to day?",
+    "What made you choose the way you work today?",
+    "What do you like most about it?",
+    "Where does it fall short, if anywhere?",
+    "How do you decide when something is worth a look?",
+    "What would have to change for this to be worth a look later on?",
+    "Who else has a say when you review tools like this?",
+    "Understood, thank you. Would it be okay if I checked back in later, at a time that suits you?",
+]
+
 
 def _pct(values: list[float], q: float) -> float | None:
     if not values:
@@ -180,15 +195,18 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
     return {**_summary(turns, turns[0]["ttft"], coach_s), "per_turn": turns}
 
 
+def fake_models(latency_s: float) -> dict[Role, Any]:
+    """The fake model of each role: the prospect's first word after ``latency_s``, the others at once."""
+    return {role: fake_model_for(role, latency_s=latency_s if role == Role.PROSPECT else 0.0) for role in Role}
+
+
 def bench_fake(latency_s: float = 0.25, sessions: int = 20, turns: int = 5) -> dict[str, Any]:
     """The app's own overhead per turn, and many concurrent sessions, with a fake model."""
     from roleplay.config import load_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         settings = load_settings(backend="fake", database_url=f"sqlite:///{Path(tmp) / 'bench.db'}")
-        models = {role: fake_model_for(role, latency_s=latency_s if role == Role.PROSPECT else 0.0)
-                  for role in Role}
-        gym = Gym(settings, models=models)
+        gym = Gym(settings, models=fake_models(latency_s))
         overhead = []
         call = gym.start(PERSONA)
         for i in range(30):

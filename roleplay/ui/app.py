@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import Future
 from html import escape
@@ -22,15 +21,12 @@ from roleplay.ui import film as game_film
 from roleplay.ui import screen
 from roleplay.ui.dashboard import build_progress, export_follow_up, export_session
 from roleplay.ui.past import PastSessions, past_choices
+from roleplay.ui.streaming import spoken_ahead
 from roleplay.ui.studio import build_studio
 from roleplay.ui.views import brief_markdown, scores_html
 from roleplay.ui.voice_panel import Access, CallParts, VoicePanel
 
 log = logging.getLogger(__name__)
-#: Shortest time between two updates of the prospect's streaming line: each update costs the
-#: server a render and a round trip, and the eye reads no faster (the embedded model writes a
-#: word about every 0.1 s, so every word still shows).
-STREAM_EVERY_S = 0.05
 
 
 def persona_choices(personas: dict[str, Persona]) -> list[tuple[str, str]]:
@@ -135,15 +131,18 @@ def build_app(gym: Gym) -> gr.Blocks:
             yield {chat: history, msg: text, status: fault, scores: screen.scores(call, exam)}
             return
         history = [*history, {"role": "user", "content": plain(reply.message)}]
-        cards, kept = screen.scores(call, exam), ""
+        # Only the chat changes until the turn is done. Gradio rebuilds each output an update
+        # leaves out, which costs the server more than sending its value again, so what stays
+        # goes back as it is (in a live call the report is empty and hidden; a button's value
+        # is its label, a timer's its interval).
+        kept = ""
+        same = {msg: "", status: screen.status(call), scores: screen.scores(call, exam), report: "",
+                send_btn: send_btn.value, end_btn: end_btn.value, timer: timer.value}
+        words = spoken_ahead(reply)  # the prospect's model starts now, while the rep's line shows
+        yield {chat: history, **same}
         try:
-            shown_at, shown_status = 0.0, screen.status(call)
-            for partial in reply:
-                if (now := time.monotonic()) - shown_at < STREAM_EVERY_S:
-                    continue  # the last words show with the whole turn below
-                shown_at = now
-                spoken = {"role": "assistant", "content": plain(partial)}
-                yield {chat: [*history, spoken], msg: "", status: shown_status, scores: cards}
+            for partial in words:
+                yield {chat: [*history, {"role": "assistant", "content": plain(partial)}], **same}
         except (CallEnded, CallMoved) as exc:  # ended, or moved on, in another tab since the message was taken
             gr.Warning(str(exc))
             kept = text if isinstance(exc, CallMoved) else ""  # to send again
@@ -151,7 +150,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
         yield {
-            chat: screen.history(call), msg: gr.update(value=kept, interactive=not call.over),
+            **same, chat: screen.history(call), msg: gr.update(value=kept, interactive=not call.over),
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 
@@ -327,8 +326,10 @@ def build_app(gym: Gym) -> gr.Blocks:
                     again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
                     pasts.open_btn.click(review, past, view, api_name="review")]
         pasts.wire(gym, viewer, session, view, start_over)
-        msg.submit(send, [session, msg, exam], view, api_name=False)
-        send_btn.click(send, [session, msg, exam], view, api_name="send")
+        # While a reply is on its way, only the chat shows it is busy (its dots): the other outputs
+        # change at the end of the turn, and every busy overlay costs the page work.
+        msg.submit(send, [session, msg, exam], view, api_name=False, show_progress_on=chat)
+        send_btn.click(send, [session, msg, exam], view, api_name="send", show_progress_on=chat)
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")

@@ -1,4 +1,5 @@
-"""Serving the app: the launch options of a mode (team mode signs people in) and ``serve``.
+"""Serving the app: the launch options of a mode (team mode signs people in), ``serve``, and
+``served`` (the same app on a free loopback port, for measuring it).
 
 Sign-in is Gradio's own (``/login`` and a session cookie), whose check is ours: the throttle, the
 disabled accounts and the audit (``roleplay.team.signin``). Gradio gives that check only the name
@@ -11,10 +12,15 @@ connection's, which uvicorn takes from ``X-Forwarded-For`` only when the proxy i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import socket
 import threading
+from collections.abc import Iterator
 from typing import Any
 
+import gradio as gr
 from fastapi import HTTPException
 from starlette.middleware import Middleware
 
@@ -28,6 +34,8 @@ from roleplay.ui.signin_page import SignInPage, current_attempt
 from roleplay.ui.views import CSS
 
 log = logging.getLogger(__name__)
+#: Requests the app handles at once (``roleplay serve``; the load test uses the same).
+CONCURRENCY_LIMIT = 8
 
 
 class TeamModeError(ConfigError):
@@ -74,13 +82,43 @@ def warm_up(gym: Gym) -> None:
         log.info("voice models not loaded: the voice extra is not installed")
 
 
+def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: int = CONCURRENCY_LIMIT,
+           **extra: Any) -> None:
+    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses (``extra``:
+    more ``launch()`` arguments)."""
+    # Gradio's queue summarises every event recorded so far (up to 10,000, in a pandas table)
+    # after each event, for a monitoring page the app does not enable: a cost per event that
+    # grows with the server's age. Summarise once in a million events instead (unless set).
+    os.environ.setdefault("GRADIO_ANALYTICS_CACHE_FREQUENCY", "1000000")
+    # Waiting reps see their place in the queue once a second, not after every event that
+    # starts: that sent each waiting rep a message per event started, a cost growing as the
+    # square of the queue.
+    demo.queue(default_concurrency_limit=concurrency_limit, status_update_rate=1).launch(
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **launch_options(gym),
+        **extra,
+    )
+
+
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, gym: Gym | None = None) -> None:
     """Start the app and block until interrupted; over ``gym`` when given (a test's fakes)."""
     gym = gym or Gym(settings)
-    options = launch_options(gym)
+    launch_options(gym)  # a team mode that cannot start says so before anything loads
     threading.Thread(target=warm_up, args=(gym,), name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
-    demo.queue(default_concurrency_limit=8).launch(
-        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **options,
-    )
+    launch(demo, gym, host, port)
+
+
+@contextlib.contextmanager
+def served(gym: Gym) -> Iterator[str]:
+    """The app over ``gym`` as ``serve`` launches it, on a free port of 127.0.0.1, without
+    blocking; yields its URL and closes it afterwards (``gym`` stays open)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    demo = build_app(gym)
+    launch(demo, gym, "127.0.0.1", port, prevent_thread_lock=True, quiet=True)
+    try:
+        yield demo.local_url
+    finally:
+        demo.close(verbose=False)  # stdout may be a bench's JSON

@@ -7,6 +7,7 @@ scikit-learn is needed only to fit.
 
 from __future__ import annotations
 
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,15 @@ class Head(BaseModel):
     coef: list[list[float]]
     intercept: list[float]
 
+    @cached_property
+    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        # made once: converting the lists on every reading cost more than the arithmetic
+        return np.asarray(self.mean), np.asarray(self.scale), np.asarray(self.coef), np.asarray(self.intercept)
+
     def proba(self, x: np.ndarray) -> np.ndarray:
         """Probability of each class (in ``classes`` order) for one feature vector."""
-        z = (x - np.asarray(self.mean)) / np.asarray(self.scale)
-        logits = np.asarray(self.coef) @ z + np.asarray(self.intercept)
+        mean, scale, coef, intercept = self._arrays
+        logits = coef @ ((x - mean) / scale) + intercept
         if len(self.classes) == 2 and logits.shape[0] == 1:
             p = 1.0 / (1.0 + np.exp(-logits[0]))
             return np.array([1.0 - p, p])

@@ -359,6 +359,15 @@ class Reader:
         self.heads = heads or load_heads()
         self.encoder = encoder or shared_encoder()
 
+    def prepare(self, context: Sequence[Line]) -> None:
+        """Embed the call's lines ahead (each is embedded once, then remembered), so that
+        reading the next reply embeds only the reply."""
+        for line in context:
+            if line.speaker == "prospect":
+                self.encoder.embed(line.text)
+            else:
+                ask_features(self.encoder.embed, line.text)
+
     def read(self, context: Sequence[Line], reply: str) -> Reading:
         """Read ``reply`` given the call ``context`` before it.
 

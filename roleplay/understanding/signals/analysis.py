@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from enum import StrEnum
+from functools import lru_cache
 
 from pydantic import BaseModel
 
@@ -28,6 +29,7 @@ def sentences(text: str) -> list[str]:
     return [s.strip() for s in rx.SENTENCE.findall(text) if s.strip()]
 
 
+@lru_cache(maxsize=8192)
 def is_commitment_ask(text: str) -> bool:
     """Does the rep ask for a meeting, demo, call, trial, intro or purchase?"""
     return bool(rx.COMMITMENT.search(text))
@@ -86,6 +88,13 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
         One kind per question or ask, in order. Echoes ("Happy?") and rhetorical questions that
         insult or talk down ("Why are you being so difficult?") are not questions.
     """
+    return list(_question_kinds(text, prospect_said, not_now))
+
+
+# Every reading goes through the call's earlier lines again (to count asks and refusals): the
+# patterns' verdicts on a line are remembered, not searched for again.
+@lru_cache(maxsize=8192)
+def _question_kinds(text: str, prospect_said: str, not_now: bool) -> tuple[QuestionKind, ...]:
     kinds = []
     for s in sentences(text):
         is_q = s.endswith("?") or bool(rx.PERMISSION_TO_ASK.search(s) or rx.ASK_AS_STATEMENT.search(s))
@@ -116,7 +125,7 @@ def question_kinds(text: str, prospect_said: str = "", not_now: bool = False) ->
             kinds.append(QuestionKind.CLOSED)
         else:
             kinds.append(QuestionKind.CLOSED)
-    return kinds
+    return tuple(kinds)
 
 
 #: "Make it quick, I'm walking into a meeting": busy, but a go-ahead to be brief, not a decline.
@@ -126,6 +135,7 @@ _GO_AHEAD = rx.any_of(
 )
 
 
+@lru_cache(maxsize=8192)
 def prospect_declines(text: str) -> bool:
     """Does this prospect turn decline, say not now, or ask to end contact?"""
     if _GO_AHEAD.search(text) and not (rx.REFUSAL.search(text) or rx.STOP_CONTACT.search(text)):
@@ -229,12 +239,12 @@ def _matches(rx: re.Pattern[str], text: str) -> list[str]:
     return sorted({m.group(0).lower().strip() for m in rx.finditer(text)})
 
 
-def _asks_for_commitment(text: str, prospect_said: str, kinds: list[QuestionKind] | None = None) -> bool:
+@lru_cache(maxsize=8192)
+def _asks_for_commitment(text: str, prospect_said: str) -> bool:
     """Does ``text``, said right after ``prospect_said``, ask for a commitment (echoes and,
     after a "not now", asking which later time is better, do not count)?"""
     not_now = bool(rx.NOT_NOW.search(prospect_said))
-    if kinds is None:
-        kinds = question_kinds(text, prospect_said, not_now)
+    kinds = _question_kinds(text, prospect_said, not_now)
     rest = " ".join(s for s in sentences(text) if not _skipped(s, prospect_said, not_now))
     return QuestionKind.COMMITMENT in kinds or is_commitment_ask(rest)
 
@@ -272,7 +282,7 @@ def analyse_reply(context: Sequence[Line], reply: str) -> ReplySignals:
             stop_hard = stop_hard or bool(rx.STOP_HARD.search(line.text))
             bad_time = bad_time or bool(rx.NOT_NOW.search(line.text))
     kinds = question_kinds(reply, said, bool(rx.NOT_NOW.search(said)))
-    ask = _asks_for_commitment(reply, said, kinds)
+    ask = _asks_for_commitment(reply, said)
     follow_up = asks_follow_up_permission(reply)
     accepts, acknowledges = bool(rx.ACCEPT_NO.search(reply)), bool(rx.ACKNOWLEDGE.search(reply))
     # "Well, ..." opening a reply that neither accepts nor acknowledges defends or corrects.
