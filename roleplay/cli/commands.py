@@ -191,13 +191,7 @@ def _bench_voice(args: argparse.Namespace) -> int:
     except ConfigError as exc:  # a voice model that cannot be assembled, a speech server that cannot be used
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    if args.json:
-        print(json.dumps({"voice": result}))
-        return 0
-    print(f"voice: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
-    for turn in result["per_turn"]:
-        print(f"  {json.dumps(turn)}")
-    return 0
+    return _print_bench("voice", result, args.json)
 
 
 def _bench_browser(args: argparse.Namespace) -> int:
@@ -224,10 +218,15 @@ def _bench_browser(args: argparse.Namespace) -> int:
                       **bench_browser(gym, served, turns=turns)}
         finally:
             gym.close()
-    if args.json:
-        print(json.dumps({"browser": result}))
+    return _print_bench("browser", result, args.json)
+
+
+def _print_bench(kind: str, result: dict, as_json: bool) -> int:
+    """A bench's figures: one JSON object ``{kind: result}``, or its summary then each turn."""
+    if as_json:
+        print(json.dumps({kind: result}))
         return 0
-    print(f"browser: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
+    print(f"{kind}: {json.dumps({k: v for k, v in result.items() if k != 'per_turn'})}")
     for turn in result["per_turn"]:
         print(f"  {json.dumps(turn)}")
     return 0

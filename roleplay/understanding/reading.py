@@ -360,8 +360,7 @@ class Reader:
         self.encoder = encoder or shared_encoder()
 
     def prepare(self, context: Sequence[Line]) -> None:
-        """Embed the call's lines ahead (each is embedded once, then remembered), so that
-        reading the next reply embeds only the reply."""
+        """Embed the call's lines now (each once), so the next reading embeds only the reply."""
         for line in context:
             if line.speaker == "prospect":
                 self.encoder.embed(line.text)
