@@ -114,3 +114,13 @@ def test_each_package_says_what_it_is_for_and_exports_what_it_names(role: str) -
     assert face.__doc__ and len(face.__doc__.split()) >= 8, f"roleplay/{role}/__init__.py needs a docstring"
     for name in getattr(face, "__all__", []):
         assert hasattr(face, name), f"roleplay.{role} names {name} in __all__ but has no such thing"
+
+
+#: A module a reader can hold in their head: longer ones are split by what they are for.
+MAX_MODULE_LINES = 400
+
+
+def test_no_module_is_longer_than_a_reader_can_hold() -> None:
+    long = {name: n for name, path in MODULES.items()
+            if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_MODULE_LINES}
+    assert not long, f"split these by what they are for (at most {MAX_MODULE_LINES} lines): {long}"

@@ -117,7 +117,7 @@ CURIOUS_REPLIES = ["Understood, I'll stop asking. What would make next year diff
 
 
 def test_a_drill_starts_at_its_moment_and_passes_when_every_reply_clears_the_bar(gym: Gym) -> None:
-    from roleplay.call.call import DRILL_SETUP
+    from roleplay.call.turn import DRILL_SETUP
 
     drill = gym.drills.get("let_the_no_stand")
     call = gym.start_drill(drill.id)

@@ -12,9 +12,13 @@ The reading of a reply comes from ``roleplay.understanding``; grades and reports
 ``roleplay.judge``.
 """
 
-from roleplay.call.call import (
+from roleplay.call.call import Call
+from roleplay.call.gym import Gym
+from roleplay.call.jobs import GradingJobs
+from roleplay.call.prospect import Prospect
+from roleplay.call.state import Decision, Door, Move, ProspectState, advance, initial_state
+from roleplay.call.turn import (
     GRADING_SKIPPED,
-    Call,
     CallEnded,
     CallMoved,
     InputError,
@@ -23,10 +27,6 @@ from roleplay.call.call import (
     TurnTimes,
     clean_message,
 )
-from roleplay.call.gym import Gym
-from roleplay.call.jobs import GradingJobs
-from roleplay.call.prospect import Prospect
-from roleplay.call.state import Decision, Door, Move, ProspectState, advance, initial_state
 
 __all__ = [
     "GRADING_SKIPPED", "Call", "CallEnded", "CallMoved", "Decision", "Door", "GradingJobs", "Gym", "InputError",

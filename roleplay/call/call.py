@@ -1,9 +1,10 @@
 """One practice call: the rep speaks, the prospect answers, the grader scores in the background.
 
-``Call.send`` is the turn: the rep's message is checked and stored, read once (the reading goes
-to the prospect's state machine and to the grader), the prospect's move is voiced and stored,
-and grading starts. Every turn is written to the database before anything else happens with it,
-so a crash or a model failure never loses what was said. A call may take a reply of another
+``Call.send`` is the turn: the rep's message is checked, read once (the reading goes to the
+prospect's state machine and to the grader) and the prospect's move is voiced; the message and
+the answer are then stored together, at the position the turn started from (another process that
+took the turn first wins, ``CallMoved``), and grading starts. A transcript never holds a message
+without its answer. A call may take a reply of another
 call again (``attempt_of``) or play a drill (``drill``, which ends it after the drill's replies).
 """
 
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from dataclasses import dataclass, field
@@ -20,8 +20,16 @@ from typing import TYPE_CHECKING
 
 from roleplay.backends import ModelFault
 from roleplay.call.state import Move, ProspectState, advance, initial_state
+from roleplay.call.turn import (
+    GRADING_SKIPPED,
+    CallEnded,
+    CallMoved,
+    Reply,
+    TurnResult,
+    TurnTimes,
+    clean_message,
+)
 from roleplay.drills import Drill, verdict
-from roleplay.errors import InvalidInput, RoleplayError
 from roleplay.judge import DeliveryFacts, Grade, Report, RepTurn
 from roleplay.personas import Persona
 from roleplay.storage import Attempt, NewTurn, SessionRecord, TurnConflict
@@ -34,99 +42,11 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-class InputError(InvalidInput):
-    """The rep's message cannot be accepted; the message says why."""
-
-
-class CallEnded(RoleplayError, RuntimeError):
-    """The call is over; start a new one."""
-
-
-class CallMoved(RoleplayError, RuntimeError):
-    """Another window (or app process) took the call's next turn first; nothing of this message
-    was stored, and the call is as the database has it."""
-
-
-#: The unscored reason of every reply in a call started with ``grade=False``.
-GRADING_SKIPPED = "grading skipped for this call"
-#: The unscored reason of a drill's own rep lines, which set up its moment.
-DRILL_SETUP = "said by the drill to set up the moment, not by you"
-
-
-#: Characters that reorder how the text around them is displayed ("Trojan source" tricks).
-_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-
-
-def clean_message(text: str | None, limit: int) -> str:
-    """Normalise and validate a rep message; raise ``InputError`` if it can't be sent.
-
-    Control characters (other than newlines and tabs), lone surrogates, byte-order marks and
-    bidirectional overrides are removed; everything else (emoji with their joiners, any
-    script, non-breaking and ideographic spaces) is kept exactly as typed. The message must
-    have something visible in it and be at most ``limit`` characters long.
-    """
-    kept = []
-    for ch in (text or "").replace("\r\n", "\n").replace("\r", "\n"):
-        category = unicodedata.category(ch)
-        if ch in "\n\t":
-            kept.append(ch)
-        elif category in ("Zl", "Zp"):
-            kept.append("\n")
-        elif category not in ("Cc", "Cs") and ch not in _BIDI_CONTROLS and ch != "\ufeff":
-            kept.append(ch)
-    cleaned = "".join(kept).strip()
-    if all(ch.isspace() or unicodedata.category(ch) == "Cf" for ch in cleaned):
-        raise InputError("Say something first: the message is empty.")
-    if len(cleaned) > limit:
-        raise InputError(f"That message is {len(cleaned):,} characters; the limit is {limit:,}. "
-                         "On a call, say it in a few sentences.")
-    return cleaned
-
-
 def stored_state(record: SessionRecord, persona: Persona) -> ProspectState:
     """The prospect's state as the session last stored it (its start, when nothing was stored)."""
     if not record.state:
         return initial_state(persona)
     return ProspectState.model_validate({k: v for k, v in record.state.items() if k in ProspectState.model_fields})
-
-
-class Reply:
-    """A reply being spoken: the rep's message as the call took it (``message``), and the
-    prospect's words as they grow, by iterating."""
-
-    def __init__(self, message: str, words: Iterator[str]):
-        self.message = message
-        self._words = words
-
-    def __iter__(self) -> Iterator[str]:
-        return self._words
-
-
-@dataclass
-class TurnTimes:
-    """When the steps of a turn happened (``time.time()``, to set beside a browser's clock): the
-    message taken, the prospect's model asked (after storing and reading), its first words."""
-
-    taken: float
-    asked: float | None = None
-    first_words: float | None = None
-
-
-@dataclass
-class TurnResult:
-    """What the prospect said, and how."""
-
-    rep_turn_id: int
-    prospect_turn_id: int
-    text: str
-    move: Move
-    fallback_reason: str | None
-    ended: bool
-    #: Set when the prospect's model failed (after its one retry), for the rep to read.
-    fault: str | None = None
-    #: The hidden fact this turn was to reveal and did not say (it stays hidden).
-    withheld_fact: str | None = None
-    times: TurnTimes | None = None
 
 
 @dataclass

@@ -17,7 +17,7 @@ from langchain_core.messages import SystemMessage
 
 from roleplay import prompts
 from roleplay.backends import RetryPolicy, create_chat_model, model_label
-from roleplay.call.call import DRILL_SETUP, Call, stored_state
+from roleplay.call.call import Call, stored_state
 from roleplay.call.jobs import GradingJobs
 from roleplay.call.prospect import Prospect
 from roleplay.call.state import (
@@ -28,6 +28,7 @@ from roleplay.call.state import (
     remember,
     spoken,
 )
+from roleplay.call.turn import DRILL_SETUP
 from roleplay.config import Role, Settings
 from roleplay.drills import Drill, load_drills
 from roleplay.errors import InvalidInput
