@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from roleplay.cli.common import stored_session
 from roleplay.config import load_settings
+from roleplay.rendering import counted, noun_for
 
 
 def _accounts():
@@ -107,8 +108,7 @@ def _set_disabled(username: str, disabled: bool) -> int:
 def cmd_users_remove(args: argparse.Namespace) -> int:
     def change() -> str:
         deleted = _accounts().remove(args.username, delete_sessions=args.delete_sessions, actor=_actor())
-        sessions = f" and its {deleted} {'session' if deleted == 1 else 'sessions'}" if deleted else ""
-        return f"removed {args.username}{sessions}"
+        return f"removed {args.username}" + (f" and its {counted(deleted, 'session')}" if deleted else "")
 
     return _change_account(change)
 
@@ -133,7 +133,7 @@ def cmd_users_adopt(args: argparse.Namespace) -> int:
         count = _accounts().adopt(args.username, args.source, actor=_actor())
         if not count:
             return f"no sessions {source}: nothing changed"
-        return f"{args.username} now owns {count} more {'session' if count == 1 else 'sessions'}"
+        return f"{args.username} now owns {count} more {noun_for(count, 'session')}"
 
     return _change_account(change)
 

@@ -26,6 +26,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from roleplay.errors import InvalidInput
+from roleplay.rendering import counted
 from roleplay.storage import Store
 from roleplay.team.passwords import SCRYPT_N, dummy_hash, hash_password, verify_password
 
@@ -210,9 +211,8 @@ class Accounts:
         if owned is None:
             raise _no_account(username)
         if owned and not delete_sessions:
-            sessions = "a session" if owned == 1 else f"{owned} sessions"
             raise AccountError(
-                f"{name} owns {sessions}, so the account was kept. To keep the sessions, disable the "
+                f"{name} owns {counted(owned, 'session')}, so the account was kept. To keep the sessions, disable the "
                 f"account instead (`roleplay users disable {name}`: its manager still sees them), or hand them "
                 f"to someone first (`roleplay users adopt OTHER --from {name}`); to delete them with the "
                 f"account, add --delete-sessions"

@@ -83,9 +83,9 @@ def warm_up(gym: Gym) -> None:
 
 
 def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: int = CONCURRENCY_LIMIT,
-           **extra: Any) -> None:
-    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses (``extra``:
-    more ``launch()`` arguments)."""
+           options: dict[str, Any] | None = None, **extra: Any) -> None:
+    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses (``options``:
+    the mode's, when already made by ``launch_options``; ``extra``: more ``launch()`` arguments)."""
     # Gradio's queue summarises every event recorded so far (up to 10,000, in a pandas table)
     # after each event, for a monitoring page the app does not enable: a cost per event that
     # grows with the server's age. Summarise once in a million events instead (unless set).
@@ -94,7 +94,8 @@ def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: i
     # starts: that sent each waiting rep a message per event started, a cost growing as the
     # square of the queue.
     demo.queue(default_concurrency_limit=concurrency_limit, status_update_rate=1).launch(
-        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[], **launch_options(gym),
+        server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[],
+        **(launch_options(gym) if options is None else options),
         **extra,
     )
 
@@ -102,11 +103,11 @@ def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: i
 def serve(settings: Settings, host: str = "127.0.0.1", port: int = 7860, gym: Gym | None = None) -> None:
     """Start the app and block until interrupted; over ``gym`` when given (a test's fakes)."""
     gym = gym or Gym(settings)
-    launch_options(gym)  # a team mode that cannot start says so before anything loads
+    options = launch_options(gym)  # a team mode that cannot start says so before anything loads
     threading.Thread(target=warm_up, args=(gym,), name="warm-up", daemon=True).start()
     demo = build_app(gym)
     log.info("serving on http://%s:%d%s", host, port, " (team mode)" if settings.team_mode else "")
-    launch(demo, gym, host, port)
+    launch(demo, gym, host, port, options=options)
 
 
 @contextlib.contextmanager
