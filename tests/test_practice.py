@@ -234,7 +234,7 @@ def test_the_follow_up_call_remembers_the_first_and_is_as_open_as_it_left_it(set
     assert back.state.memory and persona.not_now.when in back.state.memory
     assert back.state.revealed == first.state.revealed  # what was said then is not news now
     back.say("Hi Dana, it's Sam again from RouteWise, as you suggested.")
-    assert "You have spoken with this caller before" in prospect.calls[-1][-1].text  # the direction
+    assert "You spoke with this caller before" in prospect.calls[-1][-1].text  # the direction
     record = gym.store.get_session(back.id)
     assert record.follow_up_of == first.id and gym.store.get_session(first.id).follow_ups == [back.id]
     assert f"**Follow-up of:** session {first.id}" in session_markdown(record)
