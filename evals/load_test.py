@@ -37,8 +37,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from roleplay.config import CONCURRENCY
 from roleplay.measure.bench import OPEN_QUESTIONS as QUESTIONS
-from roleplay.ui.serving import CONCURRENCY_LIMIT
 
 REQUEST_TIMEOUT_S = 120.0
 
@@ -236,7 +236,7 @@ def _count(database_url: str, since: datetime) -> dict[str, int]:
 
 
 def run(sessions: int = 50, turns: int = 10, latency: float = 0.2, database_url: str | None = None,
-        deadline_s: float = 600.0, concurrency_limit: int = CONCURRENCY_LIMIT, client: str = "browser",
+        deadline_s: float = 600.0, concurrency_limit: int = CONCURRENCY, client: str = "browser",
         ) -> dict[str, Any]:
     """Run the load test; return its figures (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="roleplay-load-") as tmp:
@@ -308,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, default=0.2, help="seconds each fake model takes to answer")
     parser.add_argument("--database-url", help="default: a new SQLite file, deleted afterwards")
     parser.add_argument("--deadline", type=float, default=600.0, help="stop sending after this many seconds")
-    parser.add_argument("--concurrency-limit", type=int, default=CONCURRENCY_LIMIT,
+    parser.add_argument("--concurrency-limit", type=int, default=CONCURRENCY,
                         help="requests the app handles at once (roleplay serve: %(default)s)")
     parser.add_argument("--client", choices=sorted(REPS), default="browser",
                         help="how each rep talks to the app: as a browser does (the queue's protocol over one "

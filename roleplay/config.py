@@ -139,6 +139,8 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 }
 
 
+#: Default of ``Settings.concurrency`` (chosen with ``evals/load_test.py``).
+CONCURRENCY = 24
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
 HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 
@@ -171,11 +173,16 @@ class Settings(BaseSettings):
     n_threads: int | None = None
     #: Longest rep message accepted, in characters (after control characters are removed).
     max_message_chars: int = 2000
-    #: Pause before the one retry of a model call that timed out, could not connect or was
-    #: rate-limited; a server's Retry-After is followed up to ``retry_max_delay_s``.
     #: Team mode: everyone signs in (accounts: ``roleplay users add``); reps see only their own
     #: sessions, managers their team's, and only enablement publishes personas.
     team_mode: bool = False
+    #: Requests one app process works on at once (a rep's message being answered is one); more
+    #: wait in the queue, which shows each rep its place. Most of a request's time is spent
+    #: waiting for a model, so this is well above the number of cores; the embedded model still
+    #: speaks for one call at a time.
+    concurrency: int = Field(default=CONCURRENCY, ge=1)
+    #: Pause before the one retry of a model call that timed out, could not connect or was
+    #: rate-limited; a server's Retry-After is followed up to ``retry_max_delay_s``.
     retry_delay_s: float = 0.5
     retry_max_delay_s: float = 5.0
     #: Seconds a process holds a reply's grading job without renewing it. A process renews its

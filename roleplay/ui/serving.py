@@ -34,10 +34,6 @@ from roleplay.ui.signin_page import SignInPage, current_attempt
 from roleplay.ui.views import CSS
 
 log = logging.getLogger(__name__)
-#: Requests the app handles at once (``roleplay serve``; the load test uses the same).
-CONCURRENCY_LIMIT = 8
-
-
 class TeamModeError(ConfigError):
     """Team mode cannot start; the message says how to fix it."""
 
@@ -82,9 +78,10 @@ def warm_up(gym: Gym) -> None:
         log.info("voice models not loaded: the voice extra is not installed")
 
 
-def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: int = CONCURRENCY_LIMIT,
+def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: int | None = None,
            options: dict[str, Any] | None = None, **extra: Any) -> None:
-    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses (``options``:
+    """Launch ``demo`` over ``gym`` with the queue and options ``roleplay serve`` uses
+    (``concurrency_limit``: requests at once, default the setting ``concurrency``; ``options``:
     the mode's, when already made by ``launch_options``; ``extra``: more ``launch()`` arguments)."""
     # Gradio's queue summarises every event recorded so far (up to 10,000, in a pandas table)
     # after each event, for a monitoring page the app does not enable: a cost per event that
@@ -93,7 +90,7 @@ def launch(demo: gr.Blocks, gym: Gym, host: str, port: int, concurrency_limit: i
     # Waiting reps see their place in the queue once a second, not after every event that
     # starts: that sent each waiting rep a message per event started, a cost growing as the
     # square of the queue.
-    demo.queue(default_concurrency_limit=concurrency_limit, status_update_rate=1).launch(
+    demo.queue(default_concurrency_limit=concurrency_limit or gym.settings.concurrency, status_update_rate=1).launch(
         server_name=host, server_port=port, css=CSS, show_error=True, footer_links=[],
         **(launch_options(gym) if options is None else options),
         **extra,
