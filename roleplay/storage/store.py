@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
+    bindparam,
     create_engine,
     event,
     func,
@@ -59,6 +61,15 @@ from roleplay.storage.tables import (
 )
 
 log = logging.getLogger(__name__)
+#: A turn appended at the end of its session (its position is the number of turns before it),
+#: built once: SQLAlchemy then reuses its compiled form for every turn.
+_INSERT_TURN = insert(turns).values(
+    session_id=bindparam("sid"), speaker=bindparam("speaker"), text=bindparam("text"), move=bindparam("move"),
+    # (None stays SQL NULL, as a literal None in ``values()`` is)
+    state=bindparam("state", type_=JSON(none_as_null=True)), meta=bindparam("meta", type_=JSON(none_as_null=True)),
+    created_at=bindparam("created_at"),
+    idx=select(func.count()).select_from(turns).where(turns.c.session_id == bindparam("sid")).scalar_subquery(),
+)
 
 
 def _now() -> datetime:
@@ -144,12 +155,10 @@ class Store(People, Jobs, Films):
                     # Writers of one session take turns (SQLite has a single writer anyway), so
                     # two turns never get the same position.
                     conn.execute(select(sessions.c.id).where(sessions.c.id == session_id).with_for_update())
-                position = select(func.count()).select_from(turns).where(turns.c.session_id == session_id)
-                ids = [int(conn.execute(insert(turns).values(
-                    session_id=session_id, idx=position.scalar_subquery(), speaker=turn.speaker,
-                    text=without_nul(turn.text), move=turn.move, state=turn.state, meta=without_nul(turn.meta),
-                    created_at=_now(),
-                )).inserted_primary_key[0]) for turn in new]
+                ids = [int(conn.execute(_INSERT_TURN, {
+                    "sid": session_id, "speaker": turn.speaker, "text": without_nul(turn.text), "move": turn.move,
+                    "state": turn.state, "meta": without_nul(turn.meta), "created_at": _now(),
+                }).inserted_primary_key[0]) for turn in new]
                 if at is not None:  # checked after the insert, which holds SQLite's write lock
                     first = conn.execute(select(turns.c.idx).where(turns.c.id == ids[0])).scalar_one()
                     ended = conn.execute(select(sessions.c.ended_by).where(sessions.c.id == session_id)).scalar()
