@@ -139,8 +139,9 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 }
 
 
-#: Default of ``Settings.concurrency`` (chosen with ``evals/load_test.py``).
-CONCURRENCY = 24
+#: Default of ``Settings.concurrency``: on 2 cores, ``evals/load_test.py`` moved as many turns a
+#: second with 8 as with 16, 24 or 32 (the app's own CPU was the limit).
+CONCURRENCY = 8
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
 HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 
@@ -177,9 +178,9 @@ class Settings(BaseSettings):
     #: sessions, managers their team's, and only enablement publishes personas.
     team_mode: bool = False
     #: Requests one app process works on at once (a rep's message being answered is one); more
-    #: wait in the queue, which shows each rep its place. Most of a request's time is spent
-    #: waiting for a model, so this is well above the number of cores; the embedded model still
-    #: speaks for one call at a time.
+    #: wait in the queue, which shows each rep its place. A request mostly waits for a model, so
+    #: this is above the number of cores; more helps only where the models answer many calls at
+    #: once and the app has CPU to spare (the embedded model speaks for one call at a time).
     concurrency: int = Field(default=CONCURRENCY, ge=1)
     #: Pause before the one retry of a model call that timed out, could not connect or was
     #: rate-limited; a server's Retry-After is followed up to ``retry_max_delay_s``.
