@@ -76,8 +76,8 @@ class FakeChatModel(BaseChatModel):
 
 
 
-_QUOTED = re.compile(r': "(.*?)"\]?\s*$', re.MULTILINE | re.DOTALL)
-_FACT = re.compile(r'telling them \(I, we, my, our\): "(.*?)"')
+_QUOTED = re.compile(r'(?:[Ll]ike|in your own words): "(.*?)"\]?\s*$', re.MULTILINE | re.DOTALL)
+_FACT = re.compile(r'tell them in your own words \(I, we, my, our\): "(.*?)"')
 
 
 def fake_prospect(messages: list[BaseMessage]) -> str:
