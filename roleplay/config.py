@@ -142,6 +142,7 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 #: Default of ``Settings.concurrency``: on 2 cores, ``evals/load_test.py`` moved as many turns a
 #: second with 8 as with 16, 24 or 32 (the app's own CPU was the limit).
 CONCURRENCY = 8
+
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
 HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0
 

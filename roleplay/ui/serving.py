@@ -34,6 +34,8 @@ from roleplay.ui.signin_page import SignInPage, current_attempt
 from roleplay.ui.views import CSS
 
 log = logging.getLogger(__name__)
+
+
 class TeamModeError(ConfigError):
     """Team mode cannot start; the message says how to fix it."""
 
