@@ -245,41 +245,6 @@ def test_the_conversation_prepared_before_the_reps_line_is_where_the_turn_starts
     assert real[-1].text.startswith(rep) and _CUT not in real[-1].text
 
 
-class _Prefilling:
-    """Stands in for the embedded model: records what it is asked to process ahead."""
-
-    def __init__(self):
-        self.prefilled = []
-
-    def prefill(self, messages, cut, should_stop):
-        self.prefilled.append((messages, cut))
-        return 1
-
-
-@pytest.mark.parametrize("rep", ["What made Fleetly the right choice?", "could we do twenty minutes thursday at ten"])
-def test_the_line_processed_while_typed_is_where_the_turn_starts(persona, settings, rep):
-    model = _Prefilling()
-    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
-    prospect.model = model
-    history = [Line(speaker="prospect", text=persona.opening_line)]
-    assert prospect.prepare_draft(history, rep) == 1
-    (messages, cut), = model.prefilled
-    ahead = messages[-1].text.split(cut)[0]
-    assert ahead.startswith(rep + "\n\n[") and len(ahead) > len(rep) + 10  # the direction's opening too
-    state = initial_state(persona)
-    decision = advance(state, persona, READER.read(history, rep))
-    real = prospect.messages([*history, Line(speaker="rep", text=rep)], decision, state)
-    assert [m.text for m in real[:-1]] == [m.text for m in messages[:-1]]
-    assert real[-1].text.startswith(ahead)
-    assert prospect.prepare_draft(history, "   ") == 0 and len(model.prefilled) == 1
-
-
-def test_drafts_are_ignored_by_models_that_keep_nothing(gym):
-    call = gym.start("happy_incumbent")
-    assert call.prepare_draft("What made Fleetly") == 0
-    assert call.say("What made Fleetly the right choice?").text
-
-
 @pytest.mark.parametrize(("move", "said", "voiced"), [
     (Move.REFUSE, "Sure, but we're happy where we are.", "We're happy where we are."),
     (Move.OBJECT, "Okay but every vendor says they're cheaper.", "Every vendor says they're cheaper."),

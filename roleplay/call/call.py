@@ -24,7 +24,6 @@ from roleplay.call.turn import (
     GRADING_SKIPPED,
     CallEnded,
     CallMoved,
-    InputError,
     Reply,
     TurnResult,
     TurnTimes,
@@ -269,31 +268,6 @@ class Call:
             self.gym.grader.reader.prepare(self.lines)
         except Exception as exc:  # noqa: BLE001
             log.warning("call %s: reading ahead failed: %s", self.id, exc)
-
-    def prepare_draft(self, draft: str) -> int:
-        """While the rep types: have the prospect's model process the line typed so far (see
-        ``Prospect.prepare_draft``), so that less is left to do on Enter. Returns the tokens
-        processed: none for other models, a call that ended, a message that would be refused,
-        while a turn is being taken or a prospect speaks, or while this call's replies are still
-        being graded (the CPU is theirs). Only an optimisation: a failure is logged and forgotten.
-        """
-        if self.over or self.gym.gate.busy or any(not f.done() for f in self.pending.values()):
-            return 0
-        try:
-            text = clean_message(draft, self.gym.settings.max_message_chars)
-        except InputError:
-            return 0
-        if not self.lock.acquire(blocking=False):  # a turn is being taken
-            return 0
-        try:
-            lines = list(self.lines)
-        finally:
-            self.lock.release()
-        try:
-            return self.gym.prospect(self.persona).prepare_draft(lines, text, should_stop=lambda: self.gym.gate.busy)
-        except Exception as exc:  # noqa: BLE001
-            log.warning("call %s: processing the draft failed: %s", self.id, exc)
-            return 0
 
     def _prepare_next_turn(self) -> None:
         """While the rep reads and thinks, process what the next turn's prompts start with.

@@ -160,25 +160,6 @@ class Prospect:
             return 0
         return prefill([*self.conversation(history), HumanMessage(_CUT)], _CUT, should_stop)
 
-    def prepare_draft(self, history: list[Line], draft: str, should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Process the rep's line as typed so far, and the opening of the direction that will follow
-        it, ahead of Enter (embedded model only): the turn then processes only what the rep typed
-        since and the rest of the direction. Returns the number of tokens processed.
-
-        The opening is the direction's text before its mood (the template's, whatever it says);
-        processed words the turn's prompt does not share are simply processed again.
-        """
-        prefill = getattr(self.model, "prefill", None)
-        if prefill is None or not draft.strip():
-            return 0
-        *out, _ = self.conversation([*history, Line(speaker="rep", text=draft)])
-        return prefill([*out, HumanMessage(f"{draft}\n\n[{self._direction_opening()}{_CUT}")], _CUT, should_stop)
-
-    def _direction_opening(self) -> str:
-        text = prompts.render(self.prompts_dir, "prospect_turn.md", persona=self.persona, mood=_CUT, move="(none)",
-                              line="", fact=None, refusals=0, memory="").lstrip()
-        return text.split(_CUT)[0].rstrip() if _CUT in text else ""
-
     def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
         """The conversation, with this turn's private direction in brackets after the rep's line.
 

@@ -127,9 +127,6 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--latency", type=float, metavar="S",
                        help="with --browser --backend fake: the fake prospect's seconds to its first word "
                             "(default 0.5)")
-    bench.add_argument("--typing", type=float, metavar="CPS",
-                       help="with --browser: type each reply at CPS characters a second, as a rep does, "
-                            "instead of all at once (default 0: at once)")
     bench.add_argument("--stt-model", choices=["tiny.en", "base"],
                        help="with --voice: the Whisper model (default: settings, voice.stt_model)")
     bench.add_argument("--stt-backend", choices=["embedded", "openai"],

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -129,19 +128,15 @@ class _Page:
         self.wait.until(lambda d: "On a call" in shown_text(d, "#status") and count("user") == 0 and count("bot") == 1)
         self.driver.execute_script(_PAGE_SCRIPT)
 
-    def say(self, line: str, replies: int, typing_cps: float = 0) -> dict[str, float | None]:
-        """Type ``line`` (at ``typing_cps`` characters a second; 0: at once), press Enter and wait
-        for the reply and its scores (the call's ``replies``-th); the page's times, in seconds
-        from the Enter key."""
+    def say(self, line: str, replies: int) -> dict[str, float | None]:
+        """Type ``line``, press Enter and wait for the reply and its scores (the call's
+        ``replies``-th); the page's times, in seconds from the Enter key."""
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
         from selenium.webdriver.support import expected_conditions as ec
 
         box = self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
-        for key in line if typing_cps > 0 else [line]:
-            box.send_keys(key)
-            if typing_cps > 0:
-                time.sleep(1 / typing_cps)
+        box.send_keys(line)
         box.send_keys(Keys.ENTER)
         times = self.wait.until(lambda d: d.execute_script(
             "const b = window.rpBench;"
@@ -164,12 +159,9 @@ def bench_gym(settings: Settings, latency_s: float | None = None) -> Gym:
     return gym
 
 
-def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]], turns: int = 10,
-                  typing_cps: float = 0) -> dict[str, Any]:
+def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]], turns: int = 10) -> dict[str, Any]:
     """Play ``turns`` typed replies in headless Chromium against the app ``serve`` serves over
     ``gym``, and time each from Enter to the prospect's first word (see the module docstring).
-    ``typing_cps``: type each reply at this many characters a second, as a rep does (the
-    embedded prospect then processes the line while it is typed); 0 types it at once.
 
     Raises:
         BrowserMissing: Chromium, its driver or Selenium is not installed.
@@ -185,7 +177,7 @@ def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]],
                 page.start_call()
                 replies = 0
             replies += 1
-            seen = page.say(OPEN_QUESTIONS[(n - 1) % len(OPEN_QUESTIONS)], replies, typing_cps)
+            seen = page.say(OPEN_QUESTIONS[(n - 1) % len(OPEN_QUESTIONS)], replies)
             gym.settle(timeout=WAIT_S)
             per_turn.append({"turn": n, "call_turn": replies, **_split(seen, _last_turn_times(gym))})
             _progress("browser", per_turn[-1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import queue
 import threading
@@ -13,7 +12,6 @@ from html import escape
 import gradio as gr
 
 from roleplay.call import Call, CallEnded, CallMoved, Gym, InputError
-from roleplay.config import Role
 from roleplay.errors import InvalidInput
 from roleplay.judge import Report
 from roleplay.personas import Persona
@@ -156,13 +154,6 @@ def build_app(gym: Gym) -> gr.Blocks:
             **same, chat: screen.history(call), msg: gr.update(value=kept, interactive=False) if call.over else kept,
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
-
-    def draft(session_id: str | None, text: str, request: gr.Request) -> None:
-        """The rep is typing: the prospect's model processes the line so far (``Call.prepare_draft``).
-        Silent whatever happens: it only saves time on Enter."""
-        if session_id and text and text.strip():
-            with contextlib.suppress(gr.Error):
-                writable(viewer(request), session_id).prepare_draft(text)
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
@@ -340,10 +331,6 @@ def build_app(gym: Gym) -> gr.Blocks:
         # change at the end of the turn, and every busy overlay costs the page work.
         msg.submit(send, [session, msg, exam], view, api_name=False, show_progress_on=chat)
         send_btn.click(send, [session, msg, exam], view, api_name="send", show_progress_on=chat)
-        if callable(getattr(gym.models[Role.PROSPECT], "prefill", None)):  # a model that keeps what it processed
-            # the latest text only, one at a time in the process: the model is one
-            msg.input(draft, [session, msg], None, api_name=False, show_progress="hidden", trigger_mode="always_last",
-                      concurrency_id="draft", concurrency_limit=1)
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
