@@ -149,9 +149,8 @@ def build_app(gym: Gym) -> gr.Blocks:
         turn = call.last_turn
         if turn and turn.fault:
             gr.Warning(f"{turn.fault}. The prospect's line was scripted; your call goes on.")
-        # (an update of a property makes Gradio build the component anew: only when the call ended)
         yield {
-            **same, chat: screen.history(call), msg: gr.update(value=kept, interactive=False) if call.over else kept,
+            **same, chat: screen.history(call), msg: gr.update(value=kept, interactive=not call.over),
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
 
