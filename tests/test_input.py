@@ -361,35 +361,23 @@ def test_markup_shows_as_typed_and_never_runs_in_a_real_browser(gym: Gym, tmp_pa
 
 
 def _browser_check(gym: Gym, tmp_path: Path) -> None:
-    from contextlib import ExitStack
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from roleplay.measure.browser_bench import chromium, shown_text
+
     from .conftest import serve_app
-    from .test_browser import CHROMEDRIVER, CHROMIUM, WAIT_S
+    from .test_browser import WAIT_S
 
     evil = ('Hi <img src=x onerror="window.pwned=1"> [click me](javascript:window.pwned=2) **not bold** '
             "_not em_ # not a heading なるほど")
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    with ExitStack() as stack:
-        profile = stack.enter_context(tempfile.TemporaryDirectory(prefix="chromium-profile-"))
-        for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                    "--disable-dev-shm-usage", "--window-size=1400,1000", f"--user-data-dir={profile}"):
-            options.add_argument(arg)
-        browser = webdriver.Chrome(service=Service(str(CHROMEDRIVER)), options=options)
-        stack.callback(browser.quit)
-        url = stack.enter_context(serve_app(gym))
+    with chromium() as browser, serve_app(gym) as url:
         wait = WebDriverWait(browser, WAIT_S)
 
         def text_of(selector: str) -> str:
-            found = browser.find_elements(By.CSS_SELECTOR, selector)
-            return found[0].text if found else ""
+            return shown_text(browser, selector)
 
         try:
             browser.get(url)

@@ -54,7 +54,9 @@ OPEN_QUESTIONS = [
 ]
 
 
-def _pct(values: list[float], q: float) -> float | None:
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile of ``values`` (0 to 1) by nearest rank, one of the values; ``None`` when
+    there are none."""
     if not values:
         return None
     ordered = sorted(values)
@@ -70,10 +72,11 @@ def _summary(turns: list[dict[str, Any]], first: float | None, coach_s: float | 
     scores = [t["score"] for t in turns if t["score"] is not None]
     rates = [t["tokens_per_s"] for t in turns if t["tokens_per_s"]]
     return {
-        "ttft_first": _round(first), "ttft_p50": _round(_pct(later, 0.5)), "ttft_p95": _round(_pct(later, 0.95)),
+        "ttft_first": _round(first),
+        "ttft_p50": _round(percentile(later, 0.5)), "ttft_p95": _round(percentile(later, 0.95)),
         "tokens_per_s": _round(statistics.mean(rates) if rates else None, 1),
         "prompt_tokens_per_turn": round(statistics.mean(t["processed_tokens"] for t in turns)),
-        "score_p50": _round(_pct(scores, 0.5)), "score_p95": _round(_pct(scores, 0.95)),
+        "score_p50": _round(percentile(scores, 0.5)), "score_p95": _round(percentile(scores, 0.95)),
         "coach_s": _round(coach_s, 1),
     }
 
@@ -244,9 +247,9 @@ def bench_fake(latency_s: float = 0.25, sessions: int = 20, turns: int = 5) -> d
         )
         gym.close()
     return {
-        "latency_s": latency_s, "overhead_p50_ms": _round(_pct(overhead, 0.5), 1),
-        "overhead_p95_ms": _round(_pct(overhead, 0.95), 1), "concurrent_sessions": sessions,
-        "concurrent_p95_ratio": _round(_pct(times, 0.95) / latency_s, 2) if times else None,
+        "latency_s": latency_s, "overhead_p50_ms": _round(percentile(overhead, 0.5), 1),
+        "overhead_p95_ms": _round(percentile(overhead, 0.95), 1), "concurrent_sessions": sessions,
+        "concurrent_p95_ratio": _round(percentile(times, 0.95) / latency_s, 2) if times else None,
         "turns_sent": sessions * turns, "turns_stored": stored, "errors": len(errors),
     }
 

@@ -28,7 +28,7 @@ from roleplay.backends import model_label
 from roleplay.call import Gym, TurnTimes
 from roleplay.config import Role, Settings
 from roleplay.errors import RoleplayError
-from roleplay.measure.bench import OPEN_QUESTIONS, _pct, _progress, _round, fake_models
+from roleplay.measure.bench import OPEN_QUESTIONS, _progress, _round, fake_models, percentile
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -218,5 +218,5 @@ def browser_summary(per_turn: list[dict[str, Any]]) -> dict[str, float | None]:
                 "to_screen_s"):
         values = [t[key] for t in later if t[key] is not None]
         name = key.removesuffix("_s")
-        out[f"{name}_p50"], out[f"{name}_p95"] = _round(_pct(values, 0.5), 3), _round(_pct(values, 0.95), 3)
+        out[f"{name}_p50"], out[f"{name}_p95"] = _round(percentile(values, 0.5), 3), _round(percentile(values, 0.95), 3)
     return out

@@ -30,6 +30,7 @@ import numpy as np
 from roleplay.backends import model_label
 from roleplay.call import Gym
 from roleplay.config import Role, Settings
+from roleplay.measure.bench import percentile
 from roleplay.storage import create_store
 from roleplay.voice import Speaker, bundled_voice, load_transcriber, speak_turn, speaker_for
 
@@ -105,10 +106,7 @@ def spoken(speaker: Speaker, line: str) -> tuple[int, np.ndarray]:
 
 
 def _pct(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))], 3)
+    return _r(percentile(values, q))
 
 
 def _r(value: float | None) -> float | None:
