@@ -83,10 +83,8 @@ class Session:
 class BrowserRep:
     """A rep as a browser talks to the app: the page's config once, then each event through
     the queue (``queue/join``, the answer read from ``queue/data``, the server-sent events of
-    the rep's session), over one HTTP client. The outputs come in the order of the event's
-    outputs (``view`` in ``build_app``: State and buttons included)."""
-
-    CHAT, STATUS = 1, 2  # in the call view's outputs
+    the rep's session), over one HTTP client. A turn is the event the message box's Enter
+    triggers, as in the page (API clients' ``/send`` returns the whole call view instead)."""
 
     def __init__(self, url: str):
         import httpx
@@ -94,12 +92,18 @@ class BrowserRep:
         self.http = httpx.Client(base_url=url, timeout=REQUEST_TIMEOUT_S)
         self.session = uuid.uuid4().hex
         config = self.http.get("config").raise_for_status().json()
-        self.fns = {d["api_name"]: d["id"] for d in config["dependencies"] if d.get("api_name")}
+        ids = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c.get("props", {}).get("elem_id")}
+        deps = config["dependencies"]
+        self.events = {d["api_name"]: d for d in deps if d.get("api_name")}
+        self.events["enter"] = next(d for d in deps if [ids["msg"], "submit"] in d["targets"])
+        # where the chat and the status line are among each event's outputs
+        self.at = {name: {what: d["outputs"].index(ids[what]) for what in ("chat", "status")}
+                   for name, d in self.events.items() if ids["chat"] in d["outputs"] and ids["status"] in d["outputs"]}
 
-    def call(self, api_name: str, *data: Any) -> list[Any]:
-        """Run the event ``api_name`` with ``data`` (its inputs, State ones as None); its outputs."""
+    def call(self, event: str, *data: Any) -> list[Any]:
+        """Run ``event`` (an API name, or ``enter``) with ``data`` (its inputs, State ones as None); its outputs."""
         join = self.http.post("gradio_api/queue/join", json={
-            "data": list(data), "fn_index": self.fns[api_name], "session_hash": self.session,
+            "data": list(data), "fn_index": self.events[event]["id"], "session_hash": self.session,
             "event_data": None, "trigger_id": None,
         }).raise_for_status().json()
         with self.http.stream("GET", "gradio_api/queue/data", params={"session_hash": self.session}) as events:
@@ -110,14 +114,14 @@ class BrowserRep:
                 if not message.get("success"):
                     raise RuntimeError(str(message.get("output", {}).get("error")))
                 return message["output"]["data"]
-        raise RuntimeError(f"{api_name}: the event stream closed before the event completed")
+        raise RuntimeError(f"{event}: the event stream closed before the event completed")
 
     def start(self, persona: str) -> list[dict[str, Any]]:
-        return self.call("start", persona, False)[self.CHAT]
+        return self.call("start", persona, False)[self.at["start"]["chat"]]
 
     def send(self, text: str) -> tuple[list[dict[str, Any]], str]:
-        out = self.call("send", None, text, False)
-        return out[self.CHAT], out[self.STATUS]
+        out = self.call("enter", None, text, False)
+        return out[self.at["enter"]["chat"]], out[self.at["enter"]["status"]]
 
 
 class GradioClientRep:

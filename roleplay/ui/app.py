@@ -326,10 +326,16 @@ def build_app(gym: Gym) -> gr.Blocks:
                     again_btn.click(take_again, [session, again_reply, exam], view, api_name="take_again"),
                     pasts.open_btn.click(review, past, view, api_name="review")]
         pasts.wire(gym, viewer, session, view, start_over)
-        # While a reply is on its way, only the chat shows it is busy (its dots): the other outputs
-        # change at the end of the turn, and every busy overlay costs the page work.
-        msg.submit(send, [session, msg, exam], view, api_name=False, show_progress_on=chat)
-        send_btn.click(send, [session, msg, exam], view, api_name="send", show_progress_on=chat)
+        # The page's Enter and Send ask only for what a turn changes: Gradio rebuilds each output
+        # an update leaves out (the past-call and drill pickers, the film, Call back) on every
+        # update, and those rebuilds cost the server more than the rest of the turn. API clients
+        # keep /send with the whole call view, as /start, /end and /review give it. While a reply
+        # is on its way, only the chat shows it is busy (its dots): every busy overlay costs the
+        # page work.
+        turn_view = [chat, status, scores, report, msg, send_btn, end_btn, timer]
+        gr.on([msg.submit, send_btn.click], send, [session, msg, exam], turn_view, api_name=False,
+              show_progress_on=chat)
+        gr.on([], send, [session, msg, exam], view, api_name="send")
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
