@@ -191,6 +191,23 @@ def test_the_callers_words_in_the_prospects_mouth_are_replaced(persona, settings
     assert voiced.fallback_reason == "spoke as the caller" and voiced.text == persona.not_now.line
 
 
+@pytest.mark.parametrize(
+    ("said", "parrot"),
+    [("Hi, Sam from Routewise. I know I'm calling out of the blue, so tell me if now's a bad time. No budget.", True),
+     ("Out of the blue? We don't have budget for anything new this year.", False)],
+)
+def test_the_reps_own_line_said_back_is_replaced(persona, settings, said, parrot):
+    """The small model sometimes answers by saying the rep's line back (seen on the embedded
+    model): six or more of its words in a row count as speaking as the caller."""
+    from roleplay.call.state import Decision
+
+    prospect = Prospect(fake_model_for("prospect"), persona, settings.prompts_dir)
+    heard = "hi, sam from routewise, I know I'm calling out of the blue so tell me if now's a bad time"
+    voiced = prospect.check(said, Decision(move=Move.OBJECT, line=persona.objections[0]), heard=heard)
+    assert (voiced.fallback_reason == "spoke as the caller") is parrot
+    assert voiced.text == (persona.objections[0] if parrot else said)
+
+
 @pytest.mark.parametrize("said", ["Dana Whitfield.", "Whitfield.", "Dana Whitfield"])
 def test_a_line_that_only_repeats_the_greeting_is_replaced(persona, settings, said):
     from roleplay.call.state import Decision

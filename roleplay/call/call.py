@@ -157,7 +157,7 @@ class Call:
                 error = ModelFault(exc, 1).describe("the prospect's model")
             if error:
                 log.warning("call %s: %s", self.id, error)
-            voiced = prospect.finish("" if error else raw, decision, state)
+            voiced = prospect.finish("" if error else raw, decision, state, heard=text)
             reason = error or voiced.fallback_reason
             ended = decision.move == Move.HANG_UP
             meta: dict[str, object] = {"fallback_reason": reason, "raw": raw} if reason else {}

@@ -183,15 +183,17 @@ class Prospect:
             if chunk.text:
                 yield chunk.text
 
-    def finish(self, raw: str, decision: Decision, state: ProspectState) -> Voiced:
-        """The turn as spoken: the model's words checked (``check``), and what they said kept in
-        ``state`` (a fact left unsaid stays hidden; a decline the model voiced is counted)."""
-        voiced = self.check(raw, decision)
+    def finish(self, raw: str, decision: Decision, state: ProspectState, heard: str = "") -> Voiced:
+        """The turn as spoken: the model's words checked (``check``; ``heard``: the rep's line it
+        answers), and what they said kept in ``state`` (a fact left unsaid stays hidden; a
+        decline the model voiced is counted)."""
+        voiced = self.check(raw, decision, heard)
         spoken(state, voiced.text, voiced.withheld_fact)
         return voiced
 
-    def check(self, raw: str, decision: Decision) -> Voiced:
-        """Check the model's words for this move; fall back to the persona's line if unusable.
+    def check(self, raw: str, decision: Decision, heard: str = "") -> Voiced:
+        """Check the model's words for this move, answering ``heard`` (the rep's line); fall
+        back to the persona's line if unusable.
 
         A hidden fact is only ever said in the model's words: a line that leaves it out is
         kept if it is otherwise fine, and the fact is withheld (``Voiced.withheld_fact``).
@@ -208,7 +210,7 @@ class Prospect:
             reason = "broke character"
         elif names_itself(text, self.persona.name):
             reason = "spoke of itself in the third person"
-        elif _CALLERS_WORDS.search(text):
+        elif _CALLERS_WORDS.search(text) or _repeats(text, heard):
             reason = "spoke as the caller"
         elif _words_within(text, self.persona.opening_line):
             reason = "repeated its greeting"
@@ -237,6 +239,13 @@ def _words_within(text: str, line: str) -> bool:
     """Is ``text`` nothing but (a run of) the words of ``line``? ("HR." of "Simone Achterberg, HR.")"""
     words, within = re.findall(r"[a-z0-9']+", text.lower()), re.findall(r"[a-z0-9']+", line.lower())
     return bool(words) and any(within[i:i + len(words)] == words for i in range(len(within) - len(words) + 1))
+
+
+def _repeats(text: str, heard: str, run: int = 6) -> bool:
+    """Does ``text`` carry ``run`` or more words of ``heard`` in a row (the rep's line said back)?"""
+    said, theirs = re.findall(r"[a-z0-9']+", text.lower()), re.findall(r"[a-z0-9']+", heard.lower())
+    runs = {tuple(theirs[i:i + run]) for i in range(len(theirs) - run + 1)}
+    return any(tuple(said[i:i + run]) in runs for i in range(len(said) - run + 1))
 
 
 def _content_words(text: str) -> set[str]:

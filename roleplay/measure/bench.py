@@ -184,7 +184,7 @@ def bench_baseline(settings: Settings) -> dict[str, Any]:
             first = first if first is not None else time.monotonic() - started
             raw += piece
         stats = prospect_model.last_stats()
-        voiced = prospect.finish(raw, decision, state)
+        voiced = prospect.finish(raw, decision, state, heard=line)
         lines = [*history, Line(speaker="prospect", text=voiced.text)]
         turns.append({"turn": len(turns) + 1, "ttft": first, "score": scored_at, "grade_s": grade.seconds,
                       "processed_tokens": stats.processed_tokens, "prompt_tokens": stats.prompt_tokens,
