@@ -328,9 +328,9 @@ def build_app(gym: Gym) -> gr.Blocks:
         pasts.wire(gym, viewer, session, view, start_over)
         # The page's Enter and Send ask only for what a turn changes: Gradio rebuilds each output
         # an update leaves out (the past-call and drill pickers, the film, Call back) on every
-        # update, and those rebuilds cost the server more than the rest of the turn. API clients
-        # keep /send with the whole call view, as /start, /end and /review give it. While a reply
-        # is on its way, only the chat shows it is busy (its dots): every busy overlay costs the
+        # update, which took a tenth of the server's time in the load test. API clients keep
+        # /send with the whole call view, as /start, /end and /review give it. While a reply is
+        # on its way, only the chat shows it is busy (its dots): every busy overlay costs the
         # page work.
         turn_view = [chat, status, scores, report, msg, send_btn, end_btn, timer]
         gr.on([msg.submit, send_btn.click], send, [session, msg, exam], turn_view, api_name=False,
