@@ -30,6 +30,7 @@ _OUT_OF_CHARACTER = re.compile(
     r"\b(?:as an ai|an ai\b|language model|assistant|chatbot|i'?m a bot|role[- ]?play|my (?:system )?prompt|"
     r"my instructions|the direction|(?:private )?direction|i'?m here to help|(?:i can(?:['’]|no)?t|i(?: am|['’]m) (?:not able|unable) to) (?:assist|help)(?: you)? with (?:that|this)|how (?:can|may) i (?:help|assist) you|"
     r"(?:is there )?anything (?:else )?(?:that )?i can (?:help|assist)(?: you)? with|"
+    r"(?:could|can) you (?:please )?provide (?:more|some|additional|further)|i don'?t have enough information|"
     r"qwen|alibaba|openai|as a model)",
     re.IGNORECASE,
 )
