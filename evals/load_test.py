@@ -94,14 +94,14 @@ class BrowserRep:
         config = self.http.get("config").raise_for_status().json()
         ids = {c["props"].get("elem_id"): c["id"] for c in config["components"] if c.get("props", {}).get("elem_id")}
         deps = config["dependencies"]
-        self.events = {d["api_name"]: d for d in deps if d.get("api_name")}
-        self.events["enter"] = next(d for d in deps if [ids["msg"], "submit"] in d["targets"])
+        self.events = {"start": next(d for d in deps if d.get("api_name") == "start"),
+                       "enter": next(d for d in deps if [ids["msg"], "submit"] in d["targets"])}
         # where the chat and the status line are among each event's outputs
         self.at = {name: {what: d["outputs"].index(ids[what]) for what in ("chat", "status")}
-                   for name, d in self.events.items() if ids["chat"] in d["outputs"] and ids["status"] in d["outputs"]}
+                   for name, d in self.events.items()}
 
     def call(self, event: str, *data: Any) -> list[Any]:
-        """Run ``event`` (an API name, or ``enter``) with ``data`` (its inputs, State ones as None); its outputs."""
+        """Run ``event`` (``start`` or ``enter``) with ``data`` (its inputs, State ones as None); its outputs."""
         join = self.http.post("gradio_api/queue/join", json={
             "data": list(data), "fn_index": self.events[event]["id"], "session_hash": self.session,
             "event_data": None, "trigger_id": None,

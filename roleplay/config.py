@@ -139,8 +139,8 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 }
 
 
-#: Default of ``Settings.concurrency``: on 2 cores, ``evals/load_test.py`` moved as many turns a
-#: second with 8 as with 16, 24 or 32 (the app's own CPU was the limit).
+#: Default of ``Settings.concurrency``: on 2 cores, ``evals/load_test.py`` moved about as many
+#: turns a second with 8 as with 16, 24 or 32 (runs vary by ±15%; the app's own CPU is the limit).
 CONCURRENCY = 8
 
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
