@@ -94,6 +94,23 @@ def test_a_head_is_a_plain_logistic_regression() -> None:
     assert p.sum() == pytest.approx(1.0) and p.argmax() == 0
 
 
+def test_a_kernel_head_gives_what_scikit_learn_gives() -> None:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    from roleplay.understanding.heads import KernelHead, kernel_head_from_sklearn
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(120, 3))
+    y = (X[:, 0] * X[:, 1] > 0).astype(int)  # no line separates the classes: a kernel does
+    fitted = CalibratedClassifierCV(SVC(C=3, gamma=0.5), method="sigmoid", cv=3, ensemble=False).fit(X, y)
+    head = KernelHead.model_validate_json(
+        kernel_head_from_sklearn(fitted, np.zeros(3), np.ones(3)).model_dump_json())
+    for x in X[:20]:
+        assert head.proba(x) == pytest.approx(fitted.predict_proba(x[None])[0], abs=2e-3)
+    assert head.proba(np.array([2.0, 2.0, 0.0]))[1] > 0.8 and head.proba(np.array([2.0, -2.0, 0.0]))[1] < 0.2
+
+
 def test_a_third_push_reads_as_restraint_1_and_a_curious_question_as_curious(reader: Reader) -> None:
     context = ctx("Grace Okafor.", "Hi Grace, could I get thirty minutes for a demo next week?",
                   "I don't take cold calls. Send me an email.", "Sure, but could we do a quick call Thursday?",

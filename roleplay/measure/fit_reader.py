@@ -5,6 +5,10 @@ holdout, unseen or fresh split can never be fitted on by mistake. Before the fin
 dev file is held out in turn (the others fit) and agreement on it is reported: files were
 written at different times in different words, so this is the honest in-dev estimate. The
 regularisation strength is chosen on the same held-out files. Needs scikit-learn.
+
+The declines and asks heads are RBF support vector machines: on the 24 dev files, each held out
+in turn, push agreement was 0.884 with logistic regressions for both, 0.904 with an SVM for asks
+and 0.912 with SVMs for both (C 1, 3 and 10 tried for asks; 1 and 3 for declines, equal).
 """
 
 from __future__ import annotations
@@ -21,7 +25,14 @@ import numpy as np
 from roleplay.errors import InvalidInput
 from roleplay.measure.golden import GoldenCase, load_golden, quadratic_weighted_kappa
 from roleplay.understanding.encoder import ENCODER_NAME, Encoder, shared_encoder
-from roleplay.understanding.heads import HEADS_FILE, Head, Heads, head_from_sklearn
+from roleplay.understanding.heads import (
+    HEADS_FILE,
+    Head,
+    Heads,
+    KernelHead,
+    head_from_sklearn,
+    kernel_head_from_sklearn,
+)
 from roleplay.understanding.reading import (
     ASK_THRESHOLD,
     DIMENSIONS,
@@ -40,7 +51,8 @@ from roleplay.understanding.signals import prospect_declines
 log = logging.getLogger(__name__)
 SERVILE_TAGS = {"servile", "grovel", "caves"}
 C_GRID = (0.002, 0.005, 0.01, 0.02, 0.05)
-ASKS_GRID = (0.003, 0.01, 0.03)
+ASKS_GRID = (1.0, 3.0, 10.0)  # the asks SVM's C
+DECLINES_C = 1.0
 
 
 class NotDevError(InvalidInput):
@@ -129,27 +141,45 @@ def _fit_lr(X: np.ndarray, y: np.ndarray, C: float, balanced: bool = False) -> H
     return head_from_sklearn(clf, mean, scale)
 
 
-def _fit_all(train: list[Example], c_dims: dict[str, float], c_asks: float) -> dict[str, Head]:
+def _fit_svm(X: np.ndarray, y: np.ndarray, C: float) -> KernelHead:
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.svm import SVC
+
+    mean, scale = X.mean(0), X.std(0) + 1e-6
+    Z = (X - mean) / scale
+    gamma = 1.0 / (Z.shape[1] * Z.var())  # scikit-learn's "scale", as a number kept with the head
+    svm = SVC(C=C, gamma=gamma, class_weight="balanced")
+    calibrated = CalibratedClassifierCV(svm, method="sigmoid", cv=5, ensemble=False).fit(Z, y)
+    return kernel_head_from_sklearn(calibrated, mean, scale)
+
+
+def _fit_all(train: list[Example], c_dims: dict[str, float], c_asks: float,
+             readings: dict[str, Head | KernelHead] | None = None) -> dict[str, Head | KernelHead]:
+    heads = dict(readings or _fit_readings(train, c_asks))
+    X = np.array([_dim_x(e, heads) for e in train])
+    for d in DIMENSIONS:
+        heads[d] = _fit_lr(X, np.array([e.case.labels[d] for e in train]), C=c_dims[d])
+    return heads
+
+
+def _fit_readings(train: list[Example], c_asks: float) -> dict[str, Head | KernelHead]:
+    """The heads the dimension heads read: declines, asks, servile."""
     turns = {}  # a prospect turn repeats across a writer's cases: once each
     for e in train:
         for x, y in zip(e.prospect_x, e.prospect_declines, strict=True):
             if y is not None:
                 turns[(e.file, x.tobytes())] = (x, y)
-    declines = _fit_lr(np.array([x for x, _ in turns.values()]), np.array([y for _, y in turns.values()]),
-                       C=0.1, balanced=True)
+    declines = _fit_svm(np.array([x for x, _ in turns.values()]), np.array([y for _, y in turns.values()]),
+                        C=DECLINES_C)
     asked = [e for e in train if e.meta.get("refusals_before", 0) > 0 and "pushes_after_refusal" in e.meta]
     lines = [(x, y) for e in train for x, y in zip(e.context_ask_x, e.context_asks, strict=True) if y is not None]
-    asks = _fit_lr(np.array([e.ask_x for e in asked] + [x for x, _ in lines]),
-                   np.array([int(e.meta["pushes_after_refusal"] > 0) for e in asked] + [y for _, y in lines]),
-                   C=c_asks, balanced=True)
+    asks = _fit_svm(np.array([e.ask_x for e in asked] + [x for x, _ in lines]),
+                    np.array([int(e.meta["pushes_after_refusal"] > 0) for e in asked] + [y for _, y in lines]),
+                    C=c_asks)
     servile = _fit_lr(np.array([e.vec for e in train]),
                       np.array([int(bool(SERVILE_TAGS & set(e.meta.get("tags", [])))) for e in train]),
                       C=0.1, balanced=True)
-    heads = {"declines": declines, "asks": asks, "servile": servile}
-    X = np.array([_dim_x(e, heads) for e in train])
-    for d in DIMENSIONS:
-        heads[d] = _fit_lr(X, np.array([e.case.labels[d] for e in train]), C=c_dims[d])
-    return heads
+    return {"declines": declines, "asks": asks, "servile": servile}
 
 
 def _reading_parts(e: Example, heads: dict[str, Head]) -> tuple[float, int, Structure]:
@@ -177,14 +207,23 @@ def _predict(e: Example, heads: dict[str, Head]) -> tuple[dict[str, int], int]:
     return {d: lv.score for d, lv in levels.items()}, pushes
 
 
-def cross_validate(examples: list[Example], c_dims: dict[str, float], c_asks: float) -> dict[str, object]:
-    """Hold out each dev file in turn; pooled QWK per dimension and push agreement."""
+def cross_validate(examples: list[Example], c_dims: dict[str, float], c_asks: float,
+                   fitted: dict | None = None) -> dict[str, object]:
+    """Hold out each dev file in turn; pooled QWK per dimension and push agreement.
+
+    ``fitted`` keeps each fold's declines, asks and servile heads (by held-out file and asks C)
+    for the next call, which then fits only the dimension heads.
+    """
+    fitted = {} if fitted is None else fitted
     files = sorted({e.file for e in examples})
     labels = {d: [] for d in DIMENSIONS}
     preds = {d: [] for d in DIMENSIONS}
     pushes_right = pushes_n = 0
     for held in files:
-        heads = _fit_all([e for e in examples if e.file != held], c_dims, c_asks)
+        train = [e for e in examples if e.file != held]
+        if (held, c_asks) not in fitted:
+            fitted[held, c_asks] = _fit_readings(train, c_asks)
+        heads = _fit_all(train, c_dims, c_asks, fitted[held, c_asks])
         for e in (e for e in examples if e.file == held):
             scores, pushes = _predict(e, heads)
             for d in DIMENSIONS:
@@ -215,20 +254,21 @@ def fit_reader(files: list[Path], out: Path = HEADS_FILE, encoder: Encoder | Non
     say(f"{len(examples)} dev cases from {len(files)} files, encoded")
     middle = {d: C_GRID[len(C_GRID) // 2] for d in DIMENSIONS}
     pushes: dict[float, float] = {}
+    fitted: dict = {}
     for c in ASKS_GRID:  # the asks head first: every count of pushes, and so restraint, rests on it
-        pushes[c] = cross_validate(examples, middle, c)["push_agreement"]
+        pushes[c] = cross_validate(examples, middle, c, fitted)["push_agreement"]
         say(f"asks C={c}: held-out-file push agreement {pushes[c]:.3f}")
     c_asks = max(ASKS_GRID, key=lambda c: pushes[c])
     best: dict[str, tuple[float, float]] = {}
     for c in C_GRID:
-        cv = cross_validate(examples, {d: c for d in DIMENSIONS}, c_asks)
+        cv = cross_validate(examples, {d: c for d in DIMENSIONS}, c_asks, fitted)
         say(f"C={c}: held-out-file QWK " + "  ".join(f"{d} {cv[d]:.3f}" for d in DIMENSIONS)
             + f"  push agreement {cv['push_agreement']:.3f}")
         for d in DIMENSIONS:
             if d not in best or cv[d] > best[d][1]:
                 best[d] = (c, cv[d])
     c_dims = {d: best[d][0] for d in DIMENSIONS}
-    cv = cross_validate(examples, c_dims, c_asks)
+    cv = cross_validate(examples, c_dims, c_asks, fitted)
     chosen = ", ".join(f"{d} {c_dims[d]}" for d in DIMENSIONS)
     say(f"chosen C {chosen}, asks {c_asks}: held-out-file {json.dumps(cv)}")
     heads = Heads(

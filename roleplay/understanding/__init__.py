@@ -9,7 +9,8 @@ marks, days and times) from code.
 """
 
 from roleplay.understanding.heads import Heads, load_heads
-from roleplay.understanding.reading import DIMENSIONS, Reader, Reading, Structure, spoken_words
+from roleplay.understanding.reader import Reader
+from roleplay.understanding.reading import DIMENSIONS, Reading, Structure, spoken_words
 
 #: Languages the heads were fitted and measured on; a reply in another is not scored.
 GRADED_LANGUAGES = frozenset({"en"})
