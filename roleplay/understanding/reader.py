@@ -28,7 +28,8 @@ _MEMO_SIZE = 8192
 
 
 class Reader:
-    """Reads rep replies. Thread-safe; holds no call state."""
+    """Reads rep replies. Thread-safe; holds no call state, only what each line it read came to,
+    by the line's text."""
 
     def __init__(self, heads: Heads | None = None, encoder: Encoder | None = None):
         self.heads = heads or load_heads()
