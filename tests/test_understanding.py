@@ -174,3 +174,13 @@ def test_the_bootstrap_interval_is_reproducible_and_brackets_the_figure() -> Non
     lo, hi = bootstrap_interval(labels, scores)
     assert lo <= qwk <= hi and hi - lo > 0
     assert bootstrap_interval(labels, scores) == (lo, hi)
+
+
+@pytest.mark.parametrize("reply", ["How do you handle that today?", "Fair enough. Thanks!", "I hear you.",
+                                   "Right. What made you pick them", "we could do thursday, so yeah"])
+def test_filler_at_either_end_leaves_what_the_reader_reads_as_it_was(reply: str) -> None:
+    from roleplay.measure.robustness import pad_with_filler
+    from roleplay.understanding.reading import reading_text
+
+    # "…today? So, yeah." once read "…today?." and moved the encoder
+    assert reading_text(pad_with_filler(reply)) == reading_text(reply)

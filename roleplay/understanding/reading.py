@@ -236,7 +236,13 @@ def spoken_words(reply: str) -> str:
 
 _HESITATION = re.compile(r"(?i)(?:^|(?<=[\s,.]))(?:u+m+|u+h+|e+r+m*|h+m+)\b[,.]?\s*")
 _LEADING_MARKERS = re.compile(r"(?i)^\W*(?:(?:so|well|ok(?:ay)?|yeah|right)\W+)+")
-_TRAILING_YEAH = re.compile(r"(?i)[\s,.]*(?:so,?\s*)?yeah[.!]?\s*$")
+_TRAILING_YEAH = re.compile(r"(?i)([\s,.]*)(?:(?:so,?\s*)?yeah[.!]?[\s,]*)+$")
+
+
+def _sentence_end(marker: re.Match) -> str:
+    """What a trailing "so, yeah" leaves: the full stop it followed, if any ("today? So, yeah."
+    reads "today?", "I hear you. So, yeah." reads "I hear you.")."""
+    return "." if "." in marker.group(1) else ""
 
 
 def reading_text(reply: str) -> str:
@@ -245,7 +251,7 @@ def reading_text(reply: str) -> str:
     dimension and would otherwise move the encoder (as nerves, mostly)."""
     spoken = spoken_words(reply)
     text = _HESITATION.sub("", spoken)
-    text = _TRAILING_YEAH.sub(".", _LEADING_MARKERS.sub("", text)).strip()
+    text = _TRAILING_YEAH.sub(_sentence_end, _LEADING_MARKERS.sub("", text)).strip()
     return text[:1].upper() + text[1:] if text else spoken
 
 
