@@ -4,6 +4,7 @@ reading holds and how its parts are counted)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 
 from roleplay.transcript import Line
 from roleplay.understanding.encoder import Encoder, shared_encoder
@@ -23,8 +24,9 @@ from roleplay.understanding.reading import (
     structure_of,
 )
 
-#: Lines whose declines or asks probability is kept: a call re-reads its earlier lines every turn.
-_MEMO_SIZE = 8192
+#: Lines whose declines or asks probability each reader keeps: a call re-reads its earlier lines
+#: every turn, and each is worked out once.
+_KEPT_LINES = 8192
 
 
 class Reader:
@@ -34,29 +36,16 @@ class Reader:
     def __init__(self, heads: Heads | None = None, encoder: Encoder | None = None):
         self.heads = heads or load_heads()
         self.encoder = encoder or shared_encoder()
-        self._memo: dict[tuple[str, str], float] = {}
+        self._declines = lru_cache(maxsize=_KEPT_LINES)(self._declines_of)
+        self._asks = lru_cache(maxsize=_KEPT_LINES)(self._asks_of)
 
-    def _declines(self, turn: str) -> float:
-        """P(a prospect turn declines), worked out once per turn text."""
-        key = ("declines", turn)
-        p = self._memo.get(key)
-        if p is None:
-            p = self._remember(key, float(self.heads.declines.proba(self.encoder.embed(turn))[1]))
-        return p
+    def _declines_of(self, turn: str) -> float:
+        """P(a prospect turn declines)."""
+        return float(self.heads.declines.proba(self.encoder.embed(turn))[1])
 
-    def _asks(self, line: str) -> float:
-        """P(a rep line pushes for a commitment), worked out once per line text."""
-        key = ("asks", line)
-        p = self._memo.get(key)
-        if p is None:
-            p = self._remember(key, float(self.heads.asks.proba(ask_features(self.encoder.embed, line))[1]))
-        return p
-
-    def _remember(self, key: tuple[str, str], p: float) -> float:
-        if len(self._memo) >= _MEMO_SIZE:
-            self._memo.clear()
-        self._memo[key] = p
-        return p
+    def _asks_of(self, line: str) -> float:
+        """P(a rep line pushes for a commitment)."""
+        return float(self.heads.asks.proba(ask_features(self.encoder.embed, line))[1])
 
     def prepare(self, context: Sequence[Line]) -> None:
         """Read the call's lines now (each once), so the next reading reads only the reply."""
