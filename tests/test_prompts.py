@@ -53,3 +53,13 @@ def test_the_contracts_ship_in_the_repo_and_match_the_product_spec(name: str):
     assert copy.is_file(), "the CLI's help points at docs/spec/, so the contract must ship with the code"
     if (SHARED / "spec" / name).exists():
         assert copy.read_text() == (SHARED / "spec" / name).read_text()
+
+
+@pytest.mark.parametrize("persona_id", sorted(PERSONAS))
+def test_the_prospect_reads_the_reps_brief_as_the_callers_not_its_own(persona_id):
+    # Briefs speak to the rep ("You sell Crewbook"); given bare, the small model took the rep's
+    # product for its own wish list and left its hidden fact unsaid.
+    persona = PERSONAS[persona_id]
+    system = prompts.render(PROMPTS, "prospect_system.md", persona=persona)
+    label = system[:system.index(persona.brief.strip())].rsplit("\n", 1)[-1]
+    assert "caller" in label and "never you" in label
