@@ -139,9 +139,12 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 }
 
 
-#: Default of ``Settings.concurrency``: on 2 cores, ``evals/load_test.py`` moved about as many
-#: turns a second with 8 as with 16, 24 or 32 (runs vary by ±15%; the app's own CPU is the limit).
-CONCURRENCY = 8
+#: Default of ``Settings.concurrency``, the events the app runs at once (more wait in Gradio's
+#: queue, which tells each waiting rep its place). On 2 cores, ``evals/load_test.py`` (50 reps at
+#: once) moved 20 to 22 turns a second with 8, 24 to 26 with 32 and 25 to 29 with 64: keeping
+#: the queue costs the server more CPU than the events it holds back. A model that computes in
+#: the process (the embedded one) still speaks one reply at a time.
+CONCURRENCY = 64
 
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
 HTTP_TIMEOUT_S, LOCAL_TIMEOUT_S = 120.0, 600.0

@@ -133,11 +133,10 @@ def build_app(gym: Gym) -> gr.Blocks:
         history = [*history, {"role": "user", "content": plain(reply.message)}]
         # Only the chat changes until the turn is done. Gradio rebuilds each output an update
         # leaves out, which costs the server more than sending its value again, so what stays
-        # goes back as it is (in a live call the report is empty and hidden; a button's value
-        # is its label, a timer's its interval).
+        # goes back as it is (a timer's value is its interval). On API clients' /send, the
+        # outputs a turn never changes are left out.
         kept = ""
-        same = {msg: "", status: screen.status(call), scores: screen.scores(call, exam), report: "",
-                send_btn: send_btn.value, end_btn: end_btn.value, timer: timer.value}
+        same = {msg: "", status: screen.status(call), scores: screen.scores(call, exam), timer: timer.value}
         words = spoken_ahead(reply)  # the prospect's model starts now, while the rep's line shows
         yield {chat: history, **same}
         try:
@@ -328,11 +327,13 @@ def build_app(gym: Gym) -> gr.Blocks:
         pasts.wire(gym, viewer, session, view, start_over)
         # The page's Enter and Send ask only for what a turn changes: Gradio rebuilds each output
         # an update leaves out (the past-call and drill pickers, the film, Call back) on every
-        # update, which took a tenth of the server's time in the load test. API clients keep
+        # update, which took a tenth of the server's time in the load test, and post-processes
+        # each output it is given (the report and the buttons, which a turn never changes, were
+        # three of eight on every streamed word). API clients keep
         # /send with the whole call view, as /start, /end and /review give it. While a reply is
         # on its way, only the chat shows it is busy (its dots): every busy overlay costs the
         # page work.
-        turn_view = [chat, status, scores, report, msg, send_btn, end_btn, timer]
+        turn_view = [chat, status, scores, msg, timer]
         gr.on([msg.submit, send_btn.click], send, [session, msg, exam], turn_view, api_name=False,
               show_progress_on=chat)
         gr.on([], send, [session, msg, exam], view, api_name="send")
