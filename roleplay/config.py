@@ -141,9 +141,10 @@ ROLE_DEFAULTS: dict[Role, tuple[float, int, int]] = {
 
 #: Default of ``Settings.concurrency``, the events the app runs at once (more wait in Gradio's
 #: queue, which tells each waiting rep its place). On 2 cores, ``evals/load_test.py`` (50 reps at
-#: once) moved 20 to 22 turns a second with 8, 24 to 26 with 32 and 25 to 29 with 64: keeping
-#: the queue costs the server more CPU than the events it holds back. A model that computes in
-#: the process (the embedded one) still speaks one reply at a time.
+#: once), run side by side, moved 30 to 31 turns a second with 64 against 25 to 26 with 8 (and
+#: 24 to 26 with 32 in another hour): keeping the queue cost the server more CPU than the events
+#: it held back. A model that computes in the process (the embedded one) still speaks one reply
+#: at a time.
 CONCURRENCY = 64
 
 #: Default deadlines of a model call (``RoleSettings.timeout_s``), by kind of backend.
