@@ -1,3 +1,5 @@
+from typing import Any
+
 import pytest
 
 from roleplay.backends.fakes import FakeChatModel
@@ -135,3 +137,41 @@ def test_a_line_break_the_coachs_model_leaves_in_its_answer_is_not_a_fault(new_g
     report = call.end(grade_timeout=5)
     assert report.coach_error is None and report.summary_source == "coach"
     assert report.summary.startswith("Dana told you to try again, after you asked")
+
+
+class _ProcessesAhead(FakeChatModel):
+    """A fake prospect model that, like the embedded one, can process a prompt ahead of time."""
+
+    prefilled: list[tuple[str, Any]] = []
+
+    def prefill(self, messages, cut, should_stop=lambda: False) -> int:
+        self.prefilled.append((messages[-1].text, should_stop))
+        return len(messages[-1].text)
+
+
+def test_the_typed_start_of_a_line_is_processed_ahead_as_the_turn_will_start_it(new_gym):
+    from roleplay.backends.fakes import fake_model_for
+    from roleplay.call.prospect import _CUT
+
+    model = _ProcessesAhead(responder=fake_model_for("prospect").responder, prefilled=[])
+    gym = new_gym(prospect=model)
+    call = gym.start("happy_incumbent")
+    assert call.type_ahead("What") == 0 and model.prefilled == []  # one unfinished word: nothing yet
+    assert call.type_ahead("What made Fleetly the ri") > 0
+    assert [text for text, _ in model.prefilled] == ["What made Fleetly the" + _CUT]
+    model.calls.clear()
+    call.say("What made Fleetly the right choice?")
+    assert model.calls[0][-1].text.startswith("What made Fleetly the")  # the turn's prompt begins as processed
+
+
+def test_processing_ahead_gives_way_to_a_message_sent_and_needs_a_model_that_can(new_gym):
+    from roleplay.backends.fakes import fake_model_for
+
+    model = _ProcessesAhead(responder=fake_model_for("prospect").responder, prefilled=[])
+    call = new_gym(prospect=model).start("happy_incumbent")
+    call.type_ahead("How do you plan")
+    (_, should_stop), = model.prefilled
+    assert should_stop() is False
+    call.say("How do you plan routes today?")
+    assert should_stop() is True  # a message was sent: the work ahead stops
+    assert new_gym().start("happy_incumbent").type_ahead("How do you plan") == 0  # the fakes cannot

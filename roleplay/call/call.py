@@ -77,6 +77,8 @@ class Call:
     #: The drill this call plays: it ends after the drill's replies (``drill_verdict``).
     drill: Drill | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Messages sent in this process: a line processed ahead (``type_ahead``) stops when it moves.
+    asked: int = field(default=0, repr=False)
 
     @property
     def over(self) -> bool:
@@ -128,7 +130,29 @@ class Call:
         if self.over:
             raise CallEnded("This call has ended. Start a new one.")
         message = clean_message(text, self.gym.settings.max_message_chars)
+        self.asked += 1
         return Reply(message, self._speak(message))
+
+    def type_ahead(self, typed: str) -> int:
+        """Process the rep's line as far as it is typed, while they type (embedded model only):
+        on Enter the prospect then processes only the rest of it and its direction.
+
+        The last word may be unfinished, so it is left for Enter. Gives way at once to a message
+        sent and to any prospect speaking; only an optimisation, so a failure is logged and
+        forgotten. Returns the number of tokens processed.
+        """
+        prospect = self.gym.prospect(self.persona)
+        words = typed.strip().rsplit(None, 1)
+        if not prospect.types_ahead or len(words) < 2 or self.over or self.gym.gate.busy:
+            return 0
+        asked = self.asked
+        try:
+            start = clean_message(words[0], self.gym.settings.max_message_chars)
+            return prospect.prepare(list(self.lines), typed=start,
+                                    should_stop=lambda: self.asked != asked or self.gym.gate.busy)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("call %s: processing the typed line ahead failed: %s", self.id, exc)
+            return 0
 
     def _speak(self, text: str) -> Iterator[str]:
         times = TurnTimes(taken=time.time())

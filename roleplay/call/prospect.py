@@ -149,17 +149,24 @@ class Prospect:
     def opening(self) -> list[BaseMessage]:
         return self.conversation([Line(speaker="prospect", text=self.persona.opening_line)])
 
-    def prepare(self, history: list[Line], should_stop: Callable[[], bool] = lambda: False) -> int:
-        """Process the call so far ahead of the rep's next line (embedded model only).
+    def prepare(self, history: list[Line], should_stop: Callable[[], bool] = lambda: False, typed: str = "") -> int:
+        """Process the call so far ahead of the rep's next line (embedded model only), and the
+        start of that line as far as the rep has ``typed`` it.
 
         The prompt of the turn just spoken ended with a private direction; the next one does
         not have it, so without this the prospect's last line is processed again on the rep's
-        time. Returns the number of tokens processed.
+        time; and what the rep typed before pressing Enter is then already processed too.
+        Returns the number of tokens processed.
         """
         prefill = getattr(self.model, "prefill", None)
         if prefill is None:
             return 0
-        return prefill([*self.conversation(history), HumanMessage(_CUT)], _CUT, should_stop)
+        return prefill([*self.conversation(history), HumanMessage(typed + _CUT)], _CUT, should_stop)
+
+    @property
+    def types_ahead(self) -> bool:
+        """Does processing ahead (``prepare``) save the prospect any time (its model computes here)?"""
+        return hasattr(self.model, "prefill")
 
     def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
         """The conversation, with this turn's private direction in brackets after the rep's line.

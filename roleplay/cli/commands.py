@@ -147,10 +147,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if args.browser:
         return _bench_browser(args)
     if (args.backend or args.stt_model or args.stt_backend or args.tts_backend or args.turns is not None
-            or args.latency is not None):
+            or args.latency is not None or args.typing is not None):
         print("error: --backend and --turns go with --voice or --browser; --stt-model, --stt-backend and "
-              "--tts-backend with --voice; --latency with --browser (the text bench is on the embedded model; "
-              "--fake for the app's overhead)", file=sys.stderr)
+              "--tts-backend with --voice; --latency and --typing with --browser (the text bench is on the "
+              "embedded model; --fake for the app's overhead)", file=sys.stderr)
         return 2
     from roleplay.measure.bench import run_bench
 
@@ -205,7 +205,8 @@ def _bench_browser(args: argparse.Namespace) -> int:
     latency = (0.5 if args.latency is None else args.latency) if fake else None
     problem = ("--turns must be at least 2 (the first turn warms up)" if turns < 2
                else "--latency goes with --backend fake" if args.latency is not None and not fake
-               else "--latency must be 0 or more" if latency is not None and latency < 0 else None)
+               else "--latency must be 0 or more" if latency is not None and latency < 0
+               else "--typing must be 0 or more" if (args.typing or 0) < 0 else None)
     if problem or (missing := browser_missing()):
         print(f"error: {problem or missing}", file=sys.stderr)
         return 2 if problem else 1
@@ -215,7 +216,7 @@ def _bench_browser(args: argparse.Namespace) -> int:
         gym = bench_gym(settings, latency_s=latency)
         try:
             result = {"backend": args.backend, **({"latency_s": latency} if fake else {}),
-                      **bench_browser(gym, served, turns=turns)}
+                      **bench_browser(gym, served, turns=turns, typing_cps=args.typing or 0.0)}
         finally:
             gym.close()
     return _print_bench("browser", result, args.json)

@@ -124,6 +124,9 @@ def build_parser() -> argparse.ArgumentParser:
     bench.add_argument("--turns", type=int,
                        help="with --voice: spoken lines to play (default 12); with --browser: replies to type "
                             "(default 10); the first is left out of the percentiles")
+    bench.add_argument("--typing", type=float, metavar="CPS",
+                       help="with --browser: type each reply at CPS characters a second, as a rep types "
+                            "(default 0: each reply at once, as pasted)")
     bench.add_argument("--latency", type=float, metavar="S",
                        help="with --browser --backend fake: the fake prospect's seconds to its first word "
                             "(default 0.5)")

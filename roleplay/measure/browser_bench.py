@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import contextlib
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -128,15 +129,19 @@ class _Page:
         self.wait.until(lambda d: "On a call" in shown_text(d, "#status") and count("user") == 0 and count("bot") == 1)
         self.driver.execute_script(_PAGE_SCRIPT)
 
-    def say(self, line: str, replies: int) -> dict[str, float | None]:
-        """Type ``line``, press Enter and wait for the reply and its scores (the call's
-        ``replies``-th); the page's times, in seconds from the Enter key."""
+    def say(self, line: str, replies: int, typing_cps: float = 0.0) -> dict[str, float | None]:
+        """Type ``line`` (``typing_cps`` characters a second, as a rep types; 0: all at once, as
+        pasted), press Enter and wait for the reply and its scores (the call's ``replies``-th);
+        the page's times, in seconds from the Enter key."""
         from selenium.webdriver.common.by import By
         from selenium.webdriver.common.keys import Keys
         from selenium.webdriver.support import expected_conditions as ec
 
         box = self.wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#msg textarea")))
-        box.send_keys(line)
+        for part in ([line] if typing_cps <= 0 else line):
+            box.send_keys(part)
+            if typing_cps > 0:
+                time.sleep(1 / typing_cps)
         box.send_keys(Keys.ENTER)
         times = self.wait.until(lambda d: d.execute_script(
             "const b = window.rpBench;"
@@ -159,9 +164,11 @@ def bench_gym(settings: Settings, latency_s: float | None = None) -> Gym:
     return gym
 
 
-def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]], turns: int = 10) -> dict[str, Any]:
+def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]], turns: int = 10,
+                  typing_cps: float = 0.0) -> dict[str, Any]:
     """Play ``turns`` typed replies in headless Chromium against the app ``serve`` serves over
     ``gym``, and time each from Enter to the prospect's first word (see the module docstring).
+    Each reply is typed at ``typing_cps`` characters a second (0: all at once, as pasted).
 
     Raises:
         BrowserMissing: Chromium, its driver or Selenium is not installed.
@@ -177,11 +184,12 @@ def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]],
                 page.start_call()
                 replies = 0
             replies += 1
-            seen = page.say(OPEN_QUESTIONS[(n - 1) % len(OPEN_QUESTIONS)], replies)
+            seen = page.say(OPEN_QUESTIONS[(n - 1) % len(OPEN_QUESTIONS)], replies, typing_cps)
             gym.settle(timeout=WAIT_S)
             per_turn.append({"turn": n, "call_turn": replies, **_split(seen, _last_turn_times(gym))})
             _progress("browser", per_turn[-1])
-    return {"model": model_label(gym.models[Role.PROSPECT]), "turns": turns, **browser_summary(per_turn),
+    return {"model": model_label(gym.models[Role.PROSPECT]), "turns": turns, "typing_cps": typing_cps,
+            **browser_summary(per_turn),
             "per_turn": per_turn}
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import queue
 import threading
@@ -152,6 +153,13 @@ def build_app(gym: Gym) -> gr.Blocks:
             **same, chat: screen.history(call), msg: gr.update(value=kept, interactive=not call.over),
             status: screen.status(call), scores: screen.scores(call, exam), timer: gr.Timer(active=True),
         }
+
+    def type_ahead(session_id: str | None, text: str, request: gr.Request) -> None:
+        """Process the rep's line as far as it is typed (``Call.type_ahead``): only an
+        optimisation, so nothing here ever reaches the rep."""
+        if session_id and text:
+            with contextlib.suppress(Exception):
+                writable(viewer(request), session_id).type_ahead(text)
 
     def refresh(session_id: str | None, exam: bool, request: gr.Request):
         if not session_id:
@@ -337,6 +345,10 @@ def build_app(gym: Gym) -> gr.Blocks:
         gr.on([msg.submit, send_btn.click], send, [session, msg, exam], turn_view, api_name=False,
               show_progress_on=chat)
         gr.on([], send, [session, msg, exam], view, api_name="send")
+        if gym.prospect(next(iter(gym.personas.values()))).types_ahead:
+            # with a model that computes here, the prospect processes the line while it is typed
+            msg.input(type_ahead, [session, msg], None, api_name=False, show_progress="hidden",
+                      trigger_mode="always_last", queue=False)
         timer.tick(refresh, [session, exam], [scores, status, timer], api_name=False, show_progress="hidden")
         exam.change(refresh, [session, exam], [scores, status, timer], api_name=False)
         end_btn.click(end, session, view, api_name="end")
