@@ -141,15 +141,14 @@ class Call:
         sent and to any prospect speaking; only an optimisation, so a failure is logged and
         forgotten. Returns the number of tokens processed.
         """
-        prospect = self.gym.prospect(self.persona)
         words = typed.strip().rsplit(None, 1)
-        if not prospect.types_ahead or len(words) < 2 or self.over or self.gym.gate.busy:
+        if not self.gym.types_ahead or len(words) < 2 or self.over or self.gym.gate.busy:
             return 0
         asked = self.asked
         try:
             start = clean_message(words[0], self.gym.settings.max_message_chars)
-            return prospect.prepare(list(self.lines), typed=start,
-                                    should_stop=lambda: self.asked != asked or self.gym.gate.busy)
+            return self.gym.prospect(self.persona).prepare(
+                list(self.lines), typed=start, should_stop=lambda: self.asked != asked or self.gym.gate.busy)
         except Exception as exc:  # noqa: BLE001
             log.warning("call %s: processing the typed line ahead failed: %s", self.id, exc)
             return 0

@@ -123,6 +123,12 @@ class Gym:
         self._lock = threading.Lock()
         self.jobs = GradingJobs(self, workers=2 if local else REMOTE_GRADING_WORKERS)
 
+    @property
+    def types_ahead(self) -> bool:
+        """Can the prospect's model process a line while the rep types it (``Call.type_ahead``)?
+        The embedded one can; a model behind an endpoint cannot."""
+        return hasattr(self.models[Role.PROSPECT], "prefill")
+
     def prospect(self, persona: Persona) -> Prospect:
         key = persona_version(persona)
         with self._lock:

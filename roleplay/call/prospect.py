@@ -163,11 +163,6 @@ class Prospect:
             return 0
         return prefill([*self.conversation(history), HumanMessage(typed + _CUT)], _CUT, should_stop)
 
-    @property
-    def types_ahead(self) -> bool:
-        """Does processing ahead (``prepare``) save the prospect any time (its model computes here)?"""
-        return hasattr(self.model, "prefill")
-
     def messages(self, history: list[Line], decision: Decision, state: ProspectState) -> list[BaseMessage]:
         """The conversation, with this turn's private direction in brackets after the rep's line.
 

@@ -345,7 +345,7 @@ def build_app(gym: Gym) -> gr.Blocks:
         gr.on([msg.submit, send_btn.click], send, [session, msg, exam], turn_view, api_name=False,
               show_progress_on=chat)
         gr.on([], send, [session, msg, exam], view, api_name="send")
-        if gym.prospect(next(iter(gym.personas.values()))).types_ahead:
+        if gym.types_ahead:
             # with a model that computes here, the prospect processes the line while it is typed
             msg.input(type_ahead, [session, msg], None, api_name=False, show_progress="hidden",
                       trigger_mode="always_last", queue=False)
