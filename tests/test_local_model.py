@@ -52,6 +52,24 @@ def test_an_embedded_model_call_past_its_deadline_times_out_and_the_slot_stays_u
     assert answer.content.strip()
 
 
+def test_a_prompt_processed_ahead_leaves_the_call_only_its_rest(gguf):
+    """What ``Call.type_ahead`` relies on: a prompt's start processed with ``prefill`` is not
+    processed again, and the call's statistics say how much was left (``new_tokens``)."""
+    from langchain_core.messages import HumanMessage, SystemMessage
+
+    from roleplay.backends.llamacpp import LlamaCppChatModel
+
+    model = LlamaCppChatModel(model_path=str(gguf), slot="timeout-test", max_tokens=4, temperature=0.0)
+    system = SystemMessage("You answer in one short sentence.")
+    cut = "\u0000CUT\u0000"  # where the processing ahead stops (the chat template has "|" in it)
+    ahead = model.prefill([system, HumanMessage(f"Name three colours of the rainbow, and then{cut}")], cut)
+    model.invoke([system, HumanMessage("Name three colours of the rainbow, and then stop.")])
+    stats = model.last_stats()
+    assert ahead >= 8 and stats.waited_s >= 0
+    # left: " stop." and the chat template's end of the turn and start of the answer
+    assert 0 < stats.new_tokens <= 10 < stats.prompt_tokens - ahead
+
+
 def test_a_short_call_on_the_embedded_model_is_voiced_graded_and_reported(gguf, tmp_path):
     settings = load_settings(backend=Backend.LOCAL, database_url=f"sqlite:///{tmp_path / 'e2e.db'}")
     gym = Gym(settings)

@@ -41,8 +41,9 @@ _ROLES = {SystemMessage: "system", HumanMessage: "user", AIMessage: "assistant"}
 #: Keep at most this many prefix states in memory per slot (about 12 MB each).
 _MAX_STATES_IN_RAM = 16
 #: Tokens processed between two checks of whether a prefill should give way: on 2 cores about
-#: a quarter of a second, the most a rep's Enter waits for a line processed while being typed.
-_PREFILL_BATCH = 16
+#: a tenth of a second, the most a rep's Enter waits for a line processed while being typed
+#: (16 took a third of a second; 4 still process 35 tokens a second, far more than anyone types).
+_PREFILL_BATCH = 4
 
 
 def to_chat_messages(messages: list[BaseMessage]) -> list[dict[str, str]]:
@@ -58,10 +59,14 @@ class CallStats:
     """What one model call cost: tokens in the prompt, tokens actually processed, timings."""
 
     prompt_tokens: int = 0
+    #: Tokens of the prompt not already in the model's context when the call started.
+    new_tokens: int = 0
     processed_tokens: int = 0
     completion_tokens: int = 0
     prefix_state: str = "none"  # live | ram | disk | computed | none
     first_token_s: float | None = None
+    #: Of ``first_token_s``, the time spent waiting for the slot (another call, or a prefill's batch).
+    waited_s: float = 0.0
     total_s: float = 0.0
 
 
@@ -277,16 +282,18 @@ class LlamaCppChatModel(BaseChatModel):
         started = time.monotonic()
         if not shared.lock.acquire(timeout=-1 if self.timeout_s is None else self.timeout_s):
             raise TimeoutError(f"the {self.slot} model was busy for more than {self.timeout_s:g} s")
+        waited = time.monotonic() - started
         try:
             tokens = shared.tokenize(shared.render(chat, generation_prompt=True))
             if len(tokens) + self.max_tokens > self.n_ctx:
                 raise ValueError(f"prompt of {len(tokens)} tokens does not fit the {self.n_ctx}-token context")
-            stats = CallStats(prompt_tokens=len(tokens))
+            stats = CallStats(prompt_tokens=len(tokens), waited_s=waited)
             llama = shared.llama
             if not self.reuse_prefix:
                 llama.reset()
             else:
                 stats.prefix_state = self._ensure_prefix(shared, chat, tokens)
+            stats.new_tokens = len(tokens) - _common_prefix(llama.input_ids[: llama.n_tokens].tolist(), tokens)
             C.llama_perf_context_reset(llama._ctx.ctx)
             stream = llama.create_completion(
                 prompt=tokens, max_tokens=kwargs.get("max_tokens", self.max_tokens),

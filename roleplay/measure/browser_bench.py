@@ -63,6 +63,16 @@ if (!window.rpBench) {
 """
 
 
+# Hands the turn's times back once the prospect's first word is painted (Selenium's async script).
+_TIMES_WHEN_PAINTED = """
+const done = arguments[arguments.length - 1], b = window.rpBench;
+(function check() {
+  if (b.painted !== null && b.own !== null) done({...b, origin: performance.timeOrigin});
+  else setTimeout(check, 10);
+})();
+"""
+
+
 class BrowserMissing(RoleplayError):
     """Chromium, its driver or Selenium is not installed; the message says how to install them."""
 
@@ -115,6 +125,7 @@ class _Page:
         from selenium.webdriver.support.ui import WebDriverWait
 
         self.driver = driver
+        self.driver.set_script_timeout(WAIT_S)
         self.wait = WebDriverWait(driver, WAIT_S, poll_frequency=0.05)
 
     def start_call(self) -> None:
@@ -143,9 +154,9 @@ class _Page:
             if typing_cps > 0:
                 time.sleep(1 / typing_cps)
         box.send_keys(Keys.ENTER)
-        times = self.wait.until(lambda d: d.execute_script(
-            "const b = window.rpBench;"
-            "return b.painted !== null && b.own !== null ? {...b, origin: performance.timeOrigin} : null;"))
+        # waits in the page, not by asking it over and over: each question to the driver costs
+        # both of them CPU, which the server's model (on the same machine here) would lose
+        times = self.driver.execute_async_script(_TIMES_WHEN_PAINTED)
         self.wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#scores .rp-card")) == replies
                         and not any(w in shown_text(d, "#scores") for w in ("Notes coming", "Grading")))
         seen = {k: (times[k] - times["enter"]) / 1000 for k in ("own", "dom", "painted")}
@@ -186,7 +197,8 @@ def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]],
             replies += 1
             seen = page.say(OPEN_QUESTIONS[(n - 1) % len(OPEN_QUESTIONS)], replies, typing_cps)
             gym.settle(timeout=WAIT_S)
-            per_turn.append({"turn": n, "call_turn": replies, **_split(seen, _last_turn_times(gym))})
+            per_turn.append({"turn": n, "call_turn": replies, **_split(seen, _last_turn_times(gym)),
+                             **_model_side(gym)})
             _progress("browser", per_turn[-1])
     return {"model": model_label(gym.models[Role.PROSPECT]), "turns": turns, "typing_cps": typing_cps,
             **browser_summary(per_turn),
@@ -196,6 +208,16 @@ def bench_browser(gym: Gym, serve: Callable[[Gym], AbstractContextManager[str]],
 def _last_turn_times(gym: Gym) -> TurnTimes:
     (latest,) = gym.store.list_sessions(limit=1)
     return gym.call(latest["id"]).last_turn.times
+
+
+def _model_side(gym: Gym) -> dict[str, Any]:
+    """What the prospect's model had left to process when the turn came, and how long it waited
+    for its slot (embedded model only: others say nothing)."""
+    last_stats = getattr(gym.models[Role.PROSPECT], "last_stats", None)
+    if last_stats is None:
+        return {}
+    stats = last_stats()
+    return {"new_tokens": stats.new_tokens, "slot_wait_s": _round(stats.waited_s, 3)}
 
 
 def _split(seen: dict[str, float], app: TurnTimes) -> dict[str, float | None]:
