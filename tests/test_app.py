@@ -284,3 +284,21 @@ def test_a_turn_from_the_page_asks_only_for_what_a_turn_changes(gym: Any) -> Non
         never = ("report", "send", "end", "past", "drill", "film", "call-back")
         assert not {ids[e] for e in never} & set(event["outputs"])
     assert not api["targets"] and {ids["past"], ids["film"]} <= set(api["outputs"])
+
+
+def test_a_line_to_try_instead_that_lifts_several_dimensions_is_written_once_on_the_card():
+    from roleplay.judge.grading import Dimension, DimensionGrade, Grade
+    from roleplay.ui.views import SAME_LINE, grade_card
+
+    line, other = "Fair enough. What would make it worth a look?", "Understood. Thanks for your time."
+    grades = {Dimension.CURIOSITY: DimensionGrade(score=2, evidence="Tuesday?", note="You asked nothing.",
+                                                  try_instead=line),
+              Dimension.COMPOSURE: DimensionGrade(score=4, evidence=None, note="Calm.", try_instead=None),
+              Dimension.RESTRAINT: DimensionGrade(score=2, evidence="Tuesday?", note="You pushed.",
+                                                  try_instead=line)}
+    card = grade_card(1, "Tuesday?", Grade(scored=True, dimensions=grades))
+    assert card.count(line) == 1 and card.count(SAME_LINE) == 1
+    assert card.index(line) < card.index("You pushed.") < card.index(SAME_LINE)  # under restraint, after it
+    grades[Dimension.RESTRAINT] = grades[Dimension.RESTRAINT].model_copy(update={"try_instead": other})
+    card = grade_card(1, "Tuesday?", Grade(scored=True, dimensions=grades))
+    assert card.count(line) == card.count(other) == 1 and SAME_LINE not in card  # two lines: both written

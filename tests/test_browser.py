@@ -15,6 +15,7 @@ import pytest
 
 from roleplay.call import Gym
 from roleplay.measure.browser_bench import CHROMEDRIVER, CHROMIUM, chromium, shown_text
+from roleplay.ui.views import SAME_LINE
 
 from .conftest import serve_app
 
@@ -139,10 +140,14 @@ def test_a_whole_calls_notes_and_report_read_in_the_browser_have_no_defects(gym:
         for card, reply in zip(cards, replies, strict=False):
             pills = {p.get_attribute("title"): int(p.text.split()[-1])
                      for p in card.find_elements(By.CSS_SELECTOR, ".rp-pill")}
+            earlier = ""
             for shown in card.find_elements(By.CSS_SELECTOR, ".rp-note"):
                 dim, _, rest = shown.text.partition(": ")
                 quote = re.match(r"“(.*?)” — ", rest)
                 note, _, line = rest[quote.end() if quote else 0:].partition("Try instead: ")
+                if "Try instead: " + line.strip() == SAME_LINE:  # the line written out under a dimension above
+                    line = earlier
+                earlier = line
                 found = note_defects(dim, pills[dim], note.strip(), quote.group(1) if quote else None,
                                      line.strip().strip("“”") or None, reply, f"card {dim}",
                                      names=[persona.name], facts=[f.fact for f in persona.hidden_facts])

@@ -75,6 +75,10 @@ def delivery_html(delivery: str | None) -> str:
     return f'<div class="rp-delivery">🎙️ <strong>Delivery</strong>: {escape(delivery)}</div>' if delivery else ""
 
 
+#: Under a dimension whose line to try instead is the one already shown above it on the card.
+SAME_LINE = "Try instead: the line above."
+
+
 def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = False,
                delivery: str | None = None) -> str:
     """One reply's card; ``first_time``: the reply this call takes again, as it was said then;
@@ -94,12 +98,18 @@ def grade_card(number: int, said: str, grade: Grade | None, first_time: bool = F
         notes.append(f'<div class="rp-note"><em>No notes</em>: {escape(grade.notes_unavailable)}</div>')
     faults = {g.fallback_reason for g in grade.dimensions.values()
               if g.fallback_reason and g.fallback_reason.startswith("the grader's model failed")}
+    offered: set[str] = set()  # a line that lifts several dimensions is written out once
     for dim in DIMENSIONS:
         g = grade.dimensions[dim]
         if grade.partial:
             continue
         evidence = f'<span class="rp-ev">“{escape(g.evidence)}”</span> — ' if g.evidence else ""
-        better = (f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>' if g.try_instead else "")
+        better = ""
+        if g.try_instead in offered:
+            better = f'<div class="rp-try">{SAME_LINE}</div>'
+        elif g.try_instead:
+            better = f'<div class="rp-try">Try instead: “{escape(g.try_instead)}”</div>'
+            offered.add(g.try_instead)
         if evidence or g.note:
             notes.append(f'<div class="rp-note"><strong>{dim.value}</strong>: {evidence}{escape(g.note)}{better}</div>')
     if faults and not grade.partial:  # the lines to try instead are the library's: say why
