@@ -75,8 +75,12 @@ def report_markdown(report: Report, persona_name: str, pending: bool = False) ->
         s = report.strongest
         lines.append(f"**Strongest moment** (reply {s.turn}): “{plain(s.rep)}” — {plain(s.note or '')}")
     if report.weakest and report.weakest != report.strongest:
-        w = report.weakest
-        lines.append(f"**Weakest moment** (reply {w.turn}): “{plain(w.rep)}” — {plain(w.note or '')}")
+        w, dim = report.weakest, report.weakest_dimension
+        score = f", {dim} {w.scores[dim]}" if dim in w.scores else ""
+        # the summary tells what went wrong there in the note's words: the report says it once
+        told = bool(w.note and report.summary and w.note in report.summary)
+        note = "" if told else f" — {plain(w.note or '')}"
+        lines.append(f"**Weakest moment** (reply {w.turn}{score}): “{plain(w.rep)}”{note}")
     if report.summary:
         lines.append(f"**Summary:** {plain(report.summary)}" + (" *(the coach is still writing…)*" if pending else ""))
     play = f" *(play it under Drills: {plain(report.drill_title)})*" if report.drill_title else ""

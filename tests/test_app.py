@@ -302,3 +302,19 @@ def test_a_line_to_try_instead_that_lifts_several_dimensions_is_written_once_on_
     grades[Dimension.RESTRAINT] = grades[Dimension.RESTRAINT].model_copy(update={"try_instead": other})
     card = grade_card(1, "Tuesday?", Grade(scored=True, dimensions=grades))
     assert card.count(line) == card.count(other) == 1 and SAME_LINE not in card  # two lines: both written
+
+
+def test_the_report_says_what_went_wrong_at_the_weakest_moment_once():
+    from roleplay.judge.coach import Moment, Report
+    from roleplay.rendering import report_markdown
+
+    note = "You pressed on against their no. Pressure after a no spends the goodwill you need."
+    weakest = Moment(turn=3, rep="Thursday then?", scores={"curiosity": 2, "restraint": 1}, note=note)
+    report = Report(persona_id="p", ended_by="rep", door="closed", door_when=None, replies=3, graded=3, unscored=0,
+                    averages={"curiosity": 3.0, "composure": 4.0, "restraint": 2.3}, weakest_dimension="restraint",
+                    strongest=None, weakest=weakest, summary=f"Your weakest habit was restraint: {note}",
+                    drill="Let a no stand.", follow_up=None)
+    shown = report_markdown(report, "Simone")
+    assert shown.count(note) == 1 and "**Weakest moment** (reply 3, restraint 1): “Thursday then?”" in shown
+    # a summary that does not carry the note (none could be written): the moment keeps it
+    assert report_markdown(report.model_copy(update={"summary": None}), "Simone").count(note) == 1
