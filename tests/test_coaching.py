@@ -224,6 +224,11 @@ def test_a_line_that_repeats_the_prospects_words_is_not_offered() -> None:
     reply = "Hi Dana, it's Sam from RouteWise. I know I'm calling out of the blue, is now a bad time?"
     assert line_problem(f"{reply} That's fair. What's behind that for you?", (), [], reply) == "repeats your own line"
     assert line_problem("That's fair. What's behind that for you?", (), [], reply) is None
+    # nor is the call's opening, said again as what to say at a later reply
+    later = "Honestly though, Crewbook is miles better than what you have, you should at least see it."
+    opening_again = f"{reply} I'm curious how you plan shifts across the three plants today."
+    assert line_problem(opening_again, (), [], later, [reply]) == "repeats what you said earlier in the call"
+    assert line_problem("That's fair. What's behind that for you?", (), [], later, [reply]) is None
 
 
 def test_the_entry_chosen_fits_the_moment() -> None:

@@ -83,16 +83,20 @@ def clean_line(line: str) -> str:
 
 def line_problem(
     line: str, facts: Sequence[str] = (), prospect_said: Sequence[str] = (), reply: str = "",
+    rep_said: Sequence[str] = (),
 ) -> str | None:
     """Why a proposed line cannot be shown as written (None when it can): it fails a coaching
     check, it repeats the prospect's own words (a small model sometimes answers as the
-    prospect), or it repeats the rep's own line (a suggestion must be something else to say)."""
+    prospect), or it repeats the rep's own line or one the rep said earlier in the call
+    (``rep_said``; a suggestion must be something else to say, not the call's opening again)."""
     if not line:
         return "empty"
     if any(shares_words(line, said, 5) for said in prospect_said):
         return "repeats the prospect's words"
     if reply and shares_words(line, reply, 8):
         return "repeats your own line"
+    if any(shares_words(line, earlier, 8) for earlier in rep_said):
+        return "repeats what you said earlier in the call"
     found = [d for d in text_defects(line, "try instead", LINE_CHARS, (), facts) if d.kind != "not_to_you"]
     return f"fails {describe(found)}" if found else None
 
@@ -125,7 +129,9 @@ def write_notes(
         return {dim: Note(text=NOTHING_SAID, evidence=None) for dim in DIMENSIONS}
     line = clean_line(model_line) if model_line else ""
     said = [ln.text for ln in context if ln.speaker == "prospect"]
-    problem = model_problem or (line_problem(line, facts, said, reply) if model_line is not None else "no model line")
+    earlier = [ln.text for ln in context if ln.speaker == "rep"]
+    problem = model_problem or (
+        line_problem(line, facts, said, reply, earlier) if model_line is not None else "no model line")
     notes = {}
     for dim in DIMENSIONS:
         score, entry = reading.scores[dim], entries[dim]
