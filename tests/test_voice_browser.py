@@ -159,9 +159,11 @@ def test_a_replaced_line_skips_the_audio_queued_of_the_old_one(new_gym, speech_t
       document.addEventListener('seeking', (e) => { if (ours(e)) window.rpSeeks.push([at, e.target.currentTime]); },
                                 true);"""
 
-    def rep_and_answer() -> list:  # the call's lines so far (its first words, the reply, the answer)
+    def answered():  # the call once its reply is answered: its three lines (the first words, the
+        # reply, the answer) and the turn's result (set just after the lines, in the call's thread)
         sessions = gym.store.list_sessions()
-        return gym.call(sessions[0]["id"]).lines if sessions else []
+        call = gym.call(sessions[0]["id"]) if sessions else None
+        return call if call is not None and len(call.lines) == 3 and call.last_turn is not None else None
 
     with (chromium(*fake_microphone(speech_then_silence)) as driver, serve_app(gym) as url,
           saved_on_failure(driver, tmp_path)):
@@ -176,8 +178,7 @@ def test_a_replaced_line_skips_the_audio_queued_of_the_old_one(new_gym, speech_t
         driver.find_element(By.CSS_SELECTOR, "button#start").click()
         wait.until(lambda d: persona.opening_line in text_of("#chat"))
 
-        wait.until(lambda d: len(rep_and_answer()) == 3)
-        (call,) = [gym.call(s["id"]) for s in gym.store.list_sessions()]
+        call = wait.until(lambda d: answered())
         kept = call.lines[-1].text
         assert kept != BROKEN and call.last_turn.fallback_reason == "broke character"
         wait.until(lambda d: kept[:30] in text_of("#chat"))
