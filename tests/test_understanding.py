@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +18,7 @@ from roleplay.measure.fit_reader import NotDevError, context_asks, context_decli
 from roleplay.measure.golden import GoldenCase, bootstrap_interval, quadratic_weighted_kappa
 from roleplay.transcript import Line
 from roleplay.understanding import Reader, load_heads, unscored_reason
+from roleplay.understanding.encoder import Encoder
 from roleplay.understanding.heads import Head
 from roleplay.understanding.reading import apply_rubric_counts, count_pushes_before, prospect_refusals
 
@@ -30,6 +34,35 @@ def ctx(*turns: str) -> list[Line]:
 @pytest.fixture(scope="module")
 def reader() -> Reader:
     return Reader()
+
+
+def test_a_text_many_threads_ask_for_at_once_is_embedded_once(monkeypatch) -> None:
+    encoder = Encoder(keep=2)
+    model = encoder._load()
+    embedded: list[str] = []
+    real = model.encode
+
+    def slow(texts: list[str], is_query: bool) -> np.ndarray:
+        embedded.append(texts[0])
+        time.sleep(0.05)  # every thread asks while the first embedding is under way
+        return real(texts, is_query=is_query)
+
+    monkeypatch.setattr(model, "encode", slow)
+    start = threading.Barrier(8)
+
+    def ask(text: str) -> np.ndarray:
+        start.wait()
+        return encoder.embed(text)
+
+    with ThreadPoolExecutor(8) as pool:
+        vecs = list(pool.map(ask, ["What made you choose it?"] * 4 + ["Where does it fall short?"] * 4))
+    assert sorted(embedded) == ["What made you choose it?", "Where does it fall short?"]
+    assert all(v is vecs[0] for v in vecs[:4]) and all(v is vecs[4] for v in vecs[4:])
+    assert np.isclose(np.linalg.norm(vecs[0]), 1.0, atol=1e-3)
+    # two are kept: a third text drops the oldest, which is embedded again when asked for
+    for text in ("First?", "Second?", "Third?", "Second?", "First?"):
+        encoder.embed(text)
+    assert embedded[2:] == ["First?", "Second?", "Third?", "First?"]
 
 
 def test_the_packaged_heads_say_where_they_came_from_and_were_fitted_on_dev_only() -> None:

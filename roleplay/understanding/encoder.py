@@ -7,7 +7,6 @@ every reply can be read in the moment the prospect starts to answer.
 from __future__ import annotations
 
 import threading
-from functools import lru_cache
 
 import numpy as np
 
@@ -17,11 +16,21 @@ DIM = 384
 
 
 class Encoder:
-    """Embeds texts as L2-normalised vectors. Thread-safe; loads the model on first use."""
+    """Embeds texts as L2-normalised vectors. Thread-safe; loads the model on first use.
 
-    def __init__(self) -> None:
+    Each text is embedded once: a call re-reads its earlier rep lines every turn (to count
+    pushes), and many calls say the same lines. The embeddings are kept (up to ``keep``, the
+    oldest dropped first), and a thread asking for a text another thread is embedding waits
+    for that embedding instead of making its own. (A cache in front of the lock let every
+    thread that asked before the first answer embed the text again: in the load test, 361
+    embeddings of 48 texts, which cost more CPU than anything else in a turn.)
+    """
+
+    def __init__(self, keep: int = 4096) -> None:
         self._model = None
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one embedding at a time: the model runs on one thread
+        self._kept: dict[str, np.ndarray] = {}
+        self._keep = keep
 
     def _load(self):
         if self._model is None:
@@ -32,20 +41,18 @@ class Encoder:
 
     def embed(self, text: str) -> np.ndarray:
         """The embedding of one text (e5's ``query:`` side, as it expects for classification)."""
-        return _cached(self, text)
-
-    def _embed_now(self, text: str) -> np.ndarray:
+        vec = self._kept.get(text)
+        if vec is not None:
+            return vec
         with self._lock:
-            vec = self._load().encode([text], is_query=True)[0]
-        return np.asarray(vec, dtype=np.float32)
-
-
-@lru_cache(maxsize=4096)
-def _cached(encoder: Encoder, text: str) -> np.ndarray:
-    # A call re-reads its earlier rep lines every turn (to count pushes): they come from here.
-    vec = encoder._embed_now(text)
-    vec.setflags(write=False)
-    return vec
+            vec = self._kept.get(text)  # embedded while this thread waited for the lock
+            if vec is None:
+                vec = np.asarray(self._load().encode([text], is_query=True)[0], dtype=np.float32)
+                vec.setflags(write=False)
+                if len(self._kept) >= self._keep:
+                    del self._kept[next(iter(self._kept))]
+                self._kept[text] = vec
+        return vec
 
 
 _shared: Encoder | None = None
