@@ -77,7 +77,7 @@ class FakeChatModel(BaseChatModel):
 
 
 _QUOTED = re.compile(r'(?:[Ll]ike|in your own words): "(.*?)"\]?\s*$', re.MULTILINE | re.DOTALL)
-_FACT = re.compile(r'in your own words \(I, we, my, our\): "(.*?)"')
+_FACT = re.compile(r'Your answer must include this: "(.*?)"')
 
 
 def fake_prospect(messages: list[BaseMessage]) -> str:
