@@ -77,7 +77,7 @@ class FakeChatModel(BaseChatModel):
 
 
 _QUOTED = re.compile(r'(?:[Ll]ike|in your own words): "(.*?)"\]?\s*$', re.MULTILINE | re.DOTALL)
-_FACT = re.compile(r'Your answer must include this: "(.*?)"')
+_FACT = re.compile(r'Your answer must start with this: "(.*?)"')
 
 
 def fake_prospect(messages: list[BaseMessage]) -> str:
